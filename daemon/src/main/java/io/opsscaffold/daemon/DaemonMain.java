@@ -1,0 +1,118 @@
+package io.opsscaffold.daemon;
+
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.opsscaffold.api.link.v1.Hello;
+import io.opsscaffold.api.link.v1.NodeLabels;
+import io.opsscaffold.daemon.heartbeat.HeartbeatHttpService;
+import io.opsscaffold.daemon.link.LinkRunner;
+import io.opsscaffold.daemon.link.Outbox;
+import io.opsscaffold.daemon.supervision.OsProcessLauncher;
+import io.opsscaffold.daemon.supervision.Supervisor;
+import io.opsscaffold.observability.HttpTracingFilter;
+import io.opsscaffold.observability.JsonLogging;
+import io.opsscaffold.observability.Telemetry;
+import io.opsscaffold.observability.TelemetryPolicy;
+import io.opsscaffold.settings.Settings;
+import io.opsscaffold.settings.SettingsException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Starts the daemon: {@code java -jar daemon.jar --config daemon.yaml}. Supervises the configured
+ * agents, serves heartbeats, and keeps the stream to the manager. On SIGTERM or Ctrl-C it stops its
+ * agents (unless {@code stop-agents-on-exit: false}) and exits. Exits 2 on bad config.
+ */
+public final class DaemonMain {
+  private static final Logger LOG = Logger.getLogger(DaemonMain.class.getName());
+  /** The daemon's version, reported in Hello. */
+  public static final String VERSION = "0.1.0";
+
+  private DaemonMain() {}
+
+  public static void main(String[] args) throws InterruptedException {
+    JsonLogging.install("daemon", Level.INFO);
+    Optional<Path> file = configFile(args);
+    DaemonSettings settings;
+    try {
+      settings = DaemonSettings.read(Settings.load(file, file.isPresent()));
+    } catch (SettingsException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Telemetry telemetry =
+        Telemetry.start(new TelemetryPolicy("ops-daemon", settings.otlpEndpoint(), Optional.empty()));
+    Clock clock = Clock.systemUTC();
+    Outbox outbox = new Outbox();
+    Supervisor supervisor = new Supervisor(
+        settings.agents(), new OsProcessLauncher(settings.dataDir().resolve("logs")), outbox, clock,
+        telemetry.tracer());
+
+    WebServer server = WebServer.builder()
+        .host(settings.host())
+        .port(settings.port())
+        .connectionOptions(o -> o.tcpNoDelay(true))
+        .maxPayloadSize(HeartbeatHttpService.MAX_BODY_BYTES * 4L)
+        .shutdownHook(false)
+        .addRouting(HttpRouting.builder()
+            .addFilter(new HttpTracingFilter(telemetry))
+            .register(new HeartbeatHttpService(supervisor, clock)))
+        .build()
+        .start();
+    supervisor.startAll();
+
+    LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock);
+    link.start();
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    // SIGTERM and Ctrl-C run this hook; after a clean stop the process ends with status 0.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("daemon stopping");
+      supervisor.close(settings.stopAgentsOnExit());
+      link.close();
+      server.stop();
+      telemetry.close();
+      stopped.countDown();
+      Runtime.getRuntime().halt(0);
+    }, "daemon-shutdown"));
+    System.out.println("ops-daemon " + settings.nodeId() + " ready: heartbeats on http://"
+        + settings.host() + ":" + server.port() + "/heartbeat, manager " + settings.link().address()
+        + ", " + settings.agents().size() + " agent(s)");
+    stopped.await();
+  }
+
+  static Hello hello(DaemonSettings s) {
+    return Hello.newBuilder()
+        .setNodeId(s.nodeId())
+        .setHostname(s.hostname())
+        .setIp(s.ip())
+        .setOs(System.getProperty("os.name") + " " + System.getProperty("os.version"))
+        .setArch(System.getProperty("os.arch"))
+        .setDaemonVersion(VERSION)
+        .setProtocolVersion(1)
+        .setDaemonInstanceId(UUID.randomUUID().toString())
+        .setLabels(NodeLabels.newBuilder()
+            .setArea(s.area())
+            .setZone(s.zone())
+            .setCloudId((int) s.cloudId())
+            .setBusiness(s.business())
+            .putAllExtra(s.extraLabels()))
+        .build();
+  }
+
+  static Optional<Path> configFile(String[] args) {
+    for (int i = 0; i < args.length - 1; i++) {
+      if (args[i].equals("--config")) {
+        return Optional.of(Path.of(args[i + 1]));
+      }
+    }
+    String env = System.getenv("OPS_DAEMON_CONFIG");
+    return env == null || env.isBlank() ? Optional.of(Path.of("daemon.yaml")) : Optional.of(Path.of(env));
+  }
+}

@@ -1,0 +1,149 @@
+package io.opsscaffold.daemon;
+
+import io.opsscaffold.daemon.link.LinkPolicy;
+import io.opsscaffold.daemon.restart.RestartPolicy;
+import io.opsscaffold.daemon.supervision.AgentSpec;
+import io.opsscaffold.settings.Settings;
+import java.io.File;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The daemon's configuration ({@code daemon.yaml}), read once in {@link DaemonMain}.
+ *
+ * @param labels area, zone, cloud-id, business, and free labels under {@code extra}
+ */
+public record DaemonSettings(
+    String nodeId,
+    String hostname,
+    String ip,
+    String area,
+    String zone,
+    long cloudId,
+    String business,
+    Map<String, String> extraLabels,
+    LinkPolicy link,
+    String host,
+    int port,
+    Path dataDir,
+    boolean stopAgentsOnExit,
+    Optional<String> otlpEndpoint,
+    List<AgentSpec> agents) {
+
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+
+  /** Reads and checks every key; throws SettingsException listing each problem by key. */
+  public static DaemonSettings read(Settings s) {
+    String detectedHost = detectHostname();
+    String nodeId = s.string("node.id", detectedHost);
+    if (!ID.matcher(nodeId).matches()) {
+      s.problem("node.id", "must be 1 to 128 characters of [A-Za-z0-9._-] (got '" + nodeId + "')");
+    }
+    Settings labels = s.section("node.labels");
+    LinkPolicy link = new LinkPolicy(
+        s.string("manager.address", "127.0.0.1:8080"),
+        s.duration("manager.reconnect-initial", Duration.ofMillis(500), Duration.ofMillis(10), Duration.ofMinutes(1)),
+        s.duration("manager.reconnect-max", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10)),
+        s.duration("manager.ping-interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(5)),
+        s.duration("manager.coalesce", Duration.ofMillis(2), Duration.ZERO, Duration.ofSeconds(1)));
+    DaemonSettings settings = new DaemonSettings(
+        nodeId,
+        s.string("node.hostname", detectedHost),
+        s.string("node.ip", detectIp()),
+        labels.string("area", ""),
+        labels.string("zone", ""),
+        labels.longValue("cloud-id", 0),
+        labels.string("business", ""),
+        labels.stringMap("extra"),
+        link,
+        s.string("server.host", "127.0.0.1"),
+        s.integer("server.port", 8090, 0, 65535),
+        Path.of(s.string("data-dir", "data/daemon")),
+        s.bool("stop-agents-on-exit", true),
+        Optional.of(s.string("telemetry.otlp-endpoint", "")).filter(e -> !e.isBlank()),
+        agents(s));
+    s.finish();
+    return settings;
+  }
+
+  private static List<AgentSpec> agents(Settings s) {
+    List<Settings> items = s.list("agents");
+    if (items.isEmpty() && s.has("agent")) {
+      items = List.of(s.section("agent"));
+    }
+    List<AgentSpec> specs = new ArrayList<>();
+    Set<String> ids = new HashSet<>();
+    for (Settings a : items) {
+      String id = a.requiredString("id");
+      if (!id.isEmpty() && !ID.matcher(id).matches()) {
+        a.problem("id", "must be 1 to 128 characters of [A-Za-z0-9._-] (got '" + id + "')");
+      }
+      if (!id.isEmpty() && !ids.add(id)) {
+        a.problem("id", "duplicate agent id '" + id + "'");
+      }
+      String command = a.requiredString("command");
+      if (!command.isEmpty() && !executable(command)) {
+        a.problem("command", "'" + command + "' is not an executable file or on the PATH");
+      }
+      Path workingDir = Path.of(a.string("working-dir", "."));
+      if (!Files.isDirectory(workingDir)) {
+        a.problem("working-dir", "directory '" + workingDir + "' does not exist");
+      }
+      Settings restart = a.section("restart");
+      specs.add(new AgentSpec(
+          id,
+          a.string("type", "generic"),
+          command,
+          a.strings("args"),
+          workingDir,
+          a.stringMap("env"),
+          new RestartPolicy(
+              restart.oneOf("policy", "always", RestartPolicy.MODES),
+              restart.duration("delay", Duration.ofSeconds(1), Duration.ZERO, Duration.ofHours(1))),
+          a.duration("heartbeat-timeout", Duration.ZERO, Duration.ZERO, Duration.ofHours(1)),
+          a.duration("stop-timeout", Duration.ofSeconds(10), Duration.ZERO, Duration.ofMinutes(10)),
+          a.bool("autostart", true)));
+    }
+    return specs;
+  }
+
+  private static boolean executable(String command) {
+    if (command.contains("/")) {
+      return Files.isExecutable(Path.of(command));
+    }
+    String path = System.getenv().getOrDefault("PATH", "");
+    for (String dir : path.split(File.pathSeparator)) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, command))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String detectHostname() {
+    try {
+      String name = InetAddress.getLocalHost().getHostName();
+      return ID.matcher(name).matches() ? name : "localhost";
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
+  }
+
+  private static String detectIp() {
+    try {
+      return InetAddress.getLocalHost().getHostAddress();
+    } catch (UnknownHostException e) {
+      return "127.0.0.1";
+    }
+  }
+}

@@ -1,0 +1,117 @@
+package io.opsscaffold.daemon.heartbeat;
+
+import jakarta.json.Json;
+import jakarta.json.JsonNumber;
+import jakarta.json.JsonObject;
+import jakarta.json.JsonReader;
+import jakarta.json.JsonString;
+import jakarta.json.JsonValue;
+import jakarta.json.stream.JsonParsingException;
+import java.io.StringReader;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Set;
+
+/**
+ * Reads a heartbeat in the agents' documented format:
+ * {@code {"agent_id": "a1", "pid": 123, "status": "running", "cpu": 1.5, "memory": 1048576,
+ * "timestamp": "2026-01-01T00:00:00Z"}}. Every problem is reported with the field it concerns.
+ * Stateless and thread-safe.
+ */
+public final class HeartbeatParser {
+  /** The statuses an agent may report. */
+  public static final Set<String> STATUSES = Set.of("running", "stopping", "error");
+
+  private HeartbeatParser() {}
+
+  /** A malformed heartbeat; the message names the field and what is wrong. */
+  public static final class InvalidHeartbeat extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    InvalidHeartbeat(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** @throws InvalidHeartbeat naming the field at fault */
+  public static Heartbeat parse(String body) throws InvalidHeartbeat {
+    if (body == null || body.isBlank()) {
+      throw new InvalidHeartbeat("the body is empty; expected a JSON object");
+    }
+    JsonObject o;
+    try (JsonReader reader = Json.createReader(new StringReader(body))) {
+      JsonValue v = reader.readValue();
+      if (v.getValueType() != JsonValue.ValueType.OBJECT) {
+        throw new InvalidHeartbeat("the body must be a JSON object (got " + v.getValueType().name().toLowerCase() + ")");
+      }
+      o = v.asJsonObject();
+    } catch (JsonParsingException e) {
+      throw new InvalidHeartbeat("malformed JSON: " + e.getMessage());
+    } catch (jakarta.json.JsonException e) {
+      throw new InvalidHeartbeat("malformed JSON: " + e.getMessage());
+    }
+    String agentId = requiredString(o, "agent_id");
+    if (agentId.isBlank() || agentId.length() > 128) {
+      throw new InvalidHeartbeat("agent_id must be 1 to 128 characters");
+    }
+    long pid = requiredInteger(o, "pid");
+    if (pid <= 0) {
+      throw new InvalidHeartbeat("pid must be a positive integer (got " + pid + ")");
+    }
+    String status = requiredString(o, "status");
+    if (!STATUSES.contains(status)) {
+      throw new InvalidHeartbeat("status must be one of running, stopping, error (got '" + status + "')");
+    }
+    double cpu = 0;
+    if (o.containsKey("cpu") && o.get("cpu") != JsonValue.NULL) {
+      if (!(o.get("cpu") instanceof JsonNumber n)) {
+        throw new InvalidHeartbeat("cpu must be a number from 0 to 100");
+      }
+      cpu = n.doubleValue();
+      if (!(cpu >= 0 && cpu <= 100)) {
+        throw new InvalidHeartbeat("cpu must be a number from 0 to 100 (got " + n + ")");
+      }
+    }
+    long memory = 0;
+    if (o.containsKey("memory") && o.get("memory") != JsonValue.NULL) {
+      memory = requiredInteger(o, "memory");
+      if (memory < 0) {
+        throw new InvalidHeartbeat("memory must be a non-negative number of bytes (got " + memory + ")");
+      }
+    }
+    String ts = requiredString(o, "timestamp");
+    Instant timestamp;
+    try {
+      timestamp = Instant.parse(ts);
+    } catch (DateTimeParseException e) {
+      throw new InvalidHeartbeat("timestamp must be ISO-8601 UTC, e.g. 2026-01-01T00:00:00Z (got '" + ts + "')");
+    }
+    return new Heartbeat(agentId, pid, status, cpu, memory, timestamp);
+  }
+
+  private static String requiredString(JsonObject o, String field) throws InvalidHeartbeat {
+    JsonValue v = o.get(field);
+    if (v == null || v == JsonValue.NULL) {
+      throw new InvalidHeartbeat(field + " is required");
+    }
+    if (!(v instanceof JsonString s)) {
+      throw new InvalidHeartbeat(field + " must be a string");
+    }
+    return s.getString();
+  }
+
+  private static long requiredInteger(JsonObject o, String field) throws InvalidHeartbeat {
+    JsonValue v = o.get(field);
+    if (v == null || v == JsonValue.NULL) {
+      throw new InvalidHeartbeat(field + " is required");
+    }
+    if (!(v instanceof JsonNumber n) || !n.isIntegral()) {
+      throw new InvalidHeartbeat(field + " must be an integer");
+    }
+    try {
+      return n.longValueExact();
+    } catch (ArithmeticException e) {
+      throw new InvalidHeartbeat(field + " is out of range");
+    }
+  }
+}

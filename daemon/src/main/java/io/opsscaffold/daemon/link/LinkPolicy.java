@@ -1,0 +1,15 @@
+package io.opsscaffold.daemon.link;
+
+import java.time.Duration;
+
+/**
+ * How the daemon keeps its stream to the manager.
+ *
+ * @param address manager {@code host:port}
+ * @param reconnectInitial first reconnect delay (doubles per failure, with jitter)
+ * @param reconnectMax largest reconnect delay
+ * @param pingInterval keepalive period until the manager's Welcome sets its own
+ * @param coalesce how long to linger after a change so that simultaneous changes share a message
+ */
+public record LinkPolicy(
+    String address, Duration reconnectInitial, Duration reconnectMax, Duration pingInterval, Duration coalesce) {}

@@ -1,0 +1,341 @@
+package io.opsscaffold.daemon.link;
+
+import com.google.protobuf.util.Durations;
+import com.google.protobuf.util.Timestamps;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opsscaffold.api.link.v1.AgentDelta;
+import io.opsscaffold.api.link.v1.AgentOperation;
+import io.opsscaffold.api.link.v1.Command;
+import io.opsscaffold.api.link.v1.CommandResult;
+import io.opsscaffold.api.link.v1.DaemonLinkServiceGrpc;
+import io.opsscaffold.api.link.v1.DaemonMessage;
+import io.opsscaffold.api.link.v1.Deltas;
+import io.opsscaffold.api.link.v1.FullState;
+import io.opsscaffold.api.link.v1.Hello;
+import io.opsscaffold.api.link.v1.ManagerMessage;
+import io.opsscaffold.api.link.v1.Ping;
+import io.opsscaffold.daemon.supervision.AgentRunner;
+import io.opsscaffold.daemon.supervision.AgentSnapshot;
+import io.opsscaffold.daemon.supervision.Supervisor;
+import io.opsscaffold.observability.TraceContextCarrier;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Owns the daemon's one stream to the manager: connects, says Hello, sends FullState, then Deltas
+ * from the {@link Outbox} and Pings while idle; carries out Commands and answers with results.
+ * When the stream ends it reconnects forever with jittered exponential backoff; supervision never
+ * depends on the link, and each connect starts again from the full state, so nothing is lost.
+ *
+ * <p>One loop thread owns the connection; gRPC's callback thread handles incoming messages;
+ * writes to the stream are serialized by a lock.
+ */
+public final class LinkRunner implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(LinkRunner.class.getName());
+  private static final long STABLE_MS = 10_000;
+
+  private final LinkPolicy policy;
+  private final Hello hello;
+  private final Supervisor supervisor;
+  private final Outbox outbox;
+  private final Tracer tracer;
+  private final Clock clock;
+  private final Backoff backoff;
+  private final ManagedChannel channel;
+  private final Thread loop;
+  private volatile boolean running = true;
+  private volatile Connection current;
+  private final Map<String, CommandResult> recentResults =
+      new LinkedHashMap<>(64, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, CommandResult> eldest) {
+          return size() > 256;
+        }
+      };
+
+  public LinkRunner(
+      LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer, Clock clock) {
+    this.policy = policy;
+    this.hello = hello;
+    this.supervisor = supervisor;
+    this.outbox = outbox;
+    this.tracer = tracer;
+    this.clock = clock;
+    this.backoff = new Backoff(policy.reconnectInitial(), policy.reconnectMax(), Math::random);
+    this.channel =
+        NettyChannelBuilder.forTarget(policy.address())
+            .usePlaintext()
+            .keepAliveTime(30, TimeUnit.SECONDS)
+            .keepAliveTimeout(10, TimeUnit.SECONDS)
+            .build();
+    this.loop = Thread.ofPlatform().name("link").daemon(true).unstarted(this::run);
+  }
+
+  public void start() {
+    loop.start();
+  }
+
+  /** Whether a stream is up and the manager has welcomed it. */
+  public boolean connected() {
+    Connection c = current;
+    return c != null && c.welcomed && !c.ended.isDone();
+  }
+
+  private void run() {
+    int failures = 0;
+    while (running) {
+      Connection c = new Connection();
+      current = c;
+      long began = clock.millis();
+      String why;
+      try {
+        why = c.serve();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        why = e.toString();
+        LOG.log(Level.WARNING, "link failed", e);
+      }
+      if (!running) {
+        return;
+      }
+      failures = c.welcomed && clock.millis() - began > STABLE_MS ? 1 : failures + 1;
+      Duration delay = backoff.delay(failures);
+      String reason = why;
+      int attempt = failures;
+      LOG.warning(() -> "link to manager " + policy.address() + " is down (" + reason + "); retry "
+          + attempt + " in " + delay.toMillis() + " ms");
+      try {
+        Thread.sleep(delay.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /** One stream, from connect to its end. */
+  private final class Connection implements StreamObserver<ManagerMessage> {
+    private final CompletableFuture<Status> ended = new CompletableFuture<>();
+    private final AtomicBoolean resync = new AtomicBoolean();
+    private final Object sendLock = new Object();
+    private StreamObserver<DaemonMessage> requests;
+    private long seq;
+    private volatile boolean welcomed;
+    private volatile long pingIntervalMs = policy.pingInterval().toMillis();
+    private volatile long lastReceivedMs = clock.millis();
+    private volatile long lastSentMs;
+
+    /** Runs the stream until it ends; returns why it ended. */
+    String serve() throws InterruptedException {
+      requests = DaemonLinkServiceGrpc.newStub(channel).connect(this);
+      send(DaemonMessage.newBuilder().setHello(hello));
+      outbox.drain(); // the full state below covers everything pending
+      sendFullState();
+      while (running && !ended.isDone()) {
+        long now = clock.millis();
+        long untilPing = Math.max(1, pingIntervalMs - (now - lastSentMs));
+        List<Outbox.Change> changes = outbox.awaitAndDrain(untilPing, policy.coalesce().toMillis());
+        if (ended.isDone()) {
+          break;
+        }
+        if (resync.getAndSet(false)) {
+          outbox.drain();
+          sendFullState();
+        } else if (!changes.isEmpty()) {
+          sendDeltas(changes);
+        }
+        now = clock.millis();
+        if (now - lastSentMs >= pingIntervalMs) {
+          send(DaemonMessage.newBuilder().setPing(Ping.newBuilder().setSentAt(Timestamps.fromMillis(now))));
+        }
+        if (now - lastReceivedMs > 3 * pingIntervalMs) {
+          String why = "nothing from the manager for " + (now - lastReceivedMs) + " ms";
+          requests.onError(Status.UNAVAILABLE.withDescription(why).asRuntimeException());
+          return why;
+        }
+      }
+      if (!ended.isDone()) {
+        synchronized (sendLock) {
+          requests.onCompleted();
+        }
+        return "daemon shutting down";
+      }
+      Status status = ended.getNow(Status.UNKNOWN);
+      return status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription());
+    }
+
+    private void sendFullState() {
+      FullState.Builder full = FullState.newBuilder();
+      for (AgentSnapshot s : supervisor.snapshots()) {
+        full.addAgents(LinkProtos.state(s));
+      }
+      send(DaemonMessage.newBuilder().setFullState(full));
+    }
+
+    private void sendDeltas(List<Outbox.Change> changes) {
+      Deltas.Builder deltas = Deltas.newBuilder();
+      for (Outbox.Change c : changes) {
+        deltas.addDeltas(AgentDelta.newBuilder()
+            .setState(LinkProtos.state(c.snapshot()))
+            .setObservedAt(Timestamps.fromMillis(c.observedAt().toEpochMilli()))
+            .putAllTraceContext(TraceContextCarrier.of(c.cause())));
+      }
+      send(DaemonMessage.newBuilder().setDeltas(deltas));
+    }
+
+    boolean send(DaemonMessage.Builder message) {
+      synchronized (sendLock) {
+        if (ended.isDone()) {
+          return false;
+        }
+        try {
+          requests.onNext(message.setSeq(++seq).build());
+          lastSentMs = clock.millis();
+          return true;
+        } catch (RuntimeException e) {
+          ended.complete(Status.fromThrowable(e));
+          return false;
+        }
+      }
+    }
+
+    @Override
+    public void onNext(ManagerMessage msg) {
+      lastReceivedMs = clock.millis();
+      switch (msg.getBodyCase()) {
+        case WELCOME -> {
+          welcomed = true;
+          if (msg.getWelcome().hasPingInterval()) {
+            pingIntervalMs = Math.max(100, Durations.toMillis(msg.getWelcome().getPingInterval()));
+          }
+          LOG.info(() -> "connected to manager " + policy.address() + " (session "
+              + msg.getWelcome().getSessionId() + ")");
+        }
+        case COMMAND -> command(msg.getCommand(), TraceContextCarrier.extract(msg.getTraceContextMap()));
+        case RESYNC -> {
+          LOG.info(() -> "manager asked for full state: " + msg.getResync().getReason());
+          resync.set(true);
+          outbox.wake();
+        }
+        case ACK, PONG, BODY_NOT_SET -> { }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      ended.complete(Status.fromThrowable(t));
+      outbox.wake();
+    }
+
+    @Override
+    public void onCompleted() {
+      ended.complete(Status.UNAVAILABLE.withDescription("the manager closed the stream"));
+      outbox.wake();
+    }
+
+    private void command(Command command, Context parent) {
+      Span span = tracer.spanBuilder("daemon operate agent")
+          .setParent(parent)
+          .setSpanKind(SpanKind.CONSUMER)
+          .setAttribute("ops.command.id", command.getCommandId())
+          .setAttribute("ops.node.id", hello.getNodeId())
+          .startSpan();
+      Context ctx = parent.with(span);
+      CommandResult cached;
+      synchronized (recentResults) {
+        cached = recentResults.get(command.getCommandId());
+      }
+      if (cached != null) {
+        reply(cached, ctx, span);
+        return;
+      }
+      if (command.hasDeadline() && Timestamps.toMillis(command.getDeadline()) < clock.millis()) {
+        reply(failure(command, Status.Code.DEADLINE_EXCEEDED, "the command arrived after its deadline"), ctx, span);
+        return;
+      }
+      if (command.getActionCase() != Command.ActionCase.OPERATE) {
+        reply(failure(command, Status.Code.UNIMPLEMENTED, "this daemon does not know " + command.getActionCase()), ctx, span);
+        return;
+      }
+      String agentId = command.getOperate().getAgentId();
+      AgentOperation op = command.getOperate().getOperation();
+      span.setAttribute("ops.agent.id", agentId);
+      span.setAttribute("ops.operation", op.name());
+      Optional<AgentRunner> runner = supervisor.runner(agentId);
+      if (runner.isEmpty()) {
+        reply(failure(command, Status.Code.NOT_FOUND, "agent '" + agentId + "' is not supervised by this daemon"), ctx, span);
+        return;
+      }
+      CompletableFuture<AgentSnapshot> done =
+          switch (op) {
+            case AGENT_OPERATION_START -> runner.get().start(ctx);
+            case AGENT_OPERATION_STOP -> runner.get().stop(ctx);
+            case AGENT_OPERATION_RESTART -> runner.get().restart(ctx);
+            default -> CompletableFuture.failedFuture(new IllegalArgumentException("unknown operation " + op));
+          };
+      done.whenComplete((snapshot, error) -> {
+        CommandResult result = error != null
+            ? failure(command, Status.Code.INTERNAL, String.valueOf(error.getMessage()))
+            : CommandResult.newBuilder()
+                .setCommandId(command.getCommandId())
+                .setSuccess(true)
+                .setMessage(snapshot.message())
+                .setAgent(LinkProtos.state(snapshot))
+                .build();
+        reply(result, ctx, span);
+      });
+    }
+
+    private void reply(CommandResult result, Context ctx, Span span) {
+      synchronized (recentResults) {
+        recentResults.put(result.getCommandId(), result);
+      }
+      if (!result.getSuccess()) {
+        span.setStatus(StatusCode.ERROR, result.getMessage());
+      }
+      send(DaemonMessage.newBuilder().setCommandResult(result).putAllTraceContext(TraceContextCarrier.of(ctx)));
+      span.end();
+    }
+
+    private CommandResult failure(Command command, Status.Code code, String message) {
+      return CommandResult.newBuilder()
+          .setCommandId(command.getCommandId())
+          .setSuccess(false)
+          .setErrorCode(code.value())
+          .setMessage(message)
+          .build();
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    outbox.wake();
+    loop.interrupt();
+    try {
+      loop.join(2_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    channel.shutdownNow();
+  }
+}

@@ -1,0 +1,88 @@
+package io.opsscaffold.daemon.link;
+
+import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.supervision.AgentSnapshot;
+import io.opsscaffold.daemon.supervision.StateListener;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Changes waiting to go up the link: the newest snapshot of each changed agent, never a queue of
+ * every intermediate state, so a disconnected daemon's memory stays bounded by its agent count and a
+ * burst of changes to one agent costs one delta.
+ *
+ * <p>Runners call {@link #changed} (never blocks beyond a short lock); the link loop calls {@link
+ * #awaitAndDrain}.
+ */
+public final class Outbox implements StateListener {
+  /** One pending change. */
+  public record Change(AgentSnapshot snapshot, Context cause, Instant observedAt) {}
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition nonEmpty = lock.newCondition();
+  private final Map<String, Change> pending = new LinkedHashMap<>();
+
+  @Override
+  public void changed(AgentSnapshot snapshot, Context cause) {
+    lock.lock();
+    try {
+      Change previous = pending.get(snapshot.agentId());
+      // Keep a traced cause over an untraced one: the operation's trace should reach the database.
+      Context keep = cause == Context.root() && previous != null ? previous.cause() : cause;
+      pending.put(snapshot.agentId(), new Change(snapshot, keep, Instant.now()));
+      nonEmpty.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Waits up to {@code maxWaitMs} for a change, then lingers {@code coalesceMs} so that changes
+   * arriving together travel together, and takes everything pending.
+   */
+  public List<Change> awaitAndDrain(long maxWaitMs, long coalesceMs) throws InterruptedException {
+    lock.lock();
+    try {
+      if (pending.isEmpty()) {
+        nonEmpty.await(maxWaitMs, TimeUnit.MILLISECONDS);
+      }
+      if (pending.isEmpty()) {
+        return List.of();
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (coalesceMs > 0) {
+      Thread.sleep(coalesceMs);
+    }
+    return drain();
+  }
+
+  /** Takes everything pending without waiting. */
+  public List<Change> drain() {
+    lock.lock();
+    try {
+      List<Change> out = new ArrayList<>(pending.values());
+      pending.clear();
+      return out;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Wakes a waiting {@link #awaitAndDrain} (e.g. because the stream ended). */
+  public void wake() {
+    lock.lock();
+    try {
+      nonEmpty.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+}

@@ -1,0 +1,291 @@
+package io.opsscaffold.daemon.supervision;
+
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.restart.RestartDecision;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Owns one supervised agent: its process, its lifecycle and everything the daemon knows about it.
+ *
+ * <p>All state lives on the runner's single thread; {@link #start}, {@link #stop}, {@link
+ * #restart} and {@link #heartbeat} may be called from any thread and hand their work to it. Process
+ * exits arrive from the JDK's reaper thread and are handed over the same way, so no lock is needed
+ * and every change is published to the {@link StateListener} in order.
+ */
+public final class AgentRunner implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(AgentRunner.class.getName());
+
+  private final AgentSpec spec;
+  private final ProcessLauncher launcher;
+  private final StateListener listener;
+  private final Clock clock;
+  private final Tracer tracer;
+  private final ScheduledExecutorService thread;
+
+  // Owned by the runner thread.
+  private String lifecycle = "STOPPED";
+  private String health = "UNKNOWN";
+  private RunningProcess process;
+  private Instant startedAt;
+  private Instant lastHeartbeat;
+  private OptionalInt lastExitCode = OptionalInt.empty();
+  private Instant lastExitAt;
+  private int restartCount;
+  private String message = "not started";
+  private boolean wanted;
+  private ScheduledFuture<?> pendingRestart;
+  private ScheduledFuture<?> pendingKill;
+  private final List<CompletableFuture<AgentSnapshot>> stopWaiters = new ArrayList<>();
+  private Context cause = Context.root();
+
+  public AgentRunner(
+      AgentSpec spec, ProcessLauncher launcher, StateListener listener, Clock clock, Tracer tracer) {
+    this.spec = spec;
+    this.launcher = launcher;
+    this.listener = listener;
+    this.clock = clock;
+    this.tracer = tracer;
+    this.thread = Executors.newSingleThreadScheduledExecutor(
+        r -> Thread.ofPlatform().name("agent-" + spec.id()).daemon(true).unstarted(r));
+  }
+
+  public AgentSpec spec() {
+    return spec;
+  }
+
+  /** Starts the agent unless it is running; completes once it runs (or could not start). */
+  public CompletableFuture<AgentSnapshot> start(Context ctx) {
+    return onThread(ctx, () -> {
+      wanted = true;
+      cancelRestart();
+      if (process != null) {
+        return CompletableFuture.completedFuture(snapshot("already running (pid " + process.pid() + ")"));
+      }
+      launch();
+      return CompletableFuture.completedFuture(snapshot(message));
+    });
+  }
+
+  /**
+   * Stops the agent: SIGTERM to its process group, SIGKILL to the group after the stop timeout.
+   * Completes once the process has exited.
+   */
+  public CompletableFuture<AgentSnapshot> stop(Context ctx) {
+    return onThread(ctx, () -> {
+      wanted = false;
+      cancelRestart();
+      if (process == null) {
+        if (!lifecycle.equals("STOPPED")) {
+          lifecycle = "STOPPED";
+          message = "stopped";
+          publish();
+        }
+        return CompletableFuture.completedFuture(snapshot("already stopped"));
+      }
+      CompletableFuture<AgentSnapshot> done = new CompletableFuture<>();
+      stopWaiters.add(done);
+      if (!lifecycle.equals("STOPPING")) {
+        lifecycle = "STOPPING";
+        message = "stopping (SIGTERM sent to process group " + process.pid() + ")";
+        publish();
+        RunningProcess p = process;
+        p.signalGroup("TERM");
+        pendingKill = thread.schedule(() -> {
+          if (process == p) {
+            LOG.warning(() -> spec.id() + " did not exit within " + spec.stopTimeout().toMillis()
+                + " ms of SIGTERM; sending SIGKILL to its process group");
+            p.signalGroup("KILL");
+          }
+        }, spec.stopTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      }
+      return done;
+    });
+  }
+
+  /** Stops, then starts; completes with the new process running. */
+  public CompletableFuture<AgentSnapshot> restart(Context ctx) {
+    long oldPid = currentPid();
+    return stop(ctx).thenCompose(s -> start(ctx)).thenApply(s -> {
+      String m = s.pid() > 0 ? "restarted (pid " + oldPid + " -> " + s.pid() + ")" : s.message();
+      return withMessage(s, m);
+    });
+  }
+
+  /** Records a heartbeat received at {@code at}. */
+  public void heartbeat(Instant at, Context ctx) {
+    thread.execute(() -> {
+      lastHeartbeat = at;
+      Context previous = cause;
+      cause = ctx;
+      publish();
+      cause = previous;
+    });
+  }
+
+  /** The latest state; blocks briefly for the runner thread. */
+  public AgentSnapshot snapshot() {
+    try {
+      return thread.submit(() -> snapshot(message)).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("runner of " + spec.id() + " did not answer", e);
+    }
+  }
+
+  private long currentPid() {
+    try {
+      return thread.submit(() -> process == null ? 0L : process.pid()).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      return 0;
+    }
+  }
+
+  private void launch() {
+    lifecycle = "STARTING";
+    health = "UNKNOWN";
+    message = "starting";
+    publish();
+    Span span = tracer.spanBuilder("process.start").setParent(cause)
+        .setAttribute("ops.agent.id", spec.id())
+        .setAttribute("process.executable.path", spec.command())
+        .startSpan();
+    try {
+      RunningProcess p = launcher.launch(spec);
+      process = p;
+      startedAt = clock.instant();
+      lifecycle = "RUNNING";
+      health = "HEALTHY";
+      message = "running (pid " + p.pid() + ")";
+      span.setAttribute("process.pid", p.pid());
+      p.onExit().whenComplete((code, error) ->
+          thread.execute(() -> exited(p, code == null ? -1 : code)));
+    } catch (IOException | RuntimeException e) {
+      lifecycle = "FAILED";
+      health = "DEAD";
+      message = "could not start: " + e.getMessage();
+      span.recordException(e);
+      LOG.warning(() -> spec.id() + " " + message);
+      if (wanted) {
+        scheduleRestart(spec.restart().decide(1));
+      }
+    } finally {
+      span.end();
+    }
+    publish();
+  }
+
+  private void exited(RunningProcess p, int code) {
+    if (p != process) {
+      return;
+    }
+    process = null;
+    if (pendingKill != null) {
+      pendingKill.cancel(false);
+      pendingKill = null;
+    }
+    lastExitCode = OptionalInt.of(code);
+    lastExitAt = clock.instant();
+    startedAt = null;
+    health = "DEAD";
+    String how = code > 128 ? "killed by signal " + (code - 128) : "exited with code " + code;
+    if (!wanted || lifecycle.equals("STOPPING")) {
+      lifecycle = "STOPPED";
+      message = "stopped (" + how + ")";
+      publish();
+      AgentSnapshot s = snapshot(message);
+      stopWaiters.forEach(w -> w.complete(s));
+      stopWaiters.clear();
+      return;
+    }
+    LOG.warning(() -> spec.id() + " (pid " + p.pid() + ") " + how);
+    cause = Context.root();
+    message = how;
+    scheduleRestart(spec.restart().decide(code));
+    publish();
+  }
+
+  private void scheduleRestart(RestartDecision decision) {
+    if (decision.restartAfter().isEmpty()) {
+      lifecycle = lifecycle.equals("FAILED") ? "FAILED" : "STOPPED";
+      wanted = false;
+      return;
+    }
+    Duration delay = decision.restartAfter().get();
+    if (!lifecycle.equals("FAILED")) {
+      lifecycle = "RESTARTING";
+    }
+    message = message + "; restarting in " + delay.toMillis() + " ms";
+    cause = Context.root();
+    pendingRestart = thread.schedule(() -> {
+      pendingRestart = null;
+      if (wanted && process == null) {
+        restartCount++;
+        launch();
+      }
+    }, delay.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void cancelRestart() {
+    if (pendingRestart != null) {
+      pendingRestart.cancel(false);
+      pendingRestart = null;
+    }
+  }
+
+  private void publish() {
+    listener.changed(snapshot(message), cause);
+  }
+
+  private AgentSnapshot snapshot(String msg) {
+    return new AgentSnapshot(
+        spec.id(), spec.type(), lifecycle, health, process == null ? 0 : process.pid(),
+        Optional.ofNullable(startedAt), Optional.ofNullable(lastHeartbeat), spec.heartbeatTimeout(),
+        lastExitCode, Optional.ofNullable(lastExitAt), restartCount, msg);
+  }
+
+  private static AgentSnapshot withMessage(AgentSnapshot s, String m) {
+    return new AgentSnapshot(s.agentId(), s.type(), s.lifecycle(), s.health(), s.pid(), s.startedAt(),
+        s.lastHeartbeat(), s.heartbeatTimeout(), s.lastExitCode(), s.lastExitAt(), s.restartCount(), m);
+  }
+
+  /** Runs {@code work} on the runner thread with {@code ctx} as the cause of what it publishes. */
+  private CompletableFuture<AgentSnapshot> onThread(
+      Context ctx, java.util.concurrent.Callable<CompletableFuture<AgentSnapshot>> work) {
+    CompletableFuture<AgentSnapshot> result = new CompletableFuture<>();
+    thread.execute(() -> {
+      cause = ctx;
+      try {
+        work.call().whenComplete((s, e) -> {
+          if (e != null) {
+            result.completeExceptionally(e);
+          } else {
+            result.complete(s);
+          }
+        });
+      } catch (Exception e) {
+        result.completeExceptionally(e);
+      }
+    });
+    return result;
+  }
+
+  /** Stops the runner thread; the process is left as it is (see {@link Supervisor#close}). */
+  @Override
+  public void close() {
+    thread.shutdownNow();
+  }
+}

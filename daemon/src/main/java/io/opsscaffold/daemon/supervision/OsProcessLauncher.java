@@ -1,0 +1,84 @@
+package io.opsscaffold.daemon.supervision;
+
+import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Launches agents as real child processes, each in its own session and process group
+ * ({@code setsid}, which execs in place because a child of the JVM is never a group leader, so the
+ * pid Java sees is the agent's and is its group id). Output and errors go to {@code
+ * <logs>/<agent-id>.log}, appended by the kernel, so a slow reader never blocks the agent.
+ *
+ * <p>Exit detection uses {@link Process#onExit()}: the JDK's reaper thread waits in {@code
+ * waitpid}, so an exit is seen at once, with no polling.
+ */
+public final class OsProcessLauncher implements ProcessLauncher {
+  private static final Logger LOG = Logger.getLogger(OsProcessLauncher.class.getName());
+  private final Path logDir;
+
+  public OsProcessLauncher(Path logDir) {
+    this.logDir = logDir;
+  }
+
+  @Override
+  public RunningProcess launch(AgentSpec spec) throws IOException {
+    Files.createDirectories(logDir);
+    List<String> command = new ArrayList<>();
+    command.add("setsid");
+    command.add(spec.command());
+    command.addAll(spec.args());
+    if (!Files.isDirectory(spec.workingDir())) {
+      throw new IOException("working directory " + spec.workingDir() + " does not exist");
+    }
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .directory(spec.workingDir().toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(Redirect.appendTo(logDir.resolve(spec.id() + ".log").toFile()))
+            .redirectInput(Redirect.from(new java.io.File("/dev/null")));
+    pb.environment().putAll(spec.env());
+    Process process = pb.start();
+    return new OsProcess(process);
+  }
+
+  private record OsProcess(Process process) implements RunningProcess {
+    @Override
+    public long pid() {
+      return process.pid();
+    }
+
+    @Override
+    public CompletableFuture<Integer> onExit() {
+      return process.onExit().thenApply(Process::exitValue);
+    }
+
+    @Override
+    public void signalGroup(String signal) {
+      try {
+        Process kill = new ProcessBuilder("kill", "-s", signal, "--", "-" + process.pid())
+            .redirectErrorStream(true)
+            .redirectOutput(Redirect.DISCARD)
+            .start();
+        if (!kill.waitFor(5, TimeUnit.SECONDS)) {
+          kill.destroyForcibly();
+        }
+      } catch (IOException e) {
+        LOG.warning(() -> "could not send SIG" + signal + " to group " + process.pid() + ": " + e);
+        if (signal.equals("KILL")) {
+          process.destroyForcibly();
+        } else {
+          process.destroy();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package io.opsscaffold.manager;
+
+import io.grpc.BindableService;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthProto;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.grpc.GrpcReflectionFeature;
+import io.helidon.webserver.grpc.GrpcRouting;
+import io.helidon.webserver.http.HttpRouting;
+import io.opsscaffold.api.fleet.v1.FleetProto;
+import io.opsscaffold.api.link.v1.LinkProto;
+import io.opsscaffold.manager.fleet.FleetGrpcService;
+import io.opsscaffold.manager.fleet.FleetQueries;
+import io.opsscaffold.manager.fleet.FleetRepository;
+import io.opsscaffold.manager.link.ConnectivityTracker;
+import io.opsscaffold.manager.link.LinkGrpcService;
+import io.opsscaffold.manager.link.SessionRegistry;
+import io.opsscaffold.manager.link.StateWriter;
+import io.opsscaffold.manager.operations.CommandRouter;
+import io.opsscaffold.manager.operations.OperationService;
+import io.opsscaffold.manager.persistence.Database;
+import io.opsscaffold.manager.persistence.JdbcFleetRepository;
+import io.opsscaffold.observability.GrpcTracing;
+import io.opsscaffold.observability.HttpTracingFilter;
+import io.opsscaffold.observability.Telemetry;
+import io.opsscaffold.transcoding.HttpJsonTranscoder;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * The running manager: database, link endpoint, fleet API over gRPC and HTTP/JSON, on one port.
+ * Built from settings by {@link #start}; {@link #close} stops it in reverse order.
+ */
+public final class ManagerApp implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(ManagerApp.class.getName());
+
+  private final WebServer server;
+  private final Database database;
+  private final StateWriter writer;
+  private final ConnectivityTracker connectivity;
+  private final CommandRouter router;
+  private final HealthStatusManager health;
+  private final List<String> routes;
+
+  private ManagerApp(
+      WebServer server, Database database, StateWriter writer, ConnectivityTracker connectivity,
+      CommandRouter router, HealthStatusManager health, List<String> routes) {
+    this.server = server;
+    this.database = database;
+    this.writer = writer;
+    this.connectivity = connectivity;
+    this.router = router;
+    this.health = health;
+    this.routes = routes;
+  }
+
+  public static ManagerApp start(ManagerSettings settings, Telemetry telemetry) {
+    Clock clock = Clock.systemUTC();
+    Database database = Database.open(settings.database());
+    FleetRepository repository = new JdbcFleetRepository(database);
+    SessionRegistry registry = new SessionRegistry();
+    StateWriter writer = new StateWriter(repository, registry, telemetry.tracer());
+    ConnectivityTracker connectivity =
+        new ConnectivityTracker(registry, writer, clock, settings.offlineGrace(), settings.pingInterval());
+    CommandRouter router = new CommandRouter();
+    FleetQueries queries = new FleetQueries(repository, clock);
+    OperationService operations =
+        new OperationService(queries, registry, router, telemetry.tracer(), clock, settings.operationTimeout());
+
+    GrpcTracing tracing = new GrpcTracing(telemetry);
+    BindableService fleet = tracing.traced(new FleetGrpcService(queries, operations, clock));
+    LinkGrpcService link =
+        LinkGrpcService.create(registry, writer, connectivity, router, clock, settings.pingInterval());
+    HealthStatusManager health = new HealthStatusManager();
+    HttpJsonTranscoder transcoder = HttpJsonTranscoder.create(List.of(fleet));
+
+    HttpRouting.Builder http = HttpRouting.builder().addFilter(new HttpTracingFilter(telemetry));
+    transcoder.register(http);
+    WebServer server =
+        WebServer.builder()
+            .host(settings.host())
+            .port(settings.port())
+            .connectionOptions(o -> o.tcpNoDelay(true))
+            .idleConnectionTimeout(Duration.ofHours(1))
+            .shutdownHook(false)
+            .addFeature(GrpcReflectionFeature.create(r -> r.enabled(true)))
+            .addRouting(http)
+            .addRouting(
+                GrpcRouting.builder()
+                    .service(FleetProto.getDescriptor(), fleet)
+                    .service(LinkProto.getDescriptor(), link)
+                    .service(HealthProto.getDescriptor(), health.getHealthService()))
+            .build()
+            .start();
+    connectivity.start(repository);
+    health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
+    health.setStatus("opsscaffold.fleet.v1.FleetService", HealthCheckResponse.ServingStatus.SERVING);
+    health.setStatus("opsscaffold.link.v1.DaemonLinkService", HealthCheckResponse.ServingStatus.SERVING);
+    LOG.info(() -> "manager listening on " + settings.host() + ":" + server.port()
+        + " (gRPC and HTTP/JSON), database " + database.vendor());
+    return new ManagerApp(server, database, writer, connectivity, router, health,
+        transcoder.describeRoutes());
+  }
+
+  public int port() {
+    return server.port();
+  }
+
+  /** The HTTP/JSON routes the transcoder serves. */
+  public List<String> routes() {
+    return routes;
+  }
+
+  @Override
+  public void close() {
+    health.enterTerminalState();
+    server.stop();
+    connectivity.close();
+    router.close();
+    writer.close();
+    database.close();
+  }
+}

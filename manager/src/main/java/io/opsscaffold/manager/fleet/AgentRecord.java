@@ -1,0 +1,24 @@
+package io.opsscaffold.manager.fleet;
+
+import java.util.OptionalInt;
+
+/**
+ * An agent as stored: the latest state its daemon reported. Times are epoch milliseconds; 0 means
+ * "never". {@code lifecycle} and {@code health} are the enum names without their prefix
+ * ("RUNNING", "HEALTHY").
+ */
+public record AgentRecord(
+    String nodeId,
+    String agentId,
+    String type,
+    String lifecycle,
+    String health,
+    long pid,
+    long startedMs,
+    long lastHeartbeatMs,
+    long heartbeatTimeoutMs,
+    OptionalInt lastExitCode,
+    long lastExitMs,
+    long restartCount,
+    String message,
+    long updatedMs) {}

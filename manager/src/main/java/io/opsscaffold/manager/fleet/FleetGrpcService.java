@@ -1,0 +1,116 @@
+package io.opsscaffold.manager.fleet;
+
+import com.google.protobuf.util.Durations;
+import io.grpc.stub.StreamObserver;
+import io.opsscaffold.api.fleet.v1.Agent;
+import io.opsscaffold.api.fleet.v1.FleetServiceGrpc;
+import io.opsscaffold.api.fleet.v1.GetAgentRequest;
+import io.opsscaffold.api.fleet.v1.GetNodeRequest;
+import io.opsscaffold.api.fleet.v1.ListAgentsRequest;
+import io.opsscaffold.api.fleet.v1.ListAgentsResponse;
+import io.opsscaffold.api.fleet.v1.ListNodesRequest;
+import io.opsscaffold.api.fleet.v1.ListNodesResponse;
+import io.opsscaffold.api.fleet.v1.Node;
+import io.opsscaffold.api.fleet.v1.OperateAgentRequest;
+import io.opsscaffold.api.fleet.v1.OperateAgentResponse;
+import io.opsscaffold.errors.ErrorMapper;
+import io.opsscaffold.manager.link.LinkProtos;
+import io.opsscaffold.manager.operations.OperationService;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * gRPC adapter of the fleet API (also served over HTTP/JSON by the transcoder). Translates and
+ * delegates; every failure reaches the caller through {@link ErrorMapper}.
+ */
+public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBase {
+  private final FleetQueries queries;
+  private final OperationService operations;
+  private final Clock clock;
+
+  public FleetGrpcService(FleetQueries queries, OperationService operations, Clock clock) {
+    this.queries = queries;
+    this.operations = operations;
+    this.clock = clock;
+  }
+
+  @Override
+  public void listNodes(ListNodesRequest req, StreamObserver<ListNodesResponse> out) {
+    answer(out, () -> {
+      FleetQueries.NodePage page =
+          queries.listNodes(req.getArea(), req.getStatus(), req.getPage(), req.getPageSize());
+      ListNodesResponse.Builder b =
+          ListNodesResponse.newBuilder().setTotal((int) page.total()).setPage(page.page()).setPageSize(page.pageSize());
+      for (NodeRecord n : page.nodes()) {
+        b.addNodes(FleetProtos.node(n, queries.agentCount(n.nodeId())));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void getNode(GetNodeRequest req, StreamObserver<Node> out) {
+    answer(out, () -> {
+      NodeRecord n = queries.node(req.getNodeId());
+      return FleetProtos.node(n, queries.agentCount(n.nodeId()));
+    });
+  }
+
+  @Override
+  public void listAgents(ListAgentsRequest req, StreamObserver<ListAgentsResponse> out) {
+    answer(out, () -> {
+      ListAgentsResponse.Builder b = ListAgentsResponse.newBuilder();
+      for (FleetQueries.AgentView v : queries.agents(req.getNodeId())) {
+        b.addAgents(FleetProtos.agent(v));
+      }
+      return b.setTotal(b.getAgentsCount()).build();
+    });
+  }
+
+  @Override
+  public void getAgent(GetAgentRequest req, StreamObserver<Agent> out) {
+    answer(out, () -> FleetProtos.agent(queries.agent(req.getNodeId(), req.getAgentId())));
+  }
+
+  @Override
+  public void operateAgent(OperateAgentRequest req, StreamObserver<OperateAgentResponse> out) {
+    try {
+      Duration timeout =
+          req.hasTimeout() ? Duration.ofMillis(Durations.toMillis(req.getTimeout())) : Duration.ZERO;
+      operations
+          .operate(req.getNodeId(), req.getAgentId(), req.getOperation(), timeout)
+          .whenComplete((outcome, error) -> {
+            if (error != null) {
+              out.onError(ErrorMapper.toException(error));
+              return;
+            }
+            var record = LinkProtos.agent(outcome.node().nodeId(), outcome.agent(), clock.millis());
+            var view = new FleetQueries.AgentView(
+                outcome.node(), record, Availability.of(outcome.node(), record, clock.millis()));
+            out.onNext(OperateAgentResponse.newBuilder()
+                .setCommandId(outcome.commandId())
+                .setSuccess(true)
+                .setMessage(outcome.message())
+                .setAgent(FleetProtos.agent(view))
+                .setDuration(Durations.fromMillis(outcome.duration().toMillis()))
+                .build());
+            out.onCompleted();
+          });
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+    }
+  }
+
+  private static <T> void answer(StreamObserver<T> out, Supplier<T> call) {
+    T result;
+    try {
+      result = call.get();
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+      return;
+    }
+    out.onNext(result);
+    out.onCompleted();
+  }
+}

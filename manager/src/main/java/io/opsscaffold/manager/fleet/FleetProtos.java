@@ -1,0 +1,95 @@
+package io.opsscaffold.manager.fleet;
+
+import com.google.protobuf.Duration;
+import com.google.protobuf.Timestamp;
+import com.google.protobuf.util.Timestamps;
+import io.opsscaffold.api.fleet.v1.Agent;
+import io.opsscaffold.api.fleet.v1.Connectivity;
+import io.opsscaffold.api.fleet.v1.Node;
+import io.opsscaffold.api.status.v1.Health;
+import io.opsscaffold.api.status.v1.Lifecycle;
+
+/** Stored records to fleet API messages. Stateless. */
+public final class FleetProtos {
+  private FleetProtos() {}
+
+  public static Node node(NodeRecord n, int agentCount) {
+    Node.Builder b =
+        Node.newBuilder()
+            .setNodeId(n.nodeId())
+            .setHostname(n.hostname())
+            .setIp(n.ip())
+            .setOs(n.os())
+            .setArch(n.arch())
+            .setDaemonVersion(n.daemonVersion())
+            .setArea(n.area())
+            .setZone(n.zone())
+            .setCloudId((int) n.cloudId())
+            .setBusiness(n.business())
+            .putAllLabels(n.labels())
+            .setConnectivity(n.online() ? Connectivity.CONNECTIVITY_ONLINE : Connectivity.CONNECTIVITY_OFFLINE)
+            .setAgentCount(agentCount);
+    if (n.connectedSinceMs() > 0 && n.online()) {
+      b.setConnectedSince(timestamp(n.connectedSinceMs()));
+    }
+    if (n.lastSeenMs() > 0) {
+      b.setLastSeen(timestamp(n.lastSeenMs()));
+    }
+    return b.build();
+  }
+
+  public static Agent agent(FleetQueries.AgentView view) {
+    AgentRecord a = view.agent();
+    Agent.Builder b =
+        Agent.newBuilder()
+            .setNodeId(a.nodeId())
+            .setAgentId(a.agentId())
+            .setType(a.type())
+            .setLifecycle(lifecycle(a.lifecycle()))
+            .setHealth(health(a.health()))
+            .setPid((int) a.pid())
+            .setAvailability(view.availability().code())
+            .setAvailabilityName(view.availability().name())
+            .setHeartbeatTimeout(duration(a.heartbeatTimeoutMs()))
+            .setRestartCount((int) a.restartCount())
+            .setMessage(a.message());
+    if (a.startedMs() > 0) {
+      b.setStartedAt(timestamp(a.startedMs()));
+    }
+    if (a.lastHeartbeatMs() > 0) {
+      b.setLastHeartbeat(timestamp(a.lastHeartbeatMs()));
+    }
+    a.lastExitCode().ifPresent(b::setLastExitCode);
+    if (a.lastExitMs() > 0) {
+      b.setLastExitAt(timestamp(a.lastExitMs()));
+    }
+    if (a.updatedMs() > 0) {
+      b.setUpdatedAt(timestamp(a.updatedMs()));
+    }
+    return b.build();
+  }
+
+  static Lifecycle lifecycle(String name) {
+    try {
+      return Lifecycle.valueOf("LIFECYCLE_" + name);
+    } catch (IllegalArgumentException e) {
+      return Lifecycle.LIFECYCLE_UNSPECIFIED;
+    }
+  }
+
+  static Health health(String name) {
+    try {
+      return Health.valueOf("HEALTH_" + name);
+    } catch (IllegalArgumentException e) {
+      return Health.HEALTH_UNKNOWN;
+    }
+  }
+
+  public static Timestamp timestamp(long epochMs) {
+    return Timestamps.fromMillis(epochMs);
+  }
+
+  public static Duration duration(long ms) {
+    return com.google.protobuf.util.Durations.fromMillis(ms);
+  }
+}

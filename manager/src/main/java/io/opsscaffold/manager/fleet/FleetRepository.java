@@ -1,0 +1,37 @@
+package io.opsscaffold.manager.fleet;
+
+import java.util.List;
+import java.util.Optional;
+
+/** Where nodes and agents are stored. Implementations are thread-safe. */
+public interface FleetRepository {
+
+  /** A page of results and the number of matches across all pages. */
+  record Page<T>(List<T> items, long total) {}
+
+  /** Applies {@code writes} in order in one transaction; all or nothing. */
+  void apply(List<FleetWrite> writes);
+
+  Optional<NodeRecord> findNode(String nodeId);
+
+  /**
+   * Nodes matching the filters, ordered by node id.
+   *
+   * @param area empty for any
+   * @param connectivity empty for any, else "ONLINE" or "OFFLINE"
+   * @param offset rows to skip
+   * @param limit rows to return at most
+   */
+  Page<NodeRecord> listNodes(String area, String connectivity, int offset, int limit);
+
+  /** The node ids currently stored as ONLINE. */
+  List<String> onlineNodeIds();
+
+  /** The agents of a node, ordered by agent id. */
+  List<AgentRecord> listAgents(String nodeId);
+
+  Optional<AgentRecord> findAgent(String nodeId, String agentId);
+
+  /** The number of agents of a node. */
+  int countAgents(String nodeId);
+}

@@ -1,0 +1,83 @@
+package io.opsscaffold.manager.link;
+
+import io.grpc.Status;
+import io.opsscaffold.manager.fleet.FleetRepository;
+import io.opsscaffold.manager.fleet.FleetWrite;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Decides when nodes go OFFLINE and drops silent streams.
+ *
+ * <p>A node whose stream ended stays ONLINE for the grace period, so a quick reconnect (a manager
+ * restart, a network blip) shows no flap; then, if no new stream came, it becomes OFFLINE. A stream
+ * that sends nothing for three ping intervals is closed, because a killed daemon's TCP connection is
+ * not always noticed by the server. Timers run on one scheduler thread.
+ */
+public final class ConnectivityTracker implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(ConnectivityTracker.class.getName());
+
+  private final SessionRegistry registry;
+  private final StateWriter writer;
+  private final Clock clock;
+  private final Duration grace;
+  private final Duration pingInterval;
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("connectivity").daemon(true).unstarted(r));
+
+  public ConnectivityTracker(
+      SessionRegistry registry, StateWriter writer, Clock clock, Duration grace, Duration pingInterval) {
+    this.registry = registry;
+    this.writer = writer;
+    this.clock = clock;
+    this.grace = grace;
+    this.pingInterval = pingInterval;
+  }
+
+  /**
+   * Starts the silence check and gives every node the database still calls ONLINE (from before a
+   * manager restart) one grace period to reconnect.
+   */
+  public void start(FleetRepository repository) {
+    for (String nodeId : repository.onlineNodeIds()) {
+      sessionEnded(nodeId);
+    }
+    long every = Math.max(100, pingInterval.toMillis());
+    timer.scheduleWithFixedDelay(this::evictSilent, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** The node's stream ended: OFFLINE after the grace period unless it reconnects. */
+  void sessionEnded(String nodeId) {
+    timer.schedule(
+        () -> {
+          if (!registry.connected(nodeId)) {
+            writer.submit(new FleetWrite.NodeOffline(nodeId));
+            LOG.info(() -> "node " + nodeId + " is OFFLINE (no stream for " + grace.toSeconds() + " s)");
+          }
+        },
+        grace.toMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
+  private void evictSilent() {
+    long now = clock.millis();
+    long limit = 3 * pingInterval.toMillis();
+    for (LinkSession s : registry.all()) {
+      long silent = now - s.lastReceivedMs();
+      if (silent > limit) {
+        LOG.warning(() -> "node " + s.nodeId() + " sent nothing for " + silent + " ms; closing its stream");
+        s.close(Status.UNAVAILABLE.withDescription(
+            "no message from the daemon for " + silent + " ms (ping interval " + pingInterval.toMillis() + " ms)"));
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}

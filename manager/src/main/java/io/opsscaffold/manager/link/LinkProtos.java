@@ -1,0 +1,62 @@
+package io.opsscaffold.manager.link;
+
+import com.google.protobuf.util.Durations;
+import com.google.protobuf.util.Timestamps;
+import io.opsscaffold.api.link.v1.AgentState;
+import io.opsscaffold.api.link.v1.Hello;
+import io.opsscaffold.manager.fleet.AgentRecord;
+import io.opsscaffold.manager.fleet.NodeRecord;
+import java.util.OptionalInt;
+
+/** Link messages to stored records. Stateless. */
+public final class LinkProtos {
+  private LinkProtos() {}
+
+  /** The stored form of an agent state; {@code nowMs} becomes its update time. */
+  public static AgentRecord agent(String nodeId, AgentState s, long nowMs) {
+    return new AgentRecord(
+        nodeId,
+        s.getAgentId(),
+        s.getType(),
+        stripPrefix(s.getLifecycle().name(), "LIFECYCLE_"),
+        stripPrefix(s.getHealth().name(), "HEALTH_"),
+        s.getPid(),
+        s.hasStartedAt() ? Timestamps.toMillis(s.getStartedAt()) : 0,
+        s.hasLastHeartbeat() ? Timestamps.toMillis(s.getLastHeartbeat()) : 0,
+        s.hasHeartbeatTimeout() ? Durations.toMillis(s.getHeartbeatTimeout()) : 0,
+        s.hasLastExitCode() ? OptionalInt.of(s.getLastExitCode()) : OptionalInt.empty(),
+        s.hasLastExitAt() ? Timestamps.toMillis(s.getLastExitAt()) : 0,
+        s.getRestartCount(),
+        truncate(s.getMessage(), 1024),
+        nowMs);
+  }
+
+  /** The stored form of a node that just said Hello on session {@code sessionId}. */
+  public static NodeRecord node(Hello h, String sessionId, long nowMs) {
+    return new NodeRecord(
+        h.getNodeId(),
+        truncate(h.getHostname(), 255),
+        truncate(h.getIp(), 64),
+        truncate(h.getOs(), 128),
+        truncate(h.getArch(), 64),
+        truncate(h.getDaemonVersion(), 64),
+        truncate(h.getLabels().getArea(), 128),
+        truncate(h.getLabels().getZone(), 128),
+        h.getLabels().getCloudId(),
+        truncate(h.getLabels().getBusiness(), 128),
+        h.getLabels().getExtraMap(),
+        NodeRecord.ONLINE,
+        sessionId,
+        nowMs,
+        nowMs,
+        nowMs);
+  }
+
+  private static String stripPrefix(String name, String prefix) {
+    return name.startsWith(prefix) ? name.substring(prefix.length()) : name;
+  }
+
+  private static String truncate(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max);
+  }
+}

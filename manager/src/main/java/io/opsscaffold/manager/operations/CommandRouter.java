@@ -1,0 +1,86 @@
+package io.opsscaffold.manager.operations;
+
+import io.grpc.Status;
+import io.opsscaffold.api.link.v1.Command;
+import io.opsscaffold.api.link.v1.CommandResult;
+import io.opsscaffold.api.link.v1.ManagerMessage;
+import io.opsscaffold.errors.OpsException;
+import io.opsscaffold.manager.link.LinkSession;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sends commands down a node's stream and matches the results that come back by command id.
+ *
+ * <p>Each pending command ends exactly once: with the daemon's result, with DEADLINE_EXCEEDED when
+ * its timeout passes, or with UNAVAILABLE when the session ends first. Futures complete on the link
+ * transport's thread or the timer thread; callers must not block in their continuations.
+ */
+public final class CommandRouter implements LinkSession.CommandResults, AutoCloseable {
+  private record Pending(
+      String nodeId, LinkSession session, String description, CompletableFuture<CommandResult> future) {}
+
+  private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("command-deadlines").daemon(true).unstarted(r));
+
+  /**
+   * Sends {@code command} on {@code session} (with the current trace context) and returns its
+   * result; {@code description} (e.g. "restart of agent a1 on node n1") names it in errors.
+   */
+  public CompletableFuture<CommandResult> send(
+      LinkSession session, Command command, String description, Duration timeout) {
+    CompletableFuture<CommandResult> future = new CompletableFuture<>();
+    String id = command.getCommandId();
+    pending.put(id, new Pending(session.nodeId(), session, description, future));
+    future.whenComplete((r, e) -> pending.remove(id));
+    timer.schedule(
+        () -> future.completeExceptionally(OpsException.timedOut(
+            "command " + id + " (" + description + ") got no answer from the daemon within "
+                + timeout.toSeconds() + " s; it may still be carried out")),
+        timeout.toMillis(),
+        TimeUnit.MILLISECONDS);
+    if (!session.sendTraced(ManagerMessage.newBuilder().setCommand(command))) {
+      future.completeExceptionally(OpsException.unavailable(
+          "node " + session.nodeId() + "'s daemon disconnected while command " + id + " was being sent"));
+    }
+    return future;
+  }
+
+  @Override
+  public void completed(String nodeId, CommandResult result) {
+    Pending p = pending.get(result.getCommandId());
+    if (p != null && p.nodeId().equals(nodeId)) {
+      p.future().complete(result);
+    }
+  }
+
+  @Override
+  public void sessionClosed(LinkSession session) {
+    pending.values().removeIf(p -> {
+      if (p.session() != session) {
+        return false;
+      }
+      p.future().completeExceptionally(OpsException.unavailable(
+          "node " + p.nodeId() + "'s daemon disconnected before answering (" + p.description() + ")"));
+      return true;
+    });
+  }
+
+  /** Commands sent and not yet answered. */
+  public int inFlight() {
+    return pending.size();
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    pending.values().forEach(p -> p.future().completeExceptionally(
+        Status.UNAVAILABLE.withDescription("the manager is shutting down").asRuntimeException()));
+  }
+}

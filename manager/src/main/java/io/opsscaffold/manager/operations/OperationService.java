@@ -1,0 +1,136 @@
+package io.opsscaffold.manager.operations;
+
+import io.grpc.Status;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
+import io.opsscaffold.api.link.v1.AgentOperation;
+import io.opsscaffold.api.link.v1.AgentState;
+import io.opsscaffold.api.link.v1.Command;
+import io.opsscaffold.api.link.v1.OperateAgent;
+import io.opsscaffold.errors.OpsException;
+import io.opsscaffold.manager.fleet.FleetQueries;
+import io.opsscaffold.manager.fleet.NodeRecord;
+import io.opsscaffold.manager.link.LinkSession;
+import io.opsscaffold.manager.link.SessionRegistry;
+import com.google.protobuf.util.Timestamps;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Operations on agents: checks the request, sends the command down the node's stream and answers
+ * with the daemon's result. The manager never dials a daemon: a node without a stream is
+ * UNAVAILABLE. Thread-safe; {@link #operate} blocks only on the database lookups.
+ */
+public final class OperationService {
+  /** The operations {@link #operate} accepts, as written in the HTTP path. */
+  public static final List<String> OPERATIONS = List.of("start", "stop", "restart");
+
+  /** What the daemon answered. */
+  public record Outcome(
+      String commandId, String message, NodeRecord node, AgentState agent, Duration duration) {}
+
+  private final FleetQueries queries;
+  private final SessionRegistry registry;
+  private final CommandRouter router;
+  private final Tracer tracer;
+  private final Clock clock;
+  private final Duration defaultTimeout;
+
+  public OperationService(
+      FleetQueries queries,
+      SessionRegistry registry,
+      CommandRouter router,
+      Tracer tracer,
+      Clock clock,
+      Duration defaultTimeout) {
+    this.queries = queries;
+    this.registry = registry;
+    this.router = router;
+    this.tracer = tracer;
+    this.clock = clock;
+    this.defaultTimeout = defaultTimeout;
+  }
+
+  /**
+   * Starts, stops or restarts an agent.
+   *
+   * @param timeout how long to wait for the daemon; zero means the configured default
+   * @return completes with the daemon's result, or exceptionally with an {@link OpsException}
+   *     (NOT_FOUND, UNAVAILABLE, TIMED_OUT) or the daemon's own error status
+   */
+  public CompletableFuture<Outcome> operate(
+      String nodeId, String agentId, String operation, Duration timeout) {
+    AgentOperation op = parse(operation);
+    Duration wait = timeout.isZero() ? defaultTimeout : timeout;
+    if (wait.compareTo(Duration.ofSeconds(1)) < 0 || wait.compareTo(Duration.ofSeconds(300)) > 0) {
+      throw OpsException.invalidArgument("timeout must be between 1s and 300s (got " + wait.toMillis() + " ms)");
+    }
+    NodeRecord node = queries.agent(nodeId, agentId).node();
+    LinkSession session =
+        registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
+
+    Span span =
+        tracer.spanBuilder("operate agent")
+            .setAttribute("ops.node.id", nodeId)
+            .setAttribute("ops.agent.id", agentId)
+            .setAttribute("ops.operation", operation)
+            .startSpan();
+    try (Scope ignored = span.makeCurrent()) {
+      String commandId = "cmd-" + UUID.randomUUID();
+      span.setAttribute("ops.command.id", commandId);
+      long sentMs = clock.millis();
+      Command command =
+          Command.newBuilder()
+              .setCommandId(commandId)
+              .setDeadline(Timestamps.fromMillis(sentMs + wait.toMillis()))
+              .setOperate(OperateAgent.newBuilder().setAgentId(agentId).setOperation(op))
+              .build();
+      String description = operation + " of agent " + agentId + " on node " + nodeId;
+      return router.send(session, command, description, wait)
+          .thenApply(result -> {
+            if (!result.getSuccess()) {
+              Status.Code code = Status.fromCodeValue(result.getErrorCode()).getCode();
+              throw Status.fromCode(code == Status.Code.OK ? Status.Code.INTERNAL : code)
+                  .withDescription("node " + nodeId + " could not " + operation + " agent "
+                      + agentId + ": " + result.getMessage())
+                  .asRuntimeException();
+            }
+            return new Outcome(commandId, result.getMessage(), node, result.getAgent(),
+                Duration.ofMillis(clock.millis() - sentMs));
+          })
+          .whenComplete((r, e) -> {
+            if (e != null) {
+              span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
+            }
+            span.end();
+          });
+    } catch (RuntimeException e) {
+      span.setStatus(StatusCode.ERROR, e.getMessage());
+      span.end();
+      throw e;
+    }
+  }
+
+  private static AgentOperation parse(String operation) {
+    return switch (operation) {
+      case "start" -> AgentOperation.AGENT_OPERATION_START;
+      case "stop" -> AgentOperation.AGENT_OPERATION_STOP;
+      case "restart" -> AgentOperation.AGENT_OPERATION_RESTART;
+      default -> throw OpsException.invalidArgument(
+          "operation '" + operation + "' is not valid; valid operations: " + String.join(", ", OPERATIONS));
+    };
+  }
+
+  private String notConnected(NodeRecord node) {
+    if (node.lastSeenMs() <= 0) {
+      return "node " + node.nodeId() + "'s daemon is not connected";
+    }
+    long ago = Math.max(0, (clock.millis() - node.lastSeenMs()) / 1000);
+    return "node " + node.nodeId() + "'s daemon is not connected (last seen " + ago + " s ago)";
+  }
+}

@@ -1,0 +1,79 @@
+package io.opsscaffold.manager.persistence;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.logging.Logger;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+
+/**
+ * The manager's connection pool, migrated to the current schema on open.
+ *
+ * <p>PostgreSQL when a URL is configured; otherwise an embedded H2 file in PostgreSQL mode under
+ * the data directory, so a first run needs nothing installed. Both run the same migrations
+ * ({@code db/migration/common}) plus a vendor folder for what only one of them supports.
+ */
+public final class Database implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Database.class.getName());
+
+  private final HikariDataSource dataSource;
+  private final String vendor;
+
+  private Database(HikariDataSource dataSource, String vendor) {
+    this.dataSource = dataSource;
+    this.vendor = vendor;
+  }
+
+  /** Opens the pool and migrates the schema; throws if the database is unreachable. */
+  public static Database open(DatabaseSettings settings) {
+    HikariConfig config = new HikariConfig();
+    String url =
+        settings
+            .url()
+            .filter(u -> !u.isBlank())
+            .orElseGet(
+                () ->
+                    "jdbc:h2:file:"
+                        + settings.dataDir().toAbsolutePath().resolve("manager")
+                        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH");
+    config.setJdbcUrl(url);
+    config.setUsername(settings.username());
+    config.setPassword(settings.password());
+    config.setMaximumPoolSize(settings.poolSize());
+    config.setPoolName("manager-db");
+    config.setAutoCommit(true);
+    HikariDataSource dataSource = new HikariDataSource(config);
+    String vendor = url.startsWith("jdbc:h2:") ? "h2" : "postgresql";
+    Flyway.configure()
+        .dataSource(dataSource)
+        .locations("classpath:db/migration/common", "classpath:db/migration/" + vendor)
+        .load()
+        .migrate();
+    LOG.info(() -> "database ready: " + vendor + " at " + redact(url));
+    return new Database(dataSource, vendor);
+  }
+
+  public DataSource dataSource() {
+    return dataSource;
+  }
+
+  /** "postgresql" or "h2". */
+  public String vendor() {
+    return vendor;
+  }
+
+  public Connection connection() throws SQLException {
+    return dataSource.getConnection();
+  }
+
+  @Override
+  public void close() {
+    dataSource.close();
+  }
+
+  private static String redact(String url) {
+    return url.replaceAll("password=[^&;]*", "password=***");
+  }
+}

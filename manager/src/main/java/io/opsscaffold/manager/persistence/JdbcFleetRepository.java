@@ -1,0 +1,405 @@
+package io.opsscaffold.manager.persistence;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
+import io.opsscaffold.manager.fleet.AgentRecord;
+import io.opsscaffold.manager.fleet.FleetRepository;
+import io.opsscaffold.manager.fleet.FleetWrite;
+import io.opsscaffold.manager.fleet.NodeRecord;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * {@link FleetRepository} over JDBC; the same SQL runs on PostgreSQL and on H2 in PostgreSQL mode.
+ *
+ * <p>Agent changes are written as one standard {@code MERGE ... USING (SELECT ... FROM UNNEST(?,
+ * ...))} per batch with one array per column, so a batch of any size is one statement and one round
+ * trip. Both databases run it; neither {@code ON CONFLICT} nor {@code ::type[]} casts would run on H2.
+ */
+public final class JdbcFleetRepository implements FleetRepository {
+  private static final String AGENT_COLUMNS =
+      "node_id, agent_id, type, lifecycle, health, pid, started_ms, last_heartbeat_ms,"
+          + " heartbeat_timeout_ms, last_exit_code, last_exit_ms, restart_count, message, updated_ms";
+
+  private static final String MERGE_AGENTS =
+      "MERGE INTO agents a USING (SELECT * FROM UNNEST(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+          + " AS t(" + AGENT_COLUMNS + ")) s"
+          + " ON a.node_id = s.node_id AND a.agent_id = s.agent_id"
+          + " WHEN MATCHED THEN UPDATE SET"
+          + " type = CASE WHEN s.type = '' THEN a.type ELSE s.type END,"
+          + " lifecycle = s.lifecycle, health = s.health, pid = s.pid, started_ms = s.started_ms,"
+          + " last_heartbeat_ms = s.last_heartbeat_ms, heartbeat_timeout_ms = s.heartbeat_timeout_ms,"
+          + " last_exit_code = s.last_exit_code, last_exit_ms = s.last_exit_ms,"
+          + " restart_count = s.restart_count, message = s.message, updated_ms = s.updated_ms"
+          + " WHEN NOT MATCHED THEN INSERT (" + AGENT_COLUMNS + ") VALUES (s.node_id, s.agent_id,"
+          + " s.type, s.lifecycle, s.health, s.pid, s.started_ms, s.last_heartbeat_ms,"
+          + " s.heartbeat_timeout_ms, s.last_exit_code, s.last_exit_ms, s.restart_count, s.message,"
+          + " s.updated_ms)";
+
+  private static final String NODE_COLUMNS =
+      "node_id, hostname, ip, os, arch, daemon_version, area, zone, cloud_id, business, labels_json,"
+          + " connectivity, session_id, connected_since_ms, last_seen_ms, registered_ms";
+
+  private static final String MERGE_NODE =
+      "MERGE INTO nodes n USING (SELECT * FROM UNNEST(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+          + " AS t(" + NODE_COLUMNS + ")) s ON n.node_id = s.node_id"
+          + " WHEN MATCHED THEN UPDATE SET hostname = s.hostname, ip = s.ip, os = s.os, arch = s.arch,"
+          + " daemon_version = s.daemon_version, area = s.area, zone = s.zone, cloud_id = s.cloud_id,"
+          + " business = s.business, labels_json = s.labels_json, connectivity = s.connectivity,"
+          + " session_id = s.session_id, connected_since_ms = s.connected_since_ms,"
+          + " last_seen_ms = s.last_seen_ms"
+          + " WHEN NOT MATCHED THEN INSERT (" + NODE_COLUMNS + ") VALUES (s.node_id, s.hostname, s.ip,"
+          + " s.os, s.arch, s.daemon_version, s.area, s.zone, s.cloud_id, s.business, s.labels_json,"
+          + " s.connectivity, s.session_id, s.connected_since_ms, s.last_seen_ms, s.registered_ms)";
+
+  private final Database database;
+
+  public JdbcFleetRepository(Database database) {
+    this.database = database;
+  }
+
+  @Override
+  public void apply(List<FleetWrite> writes) {
+    if (writes.isEmpty()) {
+      return;
+    }
+    try (Connection c = database.connection()) {
+      c.setAutoCommit(false);
+      try {
+        Map<String, AgentRecord> pending = new LinkedHashMap<>();
+        for (FleetWrite write : writes) {
+          if (write instanceof FleetWrite.UpsertAgents upsert) {
+            for (AgentRecord agent : upsert.agents()) {
+              pending.put(agent.nodeId() + '\u0000' + agent.agentId(), agent);
+            }
+            continue;
+          }
+          mergeAgents(c, pending);
+          switch (write) {
+            case FleetWrite.NodeConnected w -> mergeNode(c, w.node());
+            case FleetWrite.NodeDisconnected w -> update(
+                c,
+                "UPDATE nodes SET last_seen_ms = ?, session_id = NULL WHERE node_id = ? AND session_id = ?",
+                w.atMs(), w.nodeId(), w.sessionId());
+            case FleetWrite.NodeOffline w -> update(
+                c,
+                "UPDATE nodes SET connectivity = 'OFFLINE', connected_since_ms = NULL"
+                    + " WHERE node_id = ? AND connectivity = 'ONLINE'",
+                w.nodeId());
+            case FleetWrite.ReplaceAgents w -> replaceAgents(c, w, pending);
+            case FleetWrite.RemoveAgents w -> removeAgents(c, w.nodeId(), w.agentIds());
+            case FleetWrite.UpsertAgents w -> throw new AssertionError("handled above");
+          }
+        }
+        mergeAgents(c, pending);
+        c.commit();
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new DataAccessException("applying " + writes.size() + " fleet writes failed", e);
+    }
+  }
+
+  private void replaceAgents(
+      Connection c, FleetWrite.ReplaceAgents w, Map<String, AgentRecord> pending)
+      throws SQLException {
+    Set<String> keep = new HashSet<>();
+    for (AgentRecord a : w.agents()) {
+      keep.add(a.agentId());
+    }
+    List<String> stale = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT agent_id FROM agents WHERE node_id = ?")) {
+      ps.setString(1, w.nodeId());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          if (!keep.contains(rs.getString(1))) {
+            stale.add(rs.getString(1));
+          }
+        }
+      }
+    }
+    removeAgents(c, w.nodeId(), stale);
+    for (AgentRecord a : w.agents()) {
+      pending.put(a.nodeId() + '\u0000' + a.agentId(), a);
+    }
+    mergeAgents(c, pending);
+  }
+
+  private static void removeAgents(Connection c, String nodeId, List<String> agentIds)
+      throws SQLException {
+    if (agentIds.isEmpty()) {
+      return;
+    }
+    try (PreparedStatement ps =
+        c.prepareStatement("DELETE FROM agents WHERE node_id = ? AND agent_id = ?")) {
+      for (String id : agentIds) {
+        ps.setString(1, nodeId);
+        ps.setString(2, id);
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  private static void mergeAgents(Connection c, Map<String, AgentRecord> pending)
+      throws SQLException {
+    if (pending.isEmpty()) {
+      return;
+    }
+    int n = pending.size();
+    String[] nodeIds = new String[n];
+    String[] agentIds = new String[n];
+    String[] types = new String[n];
+    String[] lifecycles = new String[n];
+    String[] healths = new String[n];
+    Long[] pids = new Long[n];
+    Long[] started = new Long[n];
+    Long[] heartbeats = new Long[n];
+    Long[] timeouts = new Long[n];
+    Integer[] exitCodes = new Integer[n];
+    Long[] exits = new Long[n];
+    Long[] restarts = new Long[n];
+    String[] messages = new String[n];
+    Long[] updated = new Long[n];
+    int i = 0;
+    for (AgentRecord a : pending.values()) {
+      nodeIds[i] = a.nodeId();
+      agentIds[i] = a.agentId();
+      types[i] = a.type();
+      lifecycles[i] = a.lifecycle();
+      healths[i] = a.health();
+      pids[i] = a.pid();
+      started[i] = a.startedMs();
+      heartbeats[i] = a.lastHeartbeatMs();
+      timeouts[i] = a.heartbeatTimeoutMs();
+      exitCodes[i] = a.lastExitCode().isPresent() ? a.lastExitCode().getAsInt() : null;
+      exits[i] = a.lastExitMs();
+      restarts[i] = a.restartCount();
+      messages[i] = a.message();
+      updated[i] = a.updatedMs();
+      i++;
+    }
+    try (PreparedStatement ps = c.prepareStatement(MERGE_AGENTS)) {
+      int p = 1;
+      ps.setArray(p++, c.createArrayOf("varchar", nodeIds));
+      ps.setArray(p++, c.createArrayOf("varchar", agentIds));
+      ps.setArray(p++, c.createArrayOf("varchar", types));
+      ps.setArray(p++, c.createArrayOf("varchar", lifecycles));
+      ps.setArray(p++, c.createArrayOf("varchar", healths));
+      ps.setArray(p++, c.createArrayOf("bigint", pids));
+      ps.setArray(p++, c.createArrayOf("bigint", started));
+      ps.setArray(p++, c.createArrayOf("bigint", heartbeats));
+      ps.setArray(p++, c.createArrayOf("bigint", timeouts));
+      ps.setArray(p++, c.createArrayOf("integer", exitCodes));
+      ps.setArray(p++, c.createArrayOf("bigint", exits));
+      ps.setArray(p++, c.createArrayOf("bigint", restarts));
+      ps.setArray(p++, c.createArrayOf("varchar", messages));
+      ps.setArray(p, c.createArrayOf("bigint", updated));
+      ps.executeUpdate();
+    }
+    pending.clear();
+  }
+
+  private static void mergeNode(Connection c, NodeRecord n) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(MERGE_NODE)) {
+      Object[][] columns = {
+        {"varchar", n.nodeId()},
+        {"varchar", n.hostname()},
+        {"varchar", n.ip()},
+        {"varchar", n.os()},
+        {"varchar", n.arch()},
+        {"varchar", n.daemonVersion()},
+        {"varchar", n.area()},
+        {"varchar", n.zone()},
+        {"bigint", n.cloudId()},
+        {"varchar", n.business()},
+        {"varchar", labelsToJson(n.labels())},
+        {"varchar", n.connectivity()},
+        {"varchar", n.sessionId()},
+        {"bigint", n.connectedSinceMs()},
+        {"bigint", n.lastSeenMs()},
+        {"bigint", n.registeredMs()},
+      };
+      for (int i = 0; i < columns.length; i++) {
+        String type = (String) columns[i][0];
+        Object[] one = type.equals("bigint") ? new Long[] {(Long) columns[i][1]}
+            : new String[] {(String) columns[i][1]};
+        ps.setArray(i + 1, c.createArrayOf(type, one));
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  private static void update(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  @Override
+  public Optional<NodeRecord> findNode(String nodeId) {
+    List<NodeRecord> found =
+        queryNodes("SELECT " + NODE_COLUMNS + " FROM nodes WHERE node_id = ?", nodeId);
+    return found.stream().findFirst();
+  }
+
+  @Override
+  public Page<NodeRecord> listNodes(String area, String connectivity, int offset, int limit) {
+    String where = " WHERE (? = '' OR area = ?) AND (? = '' OR connectivity = ?)";
+    List<NodeRecord> items =
+        queryNodes(
+            "SELECT " + NODE_COLUMNS + " FROM nodes" + where + " ORDER BY node_id LIMIT ? OFFSET ?",
+            area, area, connectivity, connectivity, limit, offset);
+    long total =
+        queryLong("SELECT COUNT(*) FROM nodes" + where, area, area, connectivity, connectivity);
+    return new Page<>(items, total);
+  }
+
+  @Override
+  public List<String> onlineNodeIds() {
+    List<String> ids = new ArrayList<>();
+    query("SELECT node_id FROM nodes WHERE connectivity = 'ONLINE'", rs -> ids.add(rs.getString(1)));
+    return ids;
+  }
+
+  @Override
+  public List<AgentRecord> listAgents(String nodeId) {
+    return queryAgents(
+        "SELECT " + AGENT_COLUMNS + " FROM agents WHERE node_id = ? ORDER BY agent_id", nodeId);
+  }
+
+  @Override
+  public Optional<AgentRecord> findAgent(String nodeId, String agentId) {
+    return queryAgents(
+            "SELECT " + AGENT_COLUMNS + " FROM agents WHERE node_id = ? AND agent_id = ?",
+            nodeId, agentId)
+        .stream()
+        .findFirst();
+  }
+
+  @Override
+  public int countAgents(String nodeId) {
+    return (int) queryLong("SELECT COUNT(*) FROM agents WHERE node_id = ?", nodeId);
+  }
+
+  private interface RowReader {
+    void read(ResultSet rs) throws SQLException;
+  }
+
+  private void query(String sql, RowReader reader, Object... args) {
+    try (Connection c = database.connection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          reader.read(rs);
+        }
+      }
+    } catch (SQLException e) {
+      throw new DataAccessException("query failed: " + sql, e);
+    }
+  }
+
+  private long queryLong(String sql, Object... args) {
+    long[] result = new long[1];
+    query(sql, rs -> result[0] = rs.getLong(1), args);
+    return result[0];
+  }
+
+  private List<NodeRecord> queryNodes(String sql, Object... args) {
+    List<NodeRecord> nodes = new ArrayList<>();
+    query(
+        sql,
+        rs -> nodes.add(
+            new NodeRecord(
+                rs.getString("node_id"),
+                rs.getString("hostname"),
+                rs.getString("ip"),
+                rs.getString("os"),
+                rs.getString("arch"),
+                rs.getString("daemon_version"),
+                rs.getString("area"),
+                rs.getString("zone"),
+                rs.getLong("cloud_id"),
+                rs.getString("business"),
+                labelsFromJson(rs.getString("labels_json")),
+                rs.getString("connectivity"),
+                rs.getString("session_id"),
+                rs.getLong("connected_since_ms"),
+                rs.getLong("last_seen_ms"),
+                rs.getLong("registered_ms"))),
+        args);
+    return nodes;
+  }
+
+  private List<AgentRecord> queryAgents(String sql, Object... args) {
+    List<AgentRecord> agents = new ArrayList<>();
+    query(
+        sql,
+        rs -> {
+          int exit = rs.getInt("last_exit_code");
+          OptionalInt exitCode = rs.wasNull() ? OptionalInt.empty() : OptionalInt.of(exit);
+          agents.add(
+              new AgentRecord(
+                  rs.getString("node_id"),
+                  rs.getString("agent_id"),
+                  rs.getString("type"),
+                  rs.getString("lifecycle"),
+                  rs.getString("health"),
+                  rs.getLong("pid"),
+                  rs.getLong("started_ms"),
+                  rs.getLong("last_heartbeat_ms"),
+                  rs.getLong("heartbeat_timeout_ms"),
+                  exitCode,
+                  rs.getLong("last_exit_ms"),
+                  rs.getLong("restart_count"),
+                  rs.getString("message"),
+                  rs.getLong("updated_ms")));
+        },
+        args);
+    return agents;
+  }
+
+  static String labelsToJson(Map<String, String> labels) {
+    Struct.Builder struct = Struct.newBuilder();
+    new TreeMap<>(labels)
+        .forEach((k, v) -> struct.putFields(k, Value.newBuilder().setStringValue(v).build()));
+    try {
+      return JsonFormat.printer().omittingInsignificantWhitespace().print(struct);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static Map<String, String> labelsFromJson(String json) {
+    Struct.Builder struct = Struct.newBuilder();
+    try {
+      JsonFormat.parser().merge(json == null || json.isBlank() ? "{}" : json, struct);
+    } catch (InvalidProtocolBufferException e) {
+      return Map.of();
+    }
+    Map<String, String> labels = new TreeMap<>();
+    struct.getFieldsMap().forEach((k, v) -> labels.put(k, v.getStringValue()));
+    return labels;
+  }
+}

@@ -1,0 +1,168 @@
+package io.opsscaffold.manager.persistence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.opsscaffold.manager.fleet.AgentRecord;
+import io.opsscaffold.manager.fleet.FleetRepository;
+import io.opsscaffold.manager.fleet.FleetWrite;
+import io.opsscaffold.manager.fleet.NodeRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The repository's contract, on PostgreSQL and on the embedded H2 database. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class JdbcFleetRepositoryTest {
+  private TestDatabases.Created pg;
+  private Database postgres;
+  private Database h2;
+
+  @BeforeAll
+  void open() {
+    pg = TestDatabases.postgres();
+    postgres = Database.open(pg.settings(TestDatabases.h2().dataDir()));
+    h2 = Database.open(TestDatabases.h2());
+  }
+
+  @AfterAll
+  void close() {
+    postgres.close();
+    h2.close();
+    pg.close();
+  }
+
+  Stream<Database> databases() {
+    return Stream.of(postgres, h2);
+  }
+
+  private static int nodeCounter;
+
+  private static String newNodeId() {
+    return "node-" + (++nodeCounter) + "-" + System.nanoTime();
+  }
+
+  static NodeRecord node(String id, String area, String connectivity, String session) {
+    return new NodeRecord(id, "host-" + id, "10.0.0.1", "Linux", "amd64", "0.1.0", area, "z1", 0,
+        "biz", Map.of("rack", "r1"), connectivity, session, 1000, 1000, 1000);
+  }
+
+  static AgentRecord agent(String nodeId, String agentId, String type, String lifecycle, long pid) {
+    return new AgentRecord(nodeId, agentId, type, lifecycle, "HEALTHY", pid, 1000, 2000, 30000,
+        OptionalInt.empty(), 0, 0, "", 3000);
+  }
+
+  @ParameterizedTest(autoCloseArguments = false)
+  @MethodSource("databases")
+  void upsertInsertsThenUpdatesAndKeepsTypeWhenEmpty(Database db) {
+    FleetRepository repo = new JdbcFleetRepository(db);
+    String n = newNodeId();
+    repo.apply(List.of(new FleetWrite.NodeConnected(node(n, "east", "ONLINE", "s1"))));
+    repo.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent(n, "a1", "filebeat", "RUNNING", 11)))));
+    AgentRecord changed = new AgentRecord(n, "a1", "", "RESTARTING", "DEAD", 0, 0, 2000, 30000,
+        OptionalInt.of(137), 5000, 1, "exited with code 137", 5000);
+    repo.apply(List.of(new FleetWrite.UpsertAgents(List.of(changed))));
+
+    AgentRecord stored = repo.findAgent(n, "a1").orElseThrow();
+    assertEquals("filebeat", stored.type(), "an empty type keeps the stored type");
+    assertEquals("RESTARTING", stored.lifecycle());
+    assertEquals(OptionalInt.of(137), stored.lastExitCode());
+    assertEquals(1, stored.restartCount());
+    assertEquals("exited with code 137", stored.message());
+  }
+
+  @ParameterizedTest(autoCloseArguments = false)
+  @MethodSource("databases")
+  void oneBatchWithRepeatedKeysKeepsTheNewest(Database db) {
+    FleetRepository repo = new JdbcFleetRepository(db);
+    String n = newNodeId();
+    List<FleetWrite> writes = new ArrayList<>();
+    writes.add(new FleetWrite.NodeConnected(node(n, "east", "ONLINE", "s1")));
+    for (int pid = 1; pid <= 50; pid++) {
+      writes.add(new FleetWrite.UpsertAgents(List.of(agent(n, "a" + (pid % 5), "t", "RUNNING", pid))));
+    }
+    repo.apply(writes);
+    List<AgentRecord> agents = repo.listAgents(n);
+    assertEquals(5, agents.size());
+    assertEquals(50, repo.findAgent(n, "a0").orElseThrow().pid());
+    assertEquals(46, repo.findAgent(n, "a1").orElseThrow().pid());
+  }
+
+  @ParameterizedTest(autoCloseArguments = false)
+  @MethodSource("databases")
+  void replaceAgentsRemovesWhatIsMissing(Database db) {
+    FleetRepository repo = new JdbcFleetRepository(db);
+    String n = newNodeId();
+    repo.apply(List.of(
+        new FleetWrite.NodeConnected(node(n, "east", "ONLINE", "s1")),
+        new FleetWrite.ReplaceAgents(n, List.of(
+            agent(n, "a", "t", "RUNNING", 1), agent(n, "b", "t", "RUNNING", 2)))));
+    repo.apply(List.of(new FleetWrite.ReplaceAgents(n, List.of(
+        agent(n, "b", "t", "RUNNING", 3), agent(n, "c", "t", "STOPPED", 0)))));
+    assertEquals(List.of("b", "c"), repo.listAgents(n).stream().map(AgentRecord::agentId).toList());
+    assertEquals(3, repo.findAgent(n, "b").orElseThrow().pid());
+    assertEquals(2, repo.countAgents(n));
+    repo.apply(List.of(new FleetWrite.RemoveAgents(n, List.of("c"))));
+    assertEquals(1, repo.countAgents(n));
+  }
+
+  @ParameterizedTest(autoCloseArguments = false)
+  @MethodSource("databases")
+  void connectivityFollowsSessions(Database db) {
+    FleetRepository repo = new JdbcFleetRepository(db);
+    String n = newNodeId();
+    repo.apply(List.of(new FleetWrite.NodeConnected(node(n, "east", "ONLINE", "s1"))));
+    assertTrue(repo.onlineNodeIds().contains(n));
+    repo.apply(List.of(new FleetWrite.NodeDisconnected(n, "other-session", 9000)));
+    assertEquals(1000, repo.findNode(n).orElseThrow().lastSeenMs(), "another session's end is ignored");
+    repo.apply(List.of(new FleetWrite.NodeDisconnected(n, "s1", 9000),
+        new FleetWrite.NodeOffline(n)));
+    NodeRecord stored = repo.findNode(n).orElseThrow();
+    assertEquals("OFFLINE", stored.connectivity());
+    assertEquals(9000, stored.lastSeenMs());
+    assertEquals(0, stored.connectedSinceMs());
+    assertEquals(Map.of("rack", "r1"), stored.labels());
+    assertFalse(repo.onlineNodeIds().contains(n));
+  }
+
+  @ParameterizedTest(autoCloseArguments = false)
+  @MethodSource("databases")
+  void listNodesFiltersAndPages(Database db) {
+    FleetRepository repo = new JdbcFleetRepository(db);
+    String area = "area-" + System.nanoTime();
+    List<FleetWrite> writes = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      writes.add(new FleetWrite.NodeConnected(
+          node(area + "-n" + i, area, i % 2 == 0 ? "ONLINE" : "OFFLINE", "s" + i)));
+    }
+    repo.apply(writes);
+    FleetRepository.Page<NodeRecord> all = repo.listNodes(area, "", 0, 5);
+    assertEquals(7, all.total());
+    assertEquals(5, all.items().size());
+    assertEquals(area + "-n0", all.items().get(0).nodeId());
+    assertEquals(2, repo.listNodes(area, "", 5, 5).items().size());
+    assertEquals(0, repo.listNodes(area, "", 10, 5).items().size());
+    assertEquals(4, repo.listNodes(area, "ONLINE", 0, 50).total());
+  }
+
+  @ParameterizedTest(autoCloseArguments = false)
+  @MethodSource("databases")
+  void aFailingBatchLeavesNothingBehind(Database db) {
+    FleetRepository repo = new JdbcFleetRepository(db);
+    String n = newNodeId();
+    String tooLong = "x".repeat(500);
+    assertThrows(DataAccessException.class, () -> repo.apply(List.of(
+        new FleetWrite.NodeConnected(node(n, "east", "ONLINE", "s1")),
+        new FleetWrite.UpsertAgents(List.of(agent(n, tooLong, "t", "RUNNING", 1))))));
+    assertTrue(repo.findNode(n).isEmpty(), "the node write was rolled back with the batch");
+  }
+}

@@ -1,0 +1,218 @@
+package io.opsscaffold.systemtests;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import io.opsscaffold.api.fleet.v1.ListAgentsResponse;
+import io.opsscaffold.manager.persistence.TestDatabases;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A whole local fleet from the packaged jars: a manager on a fresh PostgreSQL database and one
+ * daemon supervising reference agents, each a real process, with its configs and logs in a temp dir.
+ */
+final class Stack implements AutoCloseable {
+  static final String NODE = "node-it";
+
+  final Path dir;
+  final int managerPort;
+  final int daemonPort;
+  final List<String> agentIds;
+  final TestDatabases.Created database;
+  final Map<String, String> env;
+  final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  AppProcess manager;
+  AppProcess daemon;
+
+  Stack(List<String> agentIds, Map<String, String> env) throws IOException {
+    this.dir = Files.createTempDirectory("ops-it-");
+    this.managerPort = freePort();
+    this.daemonPort = freePort();
+    this.agentIds = agentIds;
+    this.env = env;
+    this.database = TestDatabases.postgres();
+    writeConfigs();
+  }
+
+  static Path root() {
+    return Path.of(System.getProperty("ops.root", "..")).toAbsolutePath().normalize();
+  }
+
+  static Path jar(String app) {
+    Path jar = root().resolve(app).resolve("target").resolve(app + ".jar");
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(jar + " is missing: run the tests with 'mvn verify' from the root");
+    }
+    return jar;
+  }
+
+  private void writeConfigs() throws IOException {
+    Files.writeString(dir.resolve("manager.yaml"), """
+        server:
+          port: %d
+        database:
+          url: %s
+          username: %s
+        link:
+          ping-interval: 500ms
+          offline-grace: 2s
+        operations:
+          default-timeout: 20s
+        """.formatted(managerPort, database.url(), database.user()));
+    StringBuilder daemon = new StringBuilder("""
+        node:
+          id: %s
+          labels:
+            area: it-area
+            zone: it-zone
+            cloud-id: 0
+            business: it
+        manager:
+          address: 127.0.0.1:%d
+          reconnect-initial: 100ms
+          reconnect-max: 1s
+          ping-interval: 500ms
+        server:
+          port: %d
+        data-dir: %s
+        agents:
+        """.formatted(NODE, managerPort, daemonPort, dir.resolve("daemon-data")));
+    for (String id : agentIds) {
+      Files.writeString(dir.resolve(id + ".yaml"), """
+          agent_id: %s
+          heartbeat_interval: 1s
+          daemon_url: http://127.0.0.1:%d
+          http_port: 0
+          """.formatted(id, daemonPort));
+      daemon.append("""
+            - id: %s
+              type: reference-agent
+              command: %s
+              args: [-Xmx32m, -XX:+UseSerialGC, -XX:TieredStopAtLevel=1, -jar, %s, --config, %s]
+              heartbeat-timeout: 5s
+              restart:
+                policy: always
+                delay: 500ms
+              stop-timeout: 5s
+          """.formatted(id, AppProcess.javaBinary(), jar("agent"), dir.resolve(id + ".yaml")));
+    }
+    Files.writeString(dir.resolve("daemon.yaml"), daemon.toString());
+  }
+
+  Stack startManager() {
+    manager = new AppProcess("manager", jar("manager"), dir.resolve("manager.yaml"), env, dir).start();
+    Await.until(Duration.ofSeconds(30), "the manager to answer HTTP", () -> get("/api/v1/nodes").statusCode(),
+        code -> code == 200);
+    return this;
+  }
+
+  Stack startDaemon() {
+    daemon = new AppProcess("daemon", jar("daemon"), dir.resolve("daemon.yaml"), env, dir).start();
+    return this;
+  }
+
+  /** The agent process currently running with {@code agentId}'s config, found by command line. */
+  Optional<ProcessHandle> agentProcess(String agentId) {
+    String marker = dir.resolve(agentId + ".yaml").toString();
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.isAlive() && p.info().commandLine().map(c -> c.contains(marker)).orElse(false))
+        .findFirst();
+  }
+
+  HttpResponse<String> get(String path) {
+    return send(HttpRequest.newBuilder(uri(path)).GET().build());
+  }
+
+  HttpResponse<String> post(String path, String body) {
+    return send(HttpRequest.newBuilder(uri(path))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+  }
+
+  HttpResponse<String> postDaemon(String path, String body) {
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+  }
+
+  private URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + managerPort + path);
+  }
+
+  private HttpResponse<String> send(HttpRequest request) {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  ListAgentsResponse agents() {
+    HttpResponse<String> res = get("/api/v1/nodes/" + NODE + "/agents");
+    if (res.statusCode() != 200) {
+      throw new IllegalStateException("GET agents answered " + res.statusCode() + ": " + res.body());
+    }
+    return parse(res.body(), ListAgentsResponse.newBuilder());
+  }
+
+  static <T extends Message> T parse(String json, Message.Builder builder) {
+    try {
+      JsonFormat.parser().merge(json, builder);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    @SuppressWarnings("unchecked")
+    T built = (T) builder.build();
+    return built;
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  static Map<String, String> env(Map<String, String> extra) {
+    Map<String, String> env = new HashMap<>(extra);
+    env.putIfAbsent("OTEL_TRACES_EXPORTER", "none");
+    return env;
+  }
+
+  @Override
+  public void close() {
+    List<AutoCloseable> all = new ArrayList<>();
+    if (daemon != null) {
+      daemon.stop();
+    }
+    if (manager != null) {
+      manager.stop();
+    }
+    for (String id : agentIds) {
+      agentProcess(id).ifPresent(ProcessHandle::destroyForcibly);
+    }
+    all.forEach(a -> {
+      try {
+        a.close();
+      } catch (Exception e) {
+        // best effort
+      }
+    });
+    database.close();
+  }
+}

@@ -1,0 +1,80 @@
+package io.opsscaffold.errors;
+
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The one place where failures become wire errors: a gRPC {@link Status} for gRPC callers, and the
+ * HTTP status code for transcoded callers. Unexpected exceptions are logged here with their stack
+ * trace and reach the caller as INTERNAL with no trace attached.
+ */
+public final class ErrorMapper {
+  private static final Logger LOG = Logger.getLogger(ErrorMapper.class.getName());
+
+  private ErrorMapper() {}
+
+  /** The status to send for {@code error}; never UNKNOWN, never carrying a stack trace. */
+  public static Status toStatus(Throwable error) {
+    Throwable e = unwrap(error);
+    if (e instanceof OpsException ops) {
+      Status.Code code =
+          switch (ops.kind()) {
+            case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;
+            case NOT_FOUND -> Status.Code.NOT_FOUND;
+            case CONFLICT -> Status.Code.FAILED_PRECONDITION;
+            case UNAVAILABLE -> Status.Code.UNAVAILABLE;
+            case TIMED_OUT -> Status.Code.DEADLINE_EXCEEDED;
+          };
+      if (ops.kind() == OpsException.Kind.CONFLICT) {
+        code = Status.Code.ABORTED;
+      }
+      return Status.fromCode(code).withDescription(ops.getMessage());
+    }
+    if (e instanceof StatusRuntimeException sre) {
+      return sre.getStatus().withCause(null);
+    }
+    if (e instanceof StatusException se) {
+      return se.getStatus().withCause(null);
+    }
+    LOG.log(Level.SEVERE, "unexpected failure while serving a request", e);
+    return Status.INTERNAL.withDescription(
+        "internal error (" + e.getClass().getSimpleName() + "); details are in the server log");
+  }
+
+  /** {@link #toStatus} as an exception for {@code StreamObserver.onError}. */
+  public static StatusRuntimeException toException(Throwable error) {
+    return toStatus(error).asRuntimeException();
+  }
+
+  /** The HTTP status code for a gRPC code, as transcoded clients see it. */
+  public static int httpStatus(Status.Code code) {
+    return switch (code) {
+      case OK -> 200;
+      case INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE -> 400;
+      case UNAUTHENTICATED -> 401;
+      case PERMISSION_DENIED -> 403;
+      case NOT_FOUND -> 404;
+      case ALREADY_EXISTS, ABORTED -> 409;
+      case RESOURCE_EXHAUSTED -> 429;
+      case CANCELLED -> 499;
+      case UNIMPLEMENTED -> 501;
+      case UNAVAILABLE -> 503;
+      case DEADLINE_EXCEEDED -> 504;
+      default -> 500;
+    };
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    Throwable t = e;
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}

@@ -48,6 +48,9 @@ public final class PathTemplate {
               "only {field}, {field=*} and {field=**} are supported: " + template);
         }
         segments.add(new Variable(field, pattern.equals("**")));
+      } else if (part.contains("{") || part.contains("}")) {
+        throw new IllegalArgumentException(
+            "only {field}, {field=*} and {field=**} are supported: " + template);
       } else {
         segments.add(new Literal(part));
       }

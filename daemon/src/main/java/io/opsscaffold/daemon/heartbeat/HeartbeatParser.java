@@ -3,7 +3,7 @@ package io.opsscaffold.daemon.heartbeat;
 import jakarta.json.Json;
 import jakarta.json.JsonNumber;
 import jakarta.json.JsonObject;
-import jakarta.json.JsonReader;
+import jakarta.json.stream.JsonParser;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
 import jakarta.json.stream.JsonParsingException;
@@ -39,15 +39,18 @@ public final class HeartbeatParser {
       throw new InvalidHeartbeat("the body is empty; expected a JSON object");
     }
     JsonObject o;
-    try (JsonReader reader = Json.createReader(new StringReader(body))) {
-      JsonValue v = reader.readValue();
-      if (v.getValueType() != JsonValue.ValueType.OBJECT) {
-        throw new InvalidHeartbeat("the body must be a JSON object (got " + v.getValueType().name().toLowerCase() + ")");
+    try (JsonParser parser = Json.createParser(new StringReader(body))) {
+      JsonParser.Event first = parser.next();
+      if (first != JsonParser.Event.START_OBJECT) {
+        throw new InvalidHeartbeat("the body must be a JSON object (got " + kind(first) + ")");
       }
-      o = v.asJsonObject();
+      o = parser.getObject();
+      if (parser.hasNext()) {
+        throw new InvalidHeartbeat("malformed JSON: unexpected content after the object");
+      }
     } catch (JsonParsingException e) {
       throw new InvalidHeartbeat("malformed JSON: " + e.getMessage());
-    } catch (jakarta.json.JsonException e) {
+    } catch (jakarta.json.JsonException | java.util.NoSuchElementException e) {
       throw new InvalidHeartbeat("malformed JSON: " + e.getMessage());
     }
     String agentId = requiredString(o, "agent_id");
@@ -87,6 +90,17 @@ public final class HeartbeatParser {
       throw new InvalidHeartbeat("timestamp must be ISO-8601 UTC, e.g. 2026-01-01T00:00:00Z (got '" + ts + "')");
     }
     return new Heartbeat(agentId, pid, status, cpu, memory, timestamp);
+  }
+
+  private static String kind(JsonParser.Event event) {
+    return switch (event) {
+      case START_ARRAY -> "an array";
+      case VALUE_STRING -> "a string";
+      case VALUE_NUMBER -> "a number";
+      case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+      case VALUE_NULL -> "null";
+      default -> event.name().toLowerCase(java.util.Locale.ROOT);
+    };
   }
 
   private static String requiredString(JsonObject o, String field) throws InvalidHeartbeat {

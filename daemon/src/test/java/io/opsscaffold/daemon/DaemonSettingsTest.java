@@ -1,0 +1,86 @@
+package io.opsscaffold.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.opsscaffold.settings.Settings;
+import io.opsscaffold.settings.SettingsException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class DaemonSettingsTest {
+
+  @Test
+  void readsAgentsWithTheirPolicies() {
+    DaemonSettings s = DaemonSettings.read(Settings.ofYaml("""
+        node:
+          id: n1
+          labels: {area: east, cloud-id: 3, extra: {rack: r7}}
+        manager:
+          address: manager:8080
+        agents:
+          - id: a1
+            command: sh
+            args: [-c, "sleep 100"]
+            restart: {policy: on-failure, delay: 250ms}
+            stop-timeout: 3s
+            heartbeat-timeout: 30s
+          - id: a2
+            command: sh
+            autostart: false
+        """));
+    assertEquals("n1", s.nodeId());
+    assertEquals("east", s.area());
+    assertEquals(3, s.cloudId());
+    assertEquals("r7", s.extraLabels().get("rack"));
+    assertEquals("manager:8080", s.link().address());
+    assertEquals(2, s.agents().size());
+    var a1 = s.agents().get(0);
+    assertEquals(List.of("-c", "sleep 100"), a1.args());
+    assertEquals("on-failure", a1.restart().mode());
+    assertEquals(Duration.ofMillis(250), a1.restart().delay());
+    assertEquals(Duration.ofSeconds(3), a1.stopTimeout());
+    assertEquals(Duration.ofSeconds(30), a1.heartbeatTimeout());
+    assertEquals("always", s.agents().get(1).restart().mode());
+    assertEquals(false, s.agents().get(1).autostart());
+  }
+
+  @Test
+  void theLegacySingleAgentFormIsAListOfOne() {
+    DaemonSettings s = DaemonSettings.read(Settings.ofYaml("""
+        node: {id: n1}
+        agent:
+          id: solo
+          command: sh
+        """));
+    assertEquals(List.of("solo"), s.agents().stream().map(a -> a.id()).toList());
+  }
+
+  @Test
+  void everyProblemIsNamedAtOnce() {
+    SettingsException e = assertThrows(SettingsException.class, () -> DaemonSettings.read(Settings.ofYaml("""
+        node: {id: "bad id!"}
+        manager: {adress: x}
+        agents:
+          - id: a1
+            command: /no/such/binary
+            restart: {policy: sometimes, delay: soon}
+          - id: a1
+            command: sh
+            working-dir: /no/such/dir
+          - command: sh
+        """)));
+    String m = e.getMessage();
+    assertTrue(m.contains("node.id: must be 1 to 128 characters"), m);
+    assertTrue(m.contains("manager.adress: unknown key"), m);
+    assertTrue(m.contains("agents.0.command: '/no/such/binary' is not an executable file"), m);
+    assertTrue(m.contains("agents.0.restart.policy: must be one of always, on-failure, never"), m);
+    assertTrue(m.contains("agents.0.restart.delay: 'soon' is not a duration"), m);
+    assertTrue(m.contains("agents.1.id: duplicate agent id 'a1'"), m);
+    assertTrue(m.contains("agents.1.working-dir: directory '/no/such/dir' does not exist"), m);
+    assertTrue(m.contains("agents.2.id: is required"), m);
+    assertEquals(8, e.problems().size(), m);
+  }
+}

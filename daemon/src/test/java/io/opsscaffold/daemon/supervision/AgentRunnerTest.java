@@ -1,0 +1,140 @@
+package io.opsscaffold.daemon.supervision;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.opentelemetry.api.trace.TracerProvider;
+import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.restart.RestartPolicy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class AgentRunnerTest {
+  private final FakeProcessLauncher launcher = new FakeProcessLauncher();
+  private final BlockingQueue<AgentSnapshot> published = new LinkedBlockingQueue<>();
+  private AgentRunner runner;
+
+  private AgentRunner runner(String policy, Duration stopTimeout) {
+    AgentSpec spec = new AgentSpec("a1", "test", "/bin/true", List.of(), Path.of("."), Map.of(),
+        new RestartPolicy(policy, Duration.ofMillis(20)), Duration.ZERO, stopTimeout, true);
+    runner = new AgentRunner(spec, launcher, (s, c) -> published.add(s), Clock.systemUTC(),
+        TracerProvider.noop().get("test"));
+    return runner;
+  }
+
+  @AfterEach
+  void close() {
+    if (runner != null) {
+      runner.close();
+    }
+  }
+
+  /** Waits for the next published state with {@code lifecycle}, skipping others. */
+  private AgentSnapshot awaitLifecycle(String lifecycle) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (System.nanoTime() < deadline) {
+      AgentSnapshot s = published.poll(50, TimeUnit.MILLISECONDS);
+      if (s != null && s.lifecycle().equals(lifecycle)) {
+        return s;
+      }
+    }
+    throw new AssertionError("no " + lifecycle + " state was published");
+  }
+
+  @Test
+  void startPublishesStartingThenRunningWithThePid() throws Exception {
+    AgentSnapshot started = runner("always", Duration.ofSeconds(1)).start(Context.root()).get(5, TimeUnit.SECONDS);
+    assertEquals("RUNNING", started.lifecycle());
+    assertEquals("HEALTHY", started.health());
+    assertEquals(launcher.last().pid(), started.pid());
+    assertEquals("STARTING", published.take().lifecycle());
+    assertEquals("RUNNING", published.take().lifecycle());
+    AgentSnapshot again = runner.start(Context.root()).get(5, TimeUnit.SECONDS);
+    assertEquals(1, launcher.all().size(), "starting a running agent launches nothing");
+    assertTrue(again.message().startsWith("already running"));
+  }
+
+  @Test
+  void aCrashIsRestartedAfterTheDelayWithTheExitRecorded() throws Exception {
+    runner("always", Duration.ofSeconds(1)).start(Context.root()).get(5, TimeUnit.SECONDS);
+    launcher.last().exitWith(3);
+    AgentSnapshot restarting = awaitLifecycle("RESTARTING");
+    assertEquals("DEAD", restarting.health());
+    assertEquals(0, restarting.pid());
+    assertEquals(OptionalInt.of(3), restarting.lastExitCode());
+    assertTrue(restarting.message().startsWith("exited with code 3; restarting in 20 ms"), restarting.message());
+    AgentSnapshot running = awaitLifecycle("RUNNING");
+    assertEquals(1, running.restartCount());
+    assertEquals(2, launcher.all().size());
+    assertNotEquals(launcher.all().get(0).pid(), running.pid());
+  }
+
+  @Test
+  void onFailureLeavesACleanExitStoppedAndNeverLeavesAnyExitStopped() throws Exception {
+    runner("on-failure", Duration.ofSeconds(1)).start(Context.root()).get(5, TimeUnit.SECONDS);
+    launcher.last().exitWith(0);
+    AgentSnapshot stopped = awaitLifecycle("STOPPED");
+    assertEquals("exited with code 0", stopped.message());
+    runner.close();
+    published.clear();
+
+    runner("never", Duration.ofSeconds(1)).start(Context.root()).get(5, TimeUnit.SECONDS);
+    launcher.last().exitWith(1);
+    assertEquals(OptionalInt.of(1), awaitLifecycle("STOPPED").lastExitCode());
+    Thread.sleep(100); // a restart would have come after 20 ms
+    assertEquals(2, launcher.all().size(), "no restart under 'never'");
+  }
+
+  @Test
+  void stopEscalatesToKillOfTheGroupAfterTheTimeout() throws Exception {
+    launcher.ignoreTerm = true;
+    runner("always", Duration.ofMillis(100)).start(Context.root()).get(5, TimeUnit.SECONDS);
+    long begun = System.nanoTime();
+    AgentSnapshot stopped = runner.stop(Context.root()).get(5, TimeUnit.SECONDS);
+    long tookMs = (System.nanoTime() - begun) / 1_000_000;
+    assertEquals("STOPPED", stopped.lifecycle());
+    assertEquals(List.of("TERM", "KILL"), launcher.last().signals);
+    assertEquals(OptionalInt.of(137), stopped.lastExitCode());
+    assertTrue(tookMs >= 100, "SIGKILL only after the stop timeout (" + tookMs + " ms)");
+    Thread.sleep(100);
+    assertEquals(1, launcher.all().size(), "a stopped agent is not restarted");
+  }
+
+  @Test
+  void stopThatIsHonouredSendsOnlyTerm() throws Exception {
+    runner("always", Duration.ofSeconds(5)).start(Context.root()).get(5, TimeUnit.SECONDS);
+    AgentSnapshot stopped = runner.stop(Context.root()).get(5, TimeUnit.SECONDS);
+    assertEquals(List.of("TERM"), launcher.last().signals);
+    assertEquals("stopped (killed by signal 15)", stopped.message());
+    assertEquals("already stopped", runner.stop(Context.root()).get(5, TimeUnit.SECONDS).message());
+  }
+
+  @Test
+  void restartEndsWithANewProcessAndSaysSo() throws Exception {
+    AgentSnapshot first = runner("always", Duration.ofSeconds(5)).start(Context.root()).get(5, TimeUnit.SECONDS);
+    AgentSnapshot second = runner.restart(Context.root()).get(5, TimeUnit.SECONDS);
+    assertEquals("RUNNING", second.lifecycle());
+    assertEquals("restarted (pid " + first.pid() + " -> " + second.pid() + ")", second.message());
+    assertEquals(0, second.restartCount(), "operator restarts are not crash restarts");
+  }
+
+  @Test
+  void aLaunchFailureIsFailedThenRetried() throws Exception {
+    launcher.failuresToSimulate = 1;
+    AgentSnapshot failed = runner("always", Duration.ofSeconds(5)).start(Context.root()).get(5, TimeUnit.SECONDS);
+    assertEquals("FAILED", failed.lifecycle());
+    assertTrue(failed.message().startsWith("could not start: Cannot run program"), failed.message());
+    AgentSnapshot running = awaitLifecycle("RUNNING");
+    assertEquals(1, running.restartCount());
+  }
+}

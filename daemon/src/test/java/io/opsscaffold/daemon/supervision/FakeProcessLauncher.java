@@ -1,0 +1,72 @@
+package io.opsscaffold.daemon.supervision;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A launcher of pretend processes that tests exit, and that record the signals they get. */
+final class FakeProcessLauncher implements ProcessLauncher {
+  /** A pretend process. TERM ends it with 143 unless it ignores TERM; KILL always ends it with 137. */
+  static final class FakeProcess implements RunningProcess {
+    final long pid;
+    final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    final List<String> signals = new CopyOnWriteArrayList<>();
+    final boolean ignoresTerm;
+
+    FakeProcess(long pid, boolean ignoresTerm) {
+      this.pid = pid;
+      this.ignoresTerm = ignoresTerm;
+    }
+
+    @Override
+    public long pid() {
+      return pid;
+    }
+
+    @Override
+    public CompletableFuture<Integer> onExit() {
+      return exit;
+    }
+
+    @Override
+    public void signalGroup(String signal) {
+      signals.add(signal);
+      if (signal.equals("KILL")) {
+        exit.complete(137);
+      } else if (signal.equals("TERM") && !ignoresTerm) {
+        exit.complete(143);
+      }
+    }
+
+    void exitWith(int code) {
+      exit.complete(code);
+    }
+  }
+
+  private final AtomicInteger nextPid = new AtomicInteger(1000);
+  final List<FakeProcess> launched = new CopyOnWriteArrayList<>();
+  volatile boolean ignoreTerm;
+  volatile int failuresToSimulate;
+
+  @Override
+  public RunningProcess launch(AgentSpec spec) throws IOException {
+    if (failuresToSimulate > 0) {
+      failuresToSimulate--;
+      throw new IOException("Cannot run program \"" + spec.command() + "\": error=2, No such file or directory");
+    }
+    FakeProcess p = new FakeProcess(nextPid.incrementAndGet(), ignoreTerm);
+    launched.add(p);
+    return p;
+  }
+
+  FakeProcess last() {
+    return launched.get(launched.size() - 1);
+  }
+
+  List<FakeProcess> all() {
+    return new ArrayList<>(launched);
+  }
+}

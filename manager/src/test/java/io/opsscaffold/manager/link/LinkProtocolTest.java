@@ -1,0 +1,343 @@
+package io.opsscaffold.manager.link;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.opsscaffold.api.fleet.v1.Agent;
+import io.opsscaffold.api.fleet.v1.Connectivity;
+import io.opsscaffold.api.fleet.v1.FleetServiceGrpc;
+import io.opsscaffold.api.fleet.v1.GetNodeRequest;
+import io.opsscaffold.api.fleet.v1.ListAgentsRequest;
+import io.opsscaffold.api.fleet.v1.OperateAgentRequest;
+import io.opsscaffold.api.fleet.v1.OperateAgentResponse;
+import io.opsscaffold.api.link.v1.AgentDelta;
+import io.opsscaffold.api.link.v1.AgentOperation;
+import io.opsscaffold.api.link.v1.AgentState;
+import io.opsscaffold.api.link.v1.CommandResult;
+import io.opsscaffold.api.link.v1.DaemonLinkServiceGrpc;
+import io.opsscaffold.api.link.v1.DaemonMessage;
+import io.opsscaffold.api.link.v1.Deltas;
+import io.opsscaffold.api.link.v1.FullState;
+import io.opsscaffold.api.link.v1.Hello;
+import io.opsscaffold.api.link.v1.ManagerMessage;
+import io.opsscaffold.api.link.v1.Ping;
+import io.opsscaffold.api.status.v1.Lifecycle;
+import io.opsscaffold.manager.ManagerApp;
+import io.opsscaffold.manager.ManagerSettings;
+import io.opsscaffold.manager.persistence.TestDatabases;
+import io.opsscaffold.observability.Telemetry;
+import io.opsscaffold.observability.TelemetryPolicy;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The stream rules of DESIGN.md, checked against a real manager (embedded database, real gRPC on
+ * loopback) with a scripted daemon on the other end of the link.
+ */
+class LinkProtocolTest {
+  private static final AtomicInteger NODES = new AtomicInteger();
+  private static ManagerApp manager;
+  private static Telemetry telemetry;
+  private static ManagedChannel channel;
+  private static FleetServiceGrpc.FleetServiceBlockingStub fleet;
+
+  @BeforeAll
+  static void start() {
+    telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
+    manager = ManagerApp.start(new ManagerSettings("127.0.0.1", 0, TestDatabases.h2(),
+        Duration.ofMillis(300), Duration.ofMillis(800), Duration.ofSeconds(2), Optional.empty()), telemetry);
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
+    fleet = FleetServiceGrpc.newBlockingStub(channel);
+  }
+
+  @AfterAll
+  static void stop() throws InterruptedException {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    manager.close();
+    telemetry.close();
+  }
+
+  /** The daemon's end of one stream, driven by the test. */
+  static final class FakeDaemon implements StreamObserver<ManagerMessage> {
+    final BlockingQueue<ManagerMessage> received = new LinkedBlockingQueue<>();
+    final CompletableFuture<Status> ended = new CompletableFuture<>();
+    final StreamObserver<DaemonMessage> out;
+    final String nodeId;
+    long seq;
+
+    FakeDaemon(String nodeId) {
+      this.nodeId = nodeId;
+      this.out = DaemonLinkServiceGrpc.newStub(channel).connect(this);
+    }
+
+    /** Pings every 100 ms until the stream ends, as a live daemon does. */
+    FakeDaemon keepAlive() {
+      Thread.ofVirtual().start(() -> {
+        while (!ended.isDone()) {
+          send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
+          try {
+            Thread.sleep(100);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      });
+      return this;
+    }
+
+    FakeDaemon hello() throws InterruptedException {
+      send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(nodeId).setHostname("h-" + nodeId)));
+      ManagerMessage welcome = next();
+      assertEquals(ManagerMessage.BodyCase.WELCOME, welcome.getBodyCase(), welcome.toString());
+      return this;
+    }
+
+    synchronized long send(DaemonMessage.Builder m) {
+      if (ended.isDone()) {
+        return seq;
+      }
+      out.onNext(m.setSeq(++seq).build());
+      return seq;
+    }
+
+    long fullState(AgentState... agents) {
+      FullState.Builder b = FullState.newBuilder();
+      for (AgentState a : agents) {
+        b.addAgents(a);
+      }
+      return send(DaemonMessage.newBuilder().setFullState(b));
+    }
+
+    long delta(AgentState state) {
+      return send(DaemonMessage.newBuilder().setDeltas(Deltas.newBuilder()
+          .addDeltas(AgentDelta.newBuilder().setState(state))));
+    }
+
+    ManagerMessage next() throws InterruptedException {
+      ManagerMessage m = received.poll(5, TimeUnit.SECONDS);
+      if (m == null) {
+        throw new AssertionError("the manager sent nothing within 5 s");
+      }
+      return m;
+    }
+
+    /** The next message of {@code kind}, skipping pongs and others. */
+    ManagerMessage next(ManagerMessage.BodyCase kind) throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (System.nanoTime() < deadline) {
+        ManagerMessage m = received.poll(50, TimeUnit.MILLISECONDS);
+        if (m != null && m.getBodyCase() == kind) {
+          return m;
+        }
+      }
+      throw new AssertionError("no " + kind + " from the manager within 5 s");
+    }
+
+    @Override
+    public void onNext(ManagerMessage value) {
+      received.add(value);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      ended.complete(Status.fromThrowable(t));
+    }
+
+    @Override
+    public void onCompleted() {
+      ended.complete(Status.OK);
+    }
+  }
+
+  private static String newNode() {
+    return "link-test-" + NODES.incrementAndGet();
+  }
+
+  private static AgentState agent(String id, Lifecycle lifecycle, int pid) {
+    return AgentState.newBuilder().setAgentId(id).setType("t").setLifecycle(lifecycle).setPid(pid).build();
+  }
+
+  private static java.util.List<Agent> agents(String nodeId) {
+    return fleet.listAgents(ListAgentsRequest.newBuilder().setNodeId(nodeId).build()).getAgentsList();
+  }
+
+  @Test
+  void fullStateIsAcknowledgedOnlyOnceItIsReadable() throws Exception {
+    FakeDaemon d = new FakeDaemon(newNode()).hello();
+    long seq = d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 11), agent("b", Lifecycle.LIFECYCLE_STOPPED, 0));
+    assertEquals(seq, d.next(ManagerMessage.BodyCase.ACK).getAck().getSeq());
+    var listed = agents(d.nodeId);
+    assertEquals(2, listed.size(), "acknowledged state is committed");
+    assertEquals(11, listed.get(0).getPid());
+
+    long deltaSeq = d.delta(agent("a", Lifecycle.LIFECYCLE_RESTARTING, 0));
+    assertEquals(deltaSeq, d.next(ManagerMessage.BodyCase.ACK).getAck().getSeq());
+    assertEquals(Lifecycle.LIFECYCLE_RESTARTING, agents(d.nodeId).get(0).getLifecycle());
+
+    d.fullState(agent("b", Lifecycle.LIFECYCLE_RUNNING, 12));
+    d.next(ManagerMessage.BodyCase.ACK);
+    assertEquals(java.util.List.of("b"), agents(d.nodeId).stream().map(Agent::getAgentId).toList(),
+        "a full state replaces the node's agent set");
+    d.out.onCompleted();
+  }
+
+  @Test
+  void aSequenceGapAsksForFullStateAndIgnoresDeltasUntilThen() throws Exception {
+    FakeDaemon d = new FakeDaemon(newNode()).hello();
+    d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 11));
+    d.next(ManagerMessage.BodyCase.ACK);
+    d.seq += 5; // lose five messages
+    d.delta(agent("a", Lifecycle.LIFECYCLE_STOPPED, 0));
+    assertTrue(d.next(ManagerMessage.BodyCase.RESYNC).getResync().getReason().contains("sequence gap"));
+    d.delta(agent("a", Lifecycle.LIFECYCLE_FAILED, 0));
+    assertEquals(Lifecycle.LIFECYCLE_RUNNING, agents(d.nodeId).get(0).getLifecycle(),
+        "deltas after a gap wait for the full state");
+    long seq = d.fullState(agent("a", Lifecycle.LIFECYCLE_STOPPED, 0));
+    assertEquals(seq, d.next(ManagerMessage.BodyCase.ACK).getAck().getSeq());
+    assertEquals(Lifecycle.LIFECYCLE_STOPPED, agents(d.nodeId).get(0).getLifecycle());
+    d.out.onCompleted();
+  }
+
+  @Test
+  void theFirstMessageMustBeAValidHello() throws Exception {
+    FakeDaemon noHello = new FakeDaemon(newNode());
+    noHello.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1));
+    Status s = noHello.ended.get(5, TimeUnit.SECONDS);
+    assertEquals(Status.Code.FAILED_PRECONDITION, s.getCode());
+    assertTrue(s.getDescription().contains("first message on the link must be Hello"), s.getDescription());
+
+    FakeDaemon badId = new FakeDaemon("bad id/../x");
+    badId.send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(badId.nodeId)));
+    Status bad = badId.ended.get(5, TimeUnit.SECONDS);
+    assertEquals(Status.Code.INVALID_ARGUMENT, bad.getCode());
+    assertTrue(bad.getDescription().startsWith("hello.node_id must be"), bad.getDescription());
+  }
+
+  @Test
+  void aNewStreamFromTheSameNodeReplacesTheOldOne() throws Exception {
+    String node = newNode();
+    FakeDaemon first = new FakeDaemon(node).hello();
+    FakeDaemon second = new FakeDaemon(node).hello();
+    Status s = first.ended.get(5, TimeUnit.SECONDS);
+    assertEquals(Status.Code.ABORTED, s.getCode());
+    assertTrue(s.getDescription().contains("replaced by a newer stream"));
+    second.send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
+    second.next(ManagerMessage.BodyCase.PONG);
+    assertEquals(Connectivity.CONNECTIVITY_ONLINE, fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build())
+        .getConnectivity());
+    second.out.onCompleted();
+  }
+
+  @Test
+  void aSilentStreamIsDroppedAndTheNodeGoesOfflineAfterTheGrace() throws Exception {
+    FakeDaemon d = new FakeDaemon(newNode()).hello();
+    d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));
+    d.next(ManagerMessage.BodyCase.ACK);
+    Status s = d.ended.get(5, TimeUnit.SECONDS); // ping interval 300 ms: dropped after ~900 ms of silence
+    assertEquals(Status.Code.UNAVAILABLE, s.getCode());
+    assertTrue(s.getDescription().startsWith("no message from the daemon for"), s.getDescription());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    Connectivity c;
+    do {
+      c = fleet.getNode(GetNodeRequest.newBuilder().setNodeId(d.nodeId).build()).getConnectivity();
+      Thread.sleep(20);
+    } while (c != Connectivity.CONNECTIVITY_OFFLINE && System.nanoTime() < deadline);
+    assertEquals(Connectivity.CONNECTIVITY_OFFLINE, c);
+    assertEquals(-1, agents(d.nodeId).get(0).getAvailability());
+  }
+
+  @Test
+  void aQuickReconnectKeepsTheNodeOnline() throws Exception {
+    String node = newNode();
+    FakeDaemon d = new FakeDaemon(node).hello();
+    d.out.onCompleted();
+    d.ended.get(5, TimeUnit.SECONDS);
+    FakeDaemon again = new FakeDaemon(node).hello();
+    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1200); // longer than the 800 ms grace
+    while (System.nanoTime() < until) {
+      again.send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
+      assertEquals(Connectivity.CONNECTIVITY_ONLINE,
+          fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity());
+      Thread.sleep(100);
+    }
+    again.out.onCompleted();
+  }
+
+  @Test
+  void operationsTravelDownTheStreamAndTheDaemonsAnswerComesBack() throws Exception {
+    FakeDaemon d = new FakeDaemon(newNode()).hello().keepAlive();
+    d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));
+    d.next(ManagerMessage.BodyCase.ACK);
+
+    CompletableFuture<OperateAgentResponse> answer = CompletableFuture.supplyAsync(() -> fleet.operateAgent(
+        OperateAgentRequest.newBuilder().setNodeId(d.nodeId).setAgentId("a").setOperation("restart").build()));
+    ManagerMessage command = d.next(ManagerMessage.BodyCase.COMMAND);
+    assertEquals(AgentOperation.AGENT_OPERATION_RESTART, command.getCommand().getOperate().getOperation());
+    assertEquals("a", command.getCommand().getOperate().getAgentId());
+    assertTrue(command.getCommand().hasDeadline());
+    d.send(DaemonMessage.newBuilder().setCommandResult(CommandResult.newBuilder()
+        .setCommandId(command.getCommand().getCommandId()).setSuccess(true).setMessage("restarted (pid 5 -> 6)")
+        .setAgent(agent("a", Lifecycle.LIFECYCLE_RUNNING, 6))));
+    OperateAgentResponse response = answer.get(5, TimeUnit.SECONDS);
+    assertEquals("restarted (pid 5 -> 6)", response.getMessage());
+    assertEquals(6, response.getAgent().getPid());
+    assertEquals(command.getCommand().getCommandId(), response.getCommandId());
+
+    CompletableFuture<OperateAgentResponse> refused = CompletableFuture.supplyAsync(() -> fleet.operateAgent(
+        OperateAgentRequest.newBuilder().setNodeId(d.nodeId).setAgentId("a").setOperation("stop").build()));
+    ManagerMessage stop = d.next(ManagerMessage.BodyCase.COMMAND);
+    d.send(DaemonMessage.newBuilder().setCommandResult(CommandResult.newBuilder()
+        .setCommandId(stop.getCommand().getCommandId()).setSuccess(false).setErrorCode(5)
+        .setMessage("agent 'a' is not supervised by this daemon")));
+    var error = assertThrows(java.util.concurrent.ExecutionException.class, () -> refused.get(5, TimeUnit.SECONDS));
+    Status failed = ((StatusRuntimeException) error.getCause()).getStatus();
+    assertEquals(Status.Code.NOT_FOUND, failed.getCode());
+    assertTrue(failed.getDescription().contains("could not stop agent a: agent 'a' is not supervised"));
+    d.out.onCompleted();
+  }
+
+  @Test
+  void anUnansweredCommandTimesOutAndADisconnectFailsWhatIsPending() throws Exception {
+    FakeDaemon d = new FakeDaemon(newNode()).hello().keepAlive();
+    d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));
+    d.next(ManagerMessage.BodyCase.ACK);
+    long begun = System.nanoTime();
+    StatusRuntimeException timedOut = assertThrows(StatusRuntimeException.class, () -> fleet.operateAgent(
+        OperateAgentRequest.newBuilder().setNodeId(d.nodeId).setAgentId("a").setOperation("start")
+            .setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1)).build()));
+    assertEquals(Status.Code.DEADLINE_EXCEEDED, timedOut.getStatus().getCode());
+    assertTrue(timedOut.getStatus().getDescription().contains("(start of agent a on node " + d.nodeId
+        + ") got no answer from the daemon within 1 s"), timedOut.getStatus().getDescription());
+    assertTrue(System.nanoTime() - begun >= TimeUnit.MILLISECONDS.toNanos(1000));
+    assertEquals(AgentOperation.AGENT_OPERATION_START,
+        d.next(ManagerMessage.BodyCase.COMMAND).getCommand().getOperate().getOperation(),
+        "the daemon did receive the command that timed out");
+
+    CompletableFuture<OperateAgentResponse> pending = CompletableFuture.supplyAsync(() -> fleet.operateAgent(
+        OperateAgentRequest.newBuilder().setNodeId(d.nodeId).setAgentId("a").setOperation("stop").build()));
+    assertEquals(AgentOperation.AGENT_OPERATION_STOP,
+        d.next(ManagerMessage.BodyCase.COMMAND).getCommand().getOperate().getOperation());
+    synchronized (d) {
+      d.out.onCompleted();
+      d.ended.complete(Status.OK);
+    }
+    var error = assertThrows(java.util.concurrent.ExecutionException.class, () -> pending.get(5, TimeUnit.SECONDS));
+    Status s = ((StatusRuntimeException) error.getCause()).getStatus();
+    assertEquals(Status.Code.UNAVAILABLE, s.getCode());
+    assertTrue(s.getDescription().contains("disconnected before answering (stop of agent a"), s.getDescription());
+  }
+}

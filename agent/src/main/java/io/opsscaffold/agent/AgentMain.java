@@ -25,7 +25,6 @@ import java.util.logging.Logger;
  * heartbeat and exits 0. Exits 2 on bad config.
  */
 public final class AgentMain {
-  private static final Logger LOG = Logger.getLogger(AgentMain.class.getName());
 
   private AgentMain() {}
 
@@ -74,10 +73,10 @@ public final class AgentMain {
       ticker.shutdownNow();
       boolean said = sender.send("stopping", Duration.ofSeconds(2));
       http.stop(0);
-      LOG.info(() -> "agent " + settings.agentId() + " stopped (final heartbeat " + (said ? "sent" : "not sent") + ")");
+      Logger.getLogger(AgentMain.class.getName()).info(() -> "agent " + settings.agentId() + " stopped (final heartbeat " + (said ? "sent" : "not sent") + ")");
       Runtime.getRuntime().halt(0);
     }, "agent-shutdown"));
-    LOG.info(() -> "agent " + settings.agentId() + " (pid " + ProcessHandle.current().pid()
+    Logger.getLogger(AgentMain.class.getName()).info(() -> "agent " + settings.agentId() + " (pid " + ProcessHandle.current().pid()
         + ") serving /health on port " + http.getAddress().getPort() + ", heartbeating to "
         + settings.daemonUrl() + " every " + settings.heartbeatInterval().toMillis() + " ms");
   }

@@ -29,7 +29,6 @@ import java.util.logging.Logger;
  * agents (unless {@code stop-agents-on-exit: false}) and exits. Exits 2 on bad config.
  */
 public final class DaemonMain {
-  private static final Logger LOG = Logger.getLogger(DaemonMain.class.getName());
   /** The daemon's version, reported in Hello. */
   public static final String VERSION = "0.1.0";
 
@@ -73,7 +72,7 @@ public final class DaemonMain {
     CountDownLatch stopped = new CountDownLatch(1);
     // SIGTERM and Ctrl-C run this hook; after a clean stop the process ends with status 0.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      LOG.info("daemon stopping");
+      Logger.getLogger(DaemonMain.class.getName()).info("daemon stopping");
       supervisor.close(settings.stopAgentsOnExit());
       link.close();
       server.stop();

@@ -12,9 +12,13 @@ public final class JsonLogging {
 
   /**
    * Replaces the root handlers with one that writes JSON lines to stderr. Call first thing in
-   * {@code main}, before anything logs.
+   * {@code main}, before anything touches java.util.logging (so no static loggers in main classes):
+   * only then can it install {@link ShutdownSafeLogManager}, which keeps shutdown logs.
    */
   public static void install(String service, Level level) {
+    if (System.getProperty("java.util.logging.manager") == null) {
+      System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
+    }
     LogManager.getLogManager().reset();
     Logger root = Logger.getLogger("");
     Handler handler = new ConsoleHandler();

@@ -5,6 +5,8 @@ import io.helidon.webserver.http.HttpRouting;
 import io.opsscaffold.api.link.v1.Hello;
 import io.opsscaffold.api.link.v1.NodeLabels;
 import io.opsscaffold.daemon.heartbeat.HeartbeatHttpService;
+import io.opsscaffold.daemon.heartbeat.HeartbeatIntake;
+import io.opsscaffold.daemon.heartbeat.UnixSocketHeartbeatServer;
 import io.opsscaffold.daemon.link.LinkRunner;
 import io.opsscaffold.daemon.link.Outbox;
 import io.opsscaffold.daemon.supervision.OsProcessLauncher;
@@ -53,6 +55,7 @@ public final class DaemonMain {
         settings.agents(), new OsProcessLauncher(settings.dataDir().resolve("logs")), outbox, clock,
         telemetry.tracer());
 
+    HeartbeatIntake intake = new HeartbeatIntake(supervisor, clock);
     WebServer server = WebServer.builder()
         .host(settings.host())
         .port(settings.port())
@@ -61,9 +64,19 @@ public final class DaemonMain {
         .shutdownHook(false)
         .addRouting(HttpRouting.builder()
             .addFilter(new HttpTracingFilter(telemetry))
-            .register(new HeartbeatHttpService(supervisor, clock)))
+            .register(new HeartbeatHttpService(intake)))
         .build()
         .start();
+    Optional<UnixSocketHeartbeatServer> socket = Optional.empty();
+    if (settings.socket().isPresent()) {
+      try {
+        socket = Optional.of(new UnixSocketHeartbeatServer(settings.socket().get(), intake));
+      } catch (java.io.IOException e) {
+        System.err.println("cannot listen on " + settings.socket().get() + ": " + e.getMessage());
+        System.exit(1);
+      }
+    }
+    Optional<UnixSocketHeartbeatServer> socketServer = socket;
     supervisor.startAll();
 
     LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock);
@@ -75,13 +88,15 @@ public final class DaemonMain {
       Logger.getLogger(DaemonMain.class.getName()).info("daemon stopping");
       supervisor.close(settings.stopAgentsOnExit());
       link.close();
+      socketServer.ifPresent(UnixSocketHeartbeatServer::close);
       server.stop();
       telemetry.close();
       stopped.countDown();
       Runtime.getRuntime().halt(0);
     }, "daemon-shutdown"));
     System.out.println("ops-daemon " + settings.nodeId() + " ready: heartbeats on http://"
-        + settings.host() + ":" + server.port() + "/heartbeat, manager " + settings.link().address()
+        + settings.host() + ":" + server.port() + "/heartbeat"
+        + socketServer.map(s -> " and unix:" + s.path()).orElse("") + ", manager " + settings.link().address()
         + ", " + settings.agents().size() + " agent(s)");
     stopped.await();
   }

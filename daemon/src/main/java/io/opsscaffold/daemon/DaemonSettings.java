@@ -35,6 +35,7 @@ public record DaemonSettings(
     LinkPolicy link,
     String host,
     int port,
+    Optional<Path> socket,
     Path dataDir,
     boolean stopAgentsOnExit,
     Optional<String> otlpEndpoint,
@@ -50,6 +51,7 @@ public record DaemonSettings(
       s.problem("node.id", "must be 1 to 128 characters of [A-Za-z0-9._-] (got '" + nodeId + "')");
     }
     Settings labels = s.section("node.labels");
+    Path dataDir = Path.of(s.string("data-dir", "data/daemon"));
     LinkPolicy link = new LinkPolicy(
         s.string("manager.address", "127.0.0.1:8080"),
         s.duration("manager.reconnect-initial", Duration.ofMillis(500), Duration.ofMillis(10), Duration.ofMinutes(1)),
@@ -68,12 +70,25 @@ public record DaemonSettings(
         link,
         s.string("server.host", "127.0.0.1"),
         s.integer("server.port", 8090, 0, 65535),
-        Path.of(s.string("data-dir", "data/daemon")),
+        socket(s, dataDir),
+        dataDir,
         s.bool("stop-agents-on-exit", true),
         Optional.of(s.string("telemetry.otlp-endpoint", "")).filter(e -> !e.isBlank()),
         agents(s));
     s.finish();
     return settings;
+  }
+
+  /** {@code server.socket}: default {@code <data-dir>/daemon.sock}; "none" turns it off. */
+  private static Optional<Path> socket(Settings s, Path dataDir) {
+    String text = s.string("server.socket", dataDir.resolve("daemon.sock").toString());
+    if (text.equals("none") || text.isBlank()) {
+      return Optional.empty();
+    }
+    if (text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 100) {
+      s.problem("server.socket", "a Unix socket path must be at most 100 bytes (got " + text.length() + ")");
+    }
+    return Optional.of(Path.of(text));
   }
 
   private static List<AgentSpec> agents(Settings s) {

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -26,72 +27,118 @@ import java.util.function.Supplier;
  */
 public final class Settings {
   private final String source;
-  private final Config effective;
-  private final Config fileOnly;
+  private final ConfigNode effective;
+  private final ConfigNode fileOnly;
+  private final Function<String, Optional<String>> overrides;
   private final String prefix;
   private final Set<String> consumed;
   private final List<String> problems;
 
   private Settings(
-      String source, Config effective, Config fileOnly, String prefix, Set<String> consumed,
+      String source, ConfigNode effective, ConfigNode fileOnly,
+      Function<String, Optional<String>> overrides, String prefix, Set<String> consumed,
       List<String> problems) {
     this.source = source;
     this.effective = effective;
     this.fileOnly = fileOnly;
+    this.overrides = overrides;
     this.prefix = prefix;
     this.consumed = consumed;
     this.problems = problems;
   }
 
   /**
-   * Loads {@code file} (YAML) under environment and system-property overrides; a missing file
-   * is fine when {@code required} is false (every key then has its default).
+   * Loads {@code file} (YAML) through Helidon Config, under environment and system-property
+   * overrides; a missing file is fine when {@code required} is false (every key then has its
+   * default).
    */
   public static Settings load(Optional<Path> file, boolean required) {
-    List<Supplier<? extends io.helidon.config.spi.ConfigSource>> sources = new ArrayList<>();
-    List<String> problems = new ArrayList<>();
     String source = file.map(Path::toString).orElse("(defaults)");
-    Config fileOnly = Config.empty();
-    if (file.isPresent()) {
-      if (Files.isRegularFile(file.get())) {
-        sources.add(ConfigSources.file(file.get()));
-        try {
-          fileOnly =
-              Config.builder(ConfigSources.file(file.get()))
-                  .disableEnvironmentVariablesSource()
-                  .disableSystemPropertiesSource()
-                  .build();
-          fileOnly.traverse().count();
-        } catch (RuntimeException e) {
-          throw new SettingsException(source, List.of("cannot parse the file: " + e.getMessage()));
-        }
-      } else if (required) {
-        throw new SettingsException(source, List.of("the file does not exist"));
-      }
+    ConfigNode fileOnly = readFile(file, required, source);
+    List<Supplier<? extends io.helidon.config.spi.ConfigSource>> sources = new ArrayList<>();
+    if (fileOnly != ConfigNode.MISSING) {
+      sources.add(ConfigSources.file(file.get()));
     }
     Config effective =
         Config.builder()
             .sources(sources.isEmpty() ? List.of(ConfigSources::empty) : sources)
             .build();
-    return new Settings(source, effective, fileOnly, "", new TreeSet<>(), problems);
+    return new Settings(source, new HelidonConfigNode(effective), fileOnly, key -> Optional.empty(),
+        "", new TreeSet<>(), new ArrayList<>());
   }
 
-  /** Settings from an in-memory YAML text; for tests. */
+  /**
+   * Like {@link #load}, but parses the YAML with SnakeYAML alone and applies the same overrides
+   * itself, for single values: a process that must stay small (the reference agent) does not load
+   * Helidon Config's few hundred classes.
+   */
+  public static Settings loadLean(Optional<Path> file, boolean required) {
+    String source = file.map(Path::toString).orElse("(defaults)");
+    ConfigNode fileOnly = readFile(file, required, source);
+    ConfigNode root = fileOnly == ConfigNode.MISSING ? YamlNode.parse("") : fileOnly;
+    return new Settings(source, root, root, Settings::environmentOverride, "", new TreeSet<>(),
+        new ArrayList<>());
+  }
+
+  /** Settings from an in-memory YAML text, without overrides; for tests. */
   public static Settings ofYaml(String yaml) {
-    Supplier<io.helidon.config.spi.ConfigSource> src =
-        () -> ConfigSources.create(yaml, io.helidon.common.media.type.MediaTypes.APPLICATION_YAML);
-    Config only =
-        Config.builder(src).disableEnvironmentVariablesSource().disableSystemPropertiesSource().build();
-    return new Settings("(inline)", only, only, "", new TreeSet<>(), new ArrayList<>());
+    ConfigNode root = YamlNode.parse(yaml);
+    return new Settings("(inline)", root, root, key -> Optional.empty(), "", new TreeSet<>(),
+        new ArrayList<>());
+  }
+
+  private static ConfigNode readFile(Optional<Path> file, boolean required, String source) {
+    if (file.isEmpty()) {
+      return ConfigNode.MISSING;
+    }
+    if (!Files.isRegularFile(file.get())) {
+      if (required) {
+        throw new SettingsException(source, List.of("the file does not exist"));
+      }
+      return ConfigNode.MISSING;
+    }
+    try {
+      ConfigNode root = YamlNode.parse(Files.readString(file.get()));
+      if (root.kind() != ConfigNode.Kind.OBJECT) {
+        throw new SettingsException(source, List.of("the file must hold a YAML mapping of keys to values"));
+      }
+      return root;
+    } catch (java.io.IOException | RuntimeException e) {
+      if (e instanceof SettingsException se) {
+        throw se;
+      }
+      throw new SettingsException(source, List.of("cannot parse the file: " + e.getMessage()));
+    }
+  }
+
+  /** {@code server.port} from system property {@code server.port} or variable {@code SERVER_PORT}. */
+  static Optional<String> environmentOverride(String key) {
+    String property = System.getProperty(key);
+    if (property != null) {
+      return Optional.of(property);
+    }
+    String variable = key.replace("-", "__").replace('.', '_').toUpperCase(java.util.Locale.ROOT);
+    return Optional.ofNullable(System.getenv(variable));
   }
 
   private String full(String key) {
     return prefix.isEmpty() ? key : prefix + "." + key;
   }
 
-  private Config node(String key) {
+  private static ConfigNode at(ConfigNode root, String dottedKey) {
+    ConfigNode n = root;
+    for (String part : dottedKey.split("\\.")) {
+      n = n.child(part);
+      if (n.kind() == ConfigNode.Kind.MISSING) {
+        return ConfigNode.MISSING;
+      }
+    }
+    return n;
+  }
+
+  private ConfigNode node(String key) {
     consumed.add(full(key));
-    return effective.get(full(key));
+    return at(effective, full(key));
   }
 
   /** Records a problem with {@code key}; for checks that span keys. */
@@ -100,19 +147,23 @@ public final class Settings {
   }
 
   public boolean has(String key) {
-    return effective.get(full(key)).exists();
+    return at(effective, full(key)).kind() != ConfigNode.Kind.MISSING;
   }
 
   public String string(String key, String defaultValue) {
-    Config c = node(key);
-    if (!c.exists()) {
+    ConfigNode c = node(key);
+    Optional<String> override = overrides.apply(full(key));
+    if (override.isPresent()) {
+      return override.get();
+    }
+    if (c.kind() == ConfigNode.Kind.MISSING) {
       return defaultValue;
     }
-    if (!c.isLeaf()) {
+    if (c.kind() != ConfigNode.Kind.LEAF) {
       problem(key, "must be a single value, not a list or a section");
       return defaultValue;
     }
-    return c.asString().orElse(defaultValue);
+    return c.text();
   }
 
   /** A non-empty string, or a problem "is required". */
@@ -202,40 +253,47 @@ public final class Settings {
 
   /** A list of strings; a single value is a list of one. */
   public List<String> strings(String key) {
-    Config c = node(key);
+    ConfigNode c = node(key);
     markSubtree(full(key));
-    if (!c.exists()) {
-      return List.of();
-    }
-    if (c.isLeaf()) {
-      return List.of(c.asString().orElse(""));
-    }
-    try {
-      return c.asList(String.class).get();
-    } catch (RuntimeException e) {
-      problem(key, "must be a list of strings");
-      return List.of();
+    switch (c.kind()) {
+      case MISSING:
+        return List.of();
+      case LEAF:
+        return List.of(c.text());
+      case LIST:
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, ConfigNode> e : c.children()) {
+          if (e.getValue().kind() != ConfigNode.Kind.LEAF) {
+            problem(key + "." + e.getKey(), "must be a single value");
+            continue;
+          }
+          out.add(e.getValue().text());
+        }
+        return out;
+      default:
+        problem(key, "must be a list of strings");
+        return List.of();
     }
   }
 
   /** A map of strings (e.g. environment variables or labels). */
   public Map<String, String> stringMap(String key) {
-    Config c = node(key);
+    ConfigNode c = node(key);
     markSubtree(full(key));
     Map<String, String> map = new LinkedHashMap<>();
-    if (!c.exists()) {
+    if (c.kind() == ConfigNode.Kind.MISSING) {
       return map;
     }
-    if (c.type() != Config.Type.OBJECT) {
+    if (c.kind() != ConfigNode.Kind.OBJECT) {
       problem(key, "must be a map of names to values");
       return map;
     }
-    for (Config child : c.asNodeList().orElse(List.of())) {
-      if (!child.isLeaf()) {
-        problem(key + "." + child.name(), "must be a single value");
+    for (Map.Entry<String, ConfigNode> child : c.children()) {
+      if (child.getValue().kind() != ConfigNode.Kind.LEAF) {
+        problem(key + "." + child.getKey(), "must be a single value");
         continue;
       }
-      map.put(child.name(), child.asString().orElse(""));
+      map.put(child.getKey(), child.getValue().text());
     }
     return map;
   }
@@ -243,26 +301,26 @@ public final class Settings {
   /** A view of the section at {@code key}; keys read from it are relative to it. */
   public Settings section(String key) {
     consumed.add(full(key));
-    return new Settings(source, effective, fileOnly, full(key), consumed, problems);
+    return new Settings(source, effective, fileOnly, overrides, full(key), consumed, problems);
   }
 
   /** The elements of the list at {@code key}, each as a view; empty when absent. */
   public List<Settings> list(String key) {
-    Config c = node(key);
-    if (!c.exists()) {
+    ConfigNode c = node(key);
+    if (c.kind() == ConfigNode.Kind.MISSING) {
       return List.of();
     }
-    if (c.type() != Config.Type.LIST) {
+    if (c.kind() != ConfigNode.Kind.LIST) {
       problem(key, "must be a list");
       markSubtree(full(key));
       return List.of();
     }
     List<Settings> items = new ArrayList<>();
-    int n = c.asNodeList().orElse(List.of()).size();
+    int n = c.children().size();
     for (int i = 0; i < n; i++) {
       String element = full(key) + "." + i;
       consumed.add(element);
-      items.add(new Settings(source, effective, fileOnly, element, consumed, problems));
+      items.add(new Settings(source, effective, fileOnly, overrides, element, consumed, problems));
     }
     return items;
   }
@@ -278,15 +336,23 @@ public final class Settings {
    */
   public void finish() {
     List<String> all = new ArrayList<>(problems);
-    fileOnly
-        .traverse()
-        .filter(Config::isLeaf)
-        .map(c -> c.key().toString())
-        .filter(k -> !isConsumed(k))
-        .sorted()
-        .forEach(k -> all.add(k + ": unknown key"));
+    List<String> leaves = new ArrayList<>();
+    collectLeaves(fileOnly, "", leaves);
+    leaves.stream().filter(k -> !isConsumed(k)).sorted().forEach(k -> all.add(k + ": unknown key"));
     if (!all.isEmpty()) {
       throw new SettingsException(source, all);
+    }
+  }
+
+  private static void collectLeaves(ConfigNode node, String key, List<String> out) {
+    switch (node.kind()) {
+      case LEAF -> out.add(key);
+      case OBJECT, LIST -> {
+        for (Map.Entry<String, ConfigNode> e : node.children()) {
+          collectLeaves(e.getValue(), key.isEmpty() ? e.getKey() : key + "." + e.getKey(), out);
+        }
+      }
+      default -> { }
     }
   }
 

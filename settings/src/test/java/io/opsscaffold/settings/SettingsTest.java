@@ -77,4 +77,45 @@ class SettingsTest {
     assertEquals("30s", DurationText.format(Duration.ofSeconds(30)));
     assertThrows(IllegalArgumentException.class, () -> DurationText.parse("ten"));
   }
+
+  @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir;
+
+  @Test
+  void bothLoadersReadTheFileAndLetSystemPropertiesOverrideIt() throws Exception {
+    java.nio.file.Path file = dir.resolve("app.yaml");
+    java.nio.file.Files.writeString(file, "server:\n  port: 8081\n  host: h1\nlist: [a, b]\n");
+    System.setProperty("server.port", "9999");
+    try {
+      for (Settings s : List.of(Settings.load(java.util.Optional.of(file), true),
+          Settings.loadLean(java.util.Optional.of(file), true))) {
+        assertEquals(9999, s.integer("server.port", 1, 0, 65535), "the override wins");
+        assertEquals("h1", s.string("server.host", ""));
+        assertEquals(List.of("a", "b"), s.strings("list"));
+        s.finish();
+      }
+    } finally {
+      System.clearProperty("server.port");
+    }
+  }
+
+  @Test
+  void aMissingOrMalformedFileIsReportedByName() throws Exception {
+    java.nio.file.Path missing = dir.resolve("nope.yaml");
+    SettingsException e = assertThrows(SettingsException.class,
+        () -> Settings.loadLean(java.util.Optional.of(missing), true));
+    assertTrue(e.getMessage().contains("nope.yaml") && e.getMessage().contains("does not exist"), e.getMessage());
+    java.nio.file.Path broken = dir.resolve("broken.yaml");
+    java.nio.file.Files.writeString(broken, "a: [1, 2\n");
+    SettingsException parse = assertThrows(SettingsException.class,
+        () -> Settings.load(java.util.Optional.of(broken), true));
+    assertTrue(parse.getMessage().contains("cannot parse the file"), parse.getMessage());
+    java.nio.file.Path scalar = dir.resolve("scalar.yaml");
+    java.nio.file.Files.writeString(scalar, "just text\n");
+    assertThrows(SettingsException.class, () -> Settings.loadLean(java.util.Optional.of(scalar), true));
+  }
+
+  @Test
+  void environmentVariableNamesFollowHelidonsMapping() {
+    assertEquals(java.util.Optional.ofNullable(System.getenv("PATH")), Settings.environmentOverride("path"));
+  }
 }

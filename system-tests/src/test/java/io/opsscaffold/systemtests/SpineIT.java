@@ -95,6 +95,9 @@ class SpineIT {
         stack::agents,
         r -> r.getAgentsCount() == 2 && r.getAgentsList().stream().allMatch(a ->
             a.getLifecycle() == Lifecycle.LIFECYCLE_RUNNING && a.getPid() > 0 && a.getAvailability() == 0));
+    // agent-1 heartbeats over HTTP, agent-2 over the daemon's Unix socket: both reach the manager.
+    Await.until(Duration.ofSeconds(10), "heartbeats from both agents, over HTTP and the Unix socket",
+        stack::agents, r -> r.getAgentsList().stream().allMatch(Agent::hasLastHeartbeat));
     System.out.printf("both agents RUNNING and ON after %d ms%n", (System.nanoTime() - start) / 1_000_000);
     for (Agent a : agents.getAgentsList()) {
       assertEquals("ON", a.getAvailabilityName());

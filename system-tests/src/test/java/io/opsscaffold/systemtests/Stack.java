@@ -90,13 +90,19 @@ final class Stack implements AutoCloseable {
         data-dir: %s
         agents:
         """.formatted(NODE, managerPort, daemonPort, dir.resolve("daemon-data")));
-    for (String id : agentIds) {
+    for (int i = 0; i < agentIds.size(); i++) {
+      String id = agentIds.get(i);
+      // Odd agents heartbeat over the daemon's Unix socket, even ones over HTTP: both transports run.
+      String transport = i % 2 == 1
+          ? "daemon_socket: " + dir.resolve("daemon-data").resolve("daemon.sock")
+          : "daemon_url: http://127.0.0.1:" + daemonPort;
       Files.writeString(dir.resolve(id + ".yaml"), """
           agent_id: %s
           heartbeat_interval: 1s
-          daemon_url: http://127.0.0.1:%d
+          %s
           http_port: 0
-          """.formatted(id, daemonPort));
+          state_file: %s
+          """.formatted(id, transport, dir.resolve(id + ".state.json")));
       daemon.append("""
             - id: %s
               type: reference-agent

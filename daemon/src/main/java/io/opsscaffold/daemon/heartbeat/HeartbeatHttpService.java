@@ -7,9 +7,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.opentelemetry.context.Context;
-import io.opsscaffold.daemon.supervision.Supervisor;
 import io.opsscaffold.observability.JsonText;
-import java.time.Clock;
 import java.util.logging.Logger;
 
 /**
@@ -22,12 +20,10 @@ public final class HeartbeatHttpService implements HttpService {
   /** Largest heartbeat body accepted; agents send a few hundred bytes. */
   public static final int MAX_BODY_BYTES = 16 * 1024;
 
-  private final Supervisor supervisor;
-  private final Clock clock;
+  private final HeartbeatIntake intake;
 
-  public HeartbeatHttpService(Supervisor supervisor, Clock clock) {
-    this.supervisor = supervisor;
-    this.clock = clock;
+  public HeartbeatHttpService(HeartbeatIntake intake) {
+    this.intake = intake;
   }
 
   @Override
@@ -58,9 +54,9 @@ public final class HeartbeatHttpService implements HttpService {
       error(res, Status.BAD_REQUEST_400, e.getMessage());
       return;
     }
-    if (!supervisor.heartbeat(hb.agentId(), clock.instant(), Context.current())) {
-      error(res, Status.BAD_REQUEST_400, "unknown agent '" + hb.agentId() + "': this daemon supervises "
-          + String.join(", ", supervisor.agentIds()));
+    var problem = intake.accept(hb, Context.current());
+    if (problem.isPresent()) {
+      error(res, Status.BAD_REQUEST_400, problem.get());
       return;
     }
     res.header(HeaderNames.CONTENT_TYPE, "application/json");

@@ -53,6 +53,11 @@ public final class HeartbeatParser {
     } catch (jakarta.json.JsonException | java.util.NoSuchElementException e) {
       throw new InvalidHeartbeat("malformed JSON: " + e.getMessage());
     }
+    return parse(o);
+  }
+
+  /** Reads an already parsed heartbeat object; @throws InvalidHeartbeat naming the field at fault */
+  public static Heartbeat parse(JsonObject o) throws InvalidHeartbeat {
     String agentId = requiredString(o, "agent_id");
     if (agentId.isBlank() || agentId.length() > 128) {
       throw new InvalidHeartbeat("agent_id must be 1 to 128 characters");

@@ -1,0 +1,221 @@
+package io.opsscaffold.daemon.heartbeat;
+
+import io.opentelemetry.context.Context;
+import jakarta.json.Json;
+import jakarta.json.JsonArray;
+import jakarta.json.JsonNumber;
+import jakarta.json.JsonObject;
+import jakarta.json.JsonObjectBuilder;
+import jakarta.json.JsonString;
+import jakarta.json.JsonValue;
+import jakarta.json.stream.JsonParser;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.StringReader;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
+import java.util.logging.Logger;
+
+/**
+ * Heartbeats as JSON-RPC 2.0 on a Unix domain socket: one request (or batch) per line, method
+ * {@code heartbeat}, params the same object as the HTTP body. Answers
+ * {@code {"jsonrpc":"2.0","result":{"message":"heartbeat received"},"id":...}} or a JSON-RPC error
+ * object: -32700 parse error, -32600 invalid request, -32601 unknown method, -32602 invalid params
+ * (naming the field), -32001 unknown agent. Notifications (no id) get no answer.
+ *
+ * <p>The socket file is readable and writable by the daemon's user only. One virtual thread per
+ * connection; a line longer than {@value #MAX_LINE} bytes closes the connection after an error.
+ */
+public final class UnixSocketHeartbeatServer implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(UnixSocketHeartbeatServer.class.getName());
+  static final int MAX_LINE = 64 * 1024;
+
+  private final Path path;
+  private final HeartbeatIntake intake;
+  private final ServerSocketChannel server;
+  private final Thread acceptor;
+  private volatile boolean running = true;
+
+  /** Binds {@code path} (replacing a stale socket file) and starts accepting. */
+  public UnixSocketHeartbeatServer(Path path, HeartbeatIntake intake) throws IOException {
+    this.path = path;
+    this.intake = intake;
+    Files.createDirectories(path.toAbsolutePath().getParent());
+    Files.deleteIfExists(path);
+    server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    server.bind(UnixDomainSocketAddress.of(path));
+    Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+    acceptor = Thread.ofPlatform().name("heartbeat-socket").daemon(true).start(this::accept);
+  }
+
+  public Path path() {
+    return path;
+  }
+
+  private void accept() {
+    while (running) {
+      try {
+        SocketChannel client = server.accept();
+        Thread.ofVirtual().name("heartbeat-socket-client").start(() -> serve(client));
+      } catch (IOException e) {
+        if (running) {
+          LOG.warning(() -> "accepting on " + path + " failed: " + e);
+        }
+      }
+    }
+  }
+
+  private void serve(SocketChannel client) {
+    try (client;
+        InputStream in = Channels.newInputStream(client);
+        OutputStream out = Channels.newOutputStream(client)) {
+      while (running) {
+        Optional<String> line = readLine(in);
+        if (line.isEmpty()) {
+          return;
+        }
+        if (line.get().length() > MAX_LINE) {
+          write(out, error(JsonValue.NULL, -32600, "request larger than " + MAX_LINE + " bytes"));
+          return;
+        }
+        if (line.get().isBlank()) {
+          continue;
+        }
+        String answer = handle(line.get());
+        if (answer != null) {
+          write(out, answer);
+        }
+      }
+    } catch (IOException e) {
+      LOG.fine(() -> "heartbeat socket client went away: " + e);
+    }
+  }
+
+  /** The answer to one line, or null when nothing is to be answered (notifications only). */
+  String handle(String line) {
+    JsonValue request;
+    try (JsonParser parser = Json.createParser(new StringReader(line))) {
+      parser.next();
+      request = parser.getValue();
+      if (parser.hasNext()) {
+        return error(JsonValue.NULL, -32700, "Parse error: unexpected content after the request");
+      }
+    } catch (RuntimeException e) {
+      return error(JsonValue.NULL, -32700, "Parse error: " + e.getMessage());
+    }
+    if (request instanceof JsonArray batch) {
+      if (batch.isEmpty()) {
+        return error(JsonValue.NULL, -32600, "Invalid Request: empty batch");
+      }
+      StringBuilder answers = new StringBuilder("[");
+      for (JsonValue item : batch) {
+        String a = one(item);
+        if (a != null) {
+          answers.append(answers.length() > 1 ? "," : "").append(a);
+        }
+      }
+      return answers.length() == 1 ? null : answers.append(']').toString();
+    }
+    return one(request);
+  }
+
+  private String one(JsonValue value) {
+    if (!(value instanceof JsonObject req)) {
+      return error(JsonValue.NULL, -32600, "Invalid Request: expected a JSON-RPC request object");
+    }
+    JsonValue id = req.getOrDefault("id", null);
+    boolean notification = id == null;
+    JsonValue replyId = notification ? JsonValue.NULL : id;
+    if (!notification && !(id instanceof JsonString || id instanceof JsonNumber || id == JsonValue.NULL)) {
+      return error(JsonValue.NULL, -32600, "Invalid Request: id must be a string, a number or null");
+    }
+    if (!(req.get("jsonrpc") instanceof JsonString v) || !v.getString().equals("2.0")) {
+      return error(replyId, -32600, "Invalid Request: jsonrpc must be \"2.0\"");
+    }
+    if (!(req.get("method") instanceof JsonString method)) {
+      return error(replyId, -32600, "Invalid Request: method must be a string");
+    }
+    if (!method.getString().equals("heartbeat")) {
+      return notification ? null : error(replyId, -32601, "Method not found: " + method.getString()
+          + " (this socket serves: heartbeat)");
+    }
+    if (!(req.get("params") instanceof JsonObject params)) {
+      return notification ? null : error(replyId, -32602, "Invalid params: params must be the heartbeat object");
+    }
+    Heartbeat hb;
+    try {
+      hb = HeartbeatParser.parse(params);
+    } catch (HeartbeatParser.InvalidHeartbeat e) {
+      return notification ? null : error(replyId, -32602, "Invalid params: " + e.getMessage());
+    }
+    Optional<String> problem = intake.accept(hb, Context.current());
+    if (notification) {
+      return null;
+    }
+    if (problem.isPresent()) {
+      return error(replyId, -32001, problem.get());
+    }
+    return Json.createObjectBuilder().add("jsonrpc", "2.0")
+        .add("result", Json.createObjectBuilder().add("message", "heartbeat received"))
+        .add("id", replyId).build().toString();
+  }
+
+  private static String error(JsonValue id, int code, String message) {
+    JsonObjectBuilder err = Json.createObjectBuilder().add("code", code).add("message", message);
+    return Json.createObjectBuilder().add("jsonrpc", "2.0").add("error", err).add("id", id).build().toString();
+  }
+
+  /**
+   * Reads up to a newline. A line past the limit is read to its end and discarded (up to 16 MiB,
+   * so that the client can read the refusal instead of seeing its connection reset) and comes
+   * back as an over-long marker.
+   */
+  private static Optional<String> readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream(256);
+    long discarded = 0;
+    int b;
+    while ((b = in.read()) != -1) {
+      if (b == '\n') {
+        break;
+      }
+      if (line.size() <= MAX_LINE) {
+        line.write(b);
+      } else if (++discarded > 16L * 1024 * 1024) {
+        break;
+      }
+    }
+    if (line.size() > MAX_LINE) {
+      return Optional.of("x".repeat(MAX_LINE + 1));
+    }
+    if (b == -1 && line.size() == 0) {
+      return Optional.empty();
+    }
+    return Optional.of(line.toString(StandardCharsets.UTF_8));
+  }
+
+  private static void write(OutputStream out, String answer) throws IOException {
+    out.write((answer + "\n").getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    try {
+      server.close();
+      Files.deleteIfExists(path);
+    } catch (IOException e) {
+      LOG.fine(() -> "closing " + path + ": " + e);
+    }
+  }
+}

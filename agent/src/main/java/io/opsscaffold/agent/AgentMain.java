@@ -38,6 +38,7 @@ public final class AgentMain {
       return;
     }
     AgentRuntime.setLogLevel(settings.logLevel());
+    JsonLogging.addField("agent_id", settings.agentId());
     if (settings.faults().failAtStart()) {
       log.severe(() -> "failing at start on purpose (faults.fail_at_start), exit code " + settings.faults().crashExitCode());
       System.exit(settings.faults().crashExitCode());

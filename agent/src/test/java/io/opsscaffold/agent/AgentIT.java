@@ -140,6 +140,9 @@ class AgentIT {
     JsonObject last = daemon.received.get(daemon.received.size() - 1);
     assertEquals("stopping", last.getString("status"));
     assertTrue(agent.output().contains("stopped (final heartbeat sent)"), agent.output());
+    String logLine = agent.output().lines().filter(l -> l.contains("stopped (final heartbeat sent)")).findFirst().orElseThrow();
+    assertTrue(logLine.startsWith("{\"time\":") && logLine.contains("\"agent_id\":\"a1\"")
+        && logLine.contains("\"level\":\"INFO\""), "JSON log lines carry the agent id: " + logLine);
   }
 
   @Test

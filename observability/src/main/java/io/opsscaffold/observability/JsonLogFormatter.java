@@ -15,9 +15,17 @@ import java.util.logging.LogRecord;
  */
 public final class JsonLogFormatter extends Formatter {
   private final String service;
+  private volatile java.util.Map<String, String> fields = java.util.Map.of();
 
   public JsonLogFormatter(String service) {
     this.service = service;
+  }
+
+  /** Adds a field written on every line from now on (e.g. the agent's {@code agent_id}). */
+  public synchronized void addField(String name, String value) {
+    java.util.Map<String, String> next = new java.util.LinkedHashMap<>(fields);
+    next.put(name, value);
+    fields = java.util.Map.copyOf(next);
   }
 
   @Override
@@ -26,6 +34,7 @@ public final class JsonLogFormatter extends Formatter {
     json.append("{\"time\":\"").append(Instant.ofEpochMilli(record.getMillis())).append('"');
     field(json, "level", levelName(record.getLevel()));
     field(json, "service", service);
+    fields.forEach((k, v) -> field(json, k, v));
     field(json, "logger", record.getLoggerName());
     field(json, "message", formatMessage(record));
     SpanContext span = Span.current().getSpanContext();

@@ -8,7 +8,17 @@ import java.util.logging.Logger;
 
 /** Switches the process's java.util.logging output (which Helidon also uses) to JSON lines. */
 public final class JsonLogging {
+  private static volatile JsonLogFormatter formatter;
+
   private JsonLogging() {}
+
+  /** Adds {@code name: value} to every log line from now on; no-op before {@link #install}. */
+  public static void addField(String name, String value) {
+    JsonLogFormatter f = formatter;
+    if (f != null) {
+      f.addField(name, value);
+    }
+  }
 
   /**
    * Replaces the root handlers with one that writes JSON lines to stderr. Call first thing in
@@ -22,7 +32,8 @@ public final class JsonLogging {
     LogManager.getLogManager().reset();
     Logger root = Logger.getLogger("");
     Handler handler = new ConsoleHandler();
-    handler.setFormatter(new JsonLogFormatter(service));
+    formatter = new JsonLogFormatter(service);
+    handler.setFormatter(formatter);
     handler.setLevel(level);
     root.addHandler(handler);
     root.setLevel(level);

@@ -36,6 +36,13 @@ class JsonLogFormatterTest {
   }
 
   @Test
+  void addedFieldsAppearOnEveryLine() {
+    JsonLogFormatter f = new JsonLogFormatter("agent");
+    f.addField("agent_id", "a1");
+    assertTrue(f.format(new LogRecord(Level.INFO, "x")).contains("\"service\":\"agent\",\"agent_id\":\"a1\""));
+  }
+
+  @Test
   void noTraceFieldsWithoutASpan() {
     String line = new JsonLogFormatter("manager").format(new LogRecord(Level.INFO, "ready"));
     assertFalse(line.contains("trace_id"), line);

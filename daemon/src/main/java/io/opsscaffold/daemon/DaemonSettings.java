@@ -115,6 +115,7 @@ public record DaemonSettings(
         a.problem("working-dir", "directory '" + workingDir + "' does not exist");
       }
       Settings restart = a.section("restart");
+      RestartPolicy defaults = RestartPolicy.defaults();
       specs.add(new AgentSpec(
           id,
           a.string("type", "generic"),
@@ -123,13 +124,33 @@ public record DaemonSettings(
           workingDir,
           a.stringMap("env"),
           new RestartPolicy(
-              restart.oneOf("policy", "always", RestartPolicy.MODES),
-              restart.duration("delay", Duration.ofSeconds(1), Duration.ZERO, Duration.ofHours(1))),
+              restart.oneOf("policy", defaults.mode(), RestartPolicy.MODES),
+              restart.duration("initial-delay", defaults.initialDelay(), Duration.ZERO, Duration.ofHours(1)),
+              multiplier(restart),
+              restart.duration("max-delay", defaults.maxDelay(), Duration.ZERO, Duration.ofDays(1)),
+              restart.duration("reset-after", defaults.resetAfter(), Duration.ZERO, Duration.ofDays(7)),
+              restart.integer("crash-loop-after", defaults.crashLoopAfter(), 1, 1000)),
           a.duration("heartbeat-timeout", Duration.ZERO, Duration.ZERO, Duration.ofHours(1)),
           a.duration("stop-timeout", Duration.ofSeconds(10), Duration.ZERO, Duration.ofMinutes(10)),
-          a.bool("autostart", true)));
+          a.bool("autostart", true),
+          a.duration("start-seconds", Duration.ofSeconds(1), Duration.ZERO, Duration.ofMinutes(10)),
+          a.oneOf("stop-signal", "TERM", AgentSpec.STOP_SIGNALS)));
     }
     return specs;
+  }
+
+  private static double multiplier(Settings restart) {
+    String text = restart.string("multiplier", "2");
+    try {
+      double m = Double.parseDouble(text);
+      if (m >= 1 && m <= 10) {
+        return m;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    restart.problem("multiplier", "must be a number from 1 to 10 (got '" + text + "')");
+    return 2;
   }
 
   private static boolean executable(String command) {

@@ -24,7 +24,9 @@ class DaemonSettingsTest {
           - id: a1
             command: sh
             args: [-c, "sleep 100"]
-            restart: {policy: on-failure, delay: 250ms}
+            restart: {policy: on-failure, initial-delay: 250ms, max-delay: 1m, crash-loop-after: 3}
+            start-seconds: 2s
+            stop-signal: INT
             stop-timeout: 3s
             heartbeat-timeout: 30s
           - id: a2
@@ -40,7 +42,13 @@ class DaemonSettingsTest {
     var a1 = s.agents().get(0);
     assertEquals(List.of("-c", "sleep 100"), a1.args());
     assertEquals("on-failure", a1.restart().mode());
-    assertEquals(Duration.ofMillis(250), a1.restart().delay());
+    assertEquals(Duration.ofMillis(250), a1.restart().initialDelay());
+    assertEquals(Duration.ofMinutes(1), a1.restart().maxDelay());
+    assertEquals(3, a1.restart().crashLoopAfter());
+    assertEquals(Duration.ofSeconds(2), a1.startSeconds());
+    assertEquals("INT", a1.stopSignal());
+    assertEquals(Duration.ofSeconds(1), s.agents().get(1).startSeconds());
+    assertEquals("TERM", s.agents().get(1).stopSignal());
     assertEquals(Duration.ofSeconds(3), a1.stopTimeout());
     assertEquals(Duration.ofSeconds(30), a1.heartbeatTimeout());
     assertEquals("always", s.agents().get(1).restart().mode());
@@ -66,7 +74,7 @@ class DaemonSettingsTest {
         agents:
           - id: a1
             command: /no/such/binary
-            restart: {policy: sometimes, delay: soon}
+            restart: {policy: sometimes, initial-delay: soon}
           - id: a1
             command: sh
             working-dir: /no/such/dir
@@ -77,7 +85,7 @@ class DaemonSettingsTest {
     assertTrue(m.contains("manager.adress: unknown key"), m);
     assertTrue(m.contains("agents.0.command: '/no/such/binary' is not an executable file"), m);
     assertTrue(m.contains("agents.0.restart.policy: must be one of always, on-failure, never"), m);
-    assertTrue(m.contains("agents.0.restart.delay: 'soon' is not a duration"), m);
+    assertTrue(m.contains("agents.0.restart.initial-delay: 'soon' is not a duration"), m);
     assertTrue(m.contains("agents.1.id: duplicate agent id 'a1'"), m);
     assertTrue(m.contains("agents.1.working-dir: directory '/no/such/dir' does not exist"), m);
     assertTrue(m.contains("agents.2.id: is required"), m);

@@ -111,7 +111,7 @@ final class Stack implements AutoCloseable {
               heartbeat-timeout: 5s
               restart:
                 policy: always
-                delay: 500ms
+                initial-delay: 500ms
               stop-timeout: 5s
           """.formatted(id, AppProcess.javaBinary(), jar("agent"), dir.resolve(id + ".yaml")));
     }

@@ -4,12 +4,14 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opsscaffold.daemon.restart.RestartDecision;
+import io.opsscaffold.daemon.restart.RestartTracker;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -26,15 +28,25 @@ import java.util.logging.Logger;
  * #restart} and {@link #heartbeat} may be called from any thread and hand their work to it. Process
  * exits arrive from the JDK's reaper thread and are handed over the same way, so no lock is needed
  * and every change is published to the {@link StateListener} in order.
+ *
+ * <p>Lifecycle: a launched process is STARTING until it has stayed up for {@code start-seconds},
+ * then RUNNING. An exit nobody asked for goes to the {@link RestartTracker}: RESTARTING (waiting
+ * out an exponentially growing delay), CRASH_LOOP (too many failures in a row; retried at the
+ * capped delay), or STOPPED when the policy says so. A launch that fails outright is FAILED (and
+ * retried the same way). When a process group leader exits, whatever is left of its group is
+ * killed, so no grandchild outlives its agent.
  */
 public final class AgentRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AgentRunner.class.getName());
+  private static final Map<Integer, String> SIGNALS = Map.of(1, "HUP", 2, "INT", 3, "QUIT", 6, "ABRT",
+      9, "KILL", 11, "SEGV", 13, "PIPE", 15, "TERM");
 
   private final AgentSpec spec;
   private final ProcessLauncher launcher;
   private final StateListener listener;
   private final Clock clock;
   private final Tracer tracer;
+  private final RestartTracker tracker;
   private final ScheduledExecutorService thread;
 
   // Owned by the runner thread.
@@ -50,7 +62,9 @@ public final class AgentRunner implements AutoCloseable {
   private boolean wanted;
   private ScheduledFuture<?> pendingRestart;
   private ScheduledFuture<?> pendingKill;
+  private ScheduledFuture<?> pendingConfirm;
   private final List<CompletableFuture<AgentSnapshot>> stopWaiters = new ArrayList<>();
+  private final List<CompletableFuture<AgentSnapshot>> startWaiters = new ArrayList<>();
   private Context cause = Context.root();
 
   public AgentRunner(
@@ -60,6 +74,7 @@ public final class AgentRunner implements AutoCloseable {
     this.listener = listener;
     this.clock = clock;
     this.tracer = tracer;
+    this.tracker = new RestartTracker(spec.restart(), clock, Math::random);
     this.thread = Executors.newSingleThreadScheduledExecutor(
         r -> Thread.ofPlatform().name("agent-" + spec.id()).daemon(true).unstarted(r));
   }
@@ -68,22 +83,30 @@ public final class AgentRunner implements AutoCloseable {
     return spec;
   }
 
-  /** Starts the agent unless it is running; completes once it runs (or could not start). */
+  /**
+   * Starts the agent unless it is running; completes once the start counts as successful
+   * (RUNNING), or when it failed (FAILED, or the process died within start-seconds).
+   */
   public CompletableFuture<AgentSnapshot> start(Context ctx) {
     return onThread(ctx, () -> {
       wanted = true;
-      cancelRestart();
-      if (process != null) {
+      tracker.reset();
+      if (process != null && lifecycle.equals("RUNNING")) {
         return CompletableFuture.completedFuture(snapshot("already running (pid " + process.pid() + ")"));
       }
-      launch();
-      return CompletableFuture.completedFuture(snapshot(message));
+      CompletableFuture<AgentSnapshot> done = new CompletableFuture<>();
+      startWaiters.add(done);
+      if (process == null) {
+        cancelRestart();
+        launch();
+      }
+      return done;
     });
   }
 
   /**
-   * Stops the agent: SIGTERM to its process group, SIGKILL to the group after the stop timeout.
-   * Completes once the process has exited.
+   * Stops the agent: the stop signal to its process group, SIGKILL to the group after the stop
+   * timeout. Completes once the process has exited.
    */
   public CompletableFuture<AgentSnapshot> stop(Context ctx) {
     return onThread(ctx, () -> {
@@ -100,15 +123,16 @@ public final class AgentRunner implements AutoCloseable {
       CompletableFuture<AgentSnapshot> done = new CompletableFuture<>();
       stopWaiters.add(done);
       if (!lifecycle.equals("STOPPING")) {
+        cancelConfirm();
         lifecycle = "STOPPING";
-        message = "stopping (SIGTERM sent to process group " + process.pid() + ")";
+        message = "stopping (SIG" + spec.stopSignal() + " sent to process group " + process.pid() + ")";
         publish();
         RunningProcess p = process;
-        p.signalGroup("TERM");
+        p.signalGroup(spec.stopSignal());
         pendingKill = thread.schedule(() -> {
           if (process == p) {
             LOG.warning(() -> spec.id() + " did not exit within " + spec.stopTimeout().toMillis()
-                + " ms of SIGTERM; sending SIGKILL to its process group");
+                + " ms of SIG" + spec.stopSignal() + "; sending SIGKILL to its process group");
             p.signalGroup("KILL");
           }
         }, spec.stopTimeout().toMillis(), TimeUnit.MILLISECONDS);
@@ -121,7 +145,8 @@ public final class AgentRunner implements AutoCloseable {
   public CompletableFuture<AgentSnapshot> restart(Context ctx) {
     long oldPid = currentPid();
     return stop(ctx).thenCompose(s -> start(ctx)).thenApply(s -> {
-      String m = s.pid() > 0 ? "restarted (pid " + oldPid + " -> " + s.pid() + ")" : s.message();
+      String m = s.lifecycle().equals("RUNNING")
+          ? "restarted (pid " + oldPid + " -> " + s.pid() + ")" : s.message();
       return withMessage(s, m);
     });
   }
@@ -167,25 +192,43 @@ public final class AgentRunner implements AutoCloseable {
       RunningProcess p = launcher.launch(spec);
       process = p;
       startedAt = clock.instant();
-      lifecycle = "RUNNING";
+      tracker.started();
       health = "HEALTHY";
-      message = "running (pid " + p.pid() + ")";
       span.setAttribute("process.pid", p.pid());
-      p.onExit().whenComplete((code, error) ->
-          thread.execute(() -> exited(p, code == null ? -1 : code)));
+      p.onExit().whenComplete((code, error) -> thread.execute(() -> exited(p, code == null ? -1 : code)));
+      if (spec.startSeconds().isZero()) {
+        confirmStart(p);
+      } else {
+        message = "starting (pid " + p.pid() + "; running once up for " + spec.startSeconds().toMillis() + " ms)";
+        publish();
+        pendingConfirm = thread.schedule(() -> confirmStart(p), spec.startSeconds().toMillis(), TimeUnit.MILLISECONDS);
+      }
     } catch (IOException | RuntimeException e) {
+      span.recordException(e);
       lifecycle = "FAILED";
       health = "DEAD";
       message = "could not start: " + e.getMessage();
-      span.recordException(e);
       LOG.warning(() -> spec.id() + " " + message);
+      RestartDecision d = tracker.launchFailed();
       if (wanted) {
-        scheduleRestart(spec.restart().decide(1));
+        scheduleRestart(d, "FAILED");
       }
+      publish();
+      completeStart();
     } finally {
       span.end();
     }
+  }
+
+  private void confirmStart(RunningProcess p) {
+    pendingConfirm = null;
+    if (process != p || !lifecycle.equals("STARTING")) {
+      return;
+    }
+    lifecycle = "RUNNING";
+    message = "running (pid " + p.pid() + ")";
     publish();
+    completeStart();
   }
 
   private void exited(RunningProcess p, int code) {
@@ -193,15 +236,18 @@ public final class AgentRunner implements AutoCloseable {
       return;
     }
     process = null;
+    cancelConfirm();
     if (pendingKill != null) {
       pendingKill.cancel(false);
       pendingKill = null;
     }
+    p.signalGroup("KILL"); // whatever is left of the group (children that ignored the stop signal)
     lastExitCode = OptionalInt.of(code);
     lastExitAt = clock.instant();
+    boolean duringStart = lifecycle.equals("STARTING");
     startedAt = null;
     health = "DEAD";
-    String how = code > 128 ? "killed by signal " + (code - 128) : "exited with code " + code;
+    String how = describeExit(code);
     if (!wanted || lifecycle.equals("STOPPING")) {
       lifecycle = "STOPPED";
       message = "stopped (" + how + ")";
@@ -211,25 +257,33 @@ public final class AgentRunner implements AutoCloseable {
       stopWaiters.clear();
       return;
     }
-    LOG.warning(() -> spec.id() + " (pid " + p.pid() + ") " + how);
+    LOG.warning(() -> spec.id() + " (pid " + p.pid() + ") " + how + (duringStart ? " while starting" : ""));
     cause = Context.root();
-    message = how;
-    scheduleRestart(spec.restart().decide(code));
+    message = how + (duringStart ? " within start-seconds" : "");
+    RestartDecision d = tracker.exited(code);
+    scheduleRestart(d, d.crashLoop() ? "CRASH_LOOP" : "RESTARTING");
     publish();
+    completeStart();
   }
 
-  private void scheduleRestart(RestartDecision decision) {
+  private static String describeExit(int code) {
+    if (code > 128 && code < 128 + 65) {
+      int sig = code - 128;
+      return "killed by signal " + sig + Optional.ofNullable(SIGNALS.get(sig)).map(n -> " (" + n + ")").orElse("");
+    }
+    return "exited with code " + code;
+  }
+
+  private void scheduleRestart(RestartDecision decision, String waitingLifecycle) {
     if (decision.restartAfter().isEmpty()) {
       lifecycle = lifecycle.equals("FAILED") ? "FAILED" : "STOPPED";
       wanted = false;
       return;
     }
     Duration delay = decision.restartAfter().get();
-    if (!lifecycle.equals("FAILED")) {
-      lifecycle = "RESTARTING";
-    }
-    message = message + "; restarting in " + delay.toMillis() + " ms";
-    cause = Context.root();
+    lifecycle = waitingLifecycle;
+    message = message + "; restart " + decision.failures() + " in " + delay.toMillis() + " ms"
+        + (decision.crashLoop() ? " (crash loop: " + decision.failures() + " failures in a row)" : "");
     pendingRestart = thread.schedule(() -> {
       pendingRestart = null;
       if (wanted && process == null) {
@@ -239,10 +293,27 @@ public final class AgentRunner implements AutoCloseable {
     }, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** Answers start() callers: the start succeeded (RUNNING) or this attempt failed. */
+  private void completeStart() {
+    if (startWaiters.isEmpty()) {
+      return;
+    }
+    AgentSnapshot s = snapshot(message);
+    startWaiters.forEach(w -> w.complete(s));
+    startWaiters.clear();
+  }
+
   private void cancelRestart() {
     if (pendingRestart != null) {
       pendingRestart.cancel(false);
       pendingRestart = null;
+    }
+  }
+
+  private void cancelConfirm() {
+    if (pendingConfirm != null) {
+      pendingConfirm.cancel(false);
+      pendingConfirm = null;
     }
   }
 

@@ -10,8 +10,10 @@ import java.util.Map;
  * One supervised agent as configured in {@code daemon.yaml}.
  *
  * @param heartbeatTimeout how long the agent may go without a heartbeat; zero when it sends none
- * @param stopTimeout how long a stop waits after SIGTERM before SIGKILL of the process group
+ * @param stopTimeout how long a stop waits after the stop signal before SIGKILL of the process group
  * @param autostart whether the daemon starts it on its own start
+ * @param startSeconds how long a new process must stay up before its start counts as successful
+ * @param stopSignal the signal a stop sends first ("TERM", "INT", "QUIT", "HUP", "USR1", "USR2")
  */
 public record AgentSpec(
     String id,
@@ -23,4 +25,10 @@ public record AgentSpec(
     RestartPolicy restart,
     Duration heartbeatTimeout,
     Duration stopTimeout,
-    boolean autostart) {}
+    boolean autostart,
+    Duration startSeconds,
+    String stopSignal) {
+
+  /** The stop signals a spec may name. */
+  public static final java.util.List<String> STOP_SIGNALS = java.util.List.of("TERM", "INT", "QUIT", "HUP", "USR1", "USR2");
+}

@@ -46,7 +46,8 @@ class UnixSocketHeartbeatServerTest {
   @BeforeEach
   void start() throws IOException {
     AgentSpec spec = new AgentSpec("a1", "t", "/bin/true", List.of(), Path.of("."), Map.of(),
-        new RestartPolicy("never", Duration.ZERO), Duration.ZERO, Duration.ofSeconds(1), false);
+        new RestartPolicy("never", Duration.ZERO, 2, Duration.ZERO, Duration.ZERO, 5), Duration.ZERO,
+        Duration.ofSeconds(1), false, Duration.ZERO, "TERM");
     supervisor = new Supervisor(List.of(spec), s -> {
       throw new IOException("not launched in this test");
     }, (s, c) -> { }, Clock.systemUTC(), TracerProvider.noop().get("t"));

@@ -26,7 +26,8 @@ class AgentRunnerTest {
 
   private AgentRunner runner(String policy, Duration stopTimeout) {
     AgentSpec spec = new AgentSpec("a1", "test", "/bin/true", List.of(), Path.of("."), Map.of(),
-        new RestartPolicy(policy, Duration.ofMillis(20)), Duration.ZERO, stopTimeout, true);
+        new RestartPolicy(policy, Duration.ofMillis(20), 2, Duration.ofMillis(50), Duration.ofMinutes(10), 3),
+        Duration.ZERO, stopTimeout, true, Duration.ZERO, "TERM");
     runner = new AgentRunner(spec, launcher, (s, c) -> published.add(s), Clock.systemUTC(),
         TracerProvider.noop().get("test"));
     return runner;
@@ -72,7 +73,7 @@ class AgentRunnerTest {
     assertEquals("DEAD", restarting.health());
     assertEquals(0, restarting.pid());
     assertEquals(OptionalInt.of(3), restarting.lastExitCode());
-    assertTrue(restarting.message().startsWith("exited with code 3; restarting in 20 ms"), restarting.message());
+    assertTrue(restarting.message().startsWith("exited with code 3; restart 1 in "), restarting.message());
     AgentSnapshot running = awaitLifecycle("RUNNING");
     assertEquals(1, running.restartCount());
     assertEquals(2, launcher.all().size());
@@ -103,7 +104,8 @@ class AgentRunnerTest {
     AgentSnapshot stopped = runner.stop(Context.root()).get(5, TimeUnit.SECONDS);
     long tookMs = (System.nanoTime() - begun) / 1_000_000;
     assertEquals("STOPPED", stopped.lifecycle());
-    assertEquals(List.of("TERM", "KILL"), launcher.last().signals);
+    assertEquals(List.of("TERM", "KILL", "KILL"), launcher.last().signals,
+        "TERM, KILL after the timeout, and the sweep of the group once the leader is gone");
     assertEquals(OptionalInt.of(137), stopped.lastExitCode());
     assertTrue(tookMs >= 100, "SIGKILL only after the stop timeout (" + tookMs + " ms)");
     Thread.sleep(100);
@@ -114,8 +116,8 @@ class AgentRunnerTest {
   void stopThatIsHonouredSendsOnlyTerm() throws Exception {
     runner("always", Duration.ofSeconds(5)).start(Context.root()).get(5, TimeUnit.SECONDS);
     AgentSnapshot stopped = runner.stop(Context.root()).get(5, TimeUnit.SECONDS);
-    assertEquals(List.of("TERM"), launcher.last().signals);
-    assertEquals("stopped (killed by signal 15)", stopped.message());
+    assertEquals(List.of("TERM", "KILL"), launcher.last().signals, "the stop signal, then the sweep of the group");
+    assertEquals("stopped (killed by signal 15 (TERM))", stopped.message());
     assertEquals("already stopped", runner.stop(Context.root()).get(5, TimeUnit.SECONDS).message());
   }
 
@@ -136,5 +138,41 @@ class AgentRunnerTest {
     assertTrue(failed.message().startsWith("could not start: Cannot run program"), failed.message());
     AgentSnapshot running = awaitLifecycle("RUNNING");
     assertEquals(1, running.restartCount());
+  }
+
+  @Test
+  void repeatedCrashesBecomeACrashLoopThatKeepsBeingRetried() throws Exception {
+    runner("always", Duration.ofSeconds(1)).start(Context.root()).get(5, TimeUnit.SECONDS);
+    for (int i = 1; i <= 3; i++) {
+      launcher.last().exitWith(2);
+      String expected = i < 3 ? "RESTARTING" : "CRASH_LOOP";
+      AgentSnapshot waiting = awaitLifecycle(expected);
+      assertEquals(OptionalInt.of(2), waiting.lastExitCode());
+      awaitLifecycle("RUNNING");
+    }
+    assertTrue(launcher.all().size() >= 4, "still retried after the crash loop began");
+  }
+
+  @Test
+  void aStartCountsOnlyAfterStartSeconds() throws Exception {
+    AgentSpec spec = new AgentSpec("a1", "test", "/bin/true", List.of(), Path.of("."), Map.of(),
+        new RestartPolicy("always", Duration.ofMillis(20), 2, Duration.ofMillis(50), Duration.ofMinutes(10), 3),
+        Duration.ZERO, Duration.ofSeconds(1), true, Duration.ofMillis(300), "INT");
+    runner = new AgentRunner(spec, launcher, (s, c) -> published.add(s), Clock.systemUTC(),
+        TracerProvider.noop().get("test"));
+    long begun = System.nanoTime();
+    AgentSnapshot started = runner.start(Context.root()).get(5, TimeUnit.SECONDS);
+    assertEquals("RUNNING", started.lifecycle());
+    assertTrue(System.nanoTime() - begun >= Duration.ofMillis(300).toNanos(), "RUNNING only after start-seconds");
+    assertEquals("STARTING", published.take().lifecycle());
+    runner.stop(Context.root()).get(5, TimeUnit.SECONDS);
+    assertEquals("INT", launcher.last().signals.get(0), "the configured stop signal");
+
+    AgentSnapshot again = runner.start(Context.root()).thenApply(s -> s).toCompletableFuture()
+        .completeOnTimeout(null, 50, TimeUnit.MILLISECONDS).get();
+    assertEquals(null, again, "start() waits for start-seconds");
+    launcher.last().exitWith(1); // dies while starting
+    AgentSnapshot failed = awaitLifecycle("RESTARTING");
+    assertTrue(failed.message().startsWith("exited with code 1 within start-seconds"), failed.message());
   }
 }

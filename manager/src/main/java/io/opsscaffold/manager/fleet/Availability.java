@@ -40,7 +40,7 @@ public enum Availability {
     }
     return switch (agent.lifecycle()) {
       case "RUNNING" -> running(agent, nowMs);
-      case "STOPPED", "STOPPING", "STARTING", "RESTARTING", "FAILED" -> OFF;
+      case "STOPPED", "STOPPING", "STARTING", "RESTARTING", "FAILED", "CRASH_LOOP" -> OFF;
       default -> UNKNOWN;
     };
   }

@@ -39,6 +39,7 @@ class AvailabilityTest {
       "ONLINE,  RESTARTING,  DEAD,            -1,      -1,        5000,    1",
       "ONLINE,  STOPPING,    HEALTHY,         1000,    500,       5000,    1",
       "ONLINE,  FAILED,      DEAD,            -1,      -1,        5000,    1",
+      "ONLINE,  CRASH_LOOP,  DEAD,            -1,      -1,        5000,    1",
       "ONLINE,  UNSPECIFIED, UNKNOWN,         -1,      -1,        0,       -1",
       "OFFLINE, RUNNING,     HEALTHY,         1000,    500,       5000,    -1",
       "OFFLINE, STOPPED,     DEAD,            -1,      -1,        5000,    -1",

@@ -9,6 +9,7 @@ import io.opsscaffold.daemon.heartbeat.HeartbeatIntake;
 import io.opsscaffold.daemon.heartbeat.UnixSocketHeartbeatServer;
 import io.opsscaffold.daemon.link.LinkRunner;
 import io.opsscaffold.daemon.link.Outbox;
+import io.opsscaffold.daemon.logs.AgentLogs;
 import io.opsscaffold.daemon.supervision.OsProcessLauncher;
 import io.opsscaffold.daemon.supervision.Supervisor;
 import io.opsscaffold.observability.HttpTracingFilter;
@@ -51,9 +52,9 @@ public final class DaemonMain {
         Telemetry.start(new TelemetryPolicy("ops-daemon", settings.otlpEndpoint(), Optional.empty()));
     Clock clock = Clock.systemUTC();
     Outbox outbox = new Outbox();
+    AgentLogs logs = new AgentLogs(settings.dataDir().resolve("logs"));
     Supervisor supervisor = new Supervisor(
-        settings.agents(), new OsProcessLauncher(settings.dataDir().resolve("logs")), outbox, clock,
-        telemetry.tracer());
+        settings.agents(), new OsProcessLauncher(logs), outbox, clock, telemetry.tracer(), logs);
 
     HeartbeatIntake intake = new HeartbeatIntake(supervisor, clock);
     WebServer server = WebServer.builder()

@@ -1,6 +1,7 @@
 package io.opsscaffold.daemon;
 
 import io.opsscaffold.daemon.link.LinkPolicy;
+import io.opsscaffold.daemon.logs.LogPolicy;
 import io.opsscaffold.daemon.restart.RestartPolicy;
 import io.opsscaffold.daemon.supervision.AgentSpec;
 import io.opsscaffold.settings.Settings;
@@ -134,7 +135,10 @@ public record DaemonSettings(
           a.duration("stop-timeout", Duration.ofSeconds(10), Duration.ZERO, Duration.ofMinutes(10)),
           a.bool("autostart", true),
           a.duration("start-seconds", Duration.ofSeconds(1), Duration.ZERO, Duration.ofMinutes(10)),
-          a.oneOf("stop-signal", "TERM", AgentSpec.STOP_SIGNALS)));
+          a.oneOf("stop-signal", "TERM", AgentSpec.STOP_SIGNALS),
+          new LogPolicy(
+              a.bytes("log.max-bytes", LogPolicy.defaults().maxBytes(), 1024, 1L << 40),
+              a.integer("log.backups", LogPolicy.defaults().backups(), 0, 100))));
     }
     return specs;
   }

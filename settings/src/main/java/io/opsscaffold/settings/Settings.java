@@ -241,6 +241,32 @@ public final class Settings {
     }
   }
 
+  /** A size in bytes: a number, optionally with KB, MB or GB (powers of 1024); within [min, max]. */
+  public long bytes(String key, long defaultValue, long min, long max) {
+    String text = string(key, null);
+    if (text == null) {
+      return defaultValue;
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\s*(\\d+)\\s*(b|kb|kib|mb|mib|gb|gib)?\\s*").matcher(text);
+    if (!m.matches()) {
+      problem(key, "must be a size such as 512KB, 50MB or 1GB (got '" + text + "')");
+      return defaultValue;
+    }
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(java.util.Locale.ROOT);
+    long v = switch (unit.charAt(0)) {
+      case 'k' -> n * 1024;
+      case 'm' -> n * 1024 * 1024;
+      case 'g' -> n * 1024 * 1024 * 1024;
+      default -> n;
+    };
+    if (v < min || v > max) {
+      problem(key, "must be between " + min + " and " + max + " bytes (got " + text + ")");
+      return defaultValue;
+    }
+    return v;
+  }
+
   /** One of {@code allowed} (exact, lower case in files); a problem lists them otherwise. */
   public String oneOf(String key, String defaultValue, List<String> allowed) {
     String v = string(key, defaultValue);

@@ -36,9 +36,23 @@ final class Stack implements AutoCloseable {
   final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   AppProcess manager;
   AppProcess daemon;
+  private final Map<String, String> agentFaults;
+  private final String extraAgents;
 
   Stack(List<String> agentIds, Map<String, String> env) throws IOException {
+    this(agentIds, Map.of(), "", env);
+  }
+
+  /**
+   * @param agentFaults extra agent.yaml text per reference agent (e.g. a {@code faults:} section)
+   * @param extraAgents more entries for the daemon's {@code agents:} list (e.g. shell scripts),
+   *     indented as list items; {@code ${dir}} stands for the stack's directory
+   */
+  Stack(List<String> agentIds, Map<String, String> agentFaults, String extraAgents, Map<String, String> env)
+      throws IOException {
     this.dir = Files.createTempDirectory("ops-it-");
+    this.agentFaults = agentFaults;
+    this.extraAgents = extraAgents;
     this.managerPort = freePort();
     this.daemonPort = freePort();
     this.agentIds = agentIds;
@@ -102,7 +116,7 @@ final class Stack implements AutoCloseable {
           %s
           http_port: 0
           state_file: %s
-          """.formatted(id, transport, dir.resolve(id + ".state.json")));
+          """.formatted(id, transport, dir.resolve(id + ".state.json")) + agentFaults.getOrDefault(id, ""));
       daemon.append("""
             - id: %s
               type: reference-agent
@@ -112,9 +126,11 @@ final class Stack implements AutoCloseable {
               restart:
                 policy: always
                 initial-delay: 500ms
-              stop-timeout: 5s
-          """.formatted(id, AppProcess.javaBinary(), jar("agent"), dir.resolve(id + ".yaml")));
+              stop-timeout: %s
+          """.formatted(id, AppProcess.javaBinary(), jar("agent"), dir.resolve(id + ".yaml"),
+              agentFaults.containsKey(id) ? "1s" : "5s"));
     }
+    daemon.append(extraAgents.replace("${dir}", dir.toString()));
     Files.writeString(dir.resolve("daemon.yaml"), daemon.toString());
   }
 
@@ -140,6 +156,12 @@ final class Stack implements AutoCloseable {
 
   HttpResponse<String> get(String path) {
     return send(HttpRequest.newBuilder(uri(path)).GET().build());
+  }
+
+  /** One agent as the manager lists it. */
+  io.opsscaffold.api.fleet.v1.Agent agent(String id) {
+    return agents().getAgentsList().stream().filter(a -> a.getAgentId().equals(id)).findFirst()
+        .orElseThrow(() -> new AssertionError(id + " is not listed"));
   }
 
   HttpResponse<String> post(String path, String body) {

@@ -21,7 +21,8 @@ final class LinkProtos {
             .setPid((int) s.pid())
             .setHeartbeatTimeout(Durations.fromMillis(s.heartbeatTimeout().toMillis()))
             .setRestartCount(s.restartCount())
-            .setMessage(s.message());
+            .setMessage(s.message())
+            .addAllLastLogLines(s.lastLogLines());
     s.startedAt().ifPresent(t -> b.setStartedAt(Timestamps.fromMillis(t.toEpochMilli())));
     s.lastHeartbeat().ifPresent(t -> b.setLastHeartbeat(Timestamps.fromMillis(t.toEpochMilli())));
     s.lastExitCode().ifPresent(b::setLastExitCode);

@@ -47,6 +47,7 @@ public final class AgentRunner implements AutoCloseable {
   private final Clock clock;
   private final Tracer tracer;
   private final RestartTracker tracker;
+  private final java.util.function.Function<String, List<String>> logTail;
   private final ScheduledExecutorService thread;
 
   // Owned by the runner thread.
@@ -59,6 +60,7 @@ public final class AgentRunner implements AutoCloseable {
   private Instant lastExitAt;
   private int restartCount;
   private String message = "not started";
+  private List<String> lastLogLines = List.of();
   private boolean wanted;
   private ScheduledFuture<?> pendingRestart;
   private ScheduledFuture<?> pendingKill;
@@ -69,6 +71,13 @@ public final class AgentRunner implements AutoCloseable {
 
   public AgentRunner(
       AgentSpec spec, ProcessLauncher launcher, StateListener listener, Clock clock, Tracer tracer) {
+    this(spec, launcher, listener, clock, tracer, id -> List.of());
+  }
+
+  /** @param logTail the last lines of an agent's output, read after an unexpected exit */
+  public AgentRunner(AgentSpec spec, ProcessLauncher launcher, StateListener listener, Clock clock,
+      Tracer tracer, java.util.function.Function<String, List<String>> logTail) {
+    this.logTail = logTail;
     this.spec = spec;
     this.launcher = launcher;
     this.listener = listener;
@@ -259,6 +268,7 @@ public final class AgentRunner implements AutoCloseable {
     }
     LOG.warning(() -> spec.id() + " (pid " + p.pid() + ") " + how + (duringStart ? " while starting" : ""));
     cause = Context.root();
+    lastLogLines = List.copyOf(logTail.apply(spec.id()));
     message = how + (duringStart ? " within start-seconds" : "");
     RestartDecision d = tracker.exited(code);
     scheduleRestart(d, d.crashLoop() ? "CRASH_LOOP" : "RESTARTING");
@@ -325,12 +335,13 @@ public final class AgentRunner implements AutoCloseable {
     return new AgentSnapshot(
         spec.id(), spec.type(), lifecycle, health, process == null ? 0 : process.pid(),
         Optional.ofNullable(startedAt), Optional.ofNullable(lastHeartbeat), spec.heartbeatTimeout(),
-        lastExitCode, Optional.ofNullable(lastExitAt), restartCount, msg);
+        lastExitCode, Optional.ofNullable(lastExitAt), restartCount, msg, lastLogLines);
   }
 
   private static AgentSnapshot withMessage(AgentSnapshot s, String m) {
     return new AgentSnapshot(s.agentId(), s.type(), s.lifecycle(), s.health(), s.pid(), s.startedAt(),
-        s.lastHeartbeat(), s.heartbeatTimeout(), s.lastExitCode(), s.lastExitAt(), s.restartCount(), m);
+        s.lastHeartbeat(), s.heartbeatTimeout(), s.lastExitCode(), s.lastExitAt(), s.restartCount(), m,
+        s.lastLogLines());
   }
 
   /** Runs {@code work} on the runner thread with {@code ctx} as the cause of what it publishes. */

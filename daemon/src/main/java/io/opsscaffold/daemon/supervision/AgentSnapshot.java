@@ -11,6 +11,7 @@ import java.util.OptionalInt;
  * @param lifecycle a DESIGN.md lifecycle name: STOPPED, STARTING, RUNNING, STOPPING, RESTARTING, FAILED
  * @param health HEALTHY, DEAD or UNKNOWN (more checks come with the health issue)
  * @param pid 0 when not running
+ * @param lastLogLines the last lines of output before the latest unexpected exit (empty otherwise)
  */
 public record AgentSnapshot(
     String agentId,
@@ -24,4 +25,5 @@ public record AgentSnapshot(
     OptionalInt lastExitCode,
     Optional<Instant> lastExitAt,
     int restartCount,
-    String message) {}
+    String message,
+    java.util.List<String> lastLogLines) {}

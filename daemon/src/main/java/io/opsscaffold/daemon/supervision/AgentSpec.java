@@ -14,6 +14,7 @@ import java.util.Map;
  * @param autostart whether the daemon starts it on its own start
  * @param startSeconds how long a new process must stay up before its start counts as successful
  * @param stopSignal the signal a stop sends first ("TERM", "INT", "QUIT", "HUP", "USR1", "USR2")
+ * @param log how its output file is rotated
  */
 public record AgentSpec(
     String id,
@@ -27,7 +28,8 @@ public record AgentSpec(
     Duration stopTimeout,
     boolean autostart,
     Duration startSeconds,
-    String stopSignal) {
+    String stopSignal,
+    io.opsscaffold.daemon.logs.LogPolicy log) {
 
   /** The stop signals a spec may name. */
   public static final java.util.List<String> STOP_SIGNALS = java.util.List.of("TERM", "INT", "QUIT", "HUP", "USR1", "USR2");

@@ -21,18 +21,21 @@ import java.util.logging.Logger;
  */
 public final class OsProcessLauncher implements ProcessLauncher {
   private static final Logger LOG = Logger.getLogger(OsProcessLauncher.class.getName());
-  private final Path logDir;
+  private final io.opsscaffold.daemon.logs.AgentLogs logs;
 
-  public OsProcessLauncher(Path logDir) {
-    this.logDir = logDir;
+  public OsProcessLauncher(io.opsscaffold.daemon.logs.AgentLogs logs) {
+    this.logs = logs;
   }
 
   @Override
   public RunningProcess launch(AgentSpec spec) throws IOException {
-    Files.createDirectories(logDir);
+    Files.createDirectories(logs.dir());
+    // setsid execs the command itself, so a missing or non-executable binary would look like a
+    // process that exited with 126/127; checking first reports it as what it is: no start at all.
+    Path executable = resolve(spec.command(), spec.workingDir());
     List<String> command = new ArrayList<>();
     command.add("setsid");
-    command.add(spec.command());
+    command.add(executable.toString());
     command.addAll(spec.args());
     if (!Files.isDirectory(spec.workingDir())) {
       throw new IOException("working directory " + spec.workingDir() + " does not exist");
@@ -41,11 +44,32 @@ public final class OsProcessLauncher implements ProcessLauncher {
         new ProcessBuilder(command)
             .directory(spec.workingDir().toFile())
             .redirectErrorStream(true)
-            .redirectOutput(Redirect.appendTo(logDir.resolve(spec.id() + ".log").toFile()))
+            .redirectOutput(Redirect.appendTo(logs.file(spec.id()).toFile()))
             .redirectInput(Redirect.from(new java.io.File("/dev/null")));
     pb.environment().putAll(spec.env());
     Process process = pb.start();
     return new OsProcess(process);
+  }
+
+  /** The executable {@code command} names, absolute, relative to the working directory, or on the PATH. */
+  static Path resolve(String command, Path workingDir) throws IOException {
+    if (command.contains("/")) {
+      Path p = workingDir.resolve(command);
+      if (!Files.exists(p)) {
+        throw new IOException(command + ": no such file");
+      }
+      if (!Files.isRegularFile(p) || !Files.isExecutable(p)) {
+        throw new IOException(command + ": not an executable file");
+      }
+      return p;
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(java.io.File.pathSeparator)) {
+      Path p = Path.of(dir.isEmpty() ? "." : dir, command);
+      if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+        return p;
+      }
+    }
+    throw new IOException(command + ": not found on the PATH");
   }
 
   private record OsProcess(Process process) implements RunningProcess {

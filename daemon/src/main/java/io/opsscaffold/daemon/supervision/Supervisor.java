@@ -18,12 +18,34 @@ import java.util.logging.Logger;
 public final class Supervisor implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Supervisor.class.getName());
 
+  /** How many lines of output an unexpected exit reports. */
+  static final int EXIT_LOG_LINES = 10;
+
   private final Map<String, AgentRunner> runners = new LinkedHashMap<>();
+  private final java.util.concurrent.ScheduledExecutorService rotation;
 
   public Supervisor(
       List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Clock clock, Tracer tracer) {
+    this(specs, launcher, listener, clock, tracer, null);
+  }
+
+  /** With {@code logs}, output files are rotated every second and exits report their last lines. */
+  public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Clock clock,
+      Tracer tracer, io.opsscaffold.daemon.logs.AgentLogs logs) {
     for (AgentSpec spec : specs) {
-      runners.put(spec.id(), new AgentRunner(spec, launcher, listener, clock, tracer));
+      java.util.function.Function<String, List<String>> tail =
+          logs == null ? id -> List.of() : id -> logs.tail(id, EXIT_LOG_LINES);
+      runners.put(spec.id(), new AgentRunner(spec, launcher, listener, clock, tracer, tail));
+      if (logs != null) {
+        logs.register(spec.id(), spec.log());
+      }
+    }
+    if (logs != null) {
+      rotation = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().name("log-rotation").daemon(true).unstarted(r));
+      rotation.scheduleWithFixedDelay(logs::rotateOversized, 1, 1, TimeUnit.SECONDS);
+    } else {
+      rotation = null;
     }
   }
 
@@ -85,6 +107,9 @@ public final class Supervisor implements AutoCloseable {
       }
     }
     runners.values().forEach(AgentRunner::close);
+    if (rotation != null) {
+      rotation.shutdownNow();
+    }
   }
 
   @Override

@@ -21,4 +21,5 @@ public record AgentRecord(
     long lastExitMs,
     long restartCount,
     String message,
-    long updatedMs) {}
+    long updatedMs,
+    java.util.List<String> lastLogLines) {}

@@ -52,7 +52,8 @@ public final class FleetProtos {
             .setAvailabilityName(view.availability().name())
             .setHeartbeatTimeout(duration(a.heartbeatTimeoutMs()))
             .setRestartCount((int) a.restartCount())
-            .setMessage(a.message());
+            .setMessage(a.message())
+            .addAllLastLogLines(a.lastLogLines());
     if (a.startedMs() > 0) {
       b.setStartedAt(timestamp(a.startedMs()));
     }

@@ -28,7 +28,8 @@ public final class LinkProtos {
         s.hasLastExitAt() ? Timestamps.toMillis(s.getLastExitAt()) : 0,
         s.getRestartCount(),
         truncate(s.getMessage(), 1024),
-        nowMs);
+        nowMs,
+        s.getLastLogLinesList().stream().limit(10).map(l -> truncate(l, 1024)).toList());
   }
 
   /** The stored form of a node that just said Hello on session {@code sessionId}. */

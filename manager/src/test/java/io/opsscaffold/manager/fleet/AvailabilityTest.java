@@ -19,7 +19,7 @@ class AvailabilityTest {
       long timeoutMs) {
     return new AgentRecord("n1", "a1", "t", lifecycle, health, 7,
         startedAgoMs < 0 ? 0 : NOW - startedAgoMs, heartbeatAgoMs < 0 ? 0 : NOW - heartbeatAgoMs, timeoutMs,
-        OptionalInt.empty(), 0, 0, "", NOW);
+        OptionalInt.empty(), 0, 0, "", NOW, java.util.List.of());
   }
 
   @ParameterizedTest(name = "{0} {1} {2} started {3} ms ago, heartbeat {4} ms ago, timeout {5} -> {6}")

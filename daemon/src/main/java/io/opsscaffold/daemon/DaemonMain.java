@@ -8,7 +8,9 @@ import io.opsscaffold.daemon.heartbeat.HeartbeatHttpService;
 import io.opsscaffold.daemon.heartbeat.HeartbeatIntake;
 import io.opsscaffold.daemon.heartbeat.UnixSocketHeartbeatServer;
 import io.opsscaffold.daemon.link.LinkRunner;
+import io.opsscaffold.daemon.health.HealthMonitor;
 import io.opsscaffold.daemon.link.Outbox;
+import io.opsscaffold.daemon.monitor.ResourceMonitor;
 import io.opsscaffold.daemon.logs.AgentLogs;
 import io.opsscaffold.daemon.supervision.OsProcessLauncher;
 import io.opsscaffold.daemon.supervision.Supervisor;
@@ -79,6 +81,8 @@ public final class DaemonMain {
     }
     Optional<UnixSocketHeartbeatServer> socketServer = socket;
     supervisor.startAll();
+    HealthMonitor health = new HealthMonitor(supervisor, new ResourceMonitor(clock), settings.monitorInterval(), clock);
+    health.start();
 
     LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock);
     link.start();
@@ -87,6 +91,7 @@ public final class DaemonMain {
     // SIGTERM and Ctrl-C run this hook; after a clean stop the process ends with status 0.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       Logger.getLogger(DaemonMain.class.getName()).info("daemon stopping");
+      health.close();
       supervisor.close(settings.stopAgentsOnExit());
       link.close();
       socketServer.ifPresent(UnixSocketHeartbeatServer::close);

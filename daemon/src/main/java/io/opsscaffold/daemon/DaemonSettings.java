@@ -1,5 +1,6 @@
 package io.opsscaffold.daemon;
 
+import io.opsscaffold.daemon.health.HealthPolicy;
 import io.opsscaffold.daemon.link.LinkPolicy;
 import io.opsscaffold.daemon.logs.LogPolicy;
 import io.opsscaffold.daemon.restart.RestartPolicy;
@@ -40,6 +41,7 @@ public record DaemonSettings(
     Path dataDir,
     boolean stopAgentsOnExit,
     Optional<String> otlpEndpoint,
+    Duration monitorInterval,
     List<AgentSpec> agents) {
 
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
@@ -75,6 +77,7 @@ public record DaemonSettings(
         dataDir,
         s.bool("stop-agents-on-exit", true),
         Optional.of(s.string("telemetry.otlp-endpoint", "")).filter(e -> !e.isBlank()),
+        s.duration("monitor.interval", Duration.ofSeconds(5), Duration.ofMillis(200), Duration.ofMinutes(10)),
         agents(s));
     s.finish();
     return settings;
@@ -131,7 +134,7 @@ public record DaemonSettings(
               restart.duration("max-delay", defaults.maxDelay(), Duration.ZERO, Duration.ofDays(1)),
               restart.duration("reset-after", defaults.resetAfter(), Duration.ZERO, Duration.ofDays(7)),
               restart.integer("crash-loop-after", defaults.crashLoopAfter(), 1, 1000)),
-          a.duration("heartbeat-timeout", Duration.ZERO, Duration.ZERO, Duration.ofHours(1)),
+          health(a),
           a.duration("stop-timeout", Duration.ofSeconds(10), Duration.ZERO, Duration.ofMinutes(10)),
           a.bool("autostart", true),
           a.duration("start-seconds", Duration.ofSeconds(1), Duration.ZERO, Duration.ofMinutes(10)),
@@ -141,6 +144,39 @@ public record DaemonSettings(
               a.integer("log.backups", LogPolicy.defaults().backups(), 0, 100))));
     }
     return specs;
+  }
+
+  /** {@code heartbeat-timeout} (auto, 0 = off, or a duration) and the {@code health} section. */
+  private static HealthPolicy health(Settings a) {
+    Optional<Duration> timeout = Optional.empty();
+    String text = a.string("heartbeat-timeout", "auto");
+    if (!text.equals("auto")) {
+      try {
+        timeout = Optional.of(io.opsscaffold.settings.DurationText.parse(text));
+      } catch (IllegalArgumentException e) {
+        a.problem("heartbeat-timeout", "must be auto, 0 or a duration (got '" + text + "')");
+      }
+    }
+    Settings h = a.section("health");
+    Optional<HealthPolicy.Probe> probe = Optional.empty();
+    if (h.has("probe")) {
+      Settings p = h.section("probe");
+      String url = p.requiredString("url");
+      if (!url.isEmpty() && !url.startsWith("http://") && !url.startsWith("https://")) {
+        p.problem("url", "must be an http:// or https:// URL (got '" + url + "')");
+      }
+      probe = Optional.of(new HealthPolicy.Probe(url,
+          p.duration("period", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofHours(1)),
+          p.duration("timeout", Duration.ofSeconds(1), Duration.ofMillis(10), Duration.ofMinutes(1)),
+          p.integer("failure-threshold", 3, 1, 100),
+          p.duration("initial-delay", Duration.ZERO, Duration.ZERO, Duration.ofHours(1))));
+    }
+    return new HealthPolicy(timeout, probe,
+        h.integer("cpu-percent", 0, 0, 100_000),
+        h.bytes("max-rss", 0, 0, 1L << 44),
+        h.duration("sustain", Duration.ofSeconds(60), Duration.ZERO, Duration.ofHours(24)),
+        h.duration("no-data-after", Duration.ZERO, Duration.ZERO, Duration.ofDays(1)),
+        h.bool("restart", true));
   }
 
   private static double multiplier(Settings restart) {

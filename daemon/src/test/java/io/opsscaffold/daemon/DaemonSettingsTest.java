@@ -50,7 +50,8 @@ class DaemonSettingsTest {
     assertEquals(Duration.ofSeconds(1), s.agents().get(1).startSeconds());
     assertEquals("TERM", s.agents().get(1).stopSignal());
     assertEquals(Duration.ofSeconds(3), a1.stopTimeout());
-    assertEquals(Duration.ofSeconds(30), a1.heartbeatTimeout());
+    assertEquals(java.util.Optional.of(Duration.ofSeconds(30)), a1.health().heartbeatTimeout());
+    assertEquals(java.util.Optional.empty(), s.agents().get(1).health().heartbeatTimeout(), "auto by default");
     assertEquals("always", s.agents().get(1).restart().mode());
     assertEquals(false, s.agents().get(1).autostart());
   }

@@ -37,6 +37,7 @@ final class Stack implements AutoCloseable {
   AppProcess manager;
   AppProcess daemon;
   private final Map<String, String> agentFaults;
+  private final Map<String, String> agentSpecs;
   private final String extraAgents;
 
   Stack(List<String> agentIds, Map<String, String> env) throws IOException {
@@ -50,8 +51,15 @@ final class Stack implements AutoCloseable {
    */
   Stack(List<String> agentIds, Map<String, String> agentFaults, String extraAgents, Map<String, String> env)
       throws IOException {
+    this(agentIds, agentFaults, Map.of(), extraAgents, env);
+  }
+
+  /** @param agentSpecs extra daemon.yaml keys per reference agent (e.g. a {@code health:} section) */
+  Stack(List<String> agentIds, Map<String, String> agentFaults, Map<String, String> agentSpecs, String extraAgents,
+      Map<String, String> env) throws IOException {
     this.dir = Files.createTempDirectory("ops-it-");
     this.agentFaults = agentFaults;
+    this.agentSpecs = agentSpecs;
     this.extraAgents = extraAgents;
     this.managerPort = freePort();
     this.daemonPort = freePort();
@@ -102,6 +110,8 @@ final class Stack implements AutoCloseable {
         server:
           port: %d
         data-dir: %s
+        monitor:
+          interval: 500ms
         agents:
         """.formatted(NODE, managerPort, daemonPort, dir.resolve("daemon-data")));
     for (int i = 0; i < agentIds.size(); i++) {
@@ -114,9 +124,9 @@ final class Stack implements AutoCloseable {
           agent_id: %s
           heartbeat_interval: 1s
           %s
-          http_port: 0
           state_file: %s
-          """.formatted(id, transport, dir.resolve(id + ".state.json")) + agentFaults.getOrDefault(id, ""));
+          """.formatted(id, transport, dir.resolve(id + ".state.json")) + agentFaults.getOrDefault(id, "")
+          + (agentFaults.getOrDefault(id, "").contains("http_port") ? "" : "http_port: 0\n"));
       daemon.append("""
             - id: %s
               type: reference-agent
@@ -128,7 +138,7 @@ final class Stack implements AutoCloseable {
                 initial-delay: 500ms
               stop-timeout: %s
           """.formatted(id, AppProcess.javaBinary(), jar("agent"), dir.resolve(id + ".yaml"),
-              agentFaults.containsKey(id) ? "1s" : "5s"));
+              agentFaults.containsKey(id) ? "1s" : "5s") + agentSpecs.getOrDefault(id, "").indent(4));
     }
     daemon.append(extraAgents.replace("${dir}", dir.toString()));
     Files.writeString(dir.resolve("daemon.yaml"), daemon.toString());

@@ -20,7 +20,7 @@ public final class HeartbeatIntake {
 
   /** Records {@code hb}; the problem to report when the agent is not supervised here. */
   public Optional<String> accept(Heartbeat hb, Context cause) {
-    if (!supervisor.heartbeat(hb.agentId(), clock.instant(), cause)) {
+    if (!supervisor.heartbeat(hb.agentId(), clock.instant(), hb.progress(), cause)) {
       return Optional.of("unknown agent '" + hb.agentId() + "': this daemon supervises "
           + (supervisor.agentIds().isEmpty() ? "no agents" : String.join(", ", supervisor.agentIds())));
     }

@@ -94,7 +94,15 @@ public final class HeartbeatParser {
     } catch (DateTimeParseException e) {
       throw new InvalidHeartbeat("timestamp must be ISO-8601 UTC, e.g. 2026-01-01T00:00:00Z (got '" + ts + "')");
     }
-    return new Heartbeat(agentId, pid, status, cpu, memory, timestamp);
+    java.util.OptionalLong progress = java.util.OptionalLong.empty();
+    if (o.containsKey("events_processed") && o.get("events_processed") != JsonValue.NULL) {
+      long p = requiredInteger(o, "events_processed");
+      if (p < 0) {
+        throw new InvalidHeartbeat("events_processed must be a non-negative counter (got " + p + ")");
+      }
+      progress = java.util.OptionalLong.of(p);
+    }
+    return new Heartbeat(agentId, pid, status, cpu, memory, timestamp, progress);
   }
 
   private static String kind(JsonParser.Event event) {

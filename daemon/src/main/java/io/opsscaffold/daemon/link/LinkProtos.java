@@ -22,7 +22,8 @@ final class LinkProtos {
             .setHeartbeatTimeout(Durations.fromMillis(s.heartbeatTimeout().toMillis()))
             .setRestartCount(s.restartCount())
             .setMessage(s.message())
-            .addAllLastLogLines(s.lastLogLines());
+            .addAllLastLogLines(s.lastLogLines())
+            .setLastRestartReason(s.lastRestartReason());
     s.startedAt().ifPresent(t -> b.setStartedAt(Timestamps.fromMillis(t.toEpochMilli())));
     s.lastHeartbeat().ifPresent(t -> b.setLastHeartbeat(Timestamps.fromMillis(t.toEpochMilli())));
     s.lastExitCode().ifPresent(b::setLastExitCode);

@@ -3,6 +3,8 @@ package io.opsscaffold.daemon.supervision;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.health.HealthTracker;
+import io.opsscaffold.daemon.monitor.ProcessSample;
 import io.opsscaffold.daemon.restart.RestartDecision;
 import io.opsscaffold.daemon.restart.RestartTracker;
 import java.io.IOException;
@@ -47,6 +49,7 @@ public final class AgentRunner implements AutoCloseable {
   private final Clock clock;
   private final Tracer tracer;
   private final RestartTracker tracker;
+  private final HealthTracker healthTracker;
   private final java.util.function.Function<String, List<String>> logTail;
   private final ScheduledExecutorService thread;
 
@@ -61,6 +64,7 @@ public final class AgentRunner implements AutoCloseable {
   private int restartCount;
   private String message = "not started";
   private List<String> lastLogLines = List.of();
+  private String lastRestartReason = "";
   private boolean wanted;
   private ScheduledFuture<?> pendingRestart;
   private ScheduledFuture<?> pendingKill;
@@ -68,6 +72,11 @@ public final class AgentRunner implements AutoCloseable {
   private final List<CompletableFuture<AgentSnapshot>> stopWaiters = new ArrayList<>();
   private final List<CompletableFuture<AgentSnapshot>> startWaiters = new ArrayList<>();
   private Context cause = Context.root();
+  private String unhealthyRestart;
+  // Published for other threads (the health monitor) to read without a hop.
+  private volatile long visiblePid;
+  private volatile Instant visibleStartedAt;
+  private volatile boolean visibleRunning;
 
   public AgentRunner(
       AgentSpec spec, ProcessLauncher launcher, StateListener listener, Clock clock, Tracer tracer) {
@@ -84,6 +93,7 @@ public final class AgentRunner implements AutoCloseable {
     this.clock = clock;
     this.tracer = tracer;
     this.tracker = new RestartTracker(spec.restart(), clock, Math::random);
+    this.healthTracker = new HealthTracker(spec.health(), clock);
     this.thread = Executors.newSingleThreadScheduledExecutor(
         r -> Thread.ofPlatform().name("agent-" + spec.id()).daemon(true).unstarted(r));
   }
@@ -160,15 +170,70 @@ public final class AgentRunner implements AutoCloseable {
     });
   }
 
-  /** Records a heartbeat received at {@code at}. */
-  public void heartbeat(Instant at, Context ctx) {
+  /** Records a heartbeat received at {@code at}, with the agent's progress counter if it sent one. */
+  public void heartbeat(Instant at, java.util.OptionalLong progress, Context ctx) {
     thread.execute(() -> {
       lastHeartbeat = at;
+      healthTracker.heartbeat(progress);
       Context previous = cause;
       cause = ctx;
       publish();
       cause = previous;
     });
+  }
+
+  /** A resource sample of the current process (from the health monitor's thread). */
+  public void observeResources(ProcessSample sample) {
+    thread.execute(() -> healthTracker.resources(sample.cpuPercent(), sample.rssBytes()));
+  }
+
+  /** A health probe result (from a probe's thread). */
+  public void observeProbe(boolean ok, String detail) {
+    thread.execute(() -> healthTracker.probe(ok, detail));
+  }
+
+  /**
+   * Judges health now; publishes a change, and restarts an unhealthy agent through the restart
+   * backoff when its policy says so. Called periodically by the health monitor.
+   */
+  public void checkHealth() {
+    thread.execute(() -> {
+      if (!lifecycle.equals("RUNNING") || process == null) {
+        return;
+      }
+      HealthTracker.Verdict v = healthTracker.evaluate();
+      if (v.health().equals(health)) {
+        return;
+      }
+      health = v.health();
+      cause = Context.root();
+      message = v.healthy() ? "running (pid " + process.pid() + ")" : v.reason();
+      publish();
+      if (!v.healthy() && spec.health().restart()) {
+        LOG.warning(() -> spec.id() + " is " + v.health() + " (" + v.reason() + "); restarting it");
+        unhealthyRestart = v.health() + ": " + v.reason();
+        lifecycle = "STOPPING";
+        message = "restarting because " + unhealthyRestart;
+        publish();
+        RunningProcess p = process;
+        p.signalGroup(spec.stopSignal());
+        pendingKill = thread.schedule(() -> {
+          if (process == p) {
+            p.signalGroup("KILL");
+          }
+        }, spec.stopTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      }
+    });
+  }
+
+  /** The pid of a RUNNING process, or 0; readable from any thread without waiting. */
+  public long runningPid() {
+    return visibleRunning ? visiblePid : 0;
+  }
+
+  /** When the current process started; readable from any thread. */
+  public Optional<Instant> runningSince() {
+    return Optional.ofNullable(visibleStartedAt);
   }
 
   /** The latest state; blocks briefly for the runner thread. */
@@ -202,6 +267,7 @@ public final class AgentRunner implements AutoCloseable {
       process = p;
       startedAt = clock.instant();
       tracker.started();
+      healthTracker.started();
       health = "HEALTHY";
       span.setAttribute("process.pid", p.pid());
       p.onExit().whenComplete((code, error) -> thread.execute(() -> exited(p, code == null ? -1 : code)));
@@ -257,6 +323,17 @@ public final class AgentRunner implements AutoCloseable {
     startedAt = null;
     health = "DEAD";
     String how = describeExit(code);
+    if (unhealthyRestart != null && wanted) {
+      String why = unhealthyRestart;
+      unhealthyRestart = null;
+      message = "restarted because " + why + " (" + how + ")";
+      lastRestartReason = why;
+      RestartDecision d = tracker.unhealthy();
+      scheduleRestart(d, d.crashLoop() ? "CRASH_LOOP" : "RESTARTING");
+      publish();
+      return;
+    }
+    unhealthyRestart = null;
     if (!wanted || lifecycle.equals("STOPPING")) {
       lifecycle = "STOPPED";
       message = "stopped (" + how + ")";
@@ -271,6 +348,9 @@ public final class AgentRunner implements AutoCloseable {
     lastLogLines = List.copyOf(logTail.apply(spec.id()));
     message = how + (duringStart ? " within start-seconds" : "");
     RestartDecision d = tracker.exited(code);
+    if (d.restartAfter().isPresent()) {
+      lastRestartReason = message;
+    }
     scheduleRestart(d, d.crashLoop() ? "CRASH_LOOP" : "RESTARTING");
     publish();
     completeStart();
@@ -328,20 +408,24 @@ public final class AgentRunner implements AutoCloseable {
   }
 
   private void publish() {
+    visiblePid = process == null ? 0 : process.pid();
+    visibleStartedAt = startedAt;
+    visibleRunning = lifecycle.equals("RUNNING");
     listener.changed(snapshot(message), cause);
   }
 
   private AgentSnapshot snapshot(String msg) {
     return new AgentSnapshot(
         spec.id(), spec.type(), lifecycle, health, process == null ? 0 : process.pid(),
-        Optional.ofNullable(startedAt), Optional.ofNullable(lastHeartbeat), spec.heartbeatTimeout(),
-        lastExitCode, Optional.ofNullable(lastExitAt), restartCount, msg, lastLogLines);
+        Optional.ofNullable(startedAt), Optional.ofNullable(lastHeartbeat),
+        healthTracker.heartbeatTimeout().orElse(Duration.ZERO),
+        lastExitCode, Optional.ofNullable(lastExitAt), restartCount, msg, lastLogLines, lastRestartReason);
   }
 
   private static AgentSnapshot withMessage(AgentSnapshot s, String m) {
     return new AgentSnapshot(s.agentId(), s.type(), s.lifecycle(), s.health(), s.pid(), s.startedAt(),
         s.lastHeartbeat(), s.heartbeatTimeout(), s.lastExitCode(), s.lastExitAt(), s.restartCount(), m,
-        s.lastLogLines());
+        s.lastLogLines(), s.lastRestartReason());
   }
 
   /** Runs {@code work} on the runner thread with {@code ctx} as the cause of what it publishes. */

@@ -12,6 +12,7 @@ import java.util.OptionalInt;
  * @param health HEALTHY, DEAD or UNKNOWN (more checks come with the health issue)
  * @param pid 0 when not running
  * @param lastLogLines the last lines of output before the latest unexpected exit (empty otherwise)
+ * @param lastRestartReason why the daemon last restarted it on its own; empty when it never did
  */
 public record AgentSnapshot(
     String agentId,
@@ -26,4 +27,5 @@ public record AgentSnapshot(
     Optional<Instant> lastExitAt,
     int restartCount,
     String message,
-    java.util.List<String> lastLogLines) {}
+    java.util.List<String> lastLogLines,
+    String lastRestartReason) {}

@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * One supervised agent as configured in {@code daemon.yaml}.
  *
- * @param heartbeatTimeout how long the agent may go without a heartbeat; zero when it sends none
+ * @param health the health checks (heartbeat timeout, probe, resource limits, progress)
  * @param stopTimeout how long a stop waits after the stop signal before SIGKILL of the process group
  * @param autostart whether the daemon starts it on its own start
  * @param startSeconds how long a new process must stay up before its start counts as successful
@@ -24,7 +24,7 @@ public record AgentSpec(
     Path workingDir,
     Map<String, String> env,
     RestartPolicy restart,
-    Duration heartbeatTimeout,
+    io.opsscaffold.daemon.health.HealthPolicy health,
     Duration stopTimeout,
     boolean autostart,
     Duration startSeconds,

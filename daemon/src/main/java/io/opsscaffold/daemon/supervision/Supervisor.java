@@ -76,13 +76,18 @@ public final class Supervisor implements AutoCloseable {
   }
 
   /** Records a heartbeat; false when no such agent is supervised. */
-  public boolean heartbeat(String agentId, Instant at, Context ctx) {
+  public boolean heartbeat(String agentId, Instant at, java.util.OptionalLong progress, Context ctx) {
     AgentRunner r = runners.get(agentId);
     if (r == null) {
       return false;
     }
-    r.heartbeat(at, ctx);
+    r.heartbeat(at, progress, ctx);
     return true;
+  }
+
+  /** Every runner, in configuration order. */
+  public List<AgentRunner> runners() {
+    return List.copyOf(runners.values());
   }
 
   /**

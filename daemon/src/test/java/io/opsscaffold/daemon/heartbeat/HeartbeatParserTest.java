@@ -17,7 +17,9 @@ class HeartbeatParserTest {
   @Test
   void readsTheDocumentedFormat() throws Exception {
     Heartbeat hb = HeartbeatParser.parse(GOOD);
-    assertEquals(new Heartbeat("a1", 42, "running", 12.5, 1048576, Instant.parse("2026-01-02T03:04:05Z")), hb);
+    assertEquals(new Heartbeat("a1", 42, "running", 12.5, 1048576, Instant.parse("2026-01-02T03:04:05Z"),
+        java.util.OptionalLong.empty()), hb);
+    assertEquals(java.util.OptionalLong.of(77), HeartbeatParser.parse(GOOD.replace("}", ",\"events_processed\":77}")).progress());
     Heartbeat minimal = HeartbeatParser.parse(
         "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"stopping\",\"timestamp\":\"2026-01-02T03:04:05.123Z\"}");
     assertEquals(0, minimal.memory());
@@ -57,6 +59,8 @@ class HeartbeatParserTest {
       "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"yesterday\"}|timestamp must be ISO-8601 UTC",
       "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2026-01-02 03:04:05\"}|timestamp must be ISO-8601 UTC",
       "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":1700000000}|timestamp must be a string",
+      "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2026-01-02T03:04:05Z\",\"events_processed\":-2}|events_processed must be a non-negative counter",
+      "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2026-01-02T03:04:05Z\",\"events_processed\":\"x\"}|events_processed must be an integer",
       "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2026-01-02T03:04:05Z\"} trailing|malformed JSON",
   })
   void everyBadBodyIsNamed(String body, String expected) {

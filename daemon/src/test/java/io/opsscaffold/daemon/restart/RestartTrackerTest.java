@@ -14,12 +14,12 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The restart curve, with a hand-moved clock: no test here sleeps. */
-class RestartTrackerTest {
+public class RestartTrackerTest {
   /** A clock the test moves. */
-  static final class ManualClock extends Clock {
+  public static final class ManualClock extends Clock {
     private Instant now = Instant.parse("2026-01-01T00:00:00Z");
 
-    void advance(Duration d) {
+    public void advance(Duration d) {
       now = now.plus(d);
     }
 

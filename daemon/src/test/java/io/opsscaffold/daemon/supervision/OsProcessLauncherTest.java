@@ -23,7 +23,8 @@ class OsProcessLauncherTest {
 
   private AgentSpec spec(String command, List<String> args) {
     return new AgentSpec("t", "t", command, args, dir, Map.of("GREETING", "hello"),
-        RestartPolicy.defaults(), Duration.ZERO, Duration.ofSeconds(1), true, Duration.ZERO, "TERM",
+        RestartPolicy.defaults(), io.opsscaffold.daemon.health.HealthPolicy.defaults(), Duration.ofSeconds(1), true,
+        Duration.ZERO, "TERM",
         LogPolicy.defaults());
   }
 

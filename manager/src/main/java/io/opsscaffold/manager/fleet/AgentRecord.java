@@ -22,4 +22,5 @@ public record AgentRecord(
     long restartCount,
     String message,
     long updatedMs,
-    java.util.List<String> lastLogLines) {}
+    java.util.List<String> lastLogLines,
+    String lastRestartReason) {}

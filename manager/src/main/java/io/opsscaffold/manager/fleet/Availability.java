@@ -30,7 +30,8 @@ public enum Availability {
    *   <li>UNKNOWN: the node is offline, or the lifecycle was never reported;
    *   <li>OFF: stopped, stopping, starting, restarting, failed, or the process is dead;
    *   <li>NO_DATA: running, but the heartbeat is older than its timeout (counted from the start
-   *       when none arrived yet), or the daemon reports NO_HEARTBEAT or a failing probe;
+   *       when none arrived yet), or the daemon reports NO_HEARTBEAT, NO_DATA (no progress) or a
+   *       failing probe;
    *   <li>ON: running and the heartbeat is fresh (or the agent does not heartbeat).
    * </ul>
    */
@@ -49,7 +50,7 @@ public enum Availability {
     switch (agent.health()) {
       case "DEAD":
         return OFF;
-      case "NO_HEARTBEAT", "UNHEALTHY_PROBE":
+      case "NO_HEARTBEAT", "UNHEALTHY_PROBE", "NO_DATA":
         return NO_DATA;
       default:
         break;

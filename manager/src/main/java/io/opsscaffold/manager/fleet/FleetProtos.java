@@ -53,7 +53,8 @@ public final class FleetProtos {
             .setHeartbeatTimeout(duration(a.heartbeatTimeoutMs()))
             .setRestartCount((int) a.restartCount())
             .setMessage(a.message())
-            .addAllLastLogLines(a.lastLogLines());
+            .addAllLastLogLines(a.lastLogLines())
+            .setLastRestartReason(a.lastRestartReason());
     if (a.startedMs() > 0) {
       b.setStartedAt(timestamp(a.startedMs()));
     }

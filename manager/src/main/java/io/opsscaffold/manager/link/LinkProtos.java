@@ -29,7 +29,8 @@ public final class LinkProtos {
         s.getRestartCount(),
         truncate(s.getMessage(), 1024),
         nowMs,
-        s.getLastLogLinesList().stream().limit(10).map(l -> truncate(l, 1024)).toList());
+        s.getLastLogLinesList().stream().limit(10).map(l -> truncate(l, 1024)).toList(),
+        truncate(s.getLastRestartReason(), 1024));
   }
 
   /** The stored form of a node that just said Hello on session {@code sessionId}. */

@@ -33,10 +33,10 @@ public final class JdbcFleetRepository implements FleetRepository {
   private static final String AGENT_COLUMNS =
       "node_id, agent_id, type, lifecycle, health, pid, started_ms, last_heartbeat_ms,"
           + " heartbeat_timeout_ms, last_exit_code, last_exit_ms, restart_count, message, updated_ms,"
-          + " last_log_lines";
+          + " last_log_lines, last_restart_reason";
 
   private static final String MERGE_AGENTS =
-      "MERGE INTO agents a USING (SELECT * FROM UNNEST(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      "MERGE INTO agents a USING (SELECT * FROM UNNEST(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
           + " AS t(" + AGENT_COLUMNS + ")) s"
           + " ON a.node_id = s.node_id AND a.agent_id = s.agent_id"
           + " WHEN MATCHED THEN UPDATE SET"
@@ -45,11 +45,11 @@ public final class JdbcFleetRepository implements FleetRepository {
           + " last_heartbeat_ms = s.last_heartbeat_ms, heartbeat_timeout_ms = s.heartbeat_timeout_ms,"
           + " last_exit_code = s.last_exit_code, last_exit_ms = s.last_exit_ms,"
           + " restart_count = s.restart_count, message = s.message, updated_ms = s.updated_ms,"
-          + " last_log_lines = s.last_log_lines"
+          + " last_log_lines = s.last_log_lines, last_restart_reason = s.last_restart_reason"
           + " WHEN NOT MATCHED THEN INSERT (" + AGENT_COLUMNS + ") VALUES (s.node_id, s.agent_id,"
           + " s.type, s.lifecycle, s.health, s.pid, s.started_ms, s.last_heartbeat_ms,"
           + " s.heartbeat_timeout_ms, s.last_exit_code, s.last_exit_ms, s.restart_count, s.message,"
-          + " s.updated_ms, s.last_log_lines)";
+          + " s.updated_ms, s.last_log_lines, s.last_restart_reason)";
 
   private static final String NODE_COLUMNS =
       "node_id, hostname, ip, os, arch, daemon_version, area, zone, cloud_id, business, labels_json,"
@@ -179,6 +179,7 @@ public final class JdbcFleetRepository implements FleetRepository {
     String[] messages = new String[n];
     Long[] updated = new Long[n];
     String[] logLines = new String[n];
+    String[] restartReasons = new String[n];
     int i = 0;
     for (AgentRecord a : pending.values()) {
       nodeIds[i] = a.nodeId();
@@ -196,6 +197,7 @@ public final class JdbcFleetRepository implements FleetRepository {
       messages[i] = a.message();
       updated[i] = a.updatedMs();
       logLines[i] = String.join("\n", a.lastLogLines());
+      restartReasons[i] = a.lastRestartReason();
       i++;
     }
     try (PreparedStatement ps = c.prepareStatement(MERGE_AGENTS)) {
@@ -214,7 +216,8 @@ public final class JdbcFleetRepository implements FleetRepository {
       ps.setArray(p++, c.createArrayOf("bigint", restarts));
       ps.setArray(p++, c.createArrayOf("varchar", messages));
       ps.setArray(p++, c.createArrayOf("bigint", updated));
-      ps.setArray(p, c.createArrayOf("varchar", logLines));
+      ps.setArray(p++, c.createArrayOf("varchar", logLines));
+      ps.setArray(p, c.createArrayOf("varchar", restartReasons));
       ps.executeUpdate();
     }
     pending.clear();
@@ -381,7 +384,8 @@ public final class JdbcFleetRepository implements FleetRepository {
                   rs.getString("message"),
                   rs.getLong("updated_ms"),
                   rs.getString("last_log_lines").isEmpty()
-                      ? List.of() : List.of(rs.getString("last_log_lines").split("\n", -1))));
+                      ? List.of() : List.of(rs.getString("last_log_lines").split("\n", -1)),
+                  rs.getString("last_restart_reason")));
         },
         args);
     return agents;

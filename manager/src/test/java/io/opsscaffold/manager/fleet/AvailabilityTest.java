@@ -19,7 +19,7 @@ class AvailabilityTest {
       long timeoutMs) {
     return new AgentRecord("n1", "a1", "t", lifecycle, health, 7,
         startedAgoMs < 0 ? 0 : NOW - startedAgoMs, heartbeatAgoMs < 0 ? 0 : NOW - heartbeatAgoMs, timeoutMs,
-        OptionalInt.empty(), 0, 0, "", NOW, java.util.List.of());
+        OptionalInt.empty(), 0, 0, "", NOW, java.util.List.of(), "");
   }
 
   @ParameterizedTest(name = "{0} {1} {2} started {3} ms ago, heartbeat {4} ms ago, timeout {5} -> {6}")
@@ -32,6 +32,7 @@ class AvailabilityTest {
       "ONLINE,  RUNNING,     HEALTHY,         60000,   -1,        0,       0",
       "ONLINE,  RUNNING,     NO_HEARTBEAT,    1000,    500,       5000,    3",
       "ONLINE,  RUNNING,     UNHEALTHY_PROBE, 1000,    500,       5000,    3",
+      "ONLINE,  RUNNING,     NO_DATA,         1000,    500,       5000,    3",
       "ONLINE,  RUNNING,     DEAD,            1000,    500,       5000,    1",
       "ONLINE,  RUNNING,     OVER_THRESHOLD,  1000,    500,       5000,    0",
       "ONLINE,  STOPPED,     DEAD,            -1,      -1,        5000,    1",

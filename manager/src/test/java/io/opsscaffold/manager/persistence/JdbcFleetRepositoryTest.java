@@ -58,7 +58,7 @@ class JdbcFleetRepositoryTest {
 
   static AgentRecord agent(String nodeId, String agentId, String type, String lifecycle, long pid) {
     return new AgentRecord(nodeId, agentId, type, lifecycle, "HEALTHY", pid, 1000, 2000, 30000,
-        OptionalInt.empty(), 0, 0, "", 3000, List.of());
+        OptionalInt.empty(), 0, 0, "", 3000, List.of(), "");
   }
 
   @ParameterizedTest(autoCloseArguments = false)
@@ -69,7 +69,8 @@ class JdbcFleetRepositoryTest {
     repo.apply(List.of(new FleetWrite.NodeConnected(node(n, "east", "ONLINE", "s1"))));
     repo.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent(n, "a1", "filebeat", "RUNNING", 11)))));
     AgentRecord changed = new AgentRecord(n, "a1", "", "RESTARTING", "DEAD", 0, 0, 2000, 30000,
-        OptionalInt.of(137), 5000, 1, "exited with code 137", 5000, List.of("boom", "", "last words"));
+        OptionalInt.of(137), 5000, 1, "exited with code 137", 5000, List.of("boom", "", "last words"),
+        "killed by signal 9 (KILL)");
     repo.apply(List.of(new FleetWrite.UpsertAgents(List.of(changed))));
 
     AgentRecord stored = repo.findAgent(n, "a1").orElseThrow();
@@ -79,6 +80,7 @@ class JdbcFleetRepositoryTest {
     assertEquals(1, stored.restartCount());
     assertEquals("exited with code 137", stored.message());
     assertEquals(List.of("boom", "", "last words"), stored.lastLogLines());
+    assertEquals("killed by signal 9 (KILL)", stored.lastRestartReason());
   }
 
   @ParameterizedTest(autoCloseArguments = false)

@@ -1,0 +1,129 @@
+package io.opsscaffold.daemon.health;
+
+import io.opsscaffold.daemon.monitor.HostSample;
+import io.opsscaffold.daemon.monitor.ProcessSample;
+import io.opsscaffold.daemon.monitor.ResourceMonitor;
+import io.opsscaffold.daemon.monitor.SampleHistory;
+import io.opsscaffold.daemon.supervision.AgentRunner;
+import io.opsscaffold.daemon.supervision.Supervisor;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Drives the health checks: once a second it asks each running agent's runner to judge its health;
+ * every {@code sampleInterval} it measures each agent process and the host (kept in capped
+ * histories for the metrics API); each agent's HTTP probe runs on its own period, on a virtual
+ * thread, so a slow probe never delays the others. One scheduler thread.
+ */
+public final class HealthMonitor implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(HealthMonitor.class.getName());
+  /** Samples kept per agent: one hour at the default 5 s interval. */
+  static final int HISTORY = 720;
+
+  private final Supervisor supervisor;
+  private final ResourceMonitor resources;
+  private final Duration sampleInterval;
+  private final Clock clock;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+      r -> Thread.ofPlatform().name("health").daemon(true).unstarted(r));
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final Map<String, SampleHistory<ProcessSample>> histories = new ConcurrentHashMap<>();
+  private final SampleHistory<HostSample> hostHistory = new SampleHistory<>(HISTORY, HostSample::at);
+  private final Map<String, Instant> nextProbe = new ConcurrentHashMap<>();
+  private final Map<String, Boolean> probing = new ConcurrentHashMap<>();
+  private Instant nextSample = Instant.MIN;
+
+  public HealthMonitor(Supervisor supervisor, ResourceMonitor resources, Duration sampleInterval, Clock clock) {
+    this.supervisor = supervisor;
+    this.resources = resources;
+    this.sampleInterval = sampleInterval;
+    this.clock = clock;
+  }
+
+  public void start() {
+    timer.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+  }
+
+  /** The resource history of an agent (empty when never sampled). */
+  public SampleHistory<ProcessSample> history(String agentId) {
+    return histories.computeIfAbsent(agentId, id -> new SampleHistory<>(HISTORY, ProcessSample::at));
+  }
+
+  public SampleHistory<HostSample> hostHistory() {
+    return hostHistory;
+  }
+
+  void tick() {
+    try {
+      Instant now = clock.instant();
+      boolean sample = !now.isBefore(nextSample);
+      if (sample) {
+        nextSample = now.plus(sampleInterval);
+        hostHistory.add(resources.host());
+      }
+      for (AgentRunner runner : supervisor.runners()) {
+        long pid = runner.runningPid();
+        if (pid <= 0) {
+          continue;
+        }
+        if (sample) {
+          Optional<ProcessSample> s = resources.sample(pid);
+          s.ifPresent(value -> {
+            history(runner.spec().id()).add(value);
+            runner.observeResources(value);
+          });
+        }
+        runner.spec().health().probe().ifPresent(probe -> maybeProbe(runner, probe, now));
+        runner.checkHealth();
+      }
+    } catch (RuntimeException e) {
+      LOG.warning(() -> "health check round failed: " + e);
+    }
+  }
+
+  private void maybeProbe(AgentRunner runner, HealthPolicy.Probe probe, Instant now) {
+    String id = runner.spec().id();
+    Instant since = runner.runningSince().orElse(now);
+    if (now.isBefore(since.plus(probe.initialDelay())) || probing.getOrDefault(id, false)) {
+      return;
+    }
+    Instant due = nextProbe.getOrDefault(id, Instant.MIN);
+    if (now.isBefore(due)) {
+      return;
+    }
+    nextProbe.put(id, now.plus(probe.period()));
+    probing.put(id, true);
+    Thread.ofVirtual().name("probe-" + id).start(() -> {
+      try {
+        HttpResponse<Void> res = http.send(HttpRequest.newBuilder(URI.create(probe.url()))
+            .timeout(probe.timeout()).GET().build(), HttpResponse.BodyHandlers.discarding());
+        boolean ok = res.statusCode() >= 200 && res.statusCode() < 400;
+        runner.observeProbe(ok, "GET " + probe.url() + " answered " + res.statusCode());
+      } catch (java.net.http.HttpTimeoutException e) {
+        runner.observeProbe(false, "GET " + probe.url() + " timed out after " + probe.timeout().toMillis() + " ms");
+      } catch (Exception e) {
+        runner.observeProbe(false, "GET " + probe.url() + " failed: " + e.getMessage());
+      } finally {
+        probing.put(id, false);
+      }
+    });
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    http.shutdownNow();
+  }
+}

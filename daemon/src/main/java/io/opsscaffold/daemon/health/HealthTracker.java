@@ -1,0 +1,141 @@
+package io.opsscaffold.daemon.health;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Judges one running agent's health from what is observed: heartbeats (with their progress
+ * counter), resource samples and probe results. Pure given its clock; not thread-safe (owned by the
+ * agent's runner). The most serious finding wins: NO_HEARTBEAT, UNHEALTHY_PROBE, OVER_THRESHOLD,
+ * NO_DATA, then HEALTHY.
+ */
+public final class HealthTracker {
+  /** A health and why. */
+  public record Verdict(String health, String reason) {
+    public boolean healthy() {
+      return health.equals("HEALTHY");
+    }
+  }
+
+  private final HealthPolicy policy;
+  private final Clock clock;
+  private Instant started;
+  private Instant lastHeartbeat;
+  private final Deque<Duration> intervals = new ArrayDeque<>();
+  private long lastProgress = Long.MIN_VALUE;
+  private Instant progressMovedAt;
+  private int progressStreak;
+  private boolean noData;
+  private Instant cpuOverSince;
+  private Instant rssOverSince;
+  private double lastCpu;
+  private long lastRss;
+  private int probeFailures;
+  private String probeDetail = "";
+
+  public HealthTracker(HealthPolicy policy, Clock clock) {
+    this.policy = policy;
+    this.clock = clock;
+  }
+
+  /** A new process started: everything observed so far is forgotten (learned intervals are kept). */
+  public void started() {
+    started = clock.instant();
+    lastHeartbeat = null;
+    lastProgress = Long.MIN_VALUE;
+    progressMovedAt = started;
+    progressStreak = 0;
+    noData = false;
+    cpuOverSince = null;
+    rssOverSince = null;
+    probeFailures = 0;
+  }
+
+  public void heartbeat(OptionalLong progress) {
+    Instant now = clock.instant();
+    if (lastHeartbeat != null) {
+      intervals.addLast(Duration.between(lastHeartbeat, now));
+      if (intervals.size() > 5) {
+        intervals.removeFirst();
+      }
+    }
+    lastHeartbeat = now;
+    if (progress.isPresent()) {
+      if (progress.getAsLong() != lastProgress) {
+        boolean first = lastProgress == Long.MIN_VALUE;
+        lastProgress = progress.getAsLong();
+        progressMovedAt = now;
+        progressStreak = first ? 0 : progressStreak + 1;
+        if (noData && progressStreak >= 2) {
+          noData = false;
+        }
+      } else {
+        progressStreak = 0;
+      }
+    }
+  }
+
+  public void resources(double cpuPercent, long rssBytes) {
+    Instant now = clock.instant();
+    lastCpu = cpuPercent;
+    lastRss = rssBytes;
+    cpuOverSince = policy.cpuPercent() > 0 && cpuPercent > policy.cpuPercent()
+        ? (cpuOverSince == null ? now : cpuOverSince) : null;
+    rssOverSince = policy.rssBytes() > 0 && rssBytes > policy.rssBytes()
+        ? (rssOverSince == null ? now : rssOverSince) : null;
+  }
+
+  public void probe(boolean ok, String detail) {
+    probeFailures = ok ? 0 : probeFailures + 1;
+    probeDetail = detail;
+  }
+
+  /** The heartbeat timeout in force: configured, or three times the observed interval. */
+  public Optional<Duration> heartbeatTimeout() {
+    if (policy.heartbeatTimeout().isPresent()) {
+      return policy.heartbeatTimeout().filter(d -> !d.isZero());
+    }
+    if (intervals.size() < 2) {
+      return Optional.empty();
+    }
+    Duration longest = intervals.stream().max(Duration::compareTo).orElseThrow();
+    return Optional.of(longest.multipliedBy(3));
+  }
+
+  public Verdict evaluate() {
+    Instant now = clock.instant();
+    Optional<Duration> timeout = heartbeatTimeout();
+    if (timeout.isPresent() && started != null) {
+      Instant reference = lastHeartbeat != null ? lastHeartbeat : started;
+      Duration silent = Duration.between(reference, now);
+      if (silent.compareTo(timeout.get()) > 0) {
+        return new Verdict("NO_HEARTBEAT", "no heartbeat for " + silent.toMillis() + " ms (timeout "
+            + timeout.get().toMillis() + " ms)");
+      }
+    }
+    if (policy.probe().isPresent() && probeFailures >= policy.probe().get().failureThreshold()) {
+      return new Verdict("UNHEALTHY_PROBE", "health probe failed " + probeFailures + " times in a row: " + probeDetail);
+    }
+    if (cpuOverSince != null && Duration.between(cpuOverSince, now).compareTo(policy.sustain()) >= 0) {
+      return new Verdict("OVER_THRESHOLD", "CPU " + lastCpu + " % above " + policy.cpuPercent() + " % for "
+          + Duration.between(cpuOverSince, now).toSeconds() + " s");
+    }
+    if (rssOverSince != null && Duration.between(rssOverSince, now).compareTo(policy.sustain()) >= 0) {
+      return new Verdict("OVER_THRESHOLD", "memory " + lastRss + " bytes above " + policy.rssBytes() + " for "
+          + Duration.between(rssOverSince, now).toSeconds() + " s");
+    }
+    if (!policy.noDataAfter().isZero() && lastProgress != Long.MIN_VALUE && progressMovedAt != null
+        && Duration.between(progressMovedAt, now).compareTo(policy.noDataAfter()) > 0) {
+      noData = true;
+    }
+    if (noData) {
+      return new Verdict("NO_DATA", "heartbeating, but no progress since " + progressMovedAt);
+    }
+    return new Verdict("HEALTHY", "");
+  }
+}

@@ -11,6 +11,7 @@ import io.opsscaffold.daemon.link.LinkRunner;
 import io.opsscaffold.daemon.health.HealthMonitor;
 import io.opsscaffold.daemon.link.Outbox;
 import io.opsscaffold.daemon.monitor.ResourceMonitor;
+import io.opsscaffold.daemon.store.AgentStateStore;
 import io.opsscaffold.daemon.logs.AgentLogs;
 import io.opsscaffold.daemon.supervision.OsProcessLauncher;
 import io.opsscaffold.daemon.supervision.Supervisor;
@@ -55,8 +56,8 @@ public final class DaemonMain {
     Clock clock = Clock.systemUTC();
     Outbox outbox = new Outbox();
     AgentLogs logs = new AgentLogs(settings.dataDir().resolve("logs"));
-    Supervisor supervisor = new Supervisor(
-        settings.agents(), new OsProcessLauncher(logs), outbox, clock, telemetry.tracer(), logs);
+    Supervisor supervisor = new Supervisor(settings.agents(), new OsProcessLauncher(logs), outbox, clock,
+        telemetry.tracer(), logs, new AgentStateStore(settings.dataDir().resolve("state")));
 
     HeartbeatIntake intake = new HeartbeatIntake(supervisor, clock);
     WebServer server = WebServer.builder()

@@ -171,7 +171,7 @@ final class Stack implements AutoCloseable {
   /** One agent as the manager lists it. */
   io.opsscaffold.api.fleet.v1.Agent agent(String id) {
     return agents().getAgentsList().stream().filter(a -> a.getAgentId().equals(id)).findFirst()
-        .orElseThrow(() -> new AssertionError(id + " is not listed"));
+        .orElseThrow(() -> new IllegalStateException(id + " is not listed (yet)"));
   }
 
   HttpResponse<String> post(String path, String body) {

@@ -160,6 +160,31 @@ public final class AgentRunner implements AutoCloseable {
     });
   }
 
+  /**
+   * Takes over a process an earlier daemon started (it survived that daemon): RUNNING at once,
+   * with the remembered counters; its exit is handled like any other.
+   */
+  public CompletableFuture<AgentSnapshot> adopt(RunningProcess p, Instant processStart,
+      io.opsscaffold.daemon.store.StoredAgent stored) {
+    return onThread(Context.root(), () -> {
+      wanted = true;
+      process = p;
+      startedAt = processStart;
+      restartCount = stored.restartCount();
+      lastExitCode = stored.lastExitCode();
+      lastExitAt = stored.lastExitAt().orElse(null);
+      lastRestartReason = stored.lastRestartReason();
+      tracker.started();
+      healthTracker.started();
+      lifecycle = "RUNNING";
+      health = "HEALTHY";
+      message = "adopted (pid " + p.pid() + ", started " + processStart + " by an earlier daemon)";
+      p.onExit().whenComplete((code, error) -> thread.execute(() -> exited(p, code == null ? -1 : code)));
+      publish();
+      return CompletableFuture.completedFuture(snapshot(message));
+    });
+  }
+
   /** Stops, then starts; completes with the new process running. */
   public CompletableFuture<AgentSnapshot> restart(Context ctx) {
     long oldPid = currentPid();
@@ -317,7 +342,7 @@ public final class AgentRunner implements AutoCloseable {
       pendingKill = null;
     }
     p.signalGroup("KILL"); // whatever is left of the group (children that ignored the stop signal)
-    lastExitCode = OptionalInt.of(code);
+    lastExitCode = code == -1 ? OptionalInt.empty() : OptionalInt.of(code);
     lastExitAt = clock.instant();
     boolean duringStart = lifecycle.equals("STARTING");
     startedAt = null;
@@ -357,6 +382,9 @@ public final class AgentRunner implements AutoCloseable {
   }
 
   private static String describeExit(int code) {
+    if (code == -1) {
+      return "exited (status unknown: the process was adopted, not started by this daemon)";
+    }
     if (code > 128 && code < 128 + 65) {
       int sig = code - 128;
       return "killed by signal " + sig + Optional.ofNullable(SIGNALS.get(sig)).map(n -> " (" + n + ")").orElse("");

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -85,24 +84,7 @@ public final class OsProcessLauncher implements ProcessLauncher {
 
     @Override
     public void signalGroup(String signal) {
-      try {
-        Process kill = new ProcessBuilder("kill", "-s", signal, "--", "-" + process.pid())
-            .redirectErrorStream(true)
-            .redirectOutput(Redirect.DISCARD)
-            .start();
-        if (!kill.waitFor(5, TimeUnit.SECONDS)) {
-          kill.destroyForcibly();
-        }
-      } catch (IOException e) {
-        LOG.warning(() -> "could not send SIG" + signal + " to group " + process.pid() + ": " + e);
-        if (signal.equals("KILL")) {
-          process.destroyForcibly();
-        } else {
-          process.destroy();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      ProcessGroups.signal(process.pid(), signal, process.toHandle());
     }
   }
 }

@@ -13,6 +13,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
+import io.opsscaffold.daemon.store.AgentStateStore;
+import io.opsscaffold.daemon.store.StoredAgent;
 
 /** The daemon's agents: one {@link AgentRunner} each, created from the configuration. Thread-safe. */
 public final class Supervisor implements AutoCloseable {
@@ -22,6 +24,8 @@ public final class Supervisor implements AutoCloseable {
   static final int EXIT_LOG_LINES = 10;
 
   private final Map<String, AgentRunner> runners = new LinkedHashMap<>();
+  private final AgentStateStore store;
+  private final Map<String, StoredAgent> lastSaved = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.concurrent.ScheduledExecutorService rotation;
 
   public Supervisor(
@@ -32,6 +36,23 @@ public final class Supervisor implements AutoCloseable {
   /** With {@code logs}, output files are rotated every second and exits report their last lines. */
   public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Clock clock,
       Tracer tracer, io.opsscaffold.daemon.logs.AgentLogs logs) {
+    this(specs, launcher, listener, clock, tracer, logs, null);
+  }
+
+  /**
+   * With {@code store}, every change of an agent's process (pid, lifecycle, counters) is saved, and
+   * {@link #startAll} re-adopts agents that survived an earlier daemon instead of starting them again.
+   */
+  public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Clock clock,
+      Tracer tracer, io.opsscaffold.daemon.logs.AgentLogs logs, AgentStateStore store) {
+    this.store = store;
+    if (store != null) {
+      StateListener next = listener;
+      listener = (snapshot, cause) -> {
+        persist(snapshot);
+        next.changed(snapshot, cause);
+      };
+    }
     for (AgentSpec spec : specs) {
       java.util.function.Function<String, List<String>> tail =
           logs == null ? id -> List.of() : id -> logs.tail(id, EXIT_LOG_LINES);
@@ -49,12 +70,59 @@ public final class Supervisor implements AutoCloseable {
     }
   }
 
-  /** Starts every agent marked autostart. Does not wait for them. */
+  /**
+   * Re-adopts every agent whose process is still running from an earlier daemon (same pid, same
+   * start time, same command line, so a reused pid is never mistaken for it), and starts the other
+   * agents marked autostart. Does not wait for the starts.
+   */
   public void startAll() {
     for (AgentRunner r : runners.values()) {
-      if (r.spec().autostart()) {
-        r.start(Context.root());
+      Optional<StoredAgent> stored = store == null ? Optional.empty() : store.load(r.spec().id());
+      Optional<ProcessHandle> survivor = stored.flatMap(Supervisor::survivor);
+      if (survivor.isPresent()) {
+        ProcessHandle h = survivor.get();
+        LOG.info(() -> "re-adopting " + r.spec().id() + " (pid " + h.pid() + ", still running)");
+        r.adopt(new AdoptedProcess(h), h.info().startInstant().orElseThrow(), stored.get());
+      } else {
+        stored.filter(s -> s.pid() > 0).ifPresent(s -> LOG.info(() -> r.spec().id() + ": pid " + s.pid()
+            + " from the earlier daemon is gone (or now another process); starting afresh"));
+        if (r.spec().autostart()) {
+          r.start(Context.root());
+        }
       }
+    }
+  }
+
+  /** The stored process if it still runs as the same process. */
+  static Optional<ProcessHandle> survivor(StoredAgent s) {
+    if (s.pid() <= 0 || s.processStart().isEmpty()) {
+      return Optional.empty();
+    }
+    return ProcessHandle.of(s.pid())
+        .filter(ProcessHandle::isAlive)
+        .filter(h -> h.info().startInstant().map(t -> t.equals(s.processStart().get())).orElse(false))
+        .filter(h -> h.info().commandLine().map(c -> c.equals(s.commandLine())).orElse(false));
+  }
+
+  /** Saves what must survive a daemon restart; skips writes when nothing of that changed. */
+  private void persist(AgentSnapshot s) {
+    StoredAgent previous = lastSaved.get(s.agentId());
+    Optional<ProcessHandle> h = s.pid() > 0 ? ProcessHandle.of(s.pid()) : Optional.empty();
+    // Right after the launch the process may still be setsid about to exec the agent: the command
+    // line is only final once the agent runs, so it is read again until then.
+    boolean samePid = previous != null && previous.pid() == s.pid() && previous.lifecycle().equals("RUNNING");
+    StoredAgent next = new StoredAgent(s.agentId(), s.pid(),
+        samePid ? previous.processStart() : h.flatMap(p -> p.info().startInstant()),
+        samePid ? previous.commandLine() : h.flatMap(p -> p.info().commandLine()).orElse(""),
+        s.lifecycle(), s.restartCount(), s.lastExitCode(), s.lastExitAt(), s.lastRestartReason());
+    if (next.equals(previous)) {
+      return;
+    }
+    try {
+      store.save(next);
+      lastSaved.put(s.agentId(), next);
+    } catch (java.io.IOException e) {
+      LOG.warning(() -> "could not save the state of " + s.agentId() + ": " + e);
     }
   }
 

@@ -1,6 +1,16 @@
 package io.opsscaffold.daemon;
 
+import io.grpc.BindableService;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.grpc.GrpcReflectionFeature;
+import io.helidon.webserver.grpc.GrpcRouting;
+import io.opsscaffold.api.daemon.v1.DaemonProto;
+import io.opsscaffold.api.daemon.v1.ReloadConfigResponse;
+import io.opsscaffold.daemon.api.DaemonGrpcService;
+import io.opsscaffold.errors.OpsException;
+import io.opsscaffold.observability.GrpcTracing;
+import io.opsscaffold.transcoding.HttpJsonTranscoder;
+import java.util.function.Supplier;
 import io.helidon.webserver.http.HttpRouting;
 import io.opsscaffold.api.link.v1.Hello;
 import io.opsscaffold.api.link.v1.NodeLabels;
@@ -60,17 +70,45 @@ public final class DaemonMain {
         telemetry.tracer(), logs, new AgentStateStore(settings.dataDir().resolve("state")));
 
     HeartbeatIntake intake = new HeartbeatIntake(supervisor, clock);
+    HealthMonitor health = new HealthMonitor(supervisor, new ResourceMonitor(clock), settings.monitorInterval(), clock);
+    DaemonSettings started = settings;
+    Supplier<ReloadConfigResponse> reload = () -> reload(file, started, supervisor);
+    GrpcTracing tracing = new GrpcTracing(telemetry);
+    BindableService api = tracing.traced(new DaemonGrpcService(new DaemonGrpcService.AgentDirectory() {
+      @Override
+      public java.util.List<io.opsscaffold.daemon.supervision.AgentRunner> runners() {
+        return supervisor.runners();
+      }
+
+      @Override
+      public Optional<io.opsscaffold.daemon.supervision.AgentRunner> runner(String agentId) {
+        return supervisor.runner(agentId);
+      }
+    }, health, logs, reload, clock));
+    HttpRouting.Builder http = HttpRouting.builder()
+        .addFilter(new HttpTracingFilter(telemetry))
+        .register(new HeartbeatHttpService(intake));
+    HttpJsonTranscoder.create(java.util.List.of(api)).register(http);
     WebServer server = WebServer.builder()
         .host(settings.host())
         .port(settings.port())
         .connectionOptions(o -> o.tcpNoDelay(true))
         .maxPayloadSize(HeartbeatHttpService.MAX_BODY_BYTES * 4L)
         .shutdownHook(false)
-        .addRouting(HttpRouting.builder()
-            .addFilter(new HttpTracingFilter(telemetry))
-            .register(new HeartbeatHttpService(intake)))
+        .addFeature(GrpcReflectionFeature.create(r -> r.enabled(true)))
+        .addRouting(http)
+        .addRouting(GrpcRouting.builder().service(DaemonProto.getDescriptor(), api))
         .build()
         .start();
+    // SIGHUP reloads the configuration, as with most daemons (the JVM would otherwise exit on it).
+    sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> Thread.ofVirtual().start(() -> {
+      try {
+        ReloadConfigResponse r = reload.get();
+        Logger.getLogger(DaemonMain.class.getName()).info(() -> "SIGHUP: reloaded " + r.toString().replace('\n', ' '));
+      } catch (RuntimeException e) {
+        Logger.getLogger(DaemonMain.class.getName()).warning(() -> "SIGHUP: reload refused: " + e.getMessage());
+      }
+    }));
     Optional<UnixSocketHeartbeatServer> socket = Optional.empty();
     if (settings.socket().isPresent()) {
       try {
@@ -82,7 +120,6 @@ public final class DaemonMain {
     }
     Optional<UnixSocketHeartbeatServer> socketServer = socket;
     supervisor.startAll();
-    HealthMonitor health = new HealthMonitor(supervisor, new ResourceMonitor(clock), settings.monitorInterval(), clock);
     health.start();
 
     LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock);
@@ -106,6 +143,20 @@ public final class DaemonMain {
         + socketServer.map(s -> " and unix:" + s.path()).orElse("") + ", manager " + settings.link().address()
         + ", " + settings.agents().size() + " agent(s)");
     stopped.await();
+  }
+
+  /** Re-reads {@code file} and applies its agents; INVALID_ARGUMENT listing the problems of a bad file. */
+  static ReloadConfigResponse reload(Optional<Path> file, DaemonSettings running, Supervisor supervisor) {
+    DaemonSettings next;
+    try {
+      next = DaemonSettings.read(Settings.load(file, true));
+    } catch (SettingsException e) {
+      throw OpsException.invalidArgument(e.getMessage() + "\nnothing was changed");
+    }
+    Supervisor.ReloadResult r = supervisor.reload(next.agents());
+    return ReloadConfigResponse.newBuilder()
+        .addAllAdded(r.added()).addAllRemoved(r.removed()).addAllChanged(r.changed())
+        .addAllUnchanged(r.unchanged()).addAllNeedsRestart(running.needsRestart(next)).build();
   }
 
   static Hello hello(DaemonSettings s) {

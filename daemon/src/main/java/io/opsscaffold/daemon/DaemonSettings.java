@@ -83,6 +83,37 @@ public record DaemonSettings(
     return settings;
   }
 
+  /** The settings other than the agents that differ from {@code next}: they need a daemon restart. */
+  public List<String> needsRestart(DaemonSettings next) {
+    List<String> keys = new ArrayList<>();
+    if (!nodeId.equals(next.nodeId) || !hostname.equals(next.hostname) || !ip.equals(next.ip)) {
+      keys.add("node");
+    }
+    if (!area.equals(next.area) || !zone.equals(next.zone) || cloudId != next.cloudId
+        || !business.equals(next.business) || !extraLabels.equals(next.extraLabels)) {
+      keys.add("node.labels");
+    }
+    if (!link.equals(next.link)) {
+      keys.add("manager");
+    }
+    if (!host.equals(next.host) || port != next.port || !socket.equals(next.socket)) {
+      keys.add("server");
+    }
+    if (!dataDir.equals(next.dataDir)) {
+      keys.add("data-dir");
+    }
+    if (stopAgentsOnExit != next.stopAgentsOnExit) {
+      keys.add("stop-agents-on-exit");
+    }
+    if (!otlpEndpoint.equals(next.otlpEndpoint)) {
+      keys.add("telemetry");
+    }
+    if (!monitorInterval.equals(next.monitorInterval)) {
+      keys.add("monitor.interval");
+    }
+    return keys;
+  }
+
   /** {@code server.socket}: default {@code <data-dir>/daemon.sock}; "none" turns it off. */
   private static Optional<Path> socket(Settings s, Path dataDir) {
     String text = s.string("server.socket", dataDir.resolve("daemon.sock").toString());

@@ -180,6 +180,10 @@ final class Stack implements AutoCloseable {
         .POST(HttpRequest.BodyPublishers.ofString(body)).build());
   }
 
+  HttpResponse<String> getDaemon(String path) {
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path)).GET().build());
+  }
+
   HttpResponse<String> postDaemon(String path, String body) {
     return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path))
         .header("Content-Type", "application/json")

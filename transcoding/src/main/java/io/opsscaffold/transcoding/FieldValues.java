@@ -122,6 +122,15 @@ final class FieldValues {
   private static Message parseMessage(FieldDescriptor field, String value) throws ParseException {
     String type = field.getMessageType().getFullName();
     if (type.equals(Duration.getDescriptor().getFullName())) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|m|h)").matcher(value);
+      if (m.matches()) { // people write 500ms, 5m, 1h; protobuf's JSON form is 300s
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+          case "ms" -> Durations.fromMillis(n);
+          case "m" -> Durations.fromSeconds(n * 60);
+          default -> Durations.fromSeconds(n * 3600);
+        };
+      }
       return Durations.parse(value);
     }
     if (type.equals(Timestamp.getDescriptor().getFullName())) {

@@ -8,10 +8,10 @@ import io.opsscaffold.api.status.v1.Lifecycle;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 
 /** Snapshots to link messages. Stateless. */
-final class LinkProtos {
+public final class LinkProtos {
   private LinkProtos() {}
 
-  static AgentState state(AgentSnapshot s) {
+  public static AgentState state(AgentSnapshot s) {
     AgentState.Builder b =
         AgentState.newBuilder()
             .setAgentId(s.agentId())

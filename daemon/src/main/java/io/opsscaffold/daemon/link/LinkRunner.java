@@ -196,6 +196,7 @@ public final class LinkRunner implements AutoCloseable {
       for (Outbox.Change c : changes) {
         deltas.addDeltas(AgentDelta.newBuilder()
             .setState(LinkProtos.state(c.snapshot()))
+            .setRemoved(c.removed())
             .setObservedAt(Timestamps.fromMillis(c.observedAt().toEpochMilli()))
             .putAllTraceContext(TraceContextCarrier.of(c.cause())));
       }

@@ -21,8 +21,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * #awaitAndDrain}.
  */
 public final class Outbox implements StateListener {
-  /** One pending change. */
-  public record Change(AgentSnapshot snapshot, Context cause, Instant observedAt) {}
+  /** One pending change; {@code removed} when the agent is no longer supervised. */
+  public record Change(AgentSnapshot snapshot, Context cause, Instant observedAt, boolean removed) {}
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition nonEmpty = lock.newCondition();
@@ -35,7 +35,23 @@ public final class Outbox implements StateListener {
       Change previous = pending.get(snapshot.agentId());
       // Keep a traced cause over an untraced one: the operation's trace should reach the database.
       Context keep = cause == Context.root() && previous != null ? previous.cause() : cause;
-      pending.put(snapshot.agentId(), new Change(snapshot, keep, Instant.now()));
+      pending.put(snapshot.agentId(), new Change(snapshot, keep, Instant.now(), false));
+      nonEmpty.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void removed(String agentId) {
+    lock.lock();
+    try {
+      Change last = pending.get(agentId);
+      AgentSnapshot ghost = last != null ? last.snapshot()
+          : new AgentSnapshot(agentId, "", "STOPPED", "UNKNOWN", 0, java.util.Optional.empty(),
+              java.util.Optional.empty(), java.time.Duration.ZERO, java.util.OptionalInt.empty(),
+              java.util.Optional.empty(), 0, "removed", java.util.List.of(), "");
+      pending.put(agentId, new Change(ghost, Context.root(), Instant.now(), true));
       nonEmpty.signalAll();
     } finally {
       lock.unlock();

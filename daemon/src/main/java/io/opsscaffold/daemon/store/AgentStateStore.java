@@ -117,6 +117,11 @@ public final class AgentStateStore {
     }
   }
 
+  /** Forgets an agent (removed from the configuration). */
+  public void delete(String agentId) throws IOException {
+    Files.deleteIfExists(file(agentId));
+  }
+
   /** Files set aside since the daemon started, for the daemon's status. */
   public List<String> problems() {
     synchronized (problems) {

@@ -9,4 +9,7 @@ import io.opentelemetry.context.Context;
 public interface StateListener {
   /** {@code cause} carries the trace of the operation or event behind the change, if any. */
   void changed(AgentSnapshot snapshot, Context cause);
+
+  /** {@code agentId} is no longer supervised (removed by a config reload). */
+  default void removed(String agentId) {}
 }

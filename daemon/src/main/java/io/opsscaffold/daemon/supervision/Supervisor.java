@@ -23,8 +23,14 @@ public final class Supervisor implements AutoCloseable {
   /** How many lines of output an unexpected exit reports. */
   static final int EXIT_LOG_LINES = 10;
 
-  private final Map<String, AgentRunner> runners = new LinkedHashMap<>();
+  // Replaced whole (copy on write) by reload(); readers take the current map without a lock.
+  private volatile Map<String, AgentRunner> runners = Map.of();
   private final AgentStateStore store;
+  private final ProcessLauncher launcher;
+  private final StateListener listener;
+  private final Clock clock;
+  private final Tracer tracer;
+  private final io.opsscaffold.daemon.logs.AgentLogs logs;
   private final Map<String, StoredAgent> lastSaved = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.concurrent.ScheduledExecutorService rotation;
 
@@ -46,21 +52,31 @@ public final class Supervisor implements AutoCloseable {
   public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Clock clock,
       Tracer tracer, io.opsscaffold.daemon.logs.AgentLogs logs, AgentStateStore store) {
     this.store = store;
+    this.launcher = launcher;
+    this.clock = clock;
+    this.tracer = tracer;
+    this.logs = logs;
     if (store != null) {
       StateListener next = listener;
-      listener = (snapshot, cause) -> {
-        persist(snapshot);
-        next.changed(snapshot, cause);
+      listener = new StateListener() {
+        @Override
+        public void changed(AgentSnapshot snapshot, Context cause) {
+          persist(snapshot);
+          next.changed(snapshot, cause);
+        }
+
+        @Override
+        public void removed(String agentId) {
+          next.removed(agentId);
+        }
       };
     }
+    this.listener = listener;
+    Map<String, AgentRunner> initial = new LinkedHashMap<>();
     for (AgentSpec spec : specs) {
-      java.util.function.Function<String, List<String>> tail =
-          logs == null ? id -> List.of() : id -> logs.tail(id, EXIT_LOG_LINES);
-      runners.put(spec.id(), new AgentRunner(spec, launcher, listener, clock, tracer, tail));
-      if (logs != null) {
-        logs.register(spec.id(), spec.log());
-      }
+      initial.put(spec.id(), newRunner(spec));
     }
+    runners = java.util.Collections.unmodifiableMap(initial);
     if (logs != null) {
       rotation = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().name("log-rotation").daemon(true).unstarted(r));
@@ -102,6 +118,81 @@ public final class Supervisor implements AutoCloseable {
         .filter(ProcessHandle::isAlive)
         .filter(h -> h.info().startInstant().map(t -> t.equals(s.processStart().get())).orElse(false))
         .filter(h -> h.info().commandLine().map(c -> c.equals(s.commandLine())).orElse(false));
+  }
+
+  private AgentRunner newRunner(AgentSpec spec) {
+    java.util.function.Function<String, List<String>> tail =
+        logs == null ? id -> List.of() : id -> logs.tail(id, EXIT_LOG_LINES);
+    if (logs != null) {
+      logs.register(spec.id(), spec.log());
+    }
+    return new AgentRunner(spec, launcher, listener, clock, tracer, tail);
+  }
+
+  /** What a reload did to each agent. */
+  public record ReloadResult(List<String> added, List<String> removed, List<String> changed, List<String> unchanged) {}
+
+  /**
+   * Makes the supervised set {@code specs}: removed agents are stopped and forgotten, added agents
+   * started (when autostart), changed agents stopped and started with their new spec; agents whose
+   * spec did not change are not touched. Serialized; blocks until the stops are done.
+   */
+  public synchronized ReloadResult reload(List<AgentSpec> specs) {
+    Map<String, AgentRunner> current = runners;
+    Map<String, AgentRunner> next = new LinkedHashMap<>();
+    List<String> added = new ArrayList<>();
+    List<String> changed = new ArrayList<>();
+    List<String> unchanged = new ArrayList<>();
+    List<String> removed = new ArrayList<>();
+    List<AgentRunner> toStart = new ArrayList<>();
+    for (AgentSpec spec : specs) {
+      AgentRunner old = current.get(spec.id());
+      if (old != null && old.spec().equals(spec)) {
+        next.put(spec.id(), old);
+        unchanged.add(spec.id());
+        continue;
+      }
+      if (old != null) {
+        stopAndClose(old);
+        changed.add(spec.id());
+      } else {
+        added.add(spec.id());
+      }
+      AgentRunner fresh = newRunner(spec);
+      next.put(spec.id(), fresh);
+      if (spec.autostart()) {
+        toStart.add(fresh);
+      }
+    }
+    for (AgentRunner old : current.values()) {
+      if (!next.containsKey(old.spec().id())) {
+        stopAndClose(old);
+        removed.add(old.spec().id());
+        listener.removed(old.spec().id());
+        if (store != null) {
+          try {
+            store.delete(old.spec().id());
+          } catch (java.io.IOException e) {
+            LOG.warning(() -> "could not delete the state of " + old.spec().id() + ": " + e);
+          }
+        }
+        lastSaved.remove(old.spec().id());
+      }
+    }
+    runners = java.util.Collections.unmodifiableMap(next);
+    toStart.forEach(r -> r.start(Context.root()));
+    LOG.info(() -> "configuration reloaded: added " + added + ", removed " + removed + ", changed " + changed
+        + ", unchanged " + unchanged);
+    return new ReloadResult(added, removed, changed, unchanged);
+  }
+
+  private static void stopAndClose(AgentRunner runner) {
+    try {
+      runner.stop(Context.root()).get(runner.spec().stopTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.warning(() -> "stopping " + runner.spec().id() + " for a reload did not finish: " + e);
+    }
+    runner.close();
   }
 
   /** Saves what must survive a daemon restart; skips writes when nothing of that changed. */

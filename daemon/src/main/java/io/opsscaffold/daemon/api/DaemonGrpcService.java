@@ -1,0 +1,241 @@
+package io.opsscaffold.daemon.api;
+
+import com.google.protobuf.util.Durations;
+import com.google.protobuf.util.Timestamps;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.opentelemetry.context.Context;
+import io.opsscaffold.api.daemon.v1.AgentMetrics;
+import io.opsscaffold.api.daemon.v1.DaemonServiceGrpc;
+import io.opsscaffold.api.daemon.v1.FollowLogsRequest;
+import io.opsscaffold.api.daemon.v1.GetAgentMetricsRequest;
+import io.opsscaffold.api.daemon.v1.GetHostMetricsRequest;
+import io.opsscaffold.api.daemon.v1.GetLocalAgentRequest;
+import io.opsscaffold.api.daemon.v1.HostMetrics;
+import io.opsscaffold.api.daemon.v1.ListLocalAgentsRequest;
+import io.opsscaffold.api.daemon.v1.ListLocalAgentsResponse;
+import io.opsscaffold.api.daemon.v1.LocalAgent;
+import io.opsscaffold.api.daemon.v1.LogLine;
+import io.opsscaffold.api.daemon.v1.OperateLocalAgentRequest;
+import io.opsscaffold.api.daemon.v1.OperateLocalAgentResponse;
+import io.opsscaffold.api.daemon.v1.ReloadConfigRequest;
+import io.opsscaffold.api.daemon.v1.ReloadConfigResponse;
+import io.opsscaffold.api.daemon.v1.TailLogsRequest;
+import io.opsscaffold.api.daemon.v1.TailLogsResponse;
+import io.opsscaffold.daemon.health.HealthMonitor;
+import io.opsscaffold.daemon.link.LinkProtos;
+import io.opsscaffold.daemon.logs.AgentLogs;
+import io.opsscaffold.daemon.logs.LogFollower;
+import io.opsscaffold.daemon.monitor.HostSample;
+import io.opsscaffold.daemon.monitor.ProcessSample;
+import io.opsscaffold.daemon.supervision.AgentRunner;
+import io.opsscaffold.daemon.supervision.AgentSnapshot;
+import io.opsscaffold.errors.ErrorMapper;
+import io.opsscaffold.errors.OpsException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+
+/**
+ * The daemon's local API (gRPC, and HTTP/JSON through the transcoder). Translates and delegates
+ * to the supervisor, the health monitor's histories and the log files; every failure goes
+ * through {@link ErrorMapper}. The manager's commands for logs and metrics are meant to be served
+ * by the same code.
+ */
+public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImplBase {
+  /** Most lines a tail may ask for. */
+  public static final int MAX_LINES = 1000;
+  private static final Duration MAX_HISTORY = Duration.ofHours(24);
+
+  private final AgentDirectory agents;
+  private final HealthMonitor monitor;
+  private final AgentLogs logs;
+  private final Supplier<ReloadConfigResponse> reload;
+  private final Clock clock;
+
+  /** How the API finds runners; the supervisor in production. */
+  public interface AgentDirectory {
+    List<AgentRunner> runners();
+
+    java.util.Optional<AgentRunner> runner(String agentId);
+  }
+
+  public DaemonGrpcService(AgentDirectory agents, HealthMonitor monitor, AgentLogs logs,
+      Supplier<ReloadConfigResponse> reload, Clock clock) {
+    this.agents = agents;
+    this.monitor = monitor;
+    this.logs = logs;
+    this.reload = reload;
+    this.clock = clock;
+  }
+
+  @Override
+  public void listAgents(ListLocalAgentsRequest req, StreamObserver<ListLocalAgentsResponse> out) {
+    answer(out, () -> {
+      ListLocalAgentsResponse.Builder b = ListLocalAgentsResponse.newBuilder();
+      for (AgentRunner r : agents.runners()) {
+        b.addAgents(local(r));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void getAgent(GetLocalAgentRequest req, StreamObserver<LocalAgent> out) {
+    answer(out, () -> local(runner(req.getAgentId())));
+  }
+
+  @Override
+  public void operateAgent(OperateLocalAgentRequest req, StreamObserver<OperateLocalAgentResponse> out) {
+    try {
+      AgentRunner r = runner(req.getAgentId());
+      CompletableFuture<AgentSnapshot> done = switch (req.getOperation()) {
+        case "start" -> r.start(Context.current());
+        case "stop" -> r.stop(Context.current());
+        case "restart" -> r.restart(Context.current());
+        default -> throw OpsException.invalidArgument("operation '" + req.getOperation()
+            + "' is not valid; valid operations: start, stop, restart");
+      };
+      done.whenComplete((s, e) -> {
+        if (e != null) {
+          out.onError(ErrorMapper.toException(e));
+          return;
+        }
+        out.onNext(OperateLocalAgentResponse.newBuilder().setMessage(s.message()).setState(LinkProtos.state(s)).build());
+        out.onCompleted();
+      });
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+    }
+  }
+
+  @Override
+  public void getAgentMetrics(GetAgentMetricsRequest req, StreamObserver<AgentMetrics> out) {
+    answer(out, () -> {
+      runner(req.getAgentId());
+      Duration window = window(req.hasDuration(), req.getDuration());
+      AgentMetrics.Builder b = AgentMetrics.newBuilder().setAgentId(req.getAgentId());
+      for (ProcessSample s : monitor.history(req.getAgentId()).since(clock.instant(), window)) {
+        b.addSamples(sample(s));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void getHostMetrics(GetHostMetricsRequest req, StreamObserver<HostMetrics> out) {
+    answer(out, () -> {
+      Duration window = window(req.hasDuration(), req.getDuration());
+      HostMetrics.Builder b = HostMetrics.newBuilder();
+      for (HostSample h : monitor.hostHistory().since(clock.instant(), window)) {
+        b.addSamples(HostProtos.host(h));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void tailLogs(TailLogsRequest req, StreamObserver<TailLogsResponse> out) {
+    answer(out, () -> {
+      runner(req.getAgentId());
+      int n = lines(req.getLines(), 100);
+      return TailLogsResponse.newBuilder().setAgentId(req.getAgentId())
+          .addAllLines(logs.tail(req.getAgentId(), n)).build();
+    });
+  }
+
+  @Override
+  public void followLogs(FollowLogsRequest req, StreamObserver<LogLine> out) {
+    try {
+      runner(req.getAgentId());
+      int n = lines(req.getLines(), 10);
+      ServerCallStreamObserver<LogLine> call = (ServerCallStreamObserver<LogLine>) out;
+      LogFollower follower = new LogFollower(logs, req.getAgentId(), n,
+          line -> out.onNext(LogLine.newBuilder().setText(line).build()));
+      call.setOnCancelHandler(follower::close);
+      Thread.ofVirtual().name("follow-" + req.getAgentId()).start(() -> {
+        try {
+          follower.run();
+        } catch (RuntimeException e) {
+          // the client went away while a line was being sent
+        } finally {
+          if (!call.isCancelled()) {
+            try {
+              out.onCompleted();
+            } catch (RuntimeException ignored) {
+              // already closed
+            }
+          }
+        }
+      });
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+    }
+  }
+
+  @Override
+  public void reloadConfig(ReloadConfigRequest req, StreamObserver<ReloadConfigResponse> out) {
+    answer(out, reload);
+  }
+
+  private AgentRunner runner(String agentId) {
+    if (agentId.isBlank()) {
+      throw OpsException.invalidArgument("agent_id is required");
+    }
+    return agents.runner(agentId).orElseThrow(() -> OpsException.notFound(
+        "agent '" + agentId + "' is not supervised by this daemon"));
+  }
+
+  private LocalAgent local(AgentRunner r) {
+    LocalAgent.Builder b = LocalAgent.newBuilder().setState(LinkProtos.state(r.snapshot()));
+    if (r.runningPid() > 0) {
+      monitor.history(r.spec().id()).latest().ifPresent(s -> b.setLatest(sample(s)));
+    }
+    return b.build();
+  }
+
+  private static Duration window(boolean set, com.google.protobuf.Duration d) {
+    if (!set) {
+      return Duration.ofMinutes(5);
+    }
+    Duration window = Duration.ofMillis(Durations.toMillis(d));
+    if (window.isNegative() || window.isZero() || window.compareTo(MAX_HISTORY) > 0) {
+      throw OpsException.invalidArgument("duration must be between 1s and 24h (got " + Durations.toString(d) + ")");
+    }
+    return window;
+  }
+
+  private static int lines(int requested, int dflt) {
+    if (requested < 0 || requested > MAX_LINES) {
+      throw OpsException.invalidArgument("lines must be between 1 and " + MAX_LINES + " (got " + requested + ")");
+    }
+    return requested == 0 ? dflt : requested;
+  }
+
+  static io.opsscaffold.api.daemon.v1.ProcessSample sample(ProcessSample s) {
+    return io.opsscaffold.api.daemon.v1.ProcessSample.newBuilder()
+        .setAt(Timestamps.fromMillis(s.at().toEpochMilli()))
+        .setCpuPercent(s.cpuPercent())
+        .setRssBytes(s.rssBytes())
+        .setVirtualBytes(s.virtualBytes())
+        .setThreads(s.threads())
+        .setOpenFiles(s.openFiles())
+        .setReadBytes(s.readBytes())
+        .setWriteBytes(s.writeBytes())
+        .build();
+  }
+
+  private static <T> void answer(StreamObserver<T> out, Supplier<T> call) {
+    T result;
+    try {
+      result = call.get();
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+      return;
+    }
+    out.onNext(result);
+    out.onCompleted();
+  }
+}

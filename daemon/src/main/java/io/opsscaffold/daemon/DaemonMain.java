@@ -122,7 +122,8 @@ public final class DaemonMain {
     supervisor.startAll();
     health.start();
 
-    LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock);
+    LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock,
+        () -> health.hostHistory().latest().map(io.opsscaffold.daemon.api.HostProtos::host));
     link.start();
 
     CountDownLatch stopped = new CountDownLatch(1);

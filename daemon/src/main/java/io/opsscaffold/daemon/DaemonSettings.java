@@ -60,7 +60,8 @@ public record DaemonSettings(
         s.duration("manager.reconnect-initial", Duration.ofMillis(500), Duration.ofMillis(10), Duration.ofMinutes(1)),
         s.duration("manager.reconnect-max", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10)),
         s.duration("manager.ping-interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(5)),
-        s.duration("manager.coalesce", Duration.ofMillis(2), Duration.ZERO, Duration.ofSeconds(1)));
+        s.duration("manager.coalesce", Duration.ofMillis(2), Duration.ZERO, Duration.ofSeconds(1)),
+        s.duration("manager.stats-interval", Duration.ofSeconds(30), Duration.ofMillis(200), Duration.ofHours(1)));
     DaemonSettings settings = new DaemonSettings(
         nodeId,
         s.string("node.hostname", detectedHost),

@@ -104,10 +104,13 @@ class SpineIT {
       assertEquals(a.getPid(), stack.agentProcess(a.getAgentId()).orElseThrow().pid(),
           "the listed pid is the real process of " + a.getAgentId());
     }
-    Node node = fleet.getNode(GetNodeRequest.newBuilder().setNodeId(Stack.NODE).build());
+    Node node = Await.until(Duration.ofSeconds(10), "the node's host stats",
+        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(Stack.NODE).build()), Node::hasHostStats);
     assertEquals(Connectivity.CONNECTIVITY_ONLINE, node.getConnectivity());
     assertEquals("it-area", node.getArea());
     assertEquals(2, node.getAgentCount());
+    assertEquals(Runtime.getRuntime().availableProcessors(), node.getHostStats().getCores());
+    assertTrue(node.getHostStats().getMemoryTotalBytes() > 0);
   }
 
   @Test

@@ -107,6 +107,7 @@ final class Stack implements AutoCloseable {
           reconnect-initial: 100ms
           reconnect-max: 1s
           ping-interval: 500ms
+          stats-interval: 1s
         server:
           port: %d
         data-dir: %s

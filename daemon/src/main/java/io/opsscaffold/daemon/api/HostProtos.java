@@ -7,8 +7,8 @@ import io.opsscaffold.daemon.monitor.HostSample;
 public final class HostProtos {
   private HostProtos() {}
 
-  public static io.opsscaffold.api.daemon.v1.HostSample host(HostSample h) {
-    return io.opsscaffold.api.daemon.v1.HostSample.newBuilder()
+  public static io.opsscaffold.api.status.v1.HostStats host(HostSample h) {
+    return io.opsscaffold.api.status.v1.HostStats.newBuilder()
         .setAt(Timestamps.fromMillis(h.at().toEpochMilli()))
         .setCpuPercent(h.cpuPercent())
         .setCores(h.cores())

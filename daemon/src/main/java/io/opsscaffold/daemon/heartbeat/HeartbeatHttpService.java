@@ -54,13 +54,19 @@ public final class HeartbeatHttpService implements HttpService {
       error(res, Status.BAD_REQUEST_400, e.getMessage());
       return;
     }
-    var problem = intake.accept(hb, Context.current());
-    if (problem.isPresent()) {
-      error(res, Status.BAD_REQUEST_400, problem.get());
+    HeartbeatIntake.Outcome outcome = intake.accept(hb, Context.current());
+    if (outcome.busy()) {
+      res.header(HeaderNames.RETRY_AFTER, "1");
+      error(res, Status.SERVICE_UNAVAILABLE_503, outcome.problem().orElseThrow());
+      return;
+    }
+    if (!outcome.accepted()) {
+      error(res, Status.BAD_REQUEST_400, outcome.problem().orElseThrow());
       return;
     }
     res.header(HeaderNames.CONTENT_TYPE, "application/json");
-    res.send("{\"message\":\"heartbeat received\"}");
+    res.send("{\"message\":\"heartbeat received\""
+        + outcome.warning().map(w -> ",\"warning\":" + JsonText.quote(w)).orElse("") + "}");
   }
 
   private static void error(ServerResponse res, Status status, String message) {

@@ -158,15 +158,19 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
     } catch (HeartbeatParser.InvalidHeartbeat e) {
       return notification ? null : error(replyId, -32602, "Invalid params: " + e.getMessage());
     }
-    Optional<String> problem = intake.accept(hb, Context.current());
+    HeartbeatIntake.Outcome outcome = intake.accept(hb, Context.current());
     if (notification) {
       return null;
     }
-    if (problem.isPresent()) {
-      return error(replyId, -32001, problem.get());
+    if (outcome.busy()) {
+      return error(replyId, -32002, outcome.problem().orElseThrow());
     }
-    return Json.createObjectBuilder().add("jsonrpc", "2.0")
-        .add("result", Json.createObjectBuilder().add("message", "heartbeat received"))
+    if (!outcome.accepted()) {
+      return error(replyId, -32001, outcome.problem().orElseThrow());
+    }
+    JsonObjectBuilder result = Json.createObjectBuilder().add("message", "heartbeat received");
+    outcome.warning().ifPresent(w -> result.add("warning", w));
+    return Json.createObjectBuilder().add("jsonrpc", "2.0").add("result", result)
         .add("id", replyId).build().toString();
   }
 

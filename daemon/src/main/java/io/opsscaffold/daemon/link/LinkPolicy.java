@@ -10,6 +10,8 @@ import java.time.Duration;
  * @param reconnectMax largest reconnect delay
  * @param pingInterval keepalive period until the manager's Welcome sets its own
  * @param coalesce how long to linger after a change so that simultaneous changes share a message
+ * @param statsInterval how often the host's measurements are sent
  */
 public record LinkPolicy(
-    String address, Duration reconnectInitial, Duration reconnectMax, Duration pingInterval, Duration coalesce) {}
+    String address, Duration reconnectInitial, Duration reconnectMax, Duration pingInterval, Duration coalesce,
+    Duration statsInterval) {}

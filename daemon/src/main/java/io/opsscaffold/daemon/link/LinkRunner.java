@@ -58,6 +58,7 @@ public final class LinkRunner implements AutoCloseable {
   private final Tracer tracer;
   private final Clock clock;
   private final Backoff backoff;
+  private final java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats;
   private final ManagedChannel channel;
   private final Thread loop;
   private volatile boolean running = true;
@@ -72,6 +73,13 @@ public final class LinkRunner implements AutoCloseable {
 
   public LinkRunner(
       LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer, Clock clock) {
+    this(policy, hello, supervisor, outbox, tracer, clock, Optional::empty);
+  }
+
+  /** @param hostStats the host's latest measurements, sent every stats interval */
+  public LinkRunner(LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer,
+      Clock clock, java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats) {
+    this.hostStats = hostStats;
     this.policy = policy;
     this.hello = hello;
     this.supervisor = supervisor;
@@ -143,6 +151,7 @@ public final class LinkRunner implements AutoCloseable {
     private volatile long pingIntervalMs = policy.pingInterval().toMillis();
     private volatile long lastReceivedMs = clock.millis();
     private volatile long lastSentMs;
+    private long lastStatsMs;
 
     /** Runs the stream until it ends; returns why it ended. */
     String serve() throws InterruptedException {
@@ -152,7 +161,8 @@ public final class LinkRunner implements AutoCloseable {
       sendFullState();
       while (running && !ended.isDone()) {
         long now = clock.millis();
-        long untilPing = Math.max(1, pingIntervalMs - (now - lastSentMs));
+        long untilPing = Math.max(1, Math.min(pingIntervalMs - (now - lastSentMs),
+            policy.statsInterval().toMillis() - (now - lastStatsMs)));
         List<Outbox.Change> changes = outbox.awaitAndDrain(untilPing, policy.coalesce().toMillis());
         if (ended.isDone()) {
           break;
@@ -164,6 +174,10 @@ public final class LinkRunner implements AutoCloseable {
           sendDeltas(changes);
         }
         now = clock.millis();
+        if (now - lastStatsMs >= policy.statsInterval().toMillis()) {
+          lastStatsMs = now;
+          hostStats.get().ifPresent(h -> send(DaemonMessage.newBuilder().setHostStats(h)));
+        }
         if (now - lastSentMs >= pingIntervalMs) {
           send(DaemonMessage.newBuilder().setPing(Ping.newBuilder().setSentAt(Timestamps.fromMillis(now))));
         }

@@ -37,7 +37,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class UnixSocketHeartbeatServerTest {
   private static final String PARAMS =
-      "{\"agent_id\":\"a1\",\"pid\":42,\"status\":\"running\",\"timestamp\":\"2026-01-01T00:00:00Z\"}";
+      "{\"agent_id\":\"a1\",\"pid\":42,\"status\":\"running\",\"timestamp\":\"" + java.time.Instant.now() + "\"}";
 
   @TempDir Path dir;
   private Supervisor supervisor;

@@ -29,6 +29,15 @@ public final class FleetProtos {
             .putAllLabels(n.labels())
             .setConnectivity(n.online() ? Connectivity.CONNECTIVITY_ONLINE : Connectivity.CONNECTIVITY_OFFLINE)
             .setAgentCount(agentCount);
+    if (!n.hostStatsJson().isEmpty()) {
+      io.opsscaffold.api.status.v1.HostStats.Builder stats = io.opsscaffold.api.status.v1.HostStats.newBuilder();
+      try {
+        com.google.protobuf.util.JsonFormat.parser().ignoringUnknownFields().merge(n.hostStatsJson(), stats);
+        b.setHostStats(stats);
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        // stored by an older version: leave it out
+      }
+    }
     if (n.connectedSinceMs() > 0 && n.online()) {
       b.setConnectedSince(timestamp(n.connectedSinceMs()));
     }

@@ -11,6 +11,9 @@ public sealed interface FleetWrite {
   /** The node's stream ended at {@code atMs}; it stays ONLINE until {@link NodeOffline}. */
   record NodeDisconnected(String nodeId, String sessionId, long atMs) implements FleetWrite {}
 
+  /** The node's latest host measurements (protobuf JSON of HostStats). */
+  record NodeStats(String nodeId, String statsJson, long atMs) implements FleetWrite {}
+
   /** The grace period passed without a new stream: the node is OFFLINE. */
   record NodeOffline(String nodeId) implements FleetWrite {}
 

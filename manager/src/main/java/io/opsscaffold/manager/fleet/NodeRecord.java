@@ -23,7 +23,8 @@ public record NodeRecord(
     String sessionId,
     long connectedSinceMs,
     long lastSeenMs,
-    long registeredMs) {
+    long registeredMs,
+    String hostStatsJson) {
 
   public static final String ONLINE = "ONLINE";
   public static final String OFFLINE = "OFFLINE";

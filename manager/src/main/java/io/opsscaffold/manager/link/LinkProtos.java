@@ -51,7 +51,8 @@ public final class LinkProtos {
         sessionId,
         nowMs,
         nowMs,
-        nowMs);
+        nowMs,
+        "");
   }
 
   private static String stripPrefix(String name, String prefix) {

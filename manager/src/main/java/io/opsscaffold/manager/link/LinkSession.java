@@ -100,6 +100,8 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
       case FULL_STATE -> fullState(msg);
       case DELTAS -> deltas(msg, gap);
       case COMMAND_RESULT -> ctx.results().completed(nodeId, msg.getCommandResult());
+      case HOST_STATS -> ctx.writer().submit(new FleetWrite.NodeStats(nodeId, hostStatsJson(msg.getHostStats()),
+          lastReceivedMs));
       case PING -> send(ManagerMessage.newBuilder()
           .setPong(Pong.newBuilder().setPingSentAt(msg.getPing().getSentAt())).build());
       case BODY_NOT_SET -> close(Status.INVALID_ARGUMENT.withDescription("empty DaemonMessage"));
@@ -181,6 +183,14 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
       ctx.writer().submit(new FleetWrite.RemoveAgents(nodeId, removed), this, msg.getSeq(), List.of());
     }
     ctx.writer().submit(new FleetWrite.UpsertAgents(upserts), this, msg.getSeq(), traces);
+  }
+
+  private static String hostStatsJson(io.opsscaffold.api.status.v1.HostStats stats) {
+    try {
+      return com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace().print(stats);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      return "";
+    }
   }
 
   private boolean validAgent(AgentState s) {

@@ -54,6 +54,7 @@ public final class JdbcFleetRepository implements FleetRepository {
   private static final String NODE_COLUMNS =
       "node_id, hostname, ip, os, arch, daemon_version, area, zone, cloud_id, business, labels_json,"
           + " connectivity, session_id, connected_since_ms, last_seen_ms, registered_ms";
+  private static final String NODE_READ_COLUMNS = NODE_COLUMNS + ", host_stats_json";
 
   private static final String MERGE_NODE =
       "MERGE INTO nodes n USING (SELECT * FROM UNNEST(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -96,6 +97,10 @@ public final class JdbcFleetRepository implements FleetRepository {
                 c,
                 "UPDATE nodes SET last_seen_ms = ?, session_id = NULL WHERE node_id = ? AND session_id = ?",
                 w.atMs(), w.nodeId(), w.sessionId());
+            case FleetWrite.NodeStats w -> update(
+                c,
+                "UPDATE nodes SET host_stats_json = ?, host_stats_ms = ?, last_seen_ms = ? WHERE node_id = ?",
+                w.statsJson(), w.atMs(), w.atMs(), w.nodeId());
             case FleetWrite.NodeOffline w -> update(
                 c,
                 "UPDATE nodes SET connectivity = 'OFFLINE', connected_since_ms = NULL"
@@ -265,7 +270,7 @@ public final class JdbcFleetRepository implements FleetRepository {
   @Override
   public Optional<NodeRecord> findNode(String nodeId) {
     List<NodeRecord> found =
-        queryNodes("SELECT " + NODE_COLUMNS + " FROM nodes WHERE node_id = ?", nodeId);
+        queryNodes("SELECT " + NODE_READ_COLUMNS + " FROM nodes WHERE node_id = ?", nodeId);
     return found.stream().findFirst();
   }
 
@@ -274,7 +279,7 @@ public final class JdbcFleetRepository implements FleetRepository {
     String where = " WHERE (? = '' OR area = ?) AND (? = '' OR connectivity = ?)";
     List<NodeRecord> items =
         queryNodes(
-            "SELECT " + NODE_COLUMNS + " FROM nodes" + where + " ORDER BY node_id LIMIT ? OFFSET ?",
+            "SELECT " + NODE_READ_COLUMNS + " FROM nodes" + where + " ORDER BY node_id LIMIT ? OFFSET ?",
             area, area, connectivity, connectivity, limit, offset);
     long total =
         queryLong("SELECT COUNT(*) FROM nodes" + where, area, area, connectivity, connectivity);
@@ -355,7 +360,8 @@ public final class JdbcFleetRepository implements FleetRepository {
                 rs.getString("session_id"),
                 rs.getLong("connected_since_ms"),
                 rs.getLong("last_seen_ms"),
-                rs.getLong("registered_ms"))),
+                rs.getLong("registered_ms"),
+                rs.getString("host_stats_json"))),
         args);
     return nodes;
   }

@@ -12,7 +12,7 @@ class AvailabilityTest {
 
   private static NodeRecord node(String connectivity) {
     return new NodeRecord("n1", "h", "ip", "os", "arch", "v", "a", "z", 0, "b", Map.of(), connectivity,
-        "s", 1, 1, 1);
+        "s", 1, 1, 1, "");
   }
 
   private static AgentRecord agent(String lifecycle, String health, long startedAgoMs, long heartbeatAgoMs,

@@ -53,7 +53,7 @@ class JdbcFleetRepositoryTest {
 
   static NodeRecord node(String id, String area, String connectivity, String session) {
     return new NodeRecord(id, "host-" + id, "10.0.0.1", "Linux", "amd64", "0.1.0", area, "z1", 0,
-        "biz", Map.of("rack", "r1"), connectivity, session, 1000, 1000, 1000);
+        "biz", Map.of("rack", "r1"), connectivity, session, 1000, 1000, 1000, "");
   }
 
   static AgentRecord agent(String nodeId, String agentId, String type, String lifecycle, long pid) {
@@ -135,6 +135,9 @@ class JdbcFleetRepositoryTest {
     assertEquals(0, stored.connectedSinceMs());
     assertEquals(Map.of("rack", "r1"), stored.labels());
     assertFalse(repo.onlineNodeIds().contains(n));
+    repo.apply(List.of(new FleetWrite.NodeStats(n, "{\"cores\":2}", 12000)));
+    assertEquals("{\"cores\":2}", repo.findNode(n).orElseThrow().hostStatsJson());
+    assertEquals(12000, repo.findNode(n).orElseThrow().lastSeenMs());
   }
 
   @ParameterizedTest(autoCloseArguments = false)

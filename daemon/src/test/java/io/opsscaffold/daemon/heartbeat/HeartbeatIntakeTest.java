@@ -1,0 +1,83 @@
+package io.opsscaffold.daemon.heartbeat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.opentelemetry.api.trace.TracerProvider;
+import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.health.HealthPolicy;
+import io.opsscaffold.daemon.logs.LogPolicy;
+import io.opsscaffold.daemon.restart.RestartPolicy;
+import io.opsscaffold.daemon.supervision.AgentSpec;
+import io.opsscaffold.daemon.supervision.OsProcessLauncher;
+import io.opsscaffold.daemon.supervision.Supervisor;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The checks no parser can make, against a real supervised process. */
+class HeartbeatIntakeTest {
+  @TempDir Path dir;
+  private Supervisor supervisor;
+  private long pid;
+
+  @BeforeEach
+  void start() throws Exception {
+    AgentSpec spec = new AgentSpec("a1", "t", "sleep", List.of("60"), dir, Map.of(), RestartPolicy.defaults(),
+        HealthPolicy.defaults(), Duration.ofSeconds(1), true, Duration.ZERO, "TERM", LogPolicy.defaults());
+    supervisor = new Supervisor(List.of(spec), new OsProcessLauncher(new io.opsscaffold.daemon.logs.AgentLogs(dir)),
+        (s, c) -> { }, Clock.systemUTC(), TracerProvider.noop().get("t"));
+    pid = supervisor.runner("a1").orElseThrow().start(Context.root()).get(10, TimeUnit.SECONDS).pid();
+  }
+
+  @AfterEach
+  void stop() {
+    supervisor.close(true);
+  }
+
+  private static Heartbeat hb(String agent, long pid, Instant at) {
+    return new Heartbeat(agent, pid, "running", 1, 1, at, OptionalLong.empty());
+  }
+
+  @Test
+  void theSupervisedProcessIsAcceptedAndAStrangerFlagged() {
+    HeartbeatIntake intake = new HeartbeatIntake(supervisor, Clock.systemUTC());
+    HeartbeatIntake.Outcome own = intake.accept(hb("a1", pid, Instant.now()), Context.root());
+    assertTrue(own.accepted() && own.warning().isEmpty(), own.toString());
+    HeartbeatIntake.Outcome stranger = intake.accept(hb("a1", ProcessHandle.current().pid(), Instant.now()), Context.root());
+    assertTrue(stranger.accepted());
+    assertTrue(stranger.warning().orElseThrow().startsWith("pid " + ProcessHandle.current().pid()
+        + " is not part of the supervised process (pid " + pid + ")"), stranger.toString());
+    assertEquals("unknown agent 'zz': this daemon supervises a1",
+        intake.accept(hb("zz", pid, Instant.now()), Context.root()).problem().orElseThrow());
+  }
+
+  @Test
+  void insaneTimestampsAreRefused() {
+    HeartbeatIntake intake = new HeartbeatIntake(supervisor, Clock.systemUTC());
+    HeartbeatIntake.Outcome future = intake.accept(hb("a1", pid, Instant.now().plus(Duration.ofHours(1))), Context.root());
+    assertFalse(future.accepted());
+    assertTrue(future.problem().orElseThrow().contains("ahead of the daemon's clock"));
+    assertFalse(intake.accept(hb("a1", pid, Instant.parse("2001-01-01T00:00:00Z")), Context.root()).accepted());
+    assertTrue(intake.accept(hb("a1", pid, Instant.now().minus(Duration.ofMinutes(5))), Context.root()).accepted(),
+        "a few minutes of clock skew are fine");
+  }
+
+  @Test
+  void aFullIntakeSaysRetryInsteadOfQueueing() {
+    HeartbeatIntake none = new HeartbeatIntake(supervisor, Clock.systemUTC(), 0);
+    HeartbeatIntake.Outcome busy = none.accept(hb("a1", pid, Instant.now()), Context.root());
+    assertTrue(busy.busy());
+    assertFalse(busy.accepted());
+  }
+}

@@ -173,7 +173,8 @@ public record DaemonSettings(
           a.oneOf("stop-signal", "TERM", AgentSpec.STOP_SIGNALS),
           new LogPolicy(
               a.bytes("log.max-bytes", LogPolicy.defaults().maxBytes(), 1024, 1L << 40),
-              a.integer("log.backups", LogPolicy.defaults().backups(), 0, 100))));
+              a.integer("log.backups", LogPolicy.defaults().backups(), 0, 100)),
+          configDir(a)));
     }
     return specs;
   }
@@ -209,6 +210,18 @@ public record DaemonSettings(
         h.duration("sustain", Duration.ofSeconds(60), Duration.ZERO, Duration.ofHours(24)),
         h.duration("no-data-after", Duration.ZERO, Duration.ZERO, Duration.ofDays(1)),
         h.bool("restart", true));
+  }
+
+  private static Optional<Path> configDir(Settings a) {
+    String text = a.string("config-dir", "");
+    if (text.isBlank()) {
+      return Optional.empty();
+    }
+    Path dir = Path.of(text);
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      a.problem("config-dir", "'" + text + "' exists and is not a directory");
+    }
+    return Optional.of(dir);
   }
 
   private static double multiplier(Settings restart) {

@@ -27,6 +27,7 @@ class DaemonSettingsTest {
             restart: {policy: on-failure, initial-delay: 250ms, max-delay: 1m, crash-loop-after: 3}
             start-seconds: 2s
             stop-signal: INT
+            config-dir: /etc/a1
             stop-timeout: 3s
             heartbeat-timeout: 30s
           - id: a2
@@ -47,6 +48,7 @@ class DaemonSettingsTest {
     assertEquals(3, a1.restart().crashLoopAfter());
     assertEquals(Duration.ofSeconds(2), a1.startSeconds());
     assertEquals("INT", a1.stopSignal());
+    assertEquals(java.util.Optional.of(java.nio.file.Path.of("/etc/a1")), a1.configDir());
     assertEquals(Duration.ofSeconds(1), s.agents().get(1).startSeconds());
     assertEquals("TERM", s.agents().get(1).stopSignal());
     assertEquals(Duration.ofSeconds(3), a1.stopTimeout());

@@ -211,4 +211,38 @@ class DaemonApiIT {
     assertTrue(bad.body().contains("agents.1.colour: unknown key") && bad.body().contains("nothing was changed"), bad.body());
     assertEquals(newA3, localPid("a3"));
   }
+
+  @Test
+  @Order(5)
+  void everyBadHeartbeatGetsAClearErrorFromTheRealDaemonAndItStaysUp() {
+    String now = java.time.Instant.now().toString();
+    List<String> bad = List.of("", "   ", "{", "not json", "[1,2]", "\"text\"", "42", "null", "{}",
+        "{\"agent_id\":null}", "{\"agent_id\":7}", "{\"agent_id\":\"\",\"pid\":1}", "{\"agent_id\":\"a1\"}",
+        "{\"agent_id\":\"a1\",\"pid\":\"42\"}", "{\"agent_id\":\"a1\",\"pid\":4.2}",
+        "{\"agent_id\":\"a1\",\"pid\":-1}", "{\"agent_id\":\"a1\",\"pid\":0}",
+        "{\"agent_id\":\"a1\",\"pid\":99999999999999999999999}", "{\"agent_id\":\"a1\",\"pid\":1}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"happy\"}", "{\"agent_id\":\"a1\",\"pid\":1,\"status\":true}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"cpu\":\"high\"}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"cpu\":101}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"memory\":-5}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\"}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"yesterday\"}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":1700000000}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2001-01-01T00:00:00Z\"}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2999-01-01T00:00:00Z\"}",
+        "{\"agent_id\":\"ghost\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"" + now + "\"}",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"" + now + "\"} trailing",
+        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"" + now + "\",\"events_processed\":-1}");
+    assertTrue(bad.size() >= 30);
+    for (String body : bad) {
+      HttpResponse<String> res = stack.postDaemon("/heartbeat", body);
+      assertEquals(400, res.statusCode(), "for " + body + ": " + res.body());
+      assertTrue(res.body().startsWith("{\"error\":\"") && !res.body().contains("Exception"), res.body());
+    }
+    HttpResponse<String> huge = stack.postDaemon("/heartbeat", "{\"pad\":\"" + "x".repeat(20_000) + "\"}");
+    assertEquals(413, huge.statusCode(), huge.body());
+    assertTrue(huge.body().contains("larger than"), huge.body());
+    assertTrue(stack.daemon.alive());
+    assertEquals(200, stack.getDaemon("/api/v1/local/agents").statusCode(), "the daemon still answers");
+  }
 }

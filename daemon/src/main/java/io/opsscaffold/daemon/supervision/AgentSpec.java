@@ -15,6 +15,7 @@ import java.util.Map;
  * @param startSeconds how long a new process must stay up before its start counts as successful
  * @param stopSignal the signal a stop sends first ("TERM", "INT", "QUIT", "HUP", "USR1", "USR2")
  * @param log how its output file is rotated
+ * @param configDir where the agent's configuration files live (the target of config pushes)
  */
 public record AgentSpec(
     String id,
@@ -29,7 +30,8 @@ public record AgentSpec(
     boolean autostart,
     Duration startSeconds,
     String stopSignal,
-    io.opsscaffold.daemon.logs.LogPolicy log) {
+    io.opsscaffold.daemon.logs.LogPolicy log,
+    java.util.Optional<Path> configDir) {
 
   /** The stop signals a spec may name. */
   public static final java.util.List<String> STOP_SIGNALS = java.util.List.of("TERM", "INT", "QUIT", "HUP", "USR1", "USR2");

@@ -48,7 +48,7 @@ class UnixSocketHeartbeatServerTest {
     AgentSpec spec = new AgentSpec("a1", "t", "/bin/true", List.of(), Path.of("."), Map.of(),
         new RestartPolicy("never", Duration.ZERO, 2, Duration.ZERO, Duration.ZERO, 5),
         io.opsscaffold.daemon.health.HealthPolicy.defaults(),
-        Duration.ofSeconds(1), false, Duration.ZERO, "TERM", io.opsscaffold.daemon.logs.LogPolicy.defaults());
+        Duration.ofSeconds(1), false, Duration.ZERO, "TERM", io.opsscaffold.daemon.logs.LogPolicy.defaults(), java.util.Optional.empty());
     supervisor = new Supervisor(List.of(spec), s -> {
       throw new IOException("not launched in this test");
     }, (s, c) -> { }, Clock.systemUTC(), TracerProvider.noop().get("t"));

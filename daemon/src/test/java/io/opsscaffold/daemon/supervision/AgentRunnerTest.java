@@ -27,7 +27,7 @@ class AgentRunnerTest {
   private AgentRunner runner(String policy, Duration stopTimeout) {
     AgentSpec spec = new AgentSpec("a1", "test", "/bin/true", List.of(), Path.of("."), Map.of(),
         new RestartPolicy(policy, Duration.ofMillis(20), 2, Duration.ofMillis(50), Duration.ofMinutes(10), 3),
-        io.opsscaffold.daemon.health.HealthPolicy.defaults(), stopTimeout, true, Duration.ZERO, "TERM", io.opsscaffold.daemon.logs.LogPolicy.defaults());
+        io.opsscaffold.daemon.health.HealthPolicy.defaults(), stopTimeout, true, Duration.ZERO, "TERM", io.opsscaffold.daemon.logs.LogPolicy.defaults(), java.util.Optional.empty());
     runner = new AgentRunner(spec, launcher, (s, c) -> published.add(s), Clock.systemUTC(),
         TracerProvider.noop().get("test"));
     return runner;
@@ -157,7 +157,7 @@ class AgentRunnerTest {
   void aStartCountsOnlyAfterStartSeconds() throws Exception {
     AgentSpec spec = new AgentSpec("a1", "test", "/bin/true", List.of(), Path.of("."), Map.of(),
         new RestartPolicy("always", Duration.ofMillis(20), 2, Duration.ofMillis(50), Duration.ofMinutes(10), 3),
-        io.opsscaffold.daemon.health.HealthPolicy.defaults(), Duration.ofSeconds(1), true, Duration.ofMillis(300), "INT", io.opsscaffold.daemon.logs.LogPolicy.defaults());
+        io.opsscaffold.daemon.health.HealthPolicy.defaults(), Duration.ofSeconds(1), true, Duration.ofMillis(300), "INT", io.opsscaffold.daemon.logs.LogPolicy.defaults(), java.util.Optional.empty());
     runner = new AgentRunner(spec, launcher, (s, c) -> published.add(s), Clock.systemUTC(),
         TracerProvider.noop().get("test"));
     long begun = System.nanoTime();

@@ -25,7 +25,7 @@ class OsProcessLauncherTest {
     return new AgentSpec("t", "t", command, args, dir, Map.of("GREETING", "hello"),
         RestartPolicy.defaults(), io.opsscaffold.daemon.health.HealthPolicy.defaults(), Duration.ofSeconds(1), true,
         Duration.ZERO, "TERM",
-        LogPolicy.defaults());
+        LogPolicy.defaults(), java.util.Optional.empty());
   }
 
   @Test

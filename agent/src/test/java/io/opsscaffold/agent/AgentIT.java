@@ -1,5 +1,6 @@
 package io.opsscaffold.agent;
 
+import io.opsscaffold.testing.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -187,8 +188,8 @@ class AgentIT {
     assertTrue(refusal.getString("message").contains("heartbeat_interval: 'often' is not a duration"), refusal.toString());
     assertTrue(refusal.getString("message").contains("colour: unknown key"), refusal.toString());
     int before = daemon.received.size();
-    Thread.sleep(1000); // five heartbeat intervals: none may come, the running config says no heartbeats
-    assertEquals(before, daemon.received.size(), "the running configuration (no heartbeats) stays in force");
+    Await.holds(Duration.ofSeconds(1), "no heartbeat for five intervals: the running configuration stays in force",
+        () -> daemon.received.size() == before);
 
     Files.delete(agent.config);
     assertEquals(500, agent.post("/reload").statusCode());

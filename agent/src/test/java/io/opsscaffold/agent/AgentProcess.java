@@ -1,5 +1,6 @@
 package io.opsscaffold.agent;
 
+import io.opsscaffold.testing.Await;
 import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonReader;

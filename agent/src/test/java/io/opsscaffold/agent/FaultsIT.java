@@ -1,5 +1,6 @@
 package io.opsscaffold.agent;
 
+import io.opsscaffold.testing.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,8 +95,8 @@ class FaultsIT {
       assertEquals(processGroup(agent.pid()), processGroup(child.pid()), "same process group");
       child.destroy(); // SIGTERM
     }
-    Thread.sleep(300);
-    assertTrue(children.stream().allMatch(ProcessHandle::isAlive), "children ignore SIGTERM");
+    Await.holds(Duration.ofMillis(300), "the children to ignore SIGTERM",
+        () -> children.stream().allMatch(ProcessHandle::isAlive));
   }
 
   @Test
@@ -123,12 +124,8 @@ class FaultsIT {
     Await.until(Duration.ofSeconds(10), "a heartbeat", () -> daemon.received.size(), n -> n > 0);
     reload("stop_heartbeat: true");
     int silentFrom = daemon.received.size();
-    long until = System.nanoTime() + Duration.ofSeconds(1).toNanos();
-    while (System.nanoTime() < until) {
-      assertTrue(agent.process.isAlive());
-      Thread.sleep(100);
-    }
-    assertTrue(daemon.received.size() <= silentFrom + 1, "at most one heartbeat already under way");
+    Await.holds(Duration.ofSeconds(1), "silence (at most one heartbeat already under way) from a live agent",
+        () -> agent.process.isAlive() && daemon.received.size() <= silentFrom + 1);
     assertEquals(200, agent.get("/health").statusCode(), "the process itself still answers");
   }
 

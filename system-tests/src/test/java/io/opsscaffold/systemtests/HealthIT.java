@@ -1,5 +1,6 @@
 package io.opsscaffold.systemtests;
 
+import io.opsscaffold.testing.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

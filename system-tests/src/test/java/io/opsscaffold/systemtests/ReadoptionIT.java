@@ -1,5 +1,6 @@
 package io.opsscaffold.systemtests;
 
+import io.opsscaffold.testing.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,7 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,24 +41,17 @@ class ReadoptionIT {
             a -> a.getLifecycle() == Lifecycle.LIFECYCLE_RUNNING).getPid());
 
     // Count each agent's processes throughout: there must never be two.
-    AtomicBoolean watching = new AtomicBoolean(true);
     AtomicInteger mostSeen = new AtomicInteger();
-    Thread watcher = Thread.ofVirtual().start(() -> {
-      while (watching.get()) {
-        for (String id : List.of("a1", "a2")) {
-          String marker = stack.dir.resolve(id + ".yaml").toString();
-          int n = (int) ProcessHandle.allProcesses()
-              .filter(p -> p.isAlive() && p.info().commandLine().map(c -> c.contains(marker)).orElse(false))
-              .count();
-          mostSeen.accumulateAndGet(n, Math::max);
-        }
-        try {
-          Thread.sleep(10);
-        } catch (InterruptedException e) {
-          return;
-        }
+    var watcher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    watcher.scheduleWithFixedDelay(() -> {
+      for (String id : List.of("a1", "a2")) {
+        String marker = stack.dir.resolve(id + ".yaml").toString();
+        int n = (int) ProcessHandle.allProcesses()
+            .filter(p -> p.isAlive() && p.info().commandLine().map(c -> c.contains(marker)).orElse(false))
+            .count();
+        mostSeen.accumulateAndGet(n, Math::max);
       }
-    });
+    }, 0, 10, TimeUnit.MILLISECONDS);
 
     ProcessHandle daemon = ProcessHandle.of(stack.daemon.pid()).orElseThrow();
     daemon.destroyForcibly(); // kill -9
@@ -89,8 +82,8 @@ class ReadoptionIT {
     System.out.printf("adopted agent killed -> exit noticed in %d ms (state %s); running again as pid %d%n",
         noticedMs, noticed.getLifecycle(), replaced.getPid());
 
-    watching.set(false);
-    watcher.join();
+    watcher.shutdownNow();
+    watcher.awaitTermination(5, TimeUnit.SECONDS);
     assertEquals(1, mostSeen.get(), "no agent ever ran twice");
   }
 }

@@ -1,5 +1,6 @@
 package io.opsscaffold.systemtests;
 
+import io.opsscaffold.testing.Await;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.opsscaffold.api.fleet.v1.ListAgentsResponse;

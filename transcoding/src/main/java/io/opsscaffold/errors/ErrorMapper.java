@@ -46,6 +46,22 @@ public final class ErrorMapper {
         "internal error (" + e.getClass().getSimpleName() + "); details are in the server log");
   }
 
+  /**
+   * Answers a unary call: the value of {@code call}, or its failure mapped by {@link #toStatus}.
+   * For service methods that compute their answer synchronously.
+   */
+  public static <T> void reply(io.grpc.stub.StreamObserver<T> out, java.util.function.Supplier<T> call) {
+    T result;
+    try {
+      result = call.get();
+    } catch (RuntimeException e) {
+      out.onError(toException(e));
+      return;
+    }
+    out.onNext(result);
+    out.onCompleted();
+  }
+
   /** {@link #toStatus} as an exception for {@code StreamObserver.onError}. */
   public static StatusRuntimeException toException(Throwable error) {
     return toStatus(error).asRuntimeException();

@@ -73,7 +73,7 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
 
   @Override
   public void listAgents(ListLocalAgentsRequest req, StreamObserver<ListLocalAgentsResponse> out) {
-    answer(out, () -> {
+    ErrorMapper.reply(out, () -> {
       ListLocalAgentsResponse.Builder b = ListLocalAgentsResponse.newBuilder();
       for (AgentRunner r : agents.runners()) {
         b.addAgents(local(r));
@@ -84,7 +84,7 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
 
   @Override
   public void getAgent(GetLocalAgentRequest req, StreamObserver<LocalAgent> out) {
-    answer(out, () -> local(runner(req.getAgentId())));
+    ErrorMapper.reply(out, () -> local(runner(req.getAgentId())));
   }
 
   @Override
@@ -113,7 +113,7 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
 
   @Override
   public void getAgentMetrics(GetAgentMetricsRequest req, StreamObserver<AgentMetrics> out) {
-    answer(out, () -> {
+    ErrorMapper.reply(out, () -> {
       runner(req.getAgentId());
       Duration window = window(req.hasDuration(), req.getDuration());
       AgentMetrics.Builder b = AgentMetrics.newBuilder().setAgentId(req.getAgentId());
@@ -126,7 +126,7 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
 
   @Override
   public void getHostMetrics(GetHostMetricsRequest req, StreamObserver<HostMetrics> out) {
-    answer(out, () -> {
+    ErrorMapper.reply(out, () -> {
       Duration window = window(req.hasDuration(), req.getDuration());
       HostMetrics.Builder b = HostMetrics.newBuilder();
       for (HostSample h : monitor.hostHistory().since(clock.instant(), window)) {
@@ -138,7 +138,7 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
 
   @Override
   public void tailLogs(TailLogsRequest req, StreamObserver<TailLogsResponse> out) {
-    answer(out, () -> {
+    ErrorMapper.reply(out, () -> {
       runner(req.getAgentId());
       int n = lines(req.getLines(), 100);
       return TailLogsResponse.newBuilder().setAgentId(req.getAgentId())
@@ -177,7 +177,7 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
 
   @Override
   public void reloadConfig(ReloadConfigRequest req, StreamObserver<ReloadConfigResponse> out) {
-    answer(out, reload);
+    ErrorMapper.reply(out, reload);
   }
 
   private AgentRunner runner(String agentId) {
@@ -225,17 +225,5 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
         .setReadBytes(s.readBytes())
         .setWriteBytes(s.writeBytes())
         .build();
-  }
-
-  private static <T> void answer(StreamObserver<T> out, Supplier<T> call) {
-    T result;
-    try {
-      result = call.get();
-    } catch (RuntimeException e) {
-      out.onError(ErrorMapper.toException(e));
-      return;
-    }
-    out.onNext(result);
-    out.onCompleted();
   }
 }

@@ -3,7 +3,7 @@ package io.opsscaffold.daemon.health;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.opsscaffold.daemon.restart.RestartTrackerTest;
+import io.opsscaffold.testing.ManualClock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /** Health verdicts with a hand-moved clock: no test here sleeps. */
 class HealthTrackerTest {
-  private final RestartTrackerTest.ManualClock clock = new RestartTrackerTest.ManualClock();
+  private final ManualClock clock = new ManualClock();
 
   private HealthTracker tracker(HealthPolicy policy) {
     HealthTracker t = new HealthTracker(policy, clock);

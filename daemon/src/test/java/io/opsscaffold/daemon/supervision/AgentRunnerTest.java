@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.opentelemetry.api.trace.TracerProvider;
 import io.opentelemetry.context.Context;
 import io.opsscaffold.daemon.restart.RestartPolicy;
+import io.opsscaffold.testing.Await;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -92,8 +93,8 @@ class AgentRunnerTest {
     runner("never", Duration.ofSeconds(1)).start(Context.root()).get(5, TimeUnit.SECONDS);
     launcher.last().exitWith(1);
     assertEquals(OptionalInt.of(1), awaitLifecycle("STOPPED").lastExitCode());
-    Thread.sleep(100); // a restart would have come after 20 ms
-    assertEquals(2, launcher.all().size(), "no restart under 'never'");
+    Await.holds(Duration.ofMillis(100), "no restart under 'never' (one would come after 20 ms)",
+        () -> launcher.all().size() == 2);
   }
 
   @Test
@@ -108,8 +109,7 @@ class AgentRunnerTest {
         "TERM, KILL after the timeout, and the sweep of the group once the leader is gone");
     assertEquals(OptionalInt.of(137), stopped.lastExitCode());
     assertTrue(tookMs >= 100, "SIGKILL only after the stop timeout (" + tookMs + " ms)");
-    Thread.sleep(100);
-    assertEquals(1, launcher.all().size(), "a stopped agent is not restarted");
+    Await.holds(Duration.ofMillis(100), "a stopped agent not being restarted", () -> launcher.all().size() == 1);
   }
 
   @Test

@@ -18,7 +18,6 @@ import io.opsscaffold.manager.link.LinkProtos;
 import io.opsscaffold.manager.operations.OperationService;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.function.Supplier;
 
 /**
  * gRPC adapter of the fleet API (also served over HTTP/JSON by the transcoder). Translates and
@@ -37,7 +36,7 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
 
   @Override
   public void listNodes(ListNodesRequest req, StreamObserver<ListNodesResponse> out) {
-    answer(out, () -> {
+    ErrorMapper.reply(out, () -> {
       FleetQueries.NodePage page =
           queries.listNodes(req.getArea(), req.getStatus(), req.getPage(), req.getPageSize());
       ListNodesResponse.Builder b =
@@ -51,7 +50,7 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
 
   @Override
   public void getNode(GetNodeRequest req, StreamObserver<Node> out) {
-    answer(out, () -> {
+    ErrorMapper.reply(out, () -> {
       NodeRecord n = queries.node(req.getNodeId());
       return FleetProtos.node(n, queries.agentCount(n.nodeId()));
     });
@@ -59,7 +58,7 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
 
   @Override
   public void listAgents(ListAgentsRequest req, StreamObserver<ListAgentsResponse> out) {
-    answer(out, () -> {
+    ErrorMapper.reply(out, () -> {
       ListAgentsResponse.Builder b = ListAgentsResponse.newBuilder();
       for (FleetQueries.AgentView v : queries.agents(req.getNodeId())) {
         b.addAgents(FleetProtos.agent(v));
@@ -70,7 +69,7 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
 
   @Override
   public void getAgent(GetAgentRequest req, StreamObserver<Agent> out) {
-    answer(out, () -> FleetProtos.agent(queries.agent(req.getNodeId(), req.getAgentId())));
+    ErrorMapper.reply(out, () -> FleetProtos.agent(queries.agent(req.getNodeId(), req.getAgentId())));
   }
 
   @Override
@@ -100,17 +99,5 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
     } catch (RuntimeException e) {
       out.onError(ErrorMapper.toException(e));
     }
-  }
-
-  private static <T> void answer(StreamObserver<T> out, Supplier<T> call) {
-    T result;
-    try {
-      result = call.get();
-    } catch (RuntimeException e) {
-      out.onError(ErrorMapper.toException(e));
-      return;
-    }
-    out.onNext(result);
-    out.onCompleted();
   }
 }

@@ -33,6 +33,7 @@ import io.opsscaffold.manager.ManagerSettings;
 import io.opsscaffold.manager.persistence.TestDatabases;
 import io.opsscaffold.observability.Telemetry;
 import io.opsscaffold.observability.TelemetryPolicy;
+import io.opsscaffold.testing.Await;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
@@ -86,16 +87,10 @@ class LinkProtocolTest {
 
     /** Pings every 100 ms until the stream ends, as a live daemon does. */
     FakeDaemon keepAlive() {
-      Thread.ofVirtual().start(() -> {
-        while (!ended.isDone()) {
-          send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
-          try {
-            Thread.sleep(100);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      });
+      var pinger = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+      pinger.scheduleAtFixedRate(() -> send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance())),
+          0, 100, TimeUnit.MILLISECONDS);
+      ended.whenComplete((s, e) -> pinger.shutdownNow());
       return this;
     }
 
@@ -250,13 +245,9 @@ class LinkProtocolTest {
     Status s = d.ended.get(5, TimeUnit.SECONDS); // ping interval 300 ms: dropped after ~900 ms of silence
     assertEquals(Status.Code.UNAVAILABLE, s.getCode());
     assertTrue(s.getDescription().startsWith("no message from the daemon for"), s.getDescription());
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    Connectivity c;
-    do {
-      c = fleet.getNode(GetNodeRequest.newBuilder().setNodeId(d.nodeId).build()).getConnectivity();
-      Thread.sleep(20);
-    } while (c != Connectivity.CONNECTIVITY_OFFLINE && System.nanoTime() < deadline);
-    assertEquals(Connectivity.CONNECTIVITY_OFFLINE, c);
+    Await.until(Duration.ofSeconds(5), "the node to go OFFLINE",
+        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(d.nodeId).build()).getConnectivity(),
+        c -> c == Connectivity.CONNECTIVITY_OFFLINE);
     assertEquals(-1, agents(d.nodeId).get(0).getAvailability());
   }
 
@@ -266,14 +257,10 @@ class LinkProtocolTest {
     FakeDaemon d = new FakeDaemon(node).hello();
     d.out.onCompleted();
     d.ended.get(5, TimeUnit.SECONDS);
-    FakeDaemon again = new FakeDaemon(node).hello();
-    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1200); // longer than the 800 ms grace
-    while (System.nanoTime() < until) {
-      again.send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
-      assertEquals(Connectivity.CONNECTIVITY_ONLINE,
-          fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity());
-      Thread.sleep(100);
-    }
+    FakeDaemon again = new FakeDaemon(node).hello().keepAlive();
+    Await.holds(Duration.ofMillis(1200), "the node to stay ONLINE past the 800 ms grace",
+        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity()
+            == Connectivity.CONNECTIVITY_ONLINE);
     again.out.onCompleted();
   }
 

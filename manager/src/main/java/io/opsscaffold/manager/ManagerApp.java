@@ -75,7 +75,8 @@ public final class ManagerApp implements AutoCloseable {
     LinkGrpcService link =
         LinkGrpcService.create(registry, writer, connectivity, router, clock, settings.pingInterval());
     HealthStatusManager health = new HealthStatusManager();
-    HttpJsonTranscoder transcoder = HttpJsonTranscoder.create(List.of(fleet));
+    BindableService gse = tracing.traced(new io.opsscaffold.manager.gse.GseGrpcService(repository, clock));
+    HttpJsonTranscoder transcoder = HttpJsonTranscoder.create(List.of(fleet, gse));
 
     HttpRouting.Builder http = HttpRouting.builder().addFilter(new HttpTracingFilter(telemetry));
     transcoder.register(http);
@@ -91,6 +92,7 @@ public final class ManagerApp implements AutoCloseable {
             .addRouting(
                 GrpcRouting.builder()
                     .service(FleetProto.getDescriptor(), fleet)
+                    .service(io.opsscaffold.api.gse.v1.GseProto.getDescriptor(), gse)
                     .service(LinkProto.getDescriptor(), link)
                     .service(HealthProto.getDescriptor(), health.getHealthService()))
             .build()
@@ -98,6 +100,7 @@ public final class ManagerApp implements AutoCloseable {
     connectivity.start(repository);
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus("opsscaffold.fleet.v1.FleetService", HealthCheckResponse.ServingStatus.SERVING);
+    health.setStatus("opsscaffold.gse.v1.GseService", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus("opsscaffold.link.v1.DaemonLinkService", HealthCheckResponse.ServingStatus.SERVING);
     LOG.info(() -> "manager listening on " + settings.host() + ":" + server.port()
         + " (gRPC and HTTP/JSON), database " + database.vendor());

@@ -73,6 +73,40 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
   }
 
   @Override
+  public void listFleetAgents(io.opsscaffold.api.fleet.v1.ListFleetAgentsRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.ListFleetAgentsResponse> out) {
+    ErrorMapper.reply(out, () -> {
+      FleetQueries.AgentPage page = queries.listFleetAgents(
+          new FleetRepository.AgentFilter(req.getNodeId(), "", req.getArea(), req.getZone(), req.getHostname(),
+              req.getAddress(), req.getType(), req.getVersion()),
+          req.getStatus(), req.getLabel(), req.getPage(), req.getPageSize());
+      var b = io.opsscaffold.api.fleet.v1.ListFleetAgentsResponse.newBuilder()
+          .setTotal((int) page.total()).setPage(page.page()).setPageSize(page.pageSize());
+      page.agents().forEach(v -> b.addAgents(FleetProtos.agent(v)));
+      return b.build();
+    });
+  }
+
+  @Override
+  public void getFleetAgent(io.opsscaffold.api.fleet.v1.GetFleetAgentRequest req, StreamObserver<Agent> out) {
+    ErrorMapper.reply(out, () -> FleetProtos.agent(queries.fleetAgent(req.getAgentId())));
+  }
+
+  @Override
+  public void getAvailabilitySummary(io.opsscaffold.api.fleet.v1.GetAvailabilitySummaryRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.AvailabilitySummary> out) {
+    ErrorMapper.reply(out, () -> {
+      FleetQueries.Summary s = queries.summary(
+          req.getHostsList().stream().map(h -> h.getIp()).toList(),
+          req.getHostsList().stream().map(h -> h.getCloudId()).toList());
+      var b = io.opsscaffold.api.fleet.v1.AvailabilitySummary.newBuilder().setOverall(FleetProtos.counts("", s.overall()));
+      s.byArea().forEach((k, v) -> b.addByArea(FleetProtos.counts(k, v)));
+      s.byBusiness().forEach((k, v) -> b.addByBusiness(FleetProtos.counts(k, v)));
+      return b.build();
+    });
+  }
+
+  @Override
   public void operateAgent(OperateAgentRequest req, StreamObserver<OperateAgentResponse> out) {
     try {
       Duration timeout =

@@ -80,6 +80,13 @@ public final class FleetProtos {
     return b.build();
   }
 
+  /** Counts indexed by availability code + 1 (UNKNOWN, ON, OFF, NOT_EXIST, NO_DATA). */
+  public static io.opsscaffold.api.fleet.v1.AvailabilityCounts counts(String key, int[] c) {
+    return io.opsscaffold.api.fleet.v1.AvailabilityCounts.newBuilder().setKey(key)
+        .setUnknown(c[0]).setOn(c[1]).setOff(c[2]).setNotExist(c[3]).setNoData(c[4])
+        .setTotal(c[0] + c[1] + c[2] + c[3] + c[4]).build();
+  }
+
   static Lifecycle lifecycle(String name) {
     try {
       return Lifecycle.valueOf("LIFECYCLE_" + name);

@@ -30,13 +30,7 @@ public final class FleetQueries {
   public record AgentView(NodeRecord node, AgentRecord agent, Availability availability) {}
 
   public NodePage listNodes(String area, String status, int page, int pageSize) {
-    if (page < 0) {
-      throw OpsException.invalidArgument("page must be 1 or more (got " + page + ")");
-    }
-    if (pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
-      throw OpsException.invalidArgument(
-          "pageSize must be between 1 and " + MAX_PAGE_SIZE + " (got " + pageSize + ")");
-    }
+    int[] paging = paging(page, pageSize);
     String connectivity = status.trim().toUpperCase(Locale.ROOT);
     if (!connectivity.isEmpty()
         && !connectivity.equals(NodeRecord.ONLINE)
@@ -44,8 +38,8 @@ public final class FleetQueries {
       throw OpsException.invalidArgument(
           "status must be ONLINE or OFFLINE (got '" + status + "')");
     }
-    int p = page == 0 ? 1 : page;
-    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : pageSize;
+    int p = paging[0];
+    int size = paging[1];
     long offset = (long) (p - 1) * size;
     if (offset > Integer.MAX_VALUE) {
       throw OpsException.invalidArgument("page " + p + " is too large for pageSize " + size);
@@ -84,6 +78,113 @@ public final class FleetQueries {
                 () -> OpsException.notFound(
                     "agent '" + agentId + "' does not exist on node '" + nodeId + "'"));
     return new AgentView(node, agent, Availability.of(node, agent, clock.millis()));
+  }
+
+  /** Fleet-wide listing: stored filters in SQL, availability and labels here, then one page. */
+  public record AgentPage(List<AgentView> agents, long total, int page, int pageSize) {}
+
+  public AgentPage listFleetAgents(FleetRepository.AgentFilter filter, String status, String label, int page,
+      int pageSize) {
+    int[] paging = paging(page, pageSize);
+    java.util.Optional<Availability> wanted = status.isBlank() ? java.util.Optional.empty()
+        : java.util.Optional.of(parseAvailability(status));
+    java.util.Map.Entry<String, String> labelFilter = label.isBlank() ? null : parseLabel(label);
+    long now = clock.millis();
+    List<AgentView> matching = repository.listFleetAgents(filter).stream()
+        .filter(r -> labelFilter == null
+            || labelFilter.getValue().equals(r.node().labels().get(labelFilter.getKey())))
+        .map(r -> new AgentView(r.node(), r.agent(), Availability.of(r.node(), r.agent(), now)))
+        .filter(v -> wanted.isEmpty() || v.availability() == wanted.get())
+        .toList();
+    int from = (int) Math.min(matching.size(), (long) (paging[0] - 1) * paging[1]);
+    int to = Math.min(matching.size(), from + paging[1]);
+    return new AgentPage(matching.subList(from, to), matching.size(), paging[0], paging[1]);
+  }
+
+  /** The agent with this id, when exactly one node has it. */
+  public AgentView fleetAgent(String agentId) {
+    requireId("agent_id", agentId);
+    List<FleetRepository.AgentOnNode> rows =
+        repository.listFleetAgents(new FleetRepository.AgentFilter("", agentId, "", "", "", "", "", ""));
+    if (rows.isEmpty()) {
+      throw OpsException.notFound("no node has an agent '" + agentId + "'");
+    }
+    if (rows.size() > 1) {
+      throw OpsException.conflict("agent id '" + agentId + "' is on several nodes ("
+          + String.join(", ", rows.stream().map(r -> r.node().nodeId()).toList())
+          + "); ask for it with its node: /api/v1/nodes/{node_id}/agents/" + agentId);
+    }
+    var r = rows.get(0);
+    return new AgentView(r.node(), r.agent(), Availability.of(r.node(), r.agent(), clock.millis()));
+  }
+
+  /** Availability counts of the whole fleet, or of the hosts at these addresses. */
+  public record Summary(java.util.Map<String, int[]> byArea, java.util.Map<String, int[]> byBusiness, int[] overall) {}
+
+  public Summary summary(List<String> ips, List<Integer> cloudIds) {
+    List<FleetRepository.AgentOnNode> rows;
+    int missingHosts = 0;
+    if (ips.isEmpty()) {
+      rows = repository.listFleetAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""));
+    } else {
+      List<NodeRecord> nodes = repository.findNodesByAddress(ips, cloudIds);
+      java.util.Set<String> found = new java.util.HashSet<>();
+      nodes.forEach(n -> found.add(n.cloudId() + ":" + n.ip()));
+      for (int i = 0; i < ips.size(); i++) {
+        if (!found.contains(cloudIds.get(i) + ":" + ips.get(i))) {
+          missingHosts++;
+        }
+      }
+      rows = new java.util.ArrayList<>();
+      for (NodeRecord n : nodes) {
+        for (AgentRecord a : repository.listAgents(n.nodeId())) {
+          rows.add(new FleetRepository.AgentOnNode(n, a));
+        }
+      }
+    }
+    long now = clock.millis();
+    java.util.Map<String, int[]> byArea = new java.util.TreeMap<>();
+    java.util.Map<String, int[]> byBusiness = new java.util.TreeMap<>();
+    int[] overall = new int[5];
+    for (var r : rows) {
+      int slot = Availability.of(r.node(), r.agent(), now).code() + 1;
+      byArea.computeIfAbsent(r.node().area(), k -> new int[5])[slot]++;
+      byBusiness.computeIfAbsent(r.node().business(), k -> new int[5])[slot]++;
+      overall[slot]++;
+    }
+    overall[Availability.NOT_EXIST.code() + 1] += missingHosts;
+    return new Summary(byArea, byBusiness, overall);
+  }
+
+  static Availability parseAvailability(String status) {
+    String s = status.trim().toUpperCase(Locale.ROOT);
+    for (Availability a : Availability.values()) {
+      if (a.name().equals(s) || Integer.toString(a.code()).equals(s)) {
+        return a;
+      }
+    }
+    throw OpsException.invalidArgument("status must be one of ON, OFF, NOT_EXIST, NO_DATA, UNKNOWN or their codes"
+        + " 0, 1, 2, 3, -1 (got '" + status + "')");
+  }
+
+  private static java.util.Map.Entry<String, String> parseLabel(String label) {
+    int eq = label.indexOf('=');
+    if (eq <= 0) {
+      throw OpsException.invalidArgument("label must be written key=value (got '" + label + "')");
+    }
+    return java.util.Map.entry(label.substring(0, eq), label.substring(eq + 1));
+  }
+
+  /** {page, pageSize} with their defaults, or INVALID_ARGUMENT naming the field. */
+  static int[] paging(int page, int pageSize) {
+    if (page < 0) {
+      throw OpsException.invalidArgument("page must be 1 or more (got " + page + ")");
+    }
+    if (pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
+      throw OpsException.invalidArgument(
+          "pageSize must be between 1 and " + MAX_PAGE_SIZE + " (got " + pageSize + ")");
+    }
+    return new int[] {page == 0 ? 1 : page, pageSize == 0 ? DEFAULT_PAGE_SIZE : pageSize};
   }
 
   /** Throws INVALID_ARGUMENT naming {@code field} when {@code id} is empty. */

@@ -34,4 +34,22 @@ public interface FleetRepository {
 
   /** The number of agents of a node. */
   int countAgents(String nodeId);
+
+  /** An agent with the node it runs on. */
+  record AgentOnNode(NodeRecord node, AgentRecord agent) {}
+
+  /**
+   * Filters on stored columns for fleet-wide listings; empty strings match everything.
+   *
+   * @param address the node's IP address
+   * @param version the node's daemon version
+   */
+  record AgentFilter(String nodeId, String agentId, String area, String zone, String hostname, String address,
+      String type, String version) {}
+
+  /** Agents matching {@code filter} with their nodes, ordered by node id then agent id. */
+  List<AgentOnNode> listFleetAgents(AgentFilter filter);
+
+  /** The nodes at these (ip, cloud id) addresses; addresses nobody has are simply absent. */
+  List<NodeRecord> findNodesByAddress(List<String> ips, List<Integer> cloudIds);
 }

@@ -313,6 +313,59 @@ public final class JdbcFleetRepository implements FleetRepository {
     return (int) queryLong("SELECT COUNT(*) FROM agents WHERE node_id = ?", nodeId);
   }
 
+  @Override
+  public List<AgentOnNode> listFleetAgents(AgentFilter f) {
+    String sql = "SELECT " + prefixed("a", AGENT_COLUMNS) + ", " + prefixed("n", NODE_READ_COLUMNS)
+        + " FROM agents a JOIN nodes n ON n.node_id = a.node_id"
+        + " WHERE (? = '' OR a.node_id = ?) AND (? = '' OR a.agent_id = ?) AND (? = '' OR n.area = ?)"
+        + " AND (? = '' OR n.zone = ?) AND (? = '' OR n.hostname = ?) AND (? = '' OR n.ip = ?)"
+        + " AND (? = '' OR a.type = ?) AND (? = '' OR n.daemon_version = ?)"
+        + " ORDER BY a.node_id, a.agent_id";
+    List<AgentOnNode> rows = new ArrayList<>();
+    Map<String, NodeRecord> nodes = new java.util.HashMap<>();
+    query(sql, rs -> {
+      NodeRecord node = nodes.computeIfAbsent(rs.getString("n_node_id"), id -> readNodeUnchecked(rs, "n_"));
+      rows.add(new AgentOnNode(node, readAgent(rs, "a_")));
+    }, f.nodeId(), f.nodeId(), f.agentId(), f.agentId(), f.area(), f.area(), f.zone(), f.zone(),
+        f.hostname(), f.hostname(), f.address(), f.address(), f.type(), f.type(), f.version(), f.version());
+    return rows;
+  }
+
+  @Override
+  public List<NodeRecord> findNodesByAddress(List<String> ips, List<Integer> cloudIds) {
+    if (ips.isEmpty()) {
+      return List.of();
+    }
+    String sql = "SELECT " + prefixed("n", NODE_READ_COLUMNS) + " FROM nodes n"
+        + " JOIN (SELECT * FROM UNNEST(?, ?) AS t(ip, cloud_id)) h ON n.ip = h.ip AND n.cloud_id = h.cloud_id";
+    List<NodeRecord> found = new ArrayList<>();
+    try (Connection c = database.connection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setArray(1, c.createArrayOf("varchar", ips.toArray(String[]::new)));
+      ps.setArray(2, c.createArrayOf("bigint", cloudIds.stream().map(Integer::longValue).toArray(Long[]::new)));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          found.add(readNode(rs, "n_"));
+        }
+      }
+    } catch (SQLException e) {
+      throw new DataAccessException("looking nodes up by address failed", e);
+    }
+    return found;
+  }
+
+  private static String prefixed(String alias, String columns) {
+    StringBuilder out = new StringBuilder();
+    for (String col : columns.split(",")) {
+      String c = col.trim();
+      if (!out.isEmpty()) {
+        out.append(", ");
+      }
+      out.append(alias).append('.').append(c).append(" AS ").append(alias).append('_').append(c);
+    }
+    return out.toString();
+  }
+
   private interface RowReader {
     void read(ResultSet rs) throws SQLException;
   }
@@ -341,60 +394,66 @@ public final class JdbcFleetRepository implements FleetRepository {
 
   private List<NodeRecord> queryNodes(String sql, Object... args) {
     List<NodeRecord> nodes = new ArrayList<>();
-    query(
-        sql,
-        rs -> nodes.add(
-            new NodeRecord(
-                rs.getString("node_id"),
-                rs.getString("hostname"),
-                rs.getString("ip"),
-                rs.getString("os"),
-                rs.getString("arch"),
-                rs.getString("daemon_version"),
-                rs.getString("area"),
-                rs.getString("zone"),
-                rs.getLong("cloud_id"),
-                rs.getString("business"),
-                labelsFromJson(rs.getString("labels_json")),
-                rs.getString("connectivity"),
-                rs.getString("session_id"),
-                rs.getLong("connected_since_ms"),
-                rs.getLong("last_seen_ms"),
-                rs.getLong("registered_ms"),
-                rs.getString("host_stats_json"))),
-        args);
+    query(sql, rs -> nodes.add(readNode(rs, "")), args);
     return nodes;
   }
 
   private List<AgentRecord> queryAgents(String sql, Object... args) {
     List<AgentRecord> agents = new ArrayList<>();
-    query(
-        sql,
-        rs -> {
-          int exit = rs.getInt("last_exit_code");
-          OptionalInt exitCode = rs.wasNull() ? OptionalInt.empty() : OptionalInt.of(exit);
-          agents.add(
-              new AgentRecord(
-                  rs.getString("node_id"),
-                  rs.getString("agent_id"),
-                  rs.getString("type"),
-                  rs.getString("lifecycle"),
-                  rs.getString("health"),
-                  rs.getLong("pid"),
-                  rs.getLong("started_ms"),
-                  rs.getLong("last_heartbeat_ms"),
-                  rs.getLong("heartbeat_timeout_ms"),
-                  exitCode,
-                  rs.getLong("last_exit_ms"),
-                  rs.getLong("restart_count"),
-                  rs.getString("message"),
-                  rs.getLong("updated_ms"),
-                  rs.getString("last_log_lines").isEmpty()
-                      ? List.of() : List.of(rs.getString("last_log_lines").split("\n", -1)),
-                  rs.getString("last_restart_reason")));
-        },
-        args);
+    query(sql, rs -> agents.add(readAgent(rs, "")), args);
     return agents;
+  }
+
+  private static NodeRecord readNodeUnchecked(ResultSet rs, String p) {
+    try {
+      return readNode(rs, p);
+    } catch (SQLException e) {
+      throw new DataAccessException("reading a node failed", e);
+    }
+  }
+
+  private static NodeRecord readNode(ResultSet rs, String p) throws SQLException {
+    return new NodeRecord(
+        rs.getString(p + "node_id"),
+        rs.getString(p + "hostname"),
+        rs.getString(p + "ip"),
+        rs.getString(p + "os"),
+        rs.getString(p + "arch"),
+        rs.getString(p + "daemon_version"),
+        rs.getString(p + "area"),
+        rs.getString(p + "zone"),
+        rs.getLong(p + "cloud_id"),
+        rs.getString(p + "business"),
+        labelsFromJson(rs.getString(p + "labels_json")),
+        rs.getString(p + "connectivity"),
+        rs.getString(p + "session_id"),
+        rs.getLong(p + "connected_since_ms"),
+        rs.getLong(p + "last_seen_ms"),
+        rs.getLong(p + "registered_ms"),
+        rs.getString(p + "host_stats_json"));
+  }
+
+  private static AgentRecord readAgent(ResultSet rs, String p) throws SQLException {
+    int exit = rs.getInt(p + "last_exit_code");
+    OptionalInt exitCode = rs.wasNull() ? OptionalInt.empty() : OptionalInt.of(exit);
+    String logLines = rs.getString(p + "last_log_lines");
+    return new AgentRecord(
+        rs.getString(p + "node_id"),
+        rs.getString(p + "agent_id"),
+        rs.getString(p + "type"),
+        rs.getString(p + "lifecycle"),
+        rs.getString(p + "health"),
+        rs.getLong(p + "pid"),
+        rs.getLong(p + "started_ms"),
+        rs.getLong(p + "last_heartbeat_ms"),
+        rs.getLong(p + "heartbeat_timeout_ms"),
+        exitCode,
+        rs.getLong(p + "last_exit_ms"),
+        rs.getLong(p + "restart_count"),
+        rs.getString(p + "message"),
+        rs.getLong(p + "updated_ms"),
+        logLines.isEmpty() ? List.of() : List.of(logLines.split("\n", -1)),
+        rs.getString(p + "last_restart_reason"));
   }
 
   static String labelsToJson(Map<String, String> labels) {

@@ -72,92 +72,6 @@ class LinkProtocolTest {
     telemetry.close();
   }
 
-  /** The daemon's end of one stream, driven by the test. */
-  static final class FakeDaemon implements StreamObserver<ManagerMessage> {
-    final BlockingQueue<ManagerMessage> received = new LinkedBlockingQueue<>();
-    final CompletableFuture<Status> ended = new CompletableFuture<>();
-    final StreamObserver<DaemonMessage> out;
-    final String nodeId;
-    long seq;
-
-    FakeDaemon(String nodeId) {
-      this.nodeId = nodeId;
-      this.out = DaemonLinkServiceGrpc.newStub(channel).connect(this);
-    }
-
-    /** Pings every 100 ms until the stream ends, as a live daemon does. */
-    FakeDaemon keepAlive() {
-      var pinger = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
-      pinger.scheduleAtFixedRate(() -> send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance())),
-          0, 100, TimeUnit.MILLISECONDS);
-      ended.whenComplete((s, e) -> pinger.shutdownNow());
-      return this;
-    }
-
-    FakeDaemon hello() throws InterruptedException {
-      send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(nodeId).setHostname("h-" + nodeId)));
-      ManagerMessage welcome = next();
-      assertEquals(ManagerMessage.BodyCase.WELCOME, welcome.getBodyCase(), welcome.toString());
-      return this;
-    }
-
-    synchronized long send(DaemonMessage.Builder m) {
-      if (ended.isDone()) {
-        return seq;
-      }
-      out.onNext(m.setSeq(++seq).build());
-      return seq;
-    }
-
-    long fullState(AgentState... agents) {
-      FullState.Builder b = FullState.newBuilder();
-      for (AgentState a : agents) {
-        b.addAgents(a);
-      }
-      return send(DaemonMessage.newBuilder().setFullState(b));
-    }
-
-    long delta(AgentState state) {
-      return send(DaemonMessage.newBuilder().setDeltas(Deltas.newBuilder()
-          .addDeltas(AgentDelta.newBuilder().setState(state))));
-    }
-
-    ManagerMessage next() throws InterruptedException {
-      ManagerMessage m = received.poll(5, TimeUnit.SECONDS);
-      if (m == null) {
-        throw new AssertionError("the manager sent nothing within 5 s");
-      }
-      return m;
-    }
-
-    /** The next message of {@code kind}, skipping pongs and others. */
-    ManagerMessage next(ManagerMessage.BodyCase kind) throws InterruptedException {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (System.nanoTime() < deadline) {
-        ManagerMessage m = received.poll(50, TimeUnit.MILLISECONDS);
-        if (m != null && m.getBodyCase() == kind) {
-          return m;
-        }
-      }
-      throw new AssertionError("no " + kind + " from the manager within 5 s");
-    }
-
-    @Override
-    public void onNext(ManagerMessage value) {
-      received.add(value);
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      ended.complete(Status.fromThrowable(t));
-    }
-
-    @Override
-    public void onCompleted() {
-      ended.complete(Status.OK);
-    }
-  }
-
   private static String newNode() {
     return "link-test-" + NODES.incrementAndGet();
   }
@@ -172,7 +86,7 @@ class LinkProtocolTest {
 
   @Test
   void fullStateIsAcknowledgedOnlyOnceItIsReadable() throws Exception {
-    FakeDaemon d = new FakeDaemon(newNode()).hello();
+    FakeDaemon d = new FakeDaemon(channel, newNode()).hello();
     long seq = d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 11), agent("b", Lifecycle.LIFECYCLE_STOPPED, 0));
     assertEquals(seq, d.next(ManagerMessage.BodyCase.ACK).getAck().getSeq());
     var listed = agents(d.nodeId);
@@ -192,7 +106,7 @@ class LinkProtocolTest {
 
   @Test
   void aSequenceGapAsksForFullStateAndIgnoresDeltasUntilThen() throws Exception {
-    FakeDaemon d = new FakeDaemon(newNode()).hello();
+    FakeDaemon d = new FakeDaemon(channel, newNode()).hello();
     d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 11));
     d.next(ManagerMessage.BodyCase.ACK);
     d.seq += 5; // lose five messages
@@ -209,13 +123,13 @@ class LinkProtocolTest {
 
   @Test
   void theFirstMessageMustBeAValidHello() throws Exception {
-    FakeDaemon noHello = new FakeDaemon(newNode());
+    FakeDaemon noHello = new FakeDaemon(channel, newNode());
     noHello.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1));
     Status s = noHello.ended.get(5, TimeUnit.SECONDS);
     assertEquals(Status.Code.FAILED_PRECONDITION, s.getCode());
     assertTrue(s.getDescription().contains("first message on the link must be Hello"), s.getDescription());
 
-    FakeDaemon badId = new FakeDaemon("bad id/../x");
+    FakeDaemon badId = new FakeDaemon(channel, "bad id/../x");
     badId.send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(badId.nodeId)));
     Status bad = badId.ended.get(5, TimeUnit.SECONDS);
     assertEquals(Status.Code.INVALID_ARGUMENT, bad.getCode());
@@ -225,8 +139,8 @@ class LinkProtocolTest {
   @Test
   void aNewStreamFromTheSameNodeReplacesTheOldOne() throws Exception {
     String node = newNode();
-    FakeDaemon first = new FakeDaemon(node).hello();
-    FakeDaemon second = new FakeDaemon(node).hello();
+    FakeDaemon first = new FakeDaemon(channel, node).hello();
+    FakeDaemon second = new FakeDaemon(channel, node).hello();
     Status s = first.ended.get(5, TimeUnit.SECONDS);
     assertEquals(Status.Code.ABORTED, s.getCode());
     assertTrue(s.getDescription().contains("replaced by a newer stream"));
@@ -239,7 +153,7 @@ class LinkProtocolTest {
 
   @Test
   void aSilentStreamIsDroppedAndTheNodeGoesOfflineAfterTheGrace() throws Exception {
-    FakeDaemon d = new FakeDaemon(newNode()).hello();
+    FakeDaemon d = new FakeDaemon(channel, newNode()).hello();
     d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));
     d.next(ManagerMessage.BodyCase.ACK);
     Status s = d.ended.get(5, TimeUnit.SECONDS); // ping interval 300 ms: dropped after ~900 ms of silence
@@ -254,10 +168,10 @@ class LinkProtocolTest {
   @Test
   void aQuickReconnectKeepsTheNodeOnline() throws Exception {
     String node = newNode();
-    FakeDaemon d = new FakeDaemon(node).hello();
+    FakeDaemon d = new FakeDaemon(channel, node).hello();
     d.out.onCompleted();
     d.ended.get(5, TimeUnit.SECONDS);
-    FakeDaemon again = new FakeDaemon(node).hello().keepAlive();
+    FakeDaemon again = new FakeDaemon(channel, node).hello().keepAlive();
     Await.holds(Duration.ofMillis(1200), "the node to stay ONLINE past the 800 ms grace",
         () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity()
             == Connectivity.CONNECTIVITY_ONLINE);
@@ -266,7 +180,7 @@ class LinkProtocolTest {
 
   @Test
   void operationsTravelDownTheStreamAndTheDaemonsAnswerComesBack() throws Exception {
-    FakeDaemon d = new FakeDaemon(newNode()).hello().keepAlive();
+    FakeDaemon d = new FakeDaemon(channel, newNode()).hello().keepAlive();
     d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));
     d.next(ManagerMessage.BodyCase.ACK);
 
@@ -299,7 +213,7 @@ class LinkProtocolTest {
 
   @Test
   void anUnansweredCommandTimesOutAndADisconnectFailsWhatIsPending() throws Exception {
-    FakeDaemon d = new FakeDaemon(newNode()).hello().keepAlive();
+    FakeDaemon d = new FakeDaemon(channel, newNode()).hello().keepAlive();
     d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));
     d.next(ManagerMessage.BodyCase.ACK);
     long begun = System.nanoTime();

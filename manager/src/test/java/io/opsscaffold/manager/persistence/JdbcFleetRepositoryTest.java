@@ -171,4 +171,27 @@ class JdbcFleetRepositoryTest {
         new FleetWrite.UpsertAgents(List.of(agent(n, tooLong, "t", "RUNNING", 1))))));
     assertTrue(repo.findNode(n).isEmpty(), "the node write was rolled back with the batch");
   }
+
+  @ParameterizedTest(autoCloseArguments = false)
+  @MethodSource("databases")
+  void fleetListingJoinsNodesAndFindsHostsByAddress(Database db) {
+    FleetRepository repo = new JdbcFleetRepository(db);
+    String a = newNodeId();
+    String b = newNodeId();
+    NodeRecord na = node(a, "addr-test", "ONLINE", "s1");
+    NodeRecord nb = new NodeRecord(b, "host-" + b, "10.1.1.2", "Linux", "amd64", "0.2.0", "addr-test", "z2", 5,
+        "biz", Map.of(), "ONLINE", "s2", 1000, 1000, 1000, "");
+    repo.apply(List.of(new FleetWrite.NodeConnected(na), new FleetWrite.NodeConnected(nb),
+        new FleetWrite.ReplaceAgents(a, List.of(agent(a, "x", "filebeat", "RUNNING", 1), agent(a, "y", "t", "RUNNING", 2))),
+        new FleetWrite.ReplaceAgents(b, List.of(agent(b, "x", "filebeat", "STOPPED", 0)))));
+    var byArea = repo.listFleetAgents(new FleetRepository.AgentFilter("", "", "addr-test", "", "", "", "", ""));
+    assertEquals(3, byArea.size());
+    assertEquals(a, byArea.get(0).node().nodeId());
+    assertEquals("x", byArea.get(0).agent().agentId());
+    assertEquals(2, repo.listFleetAgents(new FleetRepository.AgentFilter("", "x", "addr-test", "", "", "", "", "")).size());
+    assertEquals(1, repo.listFleetAgents(new FleetRepository.AgentFilter("", "", "addr-test", "z2", "", "10.1.1.2", "filebeat", "0.2.0")).size());
+
+    var found = repo.findNodesByAddress(List.of("10.1.1.2", "10.1.1.2", "10.9.9.9"), List.of(5, 0, 0));
+    assertEquals(List.of(b), found.stream().map(NodeRecord::nodeId).toList(), "ip and cloud must both match");
+  }
 }

@@ -67,11 +67,17 @@ public final class ManagerApp implements AutoCloseable {
         new ConnectivityTracker(registry, writer, clock, settings.offlineGrace(), settings.pingInterval());
     CommandRouter router = new CommandRouter();
     FleetQueries queries = new FleetQueries(repository, clock);
-    OperationService operations =
-        new OperationService(queries, registry, router, telemetry.tracer(), clock, settings.operationTimeout());
+    io.opsscaffold.manager.operations.OperationRepository operationLog =
+        new io.opsscaffold.manager.persistence.JdbcOperationRepository(database);
+    OperationService operations = new OperationService(queries, registry, router, telemetry.tracer(), clock,
+        settings.operationTimeout(), operationLog);
+    io.opsscaffold.manager.operations.BatchOperations batches = new io.opsscaffold.manager.operations.BatchOperations(
+        queries, operations, operationLog, telemetry.tracer(), clock);
 
     GrpcTracing tracing = new GrpcTracing(telemetry);
-    BindableService fleet = tracing.traced(new FleetGrpcService(queries, operations, clock));
+    io.opsscaffold.manager.operations.Requester requester = new io.opsscaffold.manager.operations.Requester();
+    FleetGrpcService fleetService = new FleetGrpcService(queries, operations, batches, operationLog, clock);
+    BindableService fleet = tracing.traced(() -> io.grpc.ServerInterceptors.intercept(fleetService, requester));
     LinkGrpcService link =
         LinkGrpcService.create(registry, writer, connectivity, router, clock, settings.pingInterval());
     HealthStatusManager health = new HealthStatusManager();

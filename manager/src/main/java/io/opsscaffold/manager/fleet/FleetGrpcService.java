@@ -26,12 +26,78 @@ import java.time.Duration;
 public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBase {
   private final FleetQueries queries;
   private final OperationService operations;
+  private final io.opsscaffold.manager.operations.BatchOperations batches;
+  private final io.opsscaffold.manager.operations.OperationRepository log;
   private final Clock clock;
 
-  public FleetGrpcService(FleetQueries queries, OperationService operations, Clock clock) {
+  public FleetGrpcService(FleetQueries queries, OperationService operations,
+      io.opsscaffold.manager.operations.BatchOperations batches,
+      io.opsscaffold.manager.operations.OperationRepository log, Clock clock) {
     this.queries = queries;
     this.operations = operations;
+    this.batches = batches;
+    this.log = log;
     this.clock = clock;
+  }
+
+  @Override
+  public void batchOperateAgents(io.opsscaffold.api.fleet.v1.BatchOperateRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.BatchOperateResponse> out) {
+    try {
+      batches.run(req, item -> { }).whenComplete((r, e) -> {
+        if (e != null) {
+          out.onError(ErrorMapper.toException(e));
+        } else {
+          out.onNext(r);
+          out.onCompleted();
+        }
+      });
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+    }
+  }
+
+  @Override
+  public void streamBatchOperateAgents(io.opsscaffold.api.fleet.v1.BatchOperateRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.BatchProgress> out) {
+    Object lock = new Object();
+    try {
+      batches.run(req, item -> {
+        synchronized (lock) {
+          out.onNext(io.opsscaffold.api.fleet.v1.BatchProgress.newBuilder().setItem(item).build());
+        }
+      }).whenComplete((r, e) -> {
+        synchronized (lock) {
+          if (e != null) {
+            out.onError(ErrorMapper.toException(e));
+          } else {
+            out.onNext(io.opsscaffold.api.fleet.v1.BatchProgress.newBuilder().setSummary(r).build());
+            out.onCompleted();
+          }
+        }
+      });
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+    }
+  }
+
+  @Override
+  public void listOperations(io.opsscaffold.api.fleet.v1.ListOperationsRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.ListOperationsResponse> out) {
+    ErrorMapper.reply(out, () -> {
+      int[] paging = FleetQueries.paging(req.getPage(), req.getPageSize());
+      var b = io.opsscaffold.api.fleet.v1.ListOperationsResponse.newBuilder()
+          .setTotal((int) log.count(req.getKind())).setPage(paging[0]).setPageSize(paging[1]);
+      log.list(req.getKind(), (paging[0] - 1) * paging[1], paging[1]).forEach(o -> b.addOperations(FleetProtos.operation(o)));
+      return b.build();
+    });
+  }
+
+  @Override
+  public void getOperation(io.opsscaffold.api.fleet.v1.GetOperationRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.Operation> out) {
+    ErrorMapper.reply(out, () -> FleetProtos.operation(log.find(req.getOperationId()).orElseThrow(
+        () -> io.opsscaffold.errors.OpsException.notFound("operation '" + req.getOperationId() + "' is not in the log"))));
   }
 
   @Override

@@ -176,7 +176,7 @@ public final class FleetQueries {
   }
 
   /** {page, pageSize} with their defaults, or INVALID_ARGUMENT naming the field. */
-  static int[] paging(int page, int pageSize) {
+  public static int[] paging(int page, int pageSize) {
     if (page < 0) {
       throw OpsException.invalidArgument("page must be 1 or more (got " + page + ")");
     }

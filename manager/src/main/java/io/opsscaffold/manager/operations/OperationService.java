@@ -40,6 +40,7 @@ public final class OperationService {
   private final Tracer tracer;
   private final Clock clock;
   private final Duration defaultTimeout;
+  private final OperationRepository log;
 
   public OperationService(
       FleetQueries queries,
@@ -47,7 +48,9 @@ public final class OperationService {
       CommandRouter router,
       Tracer tracer,
       Clock clock,
-      Duration defaultTimeout) {
+      Duration defaultTimeout,
+      OperationRepository log) {
+    this.log = log;
     this.queries = queries;
     this.registry = registry;
     this.router = router;
@@ -64,6 +67,34 @@ public final class OperationService {
    *     (NOT_FOUND, UNAVAILABLE, TIMED_OUT) or the daemon's own error status
    */
   public CompletableFuture<Outcome> operate(
+      String nodeId, String agentId, String operation, Duration timeout) {
+    String requester = Requester.current();
+    long startedMs = clock.millis();
+    CompletableFuture<Outcome> result = operateUnlogged(nodeId, agentId, operation, timeout);
+    String traceId = io.opentelemetry.api.trace.Span.current().getSpanContext().getTraceId();
+    return result.whenComplete((outcome, error) -> {
+      io.opsscaffold.api.fleet.v1.BatchItemResult.Builder item = io.opsscaffold.api.fleet.v1.BatchItemResult.newBuilder()
+          .setNodeId(nodeId).setAgentId(agentId)
+          .setDuration(com.google.protobuf.util.Durations.fromMillis(clock.millis() - startedMs));
+      if (error == null) {
+        item.setOk(true).setCode("OK").setMessage(outcome.message());
+      } else {
+        Status s = io.opsscaffold.errors.ErrorMapper.toStatus(error);
+        item.setOk(false).setCode(s.getCode().name()).setMessage(String.valueOf(s.getDescription()));
+      }
+      List<io.opsscaffold.api.fleet.v1.BatchItemResult> items = List.of(item.build());
+      try {
+        log.save(new OperationRecord(outcome != null ? outcome.commandId() : "op-" + UUID.randomUUID(), operation,
+            requester, startedMs, clock.millis(), OperationRecord.resultOf(items), items, traceId));
+      } catch (RuntimeException e) {
+        java.util.logging.Logger.getLogger(OperationService.class.getName())
+            .warning(() -> "could not log operation " + operation + " of " + agentId + ": " + e);
+      }
+    });
+  }
+
+  /** {@link #operate} without an entry of its own in the operations log (batches log themselves). */
+  CompletableFuture<Outcome> operateUnlogged(
       String nodeId, String agentId, String operation, Duration timeout) {
     AgentOperation op = parse(operation);
     Duration wait = timeout.isZero() ? defaultTimeout : timeout;

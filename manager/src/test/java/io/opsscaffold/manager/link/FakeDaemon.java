@@ -96,8 +96,23 @@ public final class FakeDaemon implements StreamObserver<ManagerMessage> {
     throw new AssertionError("no " + kind + " from the manager within 5 s");
   }
 
+  private volatile java.util.function.Function<io.opsscaffold.api.link.v1.Command,
+      io.opsscaffold.api.link.v1.CommandResult> answerer;
+
+  /** Answers every command from now on with {@code answer}, as a daemon that does its job. */
+  public FakeDaemon answerCommands(java.util.function.Function<io.opsscaffold.api.link.v1.Command,
+      io.opsscaffold.api.link.v1.CommandResult> answer) {
+    this.answerer = answer;
+    return this;
+  }
+
   @Override
   public void onNext(ManagerMessage value) {
+    var a = answerer;
+    if (a != null && value.getBodyCase() == ManagerMessage.BodyCase.COMMAND) {
+      send(DaemonMessage.newBuilder().setCommandResult(a.apply(value.getCommand())));
+      return;
+    }
     received.add(value);
   }
 

@@ -44,10 +44,13 @@ public final class ManagerApp implements AutoCloseable {
   private final CommandRouter router;
   private final HealthStatusManager health;
   private final List<String> routes;
+  private final io.opsscaffold.manager.alerts.AlertEngine alerts;
 
   private ManagerApp(
       WebServer server, Database database, StateWriter writer, ConnectivityTracker connectivity,
-      CommandRouter router, HealthStatusManager health, List<String> routes) {
+      CommandRouter router, HealthStatusManager health, List<String> routes,
+      io.opsscaffold.manager.alerts.AlertEngine alerts) {
+    this.alerts = alerts;
     this.server = server;
     this.database = database;
     this.writer = writer;
@@ -75,8 +78,14 @@ public final class ManagerApp implements AutoCloseable {
         queries, operations, operationLog, telemetry.tracer(), clock);
 
     GrpcTracing tracing = new GrpcTracing(telemetry);
+    io.opsscaffold.manager.alerts.AlertRepository alertLog = new io.opsscaffold.manager.persistence.JdbcAlertRepository(database);
+    io.opsscaffold.manager.alerts.AlertEngine alerts = new io.opsscaffold.manager.alerts.AlertEngine(repository, alertLog,
+        clock, settings.alertWebhook().map(u -> new io.opsscaffold.manager.alerts.AlertWebhook(u, Duration.ofSeconds(1))),
+        settings.alertScanInterval());
+    writer.afterCommit(alerts::kick);
     io.opsscaffold.manager.operations.Requester requester = new io.opsscaffold.manager.operations.Requester();
-    FleetGrpcService fleetService = new FleetGrpcService(queries, operations, batches, operationLog, clock);
+    FleetGrpcService fleetService = new FleetGrpcService(queries, operations, batches, operationLog,
+        new FleetGrpcService.Alerts(alertLog, alerts), clock);
     BindableService fleet = tracing.traced(() -> io.grpc.ServerInterceptors.intercept(fleetService, requester));
     LinkGrpcService link =
         LinkGrpcService.create(registry, writer, connectivity, router, clock, settings.pingInterval());
@@ -104,6 +113,7 @@ public final class ManagerApp implements AutoCloseable {
             .build()
             .start();
     connectivity.start(repository);
+    alerts.start();
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus("opsscaffold.fleet.v1.FleetService", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus("opsscaffold.gse.v1.GseService", HealthCheckResponse.ServingStatus.SERVING);
@@ -111,7 +121,7 @@ public final class ManagerApp implements AutoCloseable {
     LOG.info(() -> "manager listening on " + settings.host() + ":" + server.port()
         + " (gRPC and HTTP/JSON), database " + database.vendor());
     return new ManagerApp(server, database, writer, connectivity, router, health,
-        transcoder.describeRoutes());
+        transcoder.describeRoutes(), alerts);
   }
 
   public int port() {
@@ -127,6 +137,7 @@ public final class ManagerApp implements AutoCloseable {
   public void close() {
     health.enterTerminalState();
     server.stop();
+    alerts.close();
     connectivity.close();
     router.close();
     writer.close();

@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param offlineGrace how long a node stays ONLINE after its stream ends
  * @param operationTimeout default wait for a daemon's answer to a command
  * @param otlpEndpoint OTLP endpoint for traces; empty = from OTEL_* variables, or off
+ * @param alertScanInterval how often availability is re-judged for alerts (also after each commit)
+ * @param alertWebhook where alert events are posted, if anywhere
  */
 public record ManagerSettings(
     String host,
@@ -24,7 +26,16 @@ public record ManagerSettings(
     Duration pingInterval,
     Duration offlineGrace,
     Duration operationTimeout,
-    Optional<String> otlpEndpoint) {
+    Optional<String> otlpEndpoint,
+    Duration alertScanInterval,
+    Optional<java.net.URI> alertWebhook) {
+
+  /** Settings for tests: alerts scanned every second, no webhook. */
+  public ManagerSettings(String host, int port, DatabaseSettings database, Duration pingInterval, Duration offlineGrace,
+      Duration operationTimeout, Optional<String> otlpEndpoint) {
+    this(host, port, database, pingInterval, offlineGrace, operationTimeout, otlpEndpoint, Duration.ofSeconds(1),
+        Optional.empty());
+  }
 
   /** Reads every key (see the README's table); throws SettingsException naming each bad one. */
   public static ManagerSettings read(Settings s) {
@@ -44,8 +55,27 @@ public record ManagerSettings(
             s.duration("link.ping-interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(5)),
             s.duration("link.offline-grace", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofHours(1)),
             s.duration("operations.default-timeout", Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(5)),
-            Optional.of(s.string("telemetry.otlp-endpoint", "")).filter(e -> !e.isBlank()));
+            Optional.of(s.string("telemetry.otlp-endpoint", "")).filter(e -> !e.isBlank()),
+            s.duration("alerts.scan-interval", Duration.ofSeconds(2), Duration.ofMillis(100), Duration.ofMinutes(10)),
+            webhook(s));
     s.finish();
     return settings;
+  }
+
+  private static Optional<java.net.URI> webhook(Settings s) {
+    String url = s.string("alerts.webhook-url", "");
+    if (url.isBlank()) {
+      return Optional.empty();
+    }
+    try {
+      java.net.URI uri = java.net.URI.create(url);
+      if ((uri.getScheme() != null && uri.getScheme().startsWith("http")) && uri.getHost() != null) {
+        return Optional.of(uri);
+      }
+    } catch (IllegalArgumentException e) {
+      // reported below
+    }
+    s.problem("alerts.webhook-url", "must be an http:// or https:// URL (got '" + url + "')");
+    return Optional.empty();
   }
 }

@@ -29,10 +29,40 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
   private final io.opsscaffold.manager.operations.BatchOperations batches;
   private final io.opsscaffold.manager.operations.OperationRepository log;
   private final Clock clock;
+  private final Alerts alerts;
+
+  /** The alert log and the engine that feeds watchers. */
+  public record Alerts(io.opsscaffold.manager.alerts.AlertRepository log,
+      io.opsscaffold.manager.alerts.AlertEngine engine) {}
+
+  @Override
+  public void listAlerts(io.opsscaffold.api.fleet.v1.ListAlertsRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.ListAlertsResponse> out) {
+    ErrorMapper.reply(out, () -> {
+      String state = req.getState().toLowerCase(java.util.Locale.ROOT);
+      if (!state.isEmpty() && !state.equals("open") && !state.equals("resolved")) {
+        throw io.opsscaffold.errors.OpsException.invalidArgument("state must be open or resolved (got '" + req.getState() + "')");
+      }
+      int[] paging = FleetQueries.paging(req.getPage(), req.getPageSize());
+      var b = io.opsscaffold.api.fleet.v1.ListAlertsResponse.newBuilder()
+          .setTotal((int) alerts.log().count(state, req.getKind(), req.getArea(), req.getNodeId()))
+          .setPage(paging[0]).setPageSize(paging[1]);
+      alerts.log().list(state, req.getKind(), req.getArea(), req.getNodeId(), (paging[0] - 1) * paging[1], paging[1])
+          .forEach(a -> b.addAlerts(io.opsscaffold.manager.alerts.AlertProtos.alert(a)));
+      return b.build();
+    });
+  }
+
+  @Override
+  public void watchAlerts(io.opsscaffold.api.fleet.v1.WatchAlertsRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.AlertEvent> out) {
+    alerts.engine().watch((io.grpc.stub.ServerCallStreamObserver<io.opsscaffold.api.fleet.v1.AlertEvent>) out);
+  }
 
   public FleetGrpcService(FleetQueries queries, OperationService operations,
       io.opsscaffold.manager.operations.BatchOperations batches,
-      io.opsscaffold.manager.operations.OperationRepository log, Clock clock) {
+      io.opsscaffold.manager.operations.OperationRepository log, Alerts alerts, Clock clock) {
+    this.alerts = alerts;
     this.queries = queries;
     this.operations = operations;
     this.batches = batches;

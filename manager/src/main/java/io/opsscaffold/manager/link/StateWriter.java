@@ -46,6 +46,12 @@ public final class StateWriter implements AutoCloseable {
   private final BlockingQueue<Item> queue = new LinkedBlockingQueue<>();
   private final Thread thread;
   private volatile boolean running = true;
+  private volatile Runnable afterCommit = () -> { };
+
+  /** Runs {@code hook} on the writer thread after each commit; it must not block. */
+  public void afterCommit(Runnable hook) {
+    this.afterCommit = hook;
+  }
 
   public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer) {
     this.repository = repository;
@@ -81,6 +87,7 @@ public final class StateWriter implements AutoCloseable {
         queue.drainTo(batch, MAX_BATCH - 1);
         applyWithRetry(batch);
         acknowledge(batch);
+        afterCommit.run();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;

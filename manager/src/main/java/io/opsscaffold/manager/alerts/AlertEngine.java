@@ -1,0 +1,223 @@
+package io.opsscaffold.manager.alerts;
+
+import com.google.protobuf.util.JsonFormat;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.opsscaffold.api.fleet.v1.AlertEvent;
+import io.opsscaffold.manager.fleet.Availability;
+import io.opsscaffold.manager.fleet.FleetRepository;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Opens, repeats and resolves alerts from the agents' derived availability. It scans the fleet
+ * every {@code scanInterval}, and soon after each committed batch of state ({@link #kick}), so
+ * that time-driven changes (a stale heartbeat, a node going offline) are caught as well as
+ * reported ones. One thread owns the scan state; watchers and the webhook are fed from it without
+ * ever blocking it: a watcher whose queue is full is dropped with RESOURCE_EXHAUSTED.
+ */
+public final class AlertEngine implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(AlertEngine.class.getName());
+  static final int WATCHER_QUEUE = 256;
+
+  private final FleetRepository fleet;
+  private final AlertRepository alerts;
+  private final Clock clock;
+  private final Optional<AlertWebhook> webhook;
+  private final Duration scanInterval;
+  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(
+      r -> Thread.ofPlatform().name("alerts").daemon(true).unstarted(r));
+  private final AtomicBoolean kicked = new AtomicBoolean();
+  private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
+  // Owned by the alerts thread.
+  private final Map<String, String> lastKind = new HashMap<>();
+  private final Map<String, AlertRecord> openAlerts = new HashMap<>();
+
+  public AlertEngine(FleetRepository fleet, AlertRepository alerts, Clock clock, Optional<AlertWebhook> webhook,
+      Duration scanInterval) {
+    this.fleet = fleet;
+    this.alerts = alerts;
+    this.clock = clock;
+    this.webhook = webhook;
+    this.scanInterval = scanInterval;
+  }
+
+  public void start() {
+    thread.execute(() -> alerts.open().forEach(a -> openAlerts.put(key(a.nodeId(), a.agentId()), a)));
+    thread.scheduleWithFixedDelay(this::scanSafely, 0, scanInterval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** State was committed: scan soon (coalesced with other kicks). Never blocks. */
+  public void kick() {
+    if (kicked.compareAndSet(false, true)) {
+      thread.schedule(() -> {
+        kicked.set(false);
+        scanSafely();
+      }, 50, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void scanSafely() {
+    try {
+      scan();
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "alert scan failed", e);
+    }
+  }
+
+  private void scan() {
+    long now = clock.millis();
+    Map<String, FleetRepository.AgentOnNode> current = new HashMap<>();
+    for (var r : fleet.listFleetAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""))) {
+      current.put(key(r.node().nodeId(), r.agent().agentId()), r);
+    }
+    for (var e : current.entrySet()) {
+      var r = e.getValue();
+      Availability a = Availability.of(r.node(), r.agent(), now);
+      String kind = a == Availability.ON ? "ON"
+          : r.agent().lifecycle().equals("CRASH_LOOP") ? "CRASH_LOOP" : a.name();
+      String reason = a == Availability.UNKNOWN && !r.node().online()
+          ? "node " + r.node().nodeId() + " is offline" : r.agent().message();
+      observe(e.getKey(), r.node().nodeId(), r.agent().agentId(), r.node().area(), kind, reason, now);
+    }
+    for (String gone : Set.copyOf(lastKind.keySet())) {
+      if (!current.containsKey(gone)) {
+        String[] parts = gone.split("\u0000", 2);
+        AlertRecord open = openAlerts.get(gone);
+        observe(gone, parts[0], parts[1], open == null ? "" : open.area(), "NOT_EXIST",
+            "agent " + parts[1] + " is no longer configured on node " + parts[0], now);
+        lastKind.remove(gone);
+      }
+    }
+  }
+
+  private void observe(String key, String nodeId, String agentId, String area, String kind, String reason, long now) {
+    String previous = lastKind.put(key, kind);
+    AlertRecord open = openAlerts.get(key);
+    if (kind.equals("ON")) {
+      if (open != null) {
+        AlertRecord resolved = new AlertRecord(open.alertId(), nodeId, agentId, area, open.kind(), open.reason(),
+            open.openedMs(), now, open.count(), now);
+        openAlerts.remove(key);
+        publish("RESOLVED", resolved);
+      }
+      return;
+    }
+    if (open == null) {
+      AlertRecord opened = new AlertRecord("alert-" + UUID.randomUUID(), nodeId, agentId, area, kind,
+          truncate(reason), now, now, 1, 0);
+      openAlerts.put(key, opened);
+      publish("OPENED", opened);
+    } else if (previous != null && !previous.equals(kind)) {
+      AlertRecord repeated = new AlertRecord(open.alertId(), nodeId, agentId, area, kind, truncate(reason),
+          open.openedMs(), now, open.count() + 1, 0);
+      openAlerts.put(key, repeated);
+      publish("REPEATED", repeated);
+    }
+  }
+
+  private void publish(String change, AlertRecord alert) {
+    alerts.save(alert);
+    AlertEvent event = AlertEvent.newBuilder().setChange(change).setAlert(AlertProtos.alert(alert)).build();
+    LOG.info(() -> "alert " + change.toLowerCase() + ": " + alert.kind() + " " + alert.nodeId() + "/" + alert.agentId()
+        + " (" + alert.reason() + ")");
+    for (Watcher w : watchers) {
+      w.offer(event);
+    }
+    webhook.ifPresent(h -> {
+      try {
+        h.send(JsonFormat.printer().omittingInsignificantWhitespace().print(event));
+      } catch (Exception e) {
+        LOG.warning("could not encode an alert event: " + e);
+      }
+    });
+  }
+
+  /**
+   * Streams the open alerts, a SYNCED marker, then every alert event to {@code out} until it goes
+   * away or falls behind. The snapshot is taken on the alerts thread, so no change is missed or
+   * sent twice between the snapshot and the live events.
+   */
+  public void watch(ServerCallStreamObserver<AlertEvent> out) {
+    Watcher w = new Watcher(out);
+    out.setOnCancelHandler(() -> w.close(null));
+    thread.execute(() -> {
+      for (AlertRecord open : openAlerts.values()) {
+        w.offer(AlertEvent.newBuilder().setChange("OPEN").setAlert(AlertProtos.alert(open)).build());
+      }
+      w.offer(AlertEvent.newBuilder().setChange("SYNCED").build());
+      watchers.add(w);
+    });
+    Thread.ofVirtual().name("alert-watcher").start(w::drain);
+  }
+
+  /** A watcher's bounded queue, drained into its stream by its own virtual thread. */
+  private final class Watcher {
+    private final ServerCallStreamObserver<AlertEvent> out;
+    private final BlockingQueue<AlertEvent> queue = new ArrayBlockingQueue<>(WATCHER_QUEUE);
+    private volatile Status closing;
+    private volatile boolean closed;
+
+    Watcher(ServerCallStreamObserver<AlertEvent> out) {
+      this.out = out;
+    }
+
+    void offer(AlertEvent e) {
+      if (!queue.offer(e)) {
+        close(Status.RESOURCE_EXHAUSTED.withDescription(
+            "this watcher fell " + WATCHER_QUEUE + " alert events behind and was dropped; watch again"));
+      }
+    }
+
+    void close(Status why) {
+      closing = why;
+      closed = true;
+      watchers.remove(this);
+    }
+
+    void drain() {
+      try {
+        while (!closed) {
+          AlertEvent e = queue.poll(200, TimeUnit.MILLISECONDS);
+          if (e != null && !closed) {
+            out.onNext(e);
+          }
+        }
+        if (closing != null) {
+          out.onError(closing.asRuntimeException());
+        }
+      } catch (InterruptedException | RuntimeException e) {
+        watchers.remove(this);
+      }
+    }
+  }
+
+  private static String key(String nodeId, String agentId) {
+    return nodeId + "\u0000" + agentId;
+  }
+
+  private static String truncate(String s) {
+    return s.length() <= 1024 ? s : s.substring(0, 1024);
+  }
+
+  @Override
+  public void close() {
+    thread.shutdownNow();
+    watchers.forEach(w -> w.close(Status.UNAVAILABLE.withDescription("the manager is shutting down")));
+    webhook.ifPresent(AlertWebhook::close);
+  }
+}

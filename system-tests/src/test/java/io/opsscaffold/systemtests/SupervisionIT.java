@@ -86,6 +86,13 @@ class SupervisionIT {
     // Each cycle is at least 80 % of the 400 ms cap; allow one more for timing at the edges.
     assertTrue(restarts <= seconds / 0.32 + 1, restarts + " restarts in " + seconds + " s is faster than the cap");
     System.out.printf("crasher: %d restarts in %.1f s at the capped interval (cap 400 ms)%n", restarts, seconds);
+
+    // The manager turned it into one open alert, counted rather than duplicated.
+    io.opsscaffold.api.fleet.v1.ListAlertsResponse alerts = Await.until(Duration.ofSeconds(10), "a CRASH_LOOP alert",
+        () -> Stack.parse(stack.get("/api/v1/alerts?nodeId=" + Stack.NODE + "&state=open&kind=CRASH_LOOP").body(),
+            io.opsscaffold.api.fleet.v1.ListAlertsResponse.newBuilder()),
+        r -> r.getAlertsList().stream().anyMatch(a -> a.getAgentId().equals("crasher")));
+    assertEquals(1, alerts.getAlertsList().stream().filter(a -> a.getAgentId().equals("crasher")).count());
   }
 
   @Test

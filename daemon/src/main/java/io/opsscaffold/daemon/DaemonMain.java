@@ -74,7 +74,7 @@ public final class DaemonMain {
     DaemonSettings started = settings;
     Supplier<ReloadConfigResponse> reload = () -> reload(file, started, supervisor);
     GrpcTracing tracing = new GrpcTracing(telemetry);
-    BindableService api = tracing.traced(new DaemonGrpcService(new DaemonGrpcService.AgentDirectory() {
+    DaemonGrpcService apiService = new DaemonGrpcService(new DaemonGrpcService.AgentDirectory() {
       @Override
       public java.util.List<io.opsscaffold.daemon.supervision.AgentRunner> runners() {
         return supervisor.runners();
@@ -84,7 +84,8 @@ public final class DaemonMain {
       public Optional<io.opsscaffold.daemon.supervision.AgentRunner> runner(String agentId) {
         return supervisor.runner(agentId);
       }
-    }, health, logs, reload, clock));
+    }, health, logs, reload, clock);
+    BindableService api = tracing.traced(apiService);
     HttpRouting.Builder http = HttpRouting.builder()
         .addFilter(new HttpTracingFilter(telemetry))
         .register(new HeartbeatHttpService(intake));
@@ -123,7 +124,7 @@ public final class DaemonMain {
     health.start();
 
     LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock,
-        () -> health.hostHistory().latest().map(io.opsscaffold.daemon.api.HostProtos::host));
+        () -> health.hostHistory().latest().map(io.opsscaffold.daemon.api.HostProtos::host), apiService.queries());
     link.start();
 
     CountDownLatch stopped = new CountDownLatch(1);

@@ -246,4 +246,28 @@ class DaemonApiIT {
     assertTrue(stack.daemon.alive());
     assertEquals(200, stack.getDaemon("/api/v1/local/agents").statusCode(), "the daemon still answers");
   }
+
+  @Test
+  @Order(6)
+  void theManagerReadsLogsAndMetricsThroughTheStream() {
+    var logs = Await.until(Duration.ofSeconds(10), "a1's logs through the manager",
+        () -> stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/a1/logs?lines=3"), r -> r.statusCode() == 200);
+    io.opsscaffold.api.fleet.v1.GetAgentLogsResponse lines =
+        Stack.parse(logs.body(), io.opsscaffold.api.fleet.v1.GetAgentLogsResponse.newBuilder());
+    assertEquals(3, lines.getLinesCount());
+    TailLogsResponse local = Stack.parse(stack.getDaemon("/api/v1/local/agents/a1/logs?lines=3").body(),
+        TailLogsResponse.newBuilder());
+    assertEquals(local.getLinesList(), lines.getLinesList(), "the same code answers both");
+
+    io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse metrics = Stack.parse(
+        stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/a1/metrics?duration=1m").body(),
+        io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse.newBuilder());
+    assertTrue(metrics.getSamplesCount() >= 1, metrics.toString());
+    assertTrue(metrics.getSamples(0).getRssBytes() > 0);
+
+    HttpResponse<String> tooMany = stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/a1/logs?lines=1001");
+    assertEquals(400, tooMany.statusCode());
+    assertTrue(tooMany.body().contains("lines must be between 1 and 1000"), tooMany.body());
+    assertEquals(404, stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/ghost/logs").statusCode());
+  }
 }

@@ -27,7 +27,6 @@ import io.opsscaffold.daemon.link.LinkProtos;
 import io.opsscaffold.daemon.logs.AgentLogs;
 import io.opsscaffold.daemon.logs.LogFollower;
 import io.opsscaffold.daemon.monitor.HostSample;
-import io.opsscaffold.daemon.monitor.ProcessSample;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 import io.opsscaffold.errors.ErrorMapper;
@@ -47,13 +46,13 @@ import java.util.function.Supplier;
 public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImplBase {
   /** Most lines a tail may ask for. */
   public static final int MAX_LINES = 1000;
-  private static final Duration MAX_HISTORY = Duration.ofHours(24);
 
   private final AgentDirectory agents;
   private final HealthMonitor monitor;
   private final AgentLogs logs;
   private final Supplier<ReloadConfigResponse> reload;
   private final Clock clock;
+  private final LocalQueries queries;
 
   /** How the API finds runners; the supervisor in production. */
   public interface AgentDirectory {
@@ -69,6 +68,12 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
     this.logs = logs;
     this.reload = reload;
     this.clock = clock;
+    this.queries = new LocalQueries(agents, monitor, logs, clock);
+  }
+
+  /** The reads shared with the link (the manager's log and metrics commands). */
+  public LocalQueries queries() {
+    return queries;
   }
 
   @Override
@@ -113,15 +118,10 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
 
   @Override
   public void getAgentMetrics(GetAgentMetricsRequest req, StreamObserver<AgentMetrics> out) {
-    ErrorMapper.reply(out, () -> {
-      runner(req.getAgentId());
-      Duration window = window(req.hasDuration(), req.getDuration());
-      AgentMetrics.Builder b = AgentMetrics.newBuilder().setAgentId(req.getAgentId());
-      for (ProcessSample s : monitor.history(req.getAgentId()).since(clock.instant(), window)) {
-        b.addSamples(sample(s));
-      }
-      return b.build();
-    });
+    ErrorMapper.reply(out, () -> AgentMetrics.newBuilder().setAgentId(req.getAgentId())
+        .addAllSamples(queries.metrics(req.getAgentId(), req.hasDuration()
+            ? Duration.ofMillis(Durations.toMillis(req.getDuration())) : Duration.ZERO))
+        .build());
   }
 
   @Override
@@ -138,12 +138,8 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
 
   @Override
   public void tailLogs(TailLogsRequest req, StreamObserver<TailLogsResponse> out) {
-    ErrorMapper.reply(out, () -> {
-      runner(req.getAgentId());
-      int n = lines(req.getLines(), 100);
-      return TailLogsResponse.newBuilder().setAgentId(req.getAgentId())
-          .addAllLines(logs.tail(req.getAgentId(), n)).build();
-    });
+    ErrorMapper.reply(out, () -> TailLogsResponse.newBuilder().setAgentId(req.getAgentId())
+        .addAllLines(queries.tail(req.getAgentId(), req.getLines(), 100)).build());
   }
 
   @Override
@@ -191,17 +187,18 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
   private LocalAgent local(AgentRunner r) {
     LocalAgent.Builder b = LocalAgent.newBuilder().setState(LinkProtos.state(r.snapshot()));
     if (r.runningPid() > 0) {
-      monitor.history(r.spec().id()).latest().ifPresent(s -> b.setLatest(sample(s)));
+      monitor.history(r.spec().id()).latest().ifPresent(s -> b.setLatest(LocalQueries.sample(s)));
     }
     return b.build();
   }
+
 
   private static Duration window(boolean set, com.google.protobuf.Duration d) {
     if (!set) {
       return Duration.ofMinutes(5);
     }
     Duration window = Duration.ofMillis(Durations.toMillis(d));
-    if (window.isNegative() || window.isZero() || window.compareTo(MAX_HISTORY) > 0) {
+    if (window.isNegative() || window.isZero() || window.compareTo(Duration.ofHours(24)) > 0) {
       throw OpsException.invalidArgument("duration must be between 1s and 24h (got " + Durations.toString(d) + ")");
     }
     return window;
@@ -214,16 +211,4 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
     return requested == 0 ? dflt : requested;
   }
 
-  static io.opsscaffold.api.daemon.v1.ProcessSample sample(ProcessSample s) {
-    return io.opsscaffold.api.daemon.v1.ProcessSample.newBuilder()
-        .setAt(Timestamps.fromMillis(s.at().toEpochMilli()))
-        .setCpuPercent(s.cpuPercent())
-        .setRssBytes(s.rssBytes())
-        .setVirtualBytes(s.virtualBytes())
-        .setThreads(s.threads())
-        .setOpenFiles(s.openFiles())
-        .setReadBytes(s.readBytes())
-        .setWriteBytes(s.writeBytes())
-        .build();
-  }
 }

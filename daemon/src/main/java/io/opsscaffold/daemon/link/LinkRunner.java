@@ -59,6 +59,7 @@ public final class LinkRunner implements AutoCloseable {
   private final Clock clock;
   private final Backoff backoff;
   private final java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats;
+  private final io.opsscaffold.daemon.api.LocalQueries reads;
   private final ManagedChannel channel;
   private final Thread loop;
   private volatile boolean running = true;
@@ -79,6 +80,14 @@ public final class LinkRunner implements AutoCloseable {
   /** @param hostStats the host's latest measurements, sent every stats interval */
   public LinkRunner(LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer,
       Clock clock, java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats) {
+    this(policy, hello, supervisor, outbox, tracer, clock, hostStats, null);
+  }
+
+  /** @param reads answers the manager's log and metrics commands (the local API's own code) */
+  public LinkRunner(LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer,
+      Clock clock, java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats,
+      io.opsscaffold.daemon.api.LocalQueries reads) {
+    this.reads = reads;
     this.hostStats = hostStats;
     this.policy = policy;
     this.hello = hello;
@@ -287,6 +296,11 @@ public final class LinkRunner implements AutoCloseable {
         reply(failure(command, Status.Code.DEADLINE_EXCEEDED, "the command arrived after its deadline"), ctx, span);
         return;
       }
+      if ((command.getActionCase() == Command.ActionCase.READ_LOGS
+          || command.getActionCase() == Command.ActionCase.READ_METRICS) && reads != null) {
+        reply(read(command), ctx, span);
+        return;
+      }
       if (command.getActionCase() != Command.ActionCase.OPERATE) {
         reply(failure(command, Status.Code.UNIMPLEMENTED, "this daemon does not know " + command.getActionCase()), ctx, span);
         return;
@@ -329,6 +343,23 @@ public final class LinkRunner implements AutoCloseable {
       }
       send(DaemonMessage.newBuilder().setCommandResult(result).putAllTraceContext(TraceContextCarrier.of(ctx)));
       span.end();
+    }
+
+    private CommandResult read(Command command) {
+      CommandResult.Builder r = CommandResult.newBuilder().setCommandId(command.getCommandId()).setSuccess(true);
+      try {
+        if (command.hasReadLogs()) {
+          r.addAllLogLines(reads.tail(command.getReadLogs().getAgentId(), command.getReadLogs().getLines(), 100));
+        } else {
+          var m = command.getReadMetrics();
+          r.addAllSamples(reads.metrics(m.getAgentId(),
+              m.hasDuration() ? Duration.ofMillis(Durations.toMillis(m.getDuration())) : Duration.ZERO));
+        }
+        return r.build();
+      } catch (RuntimeException e) {
+        Status s = io.opsscaffold.errors.ErrorMapper.toStatus(e);
+        return failure(command, s.getCode(), String.valueOf(s.getDescription()));
+      }
     }
 
     private CommandResult failure(Command command, Status.Code code, String message) {

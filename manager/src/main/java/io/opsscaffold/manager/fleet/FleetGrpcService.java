@@ -203,6 +203,41 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
   }
 
   @Override
+  public void getAgentLogs(io.opsscaffold.api.fleet.v1.GetAgentLogsRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.GetAgentLogsResponse> out) {
+    try {
+      operations.readLogs(req.getNodeId(), req.getAgentId(), req.getLines()).whenComplete((lines, e) -> {
+        if (e != null) {
+          out.onError(ErrorMapper.toException(e));
+          return;
+        }
+        out.onNext(io.opsscaffold.api.fleet.v1.GetAgentLogsResponse.newBuilder().addAllLines(lines).build());
+        out.onCompleted();
+      });
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+    }
+  }
+
+  @Override
+  public void getAgentMetrics(io.opsscaffold.api.fleet.v1.GetAgentMetricsRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse> out) {
+    try {
+      Duration window = req.hasDuration() ? Duration.ofMillis(Durations.toMillis(req.getDuration())) : Duration.ZERO;
+      operations.readMetrics(req.getNodeId(), req.getAgentId(), window).whenComplete((samples, e) -> {
+        if (e != null) {
+          out.onError(ErrorMapper.toException(e));
+          return;
+        }
+        out.onNext(io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse.newBuilder().addAllSamples(samples).build());
+        out.onCompleted();
+      });
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+    }
+  }
+
+  @Override
   public void operateAgent(OperateAgentRequest req, StreamObserver<OperateAgentResponse> out) {
     try {
       Duration timeout =

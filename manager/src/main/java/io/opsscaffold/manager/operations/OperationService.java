@@ -147,6 +147,46 @@ public final class OperationService {
     }
   }
 
+  /** The last {@code lines} lines of the agent's output (0 means 100), read by its daemon. */
+  public CompletableFuture<List<String>> readLogs(String nodeId, String agentId, int lines) {
+    if (lines < 0 || lines > 1000) {
+      throw OpsException.invalidArgument("lines must be between 1 and 1000 (got " + lines + ")");
+    }
+    return read(nodeId, agentId, "logs", Command.newBuilder()
+        .setReadLogs(io.opsscaffold.api.link.v1.ReadLogs.newBuilder().setAgentId(agentId).setLines(lines)))
+        .thenApply(r -> List.copyOf(r.getLogLinesList()));
+  }
+
+  /** The agent's resource history over {@code window} (zero means 5 minutes), read by its daemon. */
+  public CompletableFuture<List<io.opsscaffold.api.status.v1.ProcessSample>> readMetrics(
+      String nodeId, String agentId, Duration window) {
+    if (window.isNegative() || window.compareTo(Duration.ofHours(24)) > 0) {
+      throw OpsException.invalidArgument("duration must be between 1s and 24h (got " + window.toSeconds() + "s)");
+    }
+    return read(nodeId, agentId, "metrics", Command.newBuilder()
+        .setReadMetrics(io.opsscaffold.api.link.v1.ReadMetrics.newBuilder().setAgentId(agentId)
+            .setDuration(com.google.protobuf.util.Durations.fromMillis(window.toMillis()))))
+        .thenApply(r -> List.copyOf(r.getSamplesList()));
+  }
+
+  private CompletableFuture<io.opsscaffold.api.link.v1.CommandResult> read(
+      String nodeId, String agentId, String what, Command.Builder command) {
+    NodeRecord node = queries.agent(nodeId, agentId).node();
+    LinkSession session =
+        registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
+    String commandId = "read-" + UUID.randomUUID();
+    command.setCommandId(commandId).setDeadline(Timestamps.fromMillis(clock.millis() + defaultTimeout.toMillis()));
+    return router.send(session, command.build(), "reading " + what + " of agent " + agentId + " on node " + nodeId,
+        defaultTimeout).thenApply(result -> {
+          if (!result.getSuccess()) {
+            Status.Code code = Status.fromCodeValue(result.getErrorCode()).getCode();
+            throw Status.fromCode(code == Status.Code.OK ? Status.Code.INTERNAL : code)
+                .withDescription("node " + nodeId + ": " + result.getMessage()).asRuntimeException();
+          }
+          return result;
+        });
+  }
+
   private static AgentOperation parse(String operation) {
     return switch (operation) {
       case "start" -> AgentOperation.AGENT_OPERATION_START;

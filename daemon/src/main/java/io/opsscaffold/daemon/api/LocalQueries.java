@@ -1,0 +1,74 @@
+package io.opsscaffold.daemon.api;
+
+import com.google.protobuf.util.Timestamps;
+import io.opsscaffold.api.status.v1.ProcessSample;
+import io.opsscaffold.daemon.health.HealthMonitor;
+import io.opsscaffold.daemon.logs.AgentLogs;
+import io.opsscaffold.errors.OpsException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The reads the daemon answers both on its local API and for the manager through the link: the
+ * tail of an agent's output and its resource history. Validates and names what is wrong with
+ * {@link OpsException}. Thread-safe.
+ */
+public final class LocalQueries {
+  /** Most lines a tail may ask for. */
+  public static final int MAX_LINES = 1000;
+  private static final Duration MAX_HISTORY = Duration.ofHours(24);
+
+  private final DaemonGrpcService.AgentDirectory agents;
+  private final HealthMonitor monitor;
+  private final AgentLogs logs;
+  private final Clock clock;
+
+  public LocalQueries(DaemonGrpcService.AgentDirectory agents, HealthMonitor monitor, AgentLogs logs, Clock clock) {
+    this.agents = agents;
+    this.monitor = monitor;
+    this.logs = logs;
+    this.clock = clock;
+  }
+
+  /** The last {@code lines} lines (0 means {@code dflt}), oldest first. */
+  public List<String> tail(String agentId, int lines, int dflt) {
+    requireAgent(agentId);
+    if (lines < 0 || lines > MAX_LINES) {
+      throw OpsException.invalidArgument("lines must be between 1 and " + MAX_LINES + " (got " + lines + ")");
+    }
+    return logs.tail(agentId, lines == 0 ? dflt : lines);
+  }
+
+  /** Samples within {@code window} (zero means 5 minutes), oldest first. */
+  public List<ProcessSample> metrics(String agentId, Duration window) {
+    requireAgent(agentId);
+    Duration w = window.isZero() ? Duration.ofMinutes(5) : window;
+    if (w.isNegative() || w.compareTo(MAX_HISTORY) > 0) {
+      throw OpsException.invalidArgument("duration must be between 1s and 24h (got " + w.toSeconds() + "s)");
+    }
+    return monitor.history(agentId).since(clock.instant(), w).stream().map(LocalQueries::sample).toList();
+  }
+
+  void requireAgent(String agentId) {
+    if (agentId.isBlank()) {
+      throw OpsException.invalidArgument("agent_id is required");
+    }
+    if (agents.runner(agentId).isEmpty()) {
+      throw OpsException.notFound("agent '" + agentId + "' is not supervised by this daemon");
+    }
+  }
+
+  static ProcessSample sample(io.opsscaffold.daemon.monitor.ProcessSample s) {
+    return ProcessSample.newBuilder()
+        .setAt(Timestamps.fromMillis(s.at().toEpochMilli()))
+        .setCpuPercent(s.cpuPercent())
+        .setRssBytes(s.rssBytes())
+        .setVirtualBytes(s.virtualBytes())
+        .setThreads(s.threads())
+        .setOpenFiles(s.openFiles())
+        .setReadBytes(s.readBytes())
+        .setWriteBytes(s.writeBytes())
+        .build();
+  }
+}

@@ -62,6 +62,29 @@ public final class ErrorMapper {
     out.onCompleted();
   }
 
+  /**
+   * Answers a unary call whose value comes later: {@code call} starts the work (a failure to start
+   * is answered at once), the future's value or failure is answered when it completes.
+   */
+  public static <T> void replyLater(io.grpc.stub.StreamObserver<T> out,
+      java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> call) {
+    java.util.concurrent.CompletableFuture<T> future;
+    try {
+      future = call.get();
+    } catch (RuntimeException e) {
+      out.onError(toException(e));
+      return;
+    }
+    future.whenComplete((value, error) -> {
+      if (error != null) {
+        out.onError(toException(error));
+      } else {
+        out.onNext(value);
+        out.onCompleted();
+      }
+    });
+  }
+
   /** {@link #toStatus} as an exception for {@code StreamObserver.onError}. */
   public static StatusRuntimeException toException(Throwable error) {
     return toStatus(error).asRuntimeException();

@@ -94,7 +94,7 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
 
   @Override
   public void operateAgent(OperateLocalAgentRequest req, StreamObserver<OperateLocalAgentResponse> out) {
-    try {
+    ErrorMapper.replyLater(out, () -> {
       AgentRunner r = runner(req.getAgentId());
       CompletableFuture<AgentSnapshot> done = switch (req.getOperation()) {
         case "start" -> r.start(Context.current());
@@ -103,18 +103,11 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
         default -> throw OpsException.invalidArgument("operation '" + req.getOperation()
             + "' is not valid; valid operations: start, stop, restart");
       };
-      done.whenComplete((s, e) -> {
-        if (e != null) {
-          out.onError(ErrorMapper.toException(e));
-          return;
-        }
-        out.onNext(OperateLocalAgentResponse.newBuilder().setMessage(s.message()).setState(LinkProtos.state(s)).build());
-        out.onCompleted();
-      });
-    } catch (RuntimeException e) {
-      out.onError(ErrorMapper.toException(e));
-    }
+      return done.thenApply(s -> OperateLocalAgentResponse.newBuilder().setMessage(s.message())
+          .setState(LinkProtos.state(s)).build());
+    });
   }
+
 
   @Override
   public void getAgentMetrics(GetAgentMetricsRequest req, StreamObserver<AgentMetrics> out) {

@@ -73,18 +73,7 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
   @Override
   public void batchOperateAgents(io.opsscaffold.api.fleet.v1.BatchOperateRequest req,
       StreamObserver<io.opsscaffold.api.fleet.v1.BatchOperateResponse> out) {
-    try {
-      batches.run(req, item -> { }).whenComplete((r, e) -> {
-        if (e != null) {
-          out.onError(ErrorMapper.toException(e));
-        } else {
-          out.onNext(r);
-          out.onCompleted();
-        }
-      });
-    } catch (RuntimeException e) {
-      out.onError(ErrorMapper.toException(e));
-    }
+    ErrorMapper.replyLater(out, () -> batches.run(req, item -> { }));
   }
 
   @Override
@@ -205,64 +194,36 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
   @Override
   public void getAgentLogs(io.opsscaffold.api.fleet.v1.GetAgentLogsRequest req,
       StreamObserver<io.opsscaffold.api.fleet.v1.GetAgentLogsResponse> out) {
-    try {
-      operations.readLogs(req.getNodeId(), req.getAgentId(), req.getLines()).whenComplete((lines, e) -> {
-        if (e != null) {
-          out.onError(ErrorMapper.toException(e));
-          return;
-        }
-        out.onNext(io.opsscaffold.api.fleet.v1.GetAgentLogsResponse.newBuilder().addAllLines(lines).build());
-        out.onCompleted();
-      });
-    } catch (RuntimeException e) {
-      out.onError(ErrorMapper.toException(e));
-    }
+    ErrorMapper.replyLater(out, () -> operations.readLogs(req.getNodeId(), req.getAgentId(), req.getLines())
+        .thenApply(lines -> io.opsscaffold.api.fleet.v1.GetAgentLogsResponse.newBuilder().addAllLines(lines).build()));
   }
 
   @Override
   public void getAgentMetrics(io.opsscaffold.api.fleet.v1.GetAgentMetricsRequest req,
       StreamObserver<io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse> out) {
-    try {
-      Duration window = req.hasDuration() ? Duration.ofMillis(Durations.toMillis(req.getDuration())) : Duration.ZERO;
-      operations.readMetrics(req.getNodeId(), req.getAgentId(), window).whenComplete((samples, e) -> {
-        if (e != null) {
-          out.onError(ErrorMapper.toException(e));
-          return;
-        }
-        out.onNext(io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse.newBuilder().addAllSamples(samples).build());
-        out.onCompleted();
-      });
-    } catch (RuntimeException e) {
-      out.onError(ErrorMapper.toException(e));
-    }
+    Duration window = req.hasDuration() ? Duration.ofMillis(Durations.toMillis(req.getDuration())) : Duration.ZERO;
+    ErrorMapper.replyLater(out, () -> operations.readMetrics(req.getNodeId(), req.getAgentId(), window)
+        .thenApply(s -> io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse.newBuilder().addAllSamples(s).build()));
   }
 
   @Override
   public void operateAgent(OperateAgentRequest req, StreamObserver<OperateAgentResponse> out) {
-    try {
-      Duration timeout =
-          req.hasTimeout() ? Duration.ofMillis(Durations.toMillis(req.getTimeout())) : Duration.ZERO;
-      operations
-          .operate(req.getNodeId(), req.getAgentId(), req.getOperation(), timeout)
-          .whenComplete((outcome, error) -> {
-            if (error != null) {
-              out.onError(ErrorMapper.toException(error));
-              return;
-            }
-            var record = LinkProtos.agent(outcome.node().nodeId(), outcome.agent(), clock.millis());
-            var view = new FleetQueries.AgentView(
-                outcome.node(), record, Availability.of(outcome.node(), record, clock.millis()));
-            out.onNext(OperateAgentResponse.newBuilder()
-                .setCommandId(outcome.commandId())
-                .setSuccess(true)
-                .setMessage(outcome.message())
-                .setAgent(FleetProtos.agent(view))
-                .setDuration(Durations.fromMillis(outcome.duration().toMillis()))
-                .build());
-            out.onCompleted();
-          });
-    } catch (RuntimeException e) {
-      out.onError(ErrorMapper.toException(e));
-    }
+    Duration timeout =
+        req.hasTimeout() ? Duration.ofMillis(Durations.toMillis(req.getTimeout())) : Duration.ZERO;
+    ErrorMapper.replyLater(out, () -> operations
+        .operate(req.getNodeId(), req.getAgentId(), req.getOperation(), timeout)
+        .thenApply(outcome -> {
+          var record = LinkProtos.agent(outcome.node().nodeId(), outcome.agent(), clock.millis());
+          var view = new FleetQueries.AgentView(
+              outcome.node(), record, Availability.of(outcome.node(), record, clock.millis()));
+          return OperateAgentResponse.newBuilder()
+              .setCommandId(outcome.commandId())
+              .setSuccess(true)
+              .setMessage(outcome.message())
+              .setAgent(FleetProtos.agent(view))
+              .setDuration(Durations.fromMillis(outcome.duration().toMillis()))
+              .build();
+        }));
   }
+
 }

@@ -282,15 +282,13 @@ public final class JdbcFleetRepository implements FleetRepository {
             "SELECT " + NODE_READ_COLUMNS + " FROM nodes" + where + " ORDER BY node_id LIMIT ? OFFSET ?",
             area, area, connectivity, connectivity, limit, offset);
     long total =
-        queryLong("SELECT COUNT(*) FROM nodes" + where, area, area, connectivity, connectivity);
+        Jdbc.count(database, "SELECT COUNT(*) FROM nodes" + where, area, area, connectivity, connectivity);
     return new Page<>(items, total);
   }
 
   @Override
   public List<String> onlineNodeIds() {
-    List<String> ids = new ArrayList<>();
-    query("SELECT node_id FROM nodes WHERE connectivity = 'ONLINE'", rs -> ids.add(rs.getString(1)));
-    return ids;
+    return Jdbc.query(database, "SELECT node_id FROM nodes WHERE connectivity = 'ONLINE'", rs -> rs.getString(1));
   }
 
   @Override
@@ -310,7 +308,7 @@ public final class JdbcFleetRepository implements FleetRepository {
 
   @Override
   public int countAgents(String nodeId) {
-    return (int) queryLong("SELECT COUNT(*) FROM agents WHERE node_id = ?", nodeId);
+    return (int) Jdbc.count(database, "SELECT COUNT(*) FROM agents WHERE node_id = ?", nodeId);
   }
 
   @Override
@@ -321,14 +319,11 @@ public final class JdbcFleetRepository implements FleetRepository {
         + " AND (? = '' OR n.zone = ?) AND (? = '' OR n.hostname = ?) AND (? = '' OR n.ip = ?)"
         + " AND (? = '' OR a.type = ?) AND (? = '' OR n.daemon_version = ?)"
         + " ORDER BY a.node_id, a.agent_id";
-    List<AgentOnNode> rows = new ArrayList<>();
     Map<String, NodeRecord> nodes = new java.util.HashMap<>();
-    query(sql, rs -> {
-      NodeRecord node = nodes.computeIfAbsent(rs.getString("n_node_id"), id -> readNodeUnchecked(rs, "n_"));
-      rows.add(new AgentOnNode(node, readAgent(rs, "a_")));
-    }, f.nodeId(), f.nodeId(), f.agentId(), f.agentId(), f.area(), f.area(), f.zone(), f.zone(),
+    return Jdbc.query(database, sql, rs -> new AgentOnNode(
+        nodes.computeIfAbsent(rs.getString("n_node_id"), id -> readNodeUnchecked(rs, "n_")), readAgent(rs, "a_")),
+        f.nodeId(), f.nodeId(), f.agentId(), f.agentId(), f.area(), f.area(), f.zone(), f.zone(),
         f.hostname(), f.hostname(), f.address(), f.address(), f.type(), f.type(), f.version(), f.version());
-    return rows;
   }
 
   @Override
@@ -366,42 +361,12 @@ public final class JdbcFleetRepository implements FleetRepository {
     return out.toString();
   }
 
-  private interface RowReader {
-    void read(ResultSet rs) throws SQLException;
-  }
-
-  private void query(String sql, RowReader reader, Object... args) {
-    try (Connection c = database.connection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          reader.read(rs);
-        }
-      }
-    } catch (SQLException e) {
-      throw new DataAccessException("query failed: " + sql, e);
-    }
-  }
-
-  private long queryLong(String sql, Object... args) {
-    long[] result = new long[1];
-    query(sql, rs -> result[0] = rs.getLong(1), args);
-    return result[0];
-  }
-
   private List<NodeRecord> queryNodes(String sql, Object... args) {
-    List<NodeRecord> nodes = new ArrayList<>();
-    query(sql, rs -> nodes.add(readNode(rs, "")), args);
-    return nodes;
+    return Jdbc.query(database, sql, rs -> readNode(rs, ""), args);
   }
 
   private List<AgentRecord> queryAgents(String sql, Object... args) {
-    List<AgentRecord> agents = new ArrayList<>();
-    query(sql, rs -> agents.add(readAgent(rs, "")), args);
-    return agents;
+    return Jdbc.query(database, sql, rs -> readAgent(rs, ""), args);
   }
 
   private static NodeRecord readNodeUnchecked(ResultSet rs, String p) {

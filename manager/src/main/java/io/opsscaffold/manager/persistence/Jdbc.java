@@ -1,0 +1,70 @@
+package io.opsscaffold.manager.persistence;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The few JDBC moves the repositories share: read rows, count, replace a row by its key. */
+final class Jdbc {
+  /** Maps the current row of a result set. */
+  interface RowReader<T> {
+    T read(ResultSet rs) throws SQLException;
+  }
+
+  private Jdbc() {}
+
+  /** Every row {@code sql} returns, mapped by {@code reader}. */
+  static <T> List<T> query(Database db, String sql, RowReader<T> reader, Object... args) {
+    List<T> rows = new ArrayList<>();
+    try (Connection c = db.connection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.add(reader.read(rs));
+        }
+      }
+    } catch (SQLException e) {
+      throw new DataAccessException("query failed: " + sql, e);
+    }
+    return rows;
+  }
+
+  /** The single number {@code sql} returns (a COUNT). */
+  static long count(Database db, String sql, Object... args) {
+    return query(db, sql, rs -> rs.getLong(1), args).get(0);
+  }
+
+  /**
+   * Replaces the row of {@code table} whose {@code keyColumn} is {@code values[0]} with {@code
+   * values} (in the order of {@code columns}), in one transaction.
+   */
+  static void replace(Database db, String table, String keyColumn, String columns, Object... values) {
+    String marks = "?" + ", ?".repeat(values.length - 1);
+    try (Connection c = db.connection()) {
+      c.setAutoCommit(false);
+      try (PreparedStatement del = c.prepareStatement("DELETE FROM " + table + " WHERE " + keyColumn + " = ?");
+          PreparedStatement ins = c.prepareStatement("INSERT INTO " + table + " (" + columns + ") VALUES (" + marks + ")")) {
+        bind(del, values[0]);
+        del.executeUpdate();
+        bind(ins, values);
+        ins.executeUpdate();
+        c.commit();
+      } catch (SQLException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new DataAccessException("writing " + table + " row " + values[0] + " failed", e);
+    }
+  }
+
+  private static void bind(PreparedStatement ps, Object... args) throws SQLException {
+    for (int i = 0; i < args.length; i++) {
+      ps.setObject(i + 1, args[i]);
+    }
+  }
+}

@@ -45,11 +45,13 @@ public final class ManagerApp implements AutoCloseable {
   private final HealthStatusManager health;
   private final List<String> routes;
   private final io.opsscaffold.manager.alerts.AlertEngine alerts;
+  private final io.opsscaffold.manager.fleet.AgentWatch agentWatch;
 
   private ManagerApp(
       WebServer server, Database database, StateWriter writer, ConnectivityTracker connectivity,
       CommandRouter router, HealthStatusManager health, List<String> routes,
-      io.opsscaffold.manager.alerts.AlertEngine alerts) {
+      io.opsscaffold.manager.alerts.AlertEngine alerts, io.opsscaffold.manager.fleet.AgentWatch agentWatch) {
+    this.agentWatch = agentWatch;
     this.alerts = alerts;
     this.server = server;
     this.database = database;
@@ -82,10 +84,12 @@ public final class ManagerApp implements AutoCloseable {
     io.opsscaffold.manager.alerts.AlertEngine alerts = new io.opsscaffold.manager.alerts.AlertEngine(repository, alertLog,
         clock, settings.alertWebhook().map(u -> new io.opsscaffold.manager.alerts.AlertWebhook(u, Duration.ofSeconds(1))),
         settings.alertScanInterval());
-    writer.afterCommit(alerts::kick);
+    writer.afterCommit(committed -> alerts.kick());
+    io.opsscaffold.manager.fleet.AgentWatch agentWatch = new io.opsscaffold.manager.fleet.AgentWatch(repository, clock);
+    writer.afterCommit(agentWatch::committed);
     io.opsscaffold.manager.operations.Requester requester = new io.opsscaffold.manager.operations.Requester();
     FleetGrpcService fleetService = new FleetGrpcService(queries, operations, batches, operationLog,
-        new FleetGrpcService.Alerts(alertLog, alerts), clock);
+        new FleetGrpcService.Alerts(alertLog, alerts), agentWatch, clock);
     BindableService fleet = tracing.traced(() -> io.grpc.ServerInterceptors.intercept(fleetService, requester));
     LinkGrpcService link =
         LinkGrpcService.create(registry, writer, connectivity, router, clock, settings.pingInterval());
@@ -121,7 +125,7 @@ public final class ManagerApp implements AutoCloseable {
     LOG.info(() -> "manager listening on " + settings.host() + ":" + server.port()
         + " (gRPC and HTTP/JSON), database " + database.vendor());
     return new ManagerApp(server, database, writer, connectivity, router, health,
-        transcoder.describeRoutes(), alerts);
+        transcoder.describeRoutes(), alerts, agentWatch);
   }
 
   public int port() {
@@ -138,6 +142,7 @@ public final class ManagerApp implements AutoCloseable {
     health.enterTerminalState();
     server.stop();
     alerts.close();
+    agentWatch.close();
     connectivity.close();
     router.close();
     writer.close();

@@ -6,6 +6,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.opsscaffold.api.fleet.v1.AlertEvent;
 import io.opsscaffold.manager.fleet.Availability;
 import io.opsscaffold.manager.fleet.FleetRepository;
+import io.opsscaffold.manager.streams.BoundedStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -13,8 +14,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -42,7 +41,7 @@ public final class AlertEngine implements AutoCloseable {
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(
       r -> Thread.ofPlatform().name("alerts").daemon(true).unstarted(r));
   private final AtomicBoolean kicked = new AtomicBoolean();
-  private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
+  private final Set<BoundedStream<AlertEvent>> watchers = ConcurrentHashMap.newKeySet();
   // Owned by the alerts thread.
   private final Map<String, String> lastKind = new HashMap<>();
   private final Map<String, AlertRecord> openAlerts = new HashMap<>();
@@ -135,7 +134,7 @@ public final class AlertEngine implements AutoCloseable {
     AlertEvent event = AlertEvent.newBuilder().setChange(change).setAlert(AlertProtos.alert(alert)).build();
     LOG.info(() -> "alert " + change.toLowerCase() + ": " + alert.kind() + " " + alert.nodeId() + "/" + alert.agentId()
         + " (" + alert.reason() + ")");
-    for (Watcher w : watchers) {
+    for (BoundedStream<AlertEvent> w : watchers) {
       w.offer(event);
     }
     webhook.ifPresent(h -> {
@@ -153,57 +152,16 @@ public final class AlertEngine implements AutoCloseable {
    * sent twice between the snapshot and the live events.
    */
   public void watch(ServerCallStreamObserver<AlertEvent> out) {
-    Watcher w = new Watcher(out);
-    out.setOnCancelHandler(() -> w.close(null));
+    BoundedStream<AlertEvent> w = new BoundedStream<>(out, WATCHER_QUEUE, "alert events", watchers::remove);
     thread.execute(() -> {
       for (AlertRecord open : openAlerts.values()) {
-        w.offer(AlertEvent.newBuilder().setChange("OPEN").setAlert(AlertProtos.alert(open)).build());
+        w.preload(AlertEvent.newBuilder().setChange("OPEN").setAlert(AlertProtos.alert(open)).build());
       }
-      w.offer(AlertEvent.newBuilder().setChange("SYNCED").build());
-      watchers.add(w);
+      w.preload(AlertEvent.newBuilder().setChange("SYNCED").build());
+      if (!w.closed()) {
+        watchers.add(w);
+      }
     });
-    Thread.ofVirtual().name("alert-watcher").start(w::drain);
-  }
-
-  /** A watcher's bounded queue, drained into its stream by its own virtual thread. */
-  private final class Watcher {
-    private final ServerCallStreamObserver<AlertEvent> out;
-    private final BlockingQueue<AlertEvent> queue = new ArrayBlockingQueue<>(WATCHER_QUEUE);
-    private volatile Status closing;
-    private volatile boolean closed;
-
-    Watcher(ServerCallStreamObserver<AlertEvent> out) {
-      this.out = out;
-    }
-
-    void offer(AlertEvent e) {
-      if (!queue.offer(e)) {
-        close(Status.RESOURCE_EXHAUSTED.withDescription(
-            "this watcher fell " + WATCHER_QUEUE + " alert events behind and was dropped; watch again"));
-      }
-    }
-
-    void close(Status why) {
-      closing = why;
-      closed = true;
-      watchers.remove(this);
-    }
-
-    void drain() {
-      try {
-        while (!closed) {
-          AlertEvent e = queue.poll(200, TimeUnit.MILLISECONDS);
-          if (e != null && !closed) {
-            out.onNext(e);
-          }
-        }
-        if (closing != null) {
-          out.onError(closing.asRuntimeException());
-        }
-      } catch (InterruptedException | RuntimeException e) {
-        watchers.remove(this);
-      }
-    }
   }
 
   private static String key(String nodeId, String agentId) {

@@ -30,6 +30,7 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
   private final io.opsscaffold.manager.operations.OperationRepository log;
   private final Clock clock;
   private final Alerts alerts;
+  private final AgentWatch agentWatch;
 
   /** The alert log and the engine that feeds watchers. */
   public record Alerts(io.opsscaffold.manager.alerts.AlertRepository log,
@@ -59,9 +60,20 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
     alerts.engine().watch((io.grpc.stub.ServerCallStreamObserver<io.opsscaffold.api.fleet.v1.AlertEvent>) out);
   }
 
+  @Override
+  public void watchAgents(io.opsscaffold.api.fleet.v1.WatchAgentsRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.AgentEvent> out) {
+    try {
+      agentWatch.watch(req, (io.grpc.stub.ServerCallStreamObserver<io.opsscaffold.api.fleet.v1.AgentEvent>) out);
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+    }
+  }
+
   public FleetGrpcService(FleetQueries queries, OperationService operations,
       io.opsscaffold.manager.operations.BatchOperations batches,
-      io.opsscaffold.manager.operations.OperationRepository log, Alerts alerts, Clock clock) {
+      io.opsscaffold.manager.operations.OperationRepository log, Alerts alerts, AgentWatch agentWatch, Clock clock) {
+    this.agentWatch = agentWatch;
     this.alerts = alerts;
     this.queries = queries;
     this.operations = operations;

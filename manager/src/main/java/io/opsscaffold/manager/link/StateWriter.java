@@ -15,6 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -46,11 +48,14 @@ public final class StateWriter implements AutoCloseable {
   private final BlockingQueue<Item> queue = new LinkedBlockingQueue<>();
   private final Thread thread;
   private volatile boolean running = true;
-  private volatile Runnable afterCommit = () -> { };
+  private final List<Consumer<List<FleetWrite>>> afterCommit = new CopyOnWriteArrayList<>();
 
-  /** Runs {@code hook} on the writer thread after each commit; it must not block. */
-  public void afterCommit(Runnable hook) {
-    this.afterCommit = hook;
+  /**
+   * Runs {@code hook} on the writer thread after each commit with the writes committed (in
+   * order); it must not block. Register hooks before the first write.
+   */
+  public void afterCommit(Consumer<List<FleetWrite>> hook) {
+    afterCommit.add(hook);
   }
 
   public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer) {
@@ -85,9 +90,11 @@ public final class StateWriter implements AutoCloseable {
         }
         batch.add(first);
         queue.drainTo(batch, MAX_BATCH - 1);
-        applyWithRetry(batch);
+        List<FleetWrite> committed = applyWithRetry(batch);
         acknowledge(batch);
-        afterCommit.run();
+        for (Consumer<List<FleetWrite>> hook : afterCommit) {
+          hook.accept(committed);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -99,7 +106,7 @@ public final class StateWriter implements AutoCloseable {
     }
   }
 
-  private void applyWithRetry(List<Item> batch) throws InterruptedException {
+  private List<FleetWrite> applyWithRetry(List<Item> batch) throws InterruptedException {
     List<FleetWrite> writes = new ArrayList<>(batch.size());
     for (Item item : batch) {
       if (item.write() instanceof FleetWrite.NodeOffline off && registry.connected(off.nodeId())) {
@@ -113,7 +120,7 @@ public final class StateWriter implements AutoCloseable {
       try {
         repository.apply(writes);
         traceCommit(batch, start, System.currentTimeMillis());
-        return;
+        return writes;
       } catch (RuntimeException e) {
         if (!running) {
           throw e;

@@ -124,7 +124,8 @@ public final class DaemonMain {
     health.start();
 
     LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock,
-        () -> health.hostHistory().latest().map(io.opsscaffold.daemon.api.HostProtos::host), apiService.queries());
+        () -> health.hostHistory().latest().map(io.opsscaffold.daemon.api.HostProtos::host), apiService.queries(),
+        new io.opsscaffold.daemon.config.ConfigPusher(supervisor));
     link.start();
 
     CountDownLatch stopped = new CountDownLatch(1);

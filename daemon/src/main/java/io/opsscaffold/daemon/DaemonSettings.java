@@ -3,6 +3,7 @@ package io.opsscaffold.daemon;
 import io.opsscaffold.daemon.health.HealthPolicy;
 import io.opsscaffold.daemon.link.LinkPolicy;
 import io.opsscaffold.daemon.logs.LogPolicy;
+import io.opsscaffold.daemon.config.ConfigPolicy;
 import io.opsscaffold.daemon.restart.RestartPolicy;
 import io.opsscaffold.daemon.supervision.AgentSpec;
 import io.opsscaffold.settings.Settings;
@@ -174,7 +175,7 @@ public record DaemonSettings(
           new LogPolicy(
               a.bytes("log.max-bytes", LogPolicy.defaults().maxBytes(), 1024, 1L << 40),
               a.integer("log.backups", LogPolicy.defaults().backups(), 0, 100)),
-          configDir(a)));
+          config(a)));
     }
     return specs;
   }
@@ -212,16 +213,30 @@ public record DaemonSettings(
         h.bool("restart", true));
   }
 
-  private static Optional<Path> configDir(Settings a) {
+  /** {@code config-dir}, {@code config-reload} (restart, http, none), {@code config-reload-url}, {@code config-verify}. */
+  private static ConfigPolicy config(Settings a) {
     String text = a.string("config-dir", "");
-    if (text.isBlank()) {
-      return Optional.empty();
+    Optional<Path> dir = Optional.empty();
+    if (!text.isBlank()) {
+      dir = Optional.of(Path.of(text));
+      if (Files.exists(dir.get()) && !Files.isDirectory(dir.get())) {
+        a.problem("config-dir", "'" + text + "' exists and is not a directory");
+      }
     }
-    Path dir = Path.of(text);
-    if (Files.exists(dir) && !Files.isDirectory(dir)) {
-      a.problem("config-dir", "'" + text + "' exists and is not a directory");
+    String reload = a.oneOf("config-reload", "restart", ConfigPolicy.RELOADS);
+    Optional<java.net.URI> url = Optional.empty();
+    String urlText = a.string("config-reload-url", "");
+    if (!urlText.isBlank()) {
+      if (!urlText.startsWith("http://") && !urlText.startsWith("https://")) {
+        a.problem("config-reload-url", "must be an http:// or https:// URL (got '" + urlText + "')");
+      } else {
+        url = Optional.of(java.net.URI.create(urlText));
+      }
+    } else if (reload.equals("http")) {
+      a.problem("config-reload-url", "is required when config-reload is http");
     }
-    return Optional.of(dir);
+    return new ConfigPolicy(dir, reload, url,
+        a.duration("config-verify", Duration.ofSeconds(2), Duration.ZERO, Duration.ofMinutes(10)));
   }
 
   private static double multiplier(Settings restart) {

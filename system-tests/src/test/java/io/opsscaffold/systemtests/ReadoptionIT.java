@@ -45,7 +45,7 @@ class ReadoptionIT {
     var watcher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     watcher.scheduleWithFixedDelay(() -> {
       for (String id : List.of("a1", "a2")) {
-        String marker = stack.dir.resolve(id + ".yaml").toString();
+        String marker = stack.configFile(id).toString();
         int n = (int) ProcessHandle.allProcesses()
             .filter(p -> p.isAlive() && p.info().commandLine().map(c -> c.contains(marker)).orElse(false))
             .count();

@@ -122,7 +122,8 @@ final class Stack implements AutoCloseable {
       String transport = i % 2 == 1
           ? "daemon_socket: " + dir.resolve("daemon-data").resolve("daemon.sock")
           : "daemon_url: http://127.0.0.1:" + daemonPort;
-      Files.writeString(dir.resolve(id + ".yaml"), """
+      Files.createDirectories(configFile(id).getParent());
+      Files.writeString(configFile(id), """
           agent_id: %s
           heartbeat_interval: 1s
           %s
@@ -139,8 +140,10 @@ final class Stack implements AutoCloseable {
                 policy: always
                 initial-delay: 500ms
               stop-timeout: %s
-          """.formatted(id, AppProcess.javaBinary(), jar("agent"), dir.resolve(id + ".yaml"),
-              agentFaults.containsKey(id) ? "1s" : "5s") + agentSpecs.getOrDefault(id, "").indent(4));
+              config-dir: %s
+          """.formatted(id, AppProcess.javaBinary(), jar("agent"), configFile(id),
+              agentFaults.containsKey(id) ? "1s" : "5s", configFile(id).getParent())
+          + agentSpecs.getOrDefault(id, "").indent(4));
     }
     daemon.append(extraAgents.replace("${dir}", dir.toString()));
     Files.writeString(dir.resolve("daemon.yaml"), daemon.toString());
@@ -158,9 +161,14 @@ final class Stack implements AutoCloseable {
     return this;
   }
 
+  /** A reference agent's configuration file, in its config-dir {@code <id>.d}. */
+  Path configFile(String agentId) {
+    return dir.resolve(agentId + ".d").resolve("agent.yaml");
+  }
+
   /** The agent process currently running with {@code agentId}'s config, found by command line. */
   Optional<ProcessHandle> agentProcess(String agentId) {
-    String marker = dir.resolve(agentId + ".yaml").toString();
+    String marker = configFile(agentId).toString();
     return ProcessHandle.allProcesses()
         .filter(p -> p.isAlive() && p.info().commandLine().map(c -> c.contains(marker)).orElse(false))
         .findFirst();

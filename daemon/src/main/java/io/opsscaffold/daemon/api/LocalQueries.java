@@ -50,6 +50,19 @@ public final class LocalQueries {
     return monitor.history(agentId).since(clock.instant(), w).stream().map(LocalQueries::sample).toList();
   }
 
+  /**
+   * A follower of the agent's output, for {@code run} on a thread of the caller's: {@code sink}
+   * hears the last {@code lines} lines (0 to 1000), then each new one.
+   */
+  public io.opsscaffold.daemon.logs.LogFollower follower(String agentId, int lines,
+      java.util.function.Consumer<String> sink) {
+    requireAgent(agentId);
+    if (lines < 0 || lines > MAX_LINES) {
+      throw OpsException.invalidArgument("lines must be between 0 and " + MAX_LINES + " (got " + lines + ")");
+    }
+    return new io.opsscaffold.daemon.logs.LogFollower(logs, agentId, lines, sink);
+  }
+
   void requireAgent(String agentId) {
     if (agentId.isBlank()) {
       throw OpsException.invalidArgument("agent_id is required");

@@ -20,8 +20,11 @@ import io.opsscaffold.api.link.v1.DaemonMessage;
 import io.opsscaffold.api.link.v1.Deltas;
 import io.opsscaffold.api.link.v1.FullState;
 import io.opsscaffold.api.link.v1.Hello;
+import io.opsscaffold.api.link.v1.LogChunk;
 import io.opsscaffold.api.link.v1.ManagerMessage;
 import io.opsscaffold.api.link.v1.Ping;
+import io.opsscaffold.daemon.config.ConfigPusher;
+import io.opsscaffold.daemon.logs.LogFollower;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 import io.opsscaffold.daemon.supervision.Supervisor;
@@ -60,6 +63,7 @@ public final class LinkRunner implements AutoCloseable {
   private final Backoff backoff;
   private final java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats;
   private final io.opsscaffold.daemon.api.LocalQueries reads;
+  private final ConfigPusher pusher;
   private final ManagedChannel channel;
   private final Thread loop;
   private volatile boolean running = true;
@@ -80,13 +84,18 @@ public final class LinkRunner implements AutoCloseable {
   /** @param hostStats the host's latest measurements, sent every stats interval */
   public LinkRunner(LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer,
       Clock clock, java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats) {
-    this(policy, hello, supervisor, outbox, tracer, clock, hostStats, null);
+    this(policy, hello, supervisor, outbox, tracer, clock, hostStats, null, null);
   }
 
-  /** @param reads answers the manager's log and metrics commands (the local API's own code) */
+  /**
+   * @param reads answers the manager's log and metrics commands (the local API's own code); null
+   *     answers them UNIMPLEMENTED
+   * @param pusher carries out config pushes; null answers them UNIMPLEMENTED
+   */
   public LinkRunner(LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer,
       Clock clock, java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats,
-      io.opsscaffold.daemon.api.LocalQueries reads) {
+      io.opsscaffold.daemon.api.LocalQueries reads, ConfigPusher pusher) {
+    this.pusher = pusher;
     this.reads = reads;
     this.hostStats = hostStats;
     this.policy = policy;
@@ -161,9 +170,19 @@ public final class LinkRunner implements AutoCloseable {
     private volatile long lastReceivedMs = clock.millis();
     private volatile long lastSentMs;
     private long lastStatsMs;
+    private final Map<String, LogFollower> followers = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Runs the stream until it ends; returns why it ended. */
     String serve() throws InterruptedException {
+      try {
+        return serveUntilEnd();
+      } finally {
+        followers.values().forEach(LogFollower::close);
+        followers.clear();
+      }
+    }
+
+    private String serveUntilEnd() throws InterruptedException {
       requests = DaemonLinkServiceGrpc.newStub(channel).connect(this);
       send(DaemonMessage.newBuilder().setHello(hello));
       outbox.drain(); // the full state below covers everything pending
@@ -296,10 +315,38 @@ public final class LinkRunner implements AutoCloseable {
         reply(failure(command, Status.Code.DEADLINE_EXCEEDED, "the command arrived after its deadline"), ctx, span);
         return;
       }
-      if ((command.getActionCase() == Command.ActionCase.READ_LOGS
-          || command.getActionCase() == Command.ActionCase.READ_METRICS) && reads != null) {
-        reply(read(command), ctx, span);
-        return;
+      switch (command.getActionCase()) {
+        case READ_LOGS, READ_METRICS -> {
+          if (reads != null) {
+            reply(read(command), ctx, span);
+            return;
+          }
+        }
+        case FOLLOW_LOGS -> {
+          if (reads != null) {
+            follow(command, ctx, span);
+            return;
+          }
+        }
+        case CANCEL -> {
+          LogFollower f = followers.remove(command.getCancel().getCommandId());
+          if (f != null) {
+            f.close();
+          }
+          reply(CommandResult.newBuilder().setCommandId(command.getCommandId()).setSuccess(true)
+              .setMessage(f == null ? "nothing to cancel" : "cancelled").build(), ctx, span);
+          return;
+        }
+        case PUSH_CONFIG -> {
+          if (pusher != null) {
+            span.setAttribute("ops.agent.id", command.getPushConfig().getAgentId());
+            span.setAttribute("ops.operation", "push-config");
+            Thread.ofVirtual().name("push-config-" + command.getPushConfig().getAgentId())
+                .start(() -> reply(pushConfig(command, ctx), ctx, span));
+            return;
+          }
+        }
+        default -> { }
       }
       if (command.getActionCase() != Command.ActionCase.OPERATE) {
         reply(failure(command, Status.Code.UNIMPLEMENTED, "this daemon does not know " + command.getActionCase()), ctx, span);
@@ -343,6 +390,49 @@ public final class LinkRunner implements AutoCloseable {
       }
       send(DaemonMessage.newBuilder().setCommandResult(result).putAllTraceContext(TraceContextCarrier.of(ctx)));
       span.end();
+    }
+
+    private CommandResult pushConfig(Command command, Context ctx) {
+      var push = command.getPushConfig();
+      ConfigPusher.Result r = pusher.push(push.getAgentId(), push.getFilesList().stream()
+          .map(f -> new ConfigPusher.File(f.getName(), f.getContent().getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+          .toList(), ctx);
+      CommandResult.Builder b = CommandResult.newBuilder().setCommandId(command.getCommandId())
+          .setSuccess(r.applied()).setMessage(r.message()).setConfigOutcome(r.outcome()).setConfigHash(r.hash());
+      if (!r.applied()) {
+        b.setErrorCode(r.code().value());
+      }
+      supervisor.runner(push.getAgentId()).ifPresent(runner -> b.setAgent(LinkProtos.state(runner.snapshot())));
+      return b.build();
+    }
+
+    /**
+     * Starts following an agent's output: an empty first chunk says it started, then the last
+     * {@code lines} lines and every new one, until cancelled or the stream ends.
+     */
+    private void follow(Command command, Context ctx, Span span) {
+      var f = command.getFollowLogs();
+      String id = command.getCommandId();
+      LogFollower follower;
+      try {
+        follower = reads.follower(f.getAgentId(), f.getLines(), line -> {
+          if (!send(DaemonMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setCommandId(id).addLines(line)))) {
+            LogFollower self = followers.remove(id);
+            if (self != null) {
+              self.close();
+            }
+          }
+        });
+      } catch (RuntimeException e) {
+        Status s = io.opsscaffold.errors.ErrorMapper.toStatus(e);
+        reply(failure(command, s.getCode(), String.valueOf(s.getDescription())), ctx, span);
+        return;
+      }
+      span.setAttribute("ops.agent.id", f.getAgentId());
+      span.end();
+      followers.put(id, follower);
+      send(DaemonMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setCommandId(id)));
+      Thread.ofVirtual().name("follow-" + f.getAgentId()).start(follower::run);
     }
 
     private CommandResult read(Command command) {

@@ -15,7 +15,8 @@ import java.util.Map;
  * @param startSeconds how long a new process must stay up before its start counts as successful
  * @param stopSignal the signal a stop sends first ("TERM", "INT", "QUIT", "HUP", "USR1", "USR2")
  * @param log how its output file is rotated
- * @param configDir where the agent's configuration files live (the target of config pushes)
+ * @param config where the agent's configuration files live (the target of config pushes) and how
+ *     it takes a new configuration
  */
 public record AgentSpec(
     String id,
@@ -31,7 +32,21 @@ public record AgentSpec(
     Duration startSeconds,
     String stopSignal,
     io.opsscaffold.daemon.logs.LogPolicy log,
-    java.util.Optional<Path> configDir) {
+    io.opsscaffold.daemon.config.ConfigPolicy config) {
+
+  /** A spec whose config pushes (if {@code configDir} is set) restart the agent. */
+  public AgentSpec(String id, String type, String command, List<String> args, Path workingDir,
+      Map<String, String> env, RestartPolicy restart, io.opsscaffold.daemon.health.HealthPolicy health,
+      Duration stopTimeout, boolean autostart, Duration startSeconds, String stopSignal,
+      io.opsscaffold.daemon.logs.LogPolicy log, java.util.Optional<Path> configDir) {
+    this(id, type, command, args, workingDir, env, restart, health, stopTimeout, autostart, startSeconds, stopSignal,
+        log, io.opsscaffold.daemon.config.ConfigPolicy.restartIn(configDir));
+  }
+
+  /** The agent's config directory, when it takes config pushes. */
+  public java.util.Optional<Path> configDir() {
+    return config.dir();
+  }
 
   /** The stop signals a spec may name. */
   public static final java.util.List<String> STOP_SIGNALS = java.util.List.of("TERM", "INT", "QUIT", "HUP", "USR1", "USR2");

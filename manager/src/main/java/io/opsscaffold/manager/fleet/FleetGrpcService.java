@@ -113,6 +113,60 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
   }
 
   @Override
+  public void batchPushConfigs(io.opsscaffold.api.fleet.v1.BatchPushConfigsRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.BatchOperateResponse> out) {
+    ErrorMapper.replyLater(out, () -> batches.pushConfigs(req, item -> { }));
+  }
+
+  /** Lines a follower may have waiting before it counts as too slow. */
+  static final int FOLLOW_QUEUE = 10_000;
+
+  @Override
+  public void followAgentLogs(io.opsscaffold.api.fleet.v1.FollowAgentLogsRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.FollowAgentLogsEvent> out) {
+    var call = (io.grpc.stub.ServerCallStreamObserver<io.opsscaffold.api.fleet.v1.FollowAgentLogsEvent>) out;
+    java.util.concurrent.atomic.AtomicReference<Runnable> cancel = new java.util.concurrent.atomic.AtomicReference<>();
+    var stream = new io.opsscaffold.manager.streams.BoundedStream<>(call, FOLLOW_QUEUE, "log lines", s -> {
+      Runnable c = cancel.getAndSet(() -> { });
+      if (c != null) {
+        c.run();
+      }
+    });
+    try {
+      Runnable handle = operations.followLogs(req.getNodeId(), req.getAgentId(), req.getLines(),
+          new io.opsscaffold.manager.operations.CommandRouter.Follow() {
+            private boolean started;
+
+            @Override
+            public void lines(java.util.List<String> lines) {
+              if (!started) {
+                started = true;
+                stream.offer(io.opsscaffold.api.fleet.v1.FollowAgentLogsEvent.newBuilder().setFollowing(true).build());
+              }
+              lines.forEach(l -> stream.offer(io.opsscaffold.api.fleet.v1.FollowAgentLogsEvent.newBuilder()
+                  .setLine(l).build()));
+            }
+
+            @Override
+            public void ended(io.grpc.Status status) {
+              cancel.set(() -> { });
+              if (status.isOk()) {
+                stream.finish();
+              } else {
+                stream.close(status);
+              }
+            }
+          });
+      if (!cancel.compareAndSet(null, handle)) {
+        handle.run(); // the client went away while the follow was being set up
+      }
+    } catch (RuntimeException e) {
+      cancel.set(() -> { });
+      stream.close(ErrorMapper.toStatus(e));
+    }
+  }
+
+  @Override
   public void listOperations(io.opsscaffold.api.fleet.v1.ListOperationsRequest req,
       StreamObserver<io.opsscaffold.api.fleet.v1.ListOperationsResponse> out) {
     ErrorMapper.reply(out, () -> {

@@ -86,19 +86,24 @@ public final class FleetQueries {
   public AgentPage listFleetAgents(FleetRepository.AgentFilter filter, String status, String label, int page,
       int pageSize) {
     int[] paging = paging(page, pageSize);
+    List<AgentView> matching = selectAgents(filter, status, label);
+    int from = (int) Math.min(matching.size(), (long) (paging[0] - 1) * paging[1]);
+    int to = Math.min(matching.size(), from + paging[1]);
+    return new AgentPage(matching.subList(from, to), matching.size(), paging[0], paging[1]);
+  }
+
+  /** Every agent matching the filters (no paging), ordered by node id then agent id. */
+  public List<AgentView> selectAgents(FleetRepository.AgentFilter filter, String status, String label) {
     java.util.Optional<Availability> wanted = status.isBlank() ? java.util.Optional.empty()
         : java.util.Optional.of(parseAvailability(status));
     java.util.Map.Entry<String, String> labelFilter = label.isBlank() ? null : parseLabel(label);
     long now = clock.millis();
-    List<AgentView> matching = repository.listFleetAgents(filter).stream()
+    return repository.listFleetAgents(filter).stream()
         .filter(r -> labelFilter == null
             || labelFilter.getValue().equals(r.node().labels().get(labelFilter.getKey())))
         .map(r -> new AgentView(r.node(), r.agent(), Availability.of(r.node(), r.agent(), now)))
         .filter(v -> wanted.isEmpty() || v.availability() == wanted.get())
         .toList();
-    int from = (int) Math.min(matching.size(), (long) (paging[0] - 1) * paging[1]);
-    int to = Math.min(matching.size(), from + paging[1]);
-    return new AgentPage(matching.subList(from, to), matching.size(), paging[0], paging[1]);
   }
 
   /** The agent with this id, when exactly one node has it. */

@@ -49,6 +49,9 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
   public interface CommandResults {
     void completed(String nodeId, io.opsscaffold.api.link.v1.CommandResult result);
 
+    /** Output lines for a FollowLogs command of this node. */
+    void logChunk(String nodeId, io.opsscaffold.api.link.v1.LogChunk chunk);
+
     void sessionClosed(LinkSession session);
   }
 
@@ -100,6 +103,7 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
       case FULL_STATE -> fullState(msg);
       case DELTAS -> deltas(msg, gap);
       case COMMAND_RESULT -> ctx.results().completed(nodeId, msg.getCommandResult());
+      case LOG_CHUNK -> ctx.results().logChunk(nodeId, msg.getLogChunk());
       case HOST_STATS -> ctx.writer().submit(new FleetWrite.NodeStats(nodeId, hostStatsJson(msg.getHostStats()),
           lastReceivedMs));
       case PING -> send(ManagerMessage.newBuilder()

@@ -11,13 +11,21 @@ import io.opsscaffold.api.fleet.v1.AgentTarget;
 import io.opsscaffold.api.fleet.v1.BatchItemResult;
 import io.opsscaffold.api.fleet.v1.BatchOperateRequest;
 import io.opsscaffold.api.fleet.v1.BatchOperateResponse;
+import io.opsscaffold.api.fleet.v1.BatchPushConfigsRequest;
+import io.opsscaffold.api.fleet.v1.ConfigFile;
+import io.opsscaffold.api.fleet.v1.ConfigPush;
+import io.opsscaffold.api.link.v1.CommandResult;
+import io.opsscaffold.api.ConfigFileRules;
 import io.opsscaffold.errors.ErrorMapper;
 import io.opsscaffold.errors.OpsException;
 import io.opsscaffold.manager.fleet.FleetQueries;
 import io.opsscaffold.manager.fleet.FleetRepository;
 import java.time.Clock;
 import java.time.Duration;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -37,6 +45,7 @@ public final class BatchOperations {
   static final int DEFAULT_CONCURRENCY = 10;
   static final int MAX_CONCURRENCY = 100;
   static final Duration DEFAULT_ITEM_TIMEOUT = Duration.ofSeconds(30);
+  static final Duration DEFAULT_CONFIG_TIMEOUT = Duration.ofSeconds(60);
 
   private final FleetQueries queries;
   private final OperationService operations;
@@ -62,33 +71,77 @@ public final class BatchOperations {
       throw OpsException.invalidArgument("operation '" + req.getOperation() + "' is not valid; valid operations: "
           + String.join(", ", OperationService.OPERATIONS));
     }
-    int concurrency = req.getConcurrency() == 0 ? DEFAULT_CONCURRENCY : req.getConcurrency();
-    if (concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-      throw OpsException.invalidArgument("concurrency must be between 1 and " + MAX_CONCURRENCY
-          + " (got " + req.getConcurrency() + ")");
-    }
-    Duration timeout = req.hasItemTimeout() ? Duration.ofMillis(Durations.toMillis(req.getItemTimeout()))
-        : DEFAULT_ITEM_TIMEOUT;
-    if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofSeconds(300)) > 0) {
-      throw OpsException.invalidArgument("itemTimeout must be between 1s and 300s (got " + timeout.toMillis() + " ms)");
-    }
-    List<AgentTarget> targets = targets(req);
+    int concurrency = concurrency(req.getConcurrency());
+    Duration timeout = itemTimeout(req.hasItemTimeout() ? req.getItemTimeout() : null, DEFAULT_ITEM_TIMEOUT);
+    List<AgentTarget> targets = targets(req.getTargetsList(), req.hasSelector() ? req.getSelector() : null);
     if (targets.isEmpty()) {
       throw OpsException.invalidArgument("no targets: list targets, or give a selector that matches agents");
     }
+    return execute(req.getOperation(), targets, concurrency, progress, (t, r) -> r.setOk(true).setCode("OK")
+        .setMessage(operations.operateUnlogged(t.getNodeId(), t.getAgentId(), req.getOperation(), timeout)
+            .join().message()));
+  }
 
+  /**
+   * Validates {@code req} (throwing INVALID_ARGUMENT naming the field) and pushes each agent's
+   * files; a rolled-back push is a failed item with outcome FAILED. Completes with the summary.
+   */
+  public CompletableFuture<BatchOperateResponse> pushConfigs(BatchPushConfigsRequest req,
+      Consumer<BatchItemResult> progress) {
+    int concurrency = concurrency(req.getConcurrency());
+    Duration timeout = itemTimeout(req.hasItemTimeout() ? req.getItemTimeout() : null, DEFAULT_CONFIG_TIMEOUT);
+    Map<String, List<io.opsscaffold.api.link.v1.ConfigFile>> files = new HashMap<>();
+    List<AgentTarget> listed = new ArrayList<>();
+    for (int i = 0; i < req.getPushesCount(); i++) {
+      ConfigPush p = req.getPushes(i);
+      check("pushes[" + i + "].files", p.getFilesList());
+      AgentTarget t = AgentTarget.newBuilder().setNodeId(p.getNodeId()).setAgentId(p.getAgentId()).build();
+      listed.add(t);
+      if (files.put(key(t), link(p.getFilesList())) != null) {
+        throw OpsException.invalidArgument("pushes[" + i + "] names agent " + key(t) + " a second time");
+      }
+    }
+    boolean selecting = req.hasSelector() && !req.getSelector().equals(AgentSelector.getDefaultInstance());
+    if (selecting) {
+      check("files", req.getFilesList());
+    } else if (req.getFilesCount() > 0) {
+      throw OpsException.invalidArgument("files are for the agents a selector chooses, and there is no selector;"
+          + " give per-agent files in pushes");
+    }
+    List<AgentTarget> targets = targets(listed, selecting ? req.getSelector() : null);
+    if (targets.isEmpty()) {
+      throw OpsException.invalidArgument("no targets: give pushes, or a selector (with files) that matches agents");
+    }
+    List<io.opsscaffold.api.link.v1.ConfigFile> selectedFiles = link(req.getFilesList());
+    return execute("configs", targets, concurrency, progress, (t, r) -> {
+      CommandResult c = operations.pushConfig(t.getNodeId(), t.getAgentId(),
+          files.getOrDefault(key(t), selectedFiles), timeout).join();
+      r.setOk(c.getSuccess()).setMessage(c.getMessage()).setOutcome(c.getConfigOutcome())
+          .setConfigHash(c.getConfigHash())
+          .setCode(c.getSuccess() ? "OK" : Status.fromCodeValue(c.getErrorCode()).getCode().name());
+      return r;
+    });
+  }
+
+  /** Fills in one target's result, or throws (the failure becomes the result). */
+  private interface Action {
+    BatchItemResult.Builder apply(AgentTarget target, BatchItemResult.Builder result);
+  }
+
+  private CompletableFuture<BatchOperateResponse> execute(String operation, List<AgentTarget> targets,
+      int concurrency, Consumer<BatchItemResult> progress, Action action) {
     String requester = Requester.current();
     String operationId = "op-" + UUID.randomUUID();
-    Span batch = tracer.spanBuilder("batch operate agents")
-        .setAttribute("ops.operation", req.getOperation())
+    Span batch = tracer.spanBuilder("batch " + operation)
+        .setAttribute("ops.operation", operation)
         .setAttribute("ops.operation.id", operationId)
         .setAttribute("ops.batch.size", targets.size())
         .startSpan();
     Context ctx = Context.current().with(batch);
     long startedMs = clock.millis();
     String traceId = batch.getSpanContext().getTraceId();
-    log.save(new OperationRecord(operationId, "batch-" + req.getOperation(), requester, startedMs, 0, "RUNNING",
-        List.of(), traceId));
+    String kind = "batch-" + operation;
+    log.save(new OperationRecord(operationId, kind, requester, startedMs, 0, "RUNNING", List.of(), traceId));
 
     BatchItemResult[] results = new BatchItemResult[targets.size()];
     Semaphore slots = new Semaphore(concurrency);
@@ -100,7 +153,7 @@ public final class BatchOperations {
       Thread.ofVirtual().name("batch-" + t.getNodeId() + "/" + t.getAgentId()).start(ctx.wrap(() -> {
         slots.acquireUninterruptibly();
         try {
-          results[index] = one(t, req.getOperation(), timeout);
+          results[index] = one(t, action);
         } finally {
           slots.release();
         }
@@ -111,7 +164,7 @@ public final class BatchOperations {
         }
         if (remaining.decrementAndGet() == 0) {
           List<BatchItemResult> all = List.of(results);
-          OperationRecord finished = new OperationRecord(operationId, "batch-" + req.getOperation(), requester,
+          OperationRecord finished = new OperationRecord(operationId, kind, requester,
               startedMs, clock.millis(), OperationRecord.resultOf(all), all, traceId);
           log.save(finished);
           batch.setAttribute("ops.batch.failed", finished.failed());
@@ -124,13 +177,11 @@ public final class BatchOperations {
     return done;
   }
 
-  private BatchItemResult one(AgentTarget t, String operation, Duration timeout) {
+  private BatchItemResult one(AgentTarget t, Action action) {
     long begun = clock.millis();
     BatchItemResult.Builder r = BatchItemResult.newBuilder().setNodeId(t.getNodeId()).setAgentId(t.getAgentId());
     try (Scope ignored = Context.current().makeCurrent()) {
-      OperationService.Outcome outcome =
-          operations.operateUnlogged(t.getNodeId(), t.getAgentId(), operation, timeout).join();
-      r.setOk(true).setCode("OK").setMessage(outcome.message());
+      action.apply(t, r);
     } catch (RuntimeException e) {
       Status s = ErrorMapper.toStatus(e);
       r.setOk(false).setCode(s.getCode().name()).setMessage(String.valueOf(s.getDescription()));
@@ -138,25 +189,58 @@ public final class BatchOperations {
     return r.setDuration(Durations.fromMillis(clock.millis() - begun)).build();
   }
 
-  private List<AgentTarget> targets(BatchOperateRequest req) {
+  private static int concurrency(int asked) {
+    int concurrency = asked == 0 ? DEFAULT_CONCURRENCY : asked;
+    if (concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+      throw OpsException.invalidArgument("concurrency must be between 1 and " + MAX_CONCURRENCY + " (got " + asked + ")");
+    }
+    return concurrency;
+  }
+
+  private static Duration itemTimeout(com.google.protobuf.Duration asked, Duration dflt) {
+    Duration timeout = asked != null ? Duration.ofMillis(Durations.toMillis(asked)) : dflt;
+    if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofSeconds(300)) > 0) {
+      throw OpsException.invalidArgument("itemTimeout must be between 1s and 300s (got " + timeout.toMillis() + " ms)");
+    }
+    return timeout;
+  }
+
+  private static void check(String field, List<ConfigFile> files) {
+    ConfigFileRules.problem(field, files.stream().map(f -> new ConfigFileRules.FileRef(f.getFileName(),
+        f.getContent().getBytes(StandardCharsets.UTF_8).length)).toList())
+        .ifPresent(problem -> {
+          throw OpsException.invalidArgument(problem);
+        });
+  }
+
+  private static List<io.opsscaffold.api.link.v1.ConfigFile> link(List<ConfigFile> files) {
+    return files.stream().map(f -> io.opsscaffold.api.link.v1.ConfigFile.newBuilder().setName(f.getFileName())
+        .setContent(f.getContent()).build()).toList();
+  }
+
+  private static String key(AgentTarget t) {
+    return t.getNodeId() + "/" + t.getAgentId();
+  }
+
+  private List<AgentTarget> targets(List<AgentTarget> listed, AgentSelector selector) {
     Set<String> seen = new LinkedHashSet<>();
     List<AgentTarget> out = new ArrayList<>();
-    for (AgentTarget t : req.getTargetsList()) {
+    for (AgentTarget t : listed) {
       if (t.getNodeId().isBlank() || t.getAgentId().isBlank()) {
         throw OpsException.invalidArgument("targets[" + out.size() + "] needs both nodeId and agentId");
       }
-      if (seen.add(t.getNodeId() + "/" + t.getAgentId())) {
+      if (seen.add(key(t))) {
         out.add(t);
       }
     }
-    if (req.hasSelector() && !req.getSelector().equals(AgentSelector.getDefaultInstance())) {
-      AgentSelector s = req.getSelector();
-      var page = queries.listFleetAgents(new FleetRepository.AgentFilter(s.getNodeId(), "", s.getArea(), s.getZone(),
-          s.getHostname(), s.getAddress(), s.getType(), s.getVersion()), s.getStatus(), s.getLabel(), 1,
-          FleetQueries.MAX_PAGE_SIZE);
-      for (var v : page.agents()) {
-        if (seen.add(v.node().nodeId() + "/" + v.agent().agentId())) {
-          out.add(AgentTarget.newBuilder().setNodeId(v.node().nodeId()).setAgentId(v.agent().agentId()).build());
+    if (selector != null && !selector.equals(AgentSelector.getDefaultInstance())) {
+      AgentSelector s = selector;
+      var matching = queries.selectAgents(new FleetRepository.AgentFilter(s.getNodeId(), "", s.getArea(), s.getZone(),
+          s.getHostname(), s.getAddress(), s.getType(), s.getVersion()), s.getStatus(), s.getLabel());
+      for (var v : matching) {
+        AgentTarget t = AgentTarget.newBuilder().setNodeId(v.node().nodeId()).setAgentId(v.agent().agentId()).build();
+        if (seen.add(key(t))) {
+          out.add(t);
         }
       }
     }

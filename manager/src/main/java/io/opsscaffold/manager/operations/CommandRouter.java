@@ -25,7 +25,19 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
   private record Pending(
       String nodeId, LinkSession session, String description, CompletableFuture<CommandResult> future) {}
 
+  /** Where a follow's output goes. Called on the link transport's thread; must not block. */
+  public interface Follow {
+    /** New output lines, oldest first. */
+    void lines(java.util.List<String> lines);
+
+    /** The follow ended: the daemon refused or ended it, or the session closed. Called once. */
+    void ended(Status status);
+  }
+
+  private record Following(String nodeId, LinkSession session, Follow follow) {}
+
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+  private final Map<String, Following> follows = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("command-deadlines").daemon(true).unstarted(r));
 
@@ -52,11 +64,56 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
     return future;
   }
 
+  /**
+   * Sends a FollowLogs {@code command} on {@code session}; {@code follow} hears the output until
+   * the returned handle is run (which tells the daemon to stop) or the follow ends.
+   */
+  public Runnable follow(LinkSession session, Command command, Follow follow) {
+    String id = command.getCommandId();
+    follows.put(id, new Following(session.nodeId(), session, follow));
+    if (!session.sendTraced(ManagerMessage.newBuilder().setCommand(command))) {
+      end(id, Status.UNAVAILABLE.withDescription("node " + session.nodeId() + "'s daemon disconnected"));
+    }
+    return () -> {
+      if (follows.remove(id) != null) {
+        session.sendTraced(ManagerMessage.newBuilder().setCommand(Command.newBuilder()
+            .setCommandId("cancel-" + id)
+            .setCancel(io.opsscaffold.api.link.v1.CancelCommand.newBuilder().setCommandId(id))));
+      }
+    };
+  }
+
+  @Override
+  public void logChunk(String nodeId, io.opsscaffold.api.link.v1.LogChunk chunk) {
+    Following f = follows.get(chunk.getCommandId());
+    if (f == null || !f.nodeId().equals(nodeId)) {
+      return;
+    }
+    f.follow().lines(chunk.getLinesList());
+    if (chunk.getEnd()) {
+      end(chunk.getCommandId(), Status.OK.withDescription(chunk.getReason()));
+    }
+  }
+
+  private void end(String commandId, Status status) {
+    Following f = follows.remove(commandId);
+    if (f != null) {
+      f.follow().ended(status);
+    }
+  }
+
   @Override
   public void completed(String nodeId, CommandResult result) {
     Pending p = pending.get(result.getCommandId());
     if (p != null && p.nodeId().equals(nodeId)) {
       p.future().complete(result);
+      return;
+    }
+    Following f = follows.get(result.getCommandId());
+    if (f != null && f.nodeId().equals(nodeId) && !result.getSuccess()) {
+      Status.Code code = Status.fromCodeValue(result.getErrorCode()).getCode();
+      end(result.getCommandId(), Status.fromCode(code == Status.Code.OK ? Status.Code.INTERNAL : code)
+          .withDescription("node " + nodeId + ": " + result.getMessage()));
     }
   }
 
@@ -70,6 +127,11 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
           "node " + p.nodeId() + "'s daemon disconnected before answering (" + p.description() + ")"));
       return true;
     });
+    follows.forEach((id, f) -> {
+      if (f.session() == session) {
+        end(id, Status.UNAVAILABLE.withDescription("node " + f.nodeId() + "'s daemon disconnected"));
+      }
+    });
   }
 
   /** Commands sent and not yet answered. */
@@ -82,5 +144,6 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
     timer.shutdownNow();
     pending.values().forEach(p -> p.future().completeExceptionally(
         Status.UNAVAILABLE.withDescription("the manager is shutting down").asRuntimeException()));
+    follows.keySet().forEach(id -> end(id, Status.UNAVAILABLE.withDescription("the manager is shutting down")));
   }
 }

@@ -102,8 +102,7 @@ public final class OperationService {
       throw OpsException.invalidArgument("timeout must be between 1s and 300s (got " + wait.toMillis() + " ms)");
     }
     NodeRecord node = queries.agent(nodeId, agentId).node();
-    LinkSession session =
-        registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
+    LinkSession session = registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
 
     Span span =
         tracer.spanBuilder("operate agent")
@@ -169,11 +168,59 @@ public final class OperationService {
         .thenApply(r -> List.copyOf(r.getSamplesList()));
   }
 
+  /**
+   * Follows the agent's output through its daemon: {@code follow} hears the last {@code lines}
+   * lines (0 means 10) and every new one. Run the returned handle to stop.
+   */
+  public Runnable followLogs(String nodeId, String agentId, int lines, CommandRouter.Follow follow) {
+    if (lines < 0 || lines > 1000) {
+      throw OpsException.invalidArgument("lines must be between 0 and 1000 (got " + lines + ")");
+    }
+    LinkSession session = connectedSession(nodeId, agentId);
+    return router.follow(session, Command.newBuilder().setCommandId("follow-" + UUID.randomUUID())
+        .setFollowLogs(io.opsscaffold.api.link.v1.FollowLogs.newBuilder().setAgentId(agentId)
+            .setLines(lines == 0 ? 10 : lines)).build(), follow);
+  }
+
+  /**
+   * Sends {@code files} to the agent's daemon, which writes them, makes the agent take them and
+   * rolls back when it does not. Completes with the daemon's result, whatever its outcome; fails
+   * (NOT_FOUND, UNAVAILABLE, TIMED_OUT) only when there is none.
+   */
+  CompletableFuture<io.opsscaffold.api.link.v1.CommandResult> pushConfig(
+      String nodeId, String agentId, List<io.opsscaffold.api.link.v1.ConfigFile> files, Duration timeout) {
+    LinkSession session = connectedSession(nodeId, agentId);
+    Span span = tracer.spanBuilder("push config")
+        .setAttribute("ops.node.id", nodeId)
+        .setAttribute("ops.agent.id", agentId)
+        .setAttribute("ops.operation", "push-config")
+        .startSpan();
+    try (Scope ignored = span.makeCurrent()) {
+      Command command = Command.newBuilder().setCommandId("config-" + UUID.randomUUID())
+          .setDeadline(Timestamps.fromMillis(clock.millis() + timeout.toMillis()))
+          .setPushConfig(io.opsscaffold.api.link.v1.PushConfig.newBuilder().setAgentId(agentId).addAllFiles(files))
+          .build();
+      return router.send(session, command, "config push to agent " + agentId + " on node " + nodeId, timeout)
+          .whenComplete((r, e) -> {
+            if (e != null || !r.getSuccess()) {
+              span.setStatus(StatusCode.ERROR, e != null ? String.valueOf(e.getMessage()) : r.getMessage());
+            }
+            if (r != null) {
+              span.setAttribute("ops.config.outcome", r.getConfigOutcome());
+            }
+            span.end();
+          });
+    }
+  }
+
+  private LinkSession connectedSession(String nodeId, String agentId) {
+    NodeRecord node = queries.agent(nodeId, agentId).node();
+    return registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
+  }
+
   private CompletableFuture<io.opsscaffold.api.link.v1.CommandResult> read(
       String nodeId, String agentId, String what, Command.Builder command) {
-    NodeRecord node = queries.agent(nodeId, agentId).node();
-    LinkSession session =
-        registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
+    LinkSession session = connectedSession(nodeId, agentId);
     String commandId = "read-" + UUID.randomUUID();
     command.setCommandId(commandId).setDeadline(Timestamps.fromMillis(clock.millis() + defaultTimeout.toMillis()));
     return router.send(session, command.build(), "reading " + what + " of agent " + agentId + " on node " + nodeId,

@@ -29,6 +29,7 @@ public final class BoundedStream<T> {
   private final Consumer<BoundedStream<T>> onEnd;
   private volatile Status closing;
   private volatile boolean closed;
+  private volatile boolean finishing;
 
   /**
    * @param capacity live events that may wait before the client counts as too slow
@@ -64,6 +65,11 @@ public final class BoundedStream<T> {
     queue.add(new Entry<>(event, true));
   }
 
+  /** Ends the stream normally once everything queued so far is sent. */
+  public void finish() {
+    finishing = true;
+  }
+
   /** Whether the stream has ended or is ending. */
   public boolean closed() {
     return closed;
@@ -85,8 +91,13 @@ public final class BoundedStream<T> {
   private void drain() {
     try {
       while (!closed) {
-        Entry<T> e = queue.poll(200, TimeUnit.MILLISECONDS);
+        Entry<T> e = queue.poll(finishing ? 0 : 200, TimeUnit.MILLISECONDS);
         if (e == null) {
+          if (finishing && queue.isEmpty()) {
+            close(null);
+            out.onCompleted();
+            return;
+          }
           continue;
         }
         if (e.live()) {

@@ -36,6 +36,8 @@ import java.util.logging.Logger;
  */
 public final class ManagerApp implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ManagerApp.class.getName());
+  /** The manager's version, as the controller status reports it. */
+  public static final String VERSION = "0.1.0";
 
   private final WebServer server;
   private final Database database;
@@ -95,7 +97,10 @@ public final class ManagerApp implements AutoCloseable {
         LinkGrpcService.create(registry, writer, connectivity, router, clock, settings.pingInterval());
     HealthStatusManager health = new HealthStatusManager();
     BindableService gse = tracing.traced(new io.opsscaffold.manager.gse.GseGrpcService(repository, clock));
-    HttpJsonTranscoder transcoder = HttpJsonTranscoder.create(List.of(fleet, gse));
+    BindableService controller = tracing.traced(() -> io.grpc.ServerInterceptors.intercept(
+        new io.opsscaffold.manager.compat.ControllerGrpcService(repository, queries, operations, batches, clock,
+            VERSION), requester));
+    HttpJsonTranscoder transcoder = HttpJsonTranscoder.create(List.of(fleet, gse, controller));
 
     HttpRouting.Builder http = HttpRouting.builder().addFilter(new HttpTracingFilter(telemetry));
     transcoder.register(http);
@@ -112,6 +117,7 @@ public final class ManagerApp implements AutoCloseable {
                 GrpcRouting.builder()
                     .service(FleetProto.getDescriptor(), fleet)
                     .service(io.opsscaffold.api.gse.v1.GseProto.getDescriptor(), gse)
+                    .service(io.opsscaffold.api.compat.controller.v1.ControllerProto.getDescriptor(), controller)
                     .service(LinkProto.getDescriptor(), link)
                     .service(HealthProto.getDescriptor(), health.getHealthService()))
             .build()
@@ -121,6 +127,7 @@ public final class ManagerApp implements AutoCloseable {
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus("opsscaffold.fleet.v1.FleetService", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus("opsscaffold.gse.v1.GseService", HealthCheckResponse.ServingStatus.SERVING);
+    health.setStatus("opsscaffold.compat.controller.v1.ControllerService", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus("opsscaffold.link.v1.DaemonLinkService", HealthCheckResponse.ServingStatus.SERVING);
     LOG.info(() -> "manager listening on " + settings.host() + ":" + server.port()
         + " (gRPC and HTTP/JSON), database " + database.vendor());

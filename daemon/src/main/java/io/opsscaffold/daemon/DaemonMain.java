@@ -122,6 +122,7 @@ public final class DaemonMain {
     Optional<UnixSocketHeartbeatServer> socketServer = socket;
     supervisor.startAll();
     health.start();
+    DaemonMetrics.register(telemetry.meter(), settings.nodeId(), supervisor, health, intake);
 
     LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock,
         () -> health.hostHistory().latest().map(io.opsscaffold.daemon.api.HostProtos::host), apiService.queries(),

@@ -69,13 +69,13 @@ public final class ManagerApp implements AutoCloseable {
     Database database = Database.open(settings.database());
     FleetRepository repository = new JdbcFleetRepository(database);
     SessionRegistry registry = new SessionRegistry();
-    StateWriter writer = new StateWriter(repository, registry, telemetry.tracer());
+    StateWriter writer = new StateWriter(repository, registry, telemetry.tracer(), telemetry.meter());
     ConnectivityTracker connectivity =
         new ConnectivityTracker(registry, writer, clock, settings.offlineGrace(), settings.pingInterval());
     CommandRouter router = new CommandRouter();
     FleetQueries queries = new FleetQueries(repository, clock);
-    io.opsscaffold.manager.operations.OperationRepository operationLog =
-        new io.opsscaffold.manager.persistence.JdbcOperationRepository(database);
+    io.opsscaffold.manager.operations.OperationRepository operationLog = ManagerMetrics.metered(
+        new io.opsscaffold.manager.persistence.JdbcOperationRepository(database), telemetry.meter());
     OperationService operations = new OperationService(queries, registry, router, telemetry.tracer(), clock,
         settings.operationTimeout(), operationLog);
     io.opsscaffold.manager.operations.BatchOperations batches = new io.opsscaffold.manager.operations.BatchOperations(
@@ -87,6 +87,7 @@ public final class ManagerApp implements AutoCloseable {
         clock, settings.alertWebhook().map(u -> new io.opsscaffold.manager.alerts.AlertWebhook(u, Duration.ofSeconds(1))),
         settings.alertScanInterval());
     writer.afterCommit(committed -> alerts.kick());
+    ManagerMetrics.register(telemetry.meter(), registry, alerts, repository);
     io.opsscaffold.manager.fleet.AgentWatch agentWatch = new io.opsscaffold.manager.fleet.AgentWatch(repository, clock);
     writer.afterCommit(agentWatch::committed);
     io.opsscaffold.manager.operations.Requester requester = new io.opsscaffold.manager.operations.Requester();

@@ -15,8 +15,9 @@ import java.util.function.Function;
  * <p>Configuration comes from the {@link TelemetryPolicy} as defaults, overridden by the standard
  * {@code OTEL_*} environment variables and {@code otel.*} system properties (OpenTelemetry's own
  * autoconfiguration). Traces go over OTLP when an endpoint is configured anywhere, and nowhere
- * otherwise, so a first run without a collector logs no export errors. Metrics and logs export are
- * off until their issues turn them on.
+ * otherwise, so a first run without a collector logs no export errors. Metrics follow the same rule
+ * (every 15 s unless {@code OTEL_METRIC_EXPORT_INTERVAL} says otherwise); logs stay in the JSON
+ * log files.
  */
 public final class Telemetry implements AutoCloseable {
   private static final String INSTRUMENTATION = "io.opsscaffold";
@@ -37,8 +38,8 @@ public final class Telemetry implements AutoCloseable {
   static Telemetry start(TelemetryPolicy policy, Function<String, String> env) {
     Map<String, String> defaults = new HashMap<>();
     defaults.put("otel.service.name", policy.serviceName());
-    defaults.put("otel.metrics.exporter", "none");
     defaults.put("otel.logs.exporter", "none");
+    defaults.put("otel.metric.export.interval", "15000");
     policy.otlpEndpoint().ifPresent(e -> defaults.put("otel.exporter.otlp.endpoint", e));
     boolean endpointKnown =
         policy.otlpEndpoint().isPresent()
@@ -47,6 +48,8 @@ public final class Telemetry implements AutoCloseable {
             || System.getProperty("otel.exporter.otlp.endpoint") != null;
     String exporter = policy.tracesExporter().orElse(endpointKnown ? "otlp" : "none");
     defaults.put("otel.traces.exporter", exporter);
+    defaults.put("otel.metrics.exporter", endpointKnown || env.apply("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") != null
+        ? "otlp" : "none");
     OpenTelemetrySdk sdk =
         AutoConfiguredOpenTelemetrySdk.builder()
             .addPropertiesSupplier(() -> defaults)
@@ -66,6 +69,11 @@ public final class Telemetry implements AutoCloseable {
     return sdk.getTracer(INSTRUMENTATION);
   }
 
+  /** The meter of this process's own metrics (see observability/METRICS.md). */
+  public io.opentelemetry.api.metrics.Meter meter() {
+    return sdk.getMeter(INSTRUMENTATION);
+  }
+
   /** Whether spans leave the process. */
   public boolean exporting() {
     return exporting;
@@ -75,6 +83,7 @@ public final class Telemetry implements AutoCloseable {
   @Override
   public void close() {
     sdk.getSdkTracerProvider().forceFlush().join(5, TimeUnit.SECONDS);
+    sdk.getSdkMeterProvider().forceFlush().join(5, TimeUnit.SECONDS);
     sdk.shutdown().join(5, TimeUnit.SECONDS);
   }
 }

@@ -54,14 +54,14 @@ class SpineIT {
   private static final String A1 = "agent-1";
   private static final String A2 = "agent-2";
 
-  private OtlpTraceReceiver traces;
+  private OtlpReceiver traces;
   private Stack stack;
   private ManagedChannel channel;
   private FleetServiceGrpc.FleetServiceBlockingStub fleet;
 
   @BeforeAll
   void start() throws Exception {
-    traces = new OtlpTraceReceiver();
+    traces = new OtlpReceiver();
     stack = new Stack(List.of(A1, A2), Stack.env(Map.of(
         "OTEL_TRACES_EXPORTER", "otlp",
         "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
@@ -217,7 +217,7 @@ class SpineIT {
         spans -> spans.stream().anyMatch(s -> s.service().equals("ops-daemon") && s.name().equals("daemon operate agent"))
             && spans.stream().anyMatch(s -> s.service().equals("ops-daemon") && s.name().equals("process.start"))
             && spans.stream().anyMatch(s -> s.service().equals("ops-manager") && s.name().equals("fleet.apply agent state")));
-    Set<String> services = inTrace.stream().map(OtlpTraceReceiver.ReceivedSpan::service).collect(Collectors.toSet());
+    Set<String> services = inTrace.stream().map(OtlpReceiver.ReceivedSpan::service).collect(Collectors.toSet());
     assertEquals(Set.of("ops-manager", "ops-daemon"), services);
     System.out.println("trace " + traceId + ": " + inTrace.stream()
         .map(s -> s.service() + "/" + s.name()).sorted().toList());

@@ -64,12 +64,14 @@ public final class HeartbeatHttpService implements HttpService {
       error(res, Status.BAD_REQUEST_400, outcome.problem().orElseThrow());
       return;
     }
+    intake.count("http", "accepted");
     res.header(HeaderNames.CONTENT_TYPE, "application/json");
     res.send("{\"message\":\"heartbeat received\""
         + outcome.warning().map(w -> ",\"warning\":" + JsonText.quote(w)).orElse("") + "}");
   }
 
-  private static void error(ServerResponse res, Status status, String message) {
+  private void error(ServerResponse res, Status status, String message) {
+    intake.count("http", status.code() == 413 ? "too_large" : status.code() == 503 ? "busy" : "invalid");
     LOG.fine(() -> "heartbeat rejected: " + message);
     res.status(status);
     res.header(HeaderNames.CONTENT_TYPE, "application/json");

@@ -43,6 +43,25 @@ public final class HeartbeatIntake {
   private final Clock clock;
   private final Semaphore admission;
 
+  private final java.util.Map<java.util.List<String>, java.util.concurrent.atomic.LongAdder> counts =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Counts one heartbeat by how it came ("http" or "socket") and what became of it ("accepted",
+   * "invalid", "too_large", "busy", "refused").
+   */
+  public void count(String transport, String result) {
+    counts.computeIfAbsent(java.util.List.of(transport, result), k -> new java.util.concurrent.atomic.LongAdder())
+        .increment();
+  }
+
+  /** Heartbeats counted so far, by (transport, result). */
+  public java.util.Map<java.util.List<String>, Long> counts() {
+    java.util.Map<java.util.List<String>, Long> out = new java.util.HashMap<>();
+    counts.forEach((k, v) -> out.put(k, v.sum()));
+    return out;
+  }
+
   public HeartbeatIntake(Supervisor supervisor, Clock clock) {
     this(supervisor, clock, 256);
   }

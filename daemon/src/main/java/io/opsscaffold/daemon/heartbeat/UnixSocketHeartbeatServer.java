@@ -168,13 +168,15 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
     if (!outcome.accepted()) {
       return error(replyId, -32001, outcome.problem().orElseThrow());
     }
+    intake.count("socket", "accepted");
     JsonObjectBuilder result = Json.createObjectBuilder().add("message", "heartbeat received");
     outcome.warning().ifPresent(w -> result.add("warning", w));
     return Json.createObjectBuilder().add("jsonrpc", "2.0").add("result", result)
         .add("id", replyId).build().toString();
   }
 
-  private static String error(JsonValue id, int code, String message) {
+  private String error(JsonValue id, int code, String message) {
+    intake.count("socket", code == -32002 ? "busy" : code == -32001 ? "refused" : "invalid");
     JsonObjectBuilder err = Json.createObjectBuilder().add("code", code).add("message", message);
     return Json.createObjectBuilder().add("jsonrpc", "2.0").add("error", err).add("id", id).build().toString();
   }

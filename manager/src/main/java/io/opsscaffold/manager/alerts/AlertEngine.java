@@ -10,6 +10,7 @@ import io.opsscaffold.manager.streams.BoundedStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -78,8 +79,22 @@ public final class AlertEngine implements AutoCloseable {
     }
   }
 
+  /** Agents per (area, availability name) as of the latest scan. */
+  public Map<List<String>, Long> availabilityCounts() {
+    return availabilityCounts;
+  }
+
+  /** Open alerts per kind as of the latest scan. */
+  public Map<String, Long> openByKind() {
+    return openByKind;
+  }
+
+  private volatile Map<List<String>, Long> availabilityCounts = Map.of();
+  private volatile Map<String, Long> openByKind = Map.of();
+
   private void scan() {
     long now = clock.millis();
+    Map<List<String>, Long> counts = new HashMap<>();
     Map<String, FleetRepository.AgentOnNode> current = new HashMap<>();
     for (var r : fleet.listFleetAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""))) {
       current.put(key(r.node().nodeId(), r.agent().agentId()), r);
@@ -87,6 +102,7 @@ public final class AlertEngine implements AutoCloseable {
     for (var e : current.entrySet()) {
       var r = e.getValue();
       Availability a = Availability.of(r.node(), r.agent(), now);
+      counts.merge(List.of(r.node().area(), a.name()), 1L, Long::sum);
       String kind = a == Availability.ON ? "ON"
           : r.agent().lifecycle().equals("CRASH_LOOP") ? "CRASH_LOOP" : a.name();
       String reason = a == Availability.UNKNOWN && !r.node().online()
@@ -102,6 +118,10 @@ public final class AlertEngine implements AutoCloseable {
         lastKind.remove(gone);
       }
     }
+    availabilityCounts = Map.copyOf(counts);
+    Map<String, Long> kinds = new HashMap<>();
+    openAlerts.values().forEach(a -> kinds.merge(a.kind(), 1L, Long::sum));
+    openByKind = Map.copyOf(kinds);
   }
 
   private void observe(String key, String nodeId, String agentId, String area, String kind, String reason, long now) {

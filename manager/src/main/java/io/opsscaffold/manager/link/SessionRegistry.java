@@ -7,10 +7,17 @@ import java.util.concurrent.ConcurrentHashMap;
 /** The live link session of each connected node. Thread-safe; never blocks. */
 public final class SessionRegistry {
   private final ConcurrentHashMap<String, LinkSession> sessions = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.LongAdder opened = new java.util.concurrent.atomic.LongAdder();
 
   /** Makes {@code session} the node's session; returns the one it replaces, if any. */
   Optional<LinkSession> register(LinkSession session) {
+    opened.increment();
     return Optional.ofNullable(sessions.put(session.nodeId(), session));
+  }
+
+  /** Sessions registered since the manager started (connects and reconnects). */
+  public long opened() {
+    return opened.sum();
   }
 
   /** Removes {@code session} if it is still the node's session; true when it was. */

@@ -1,5 +1,8 @@
 package io.opsscaffold.manager.link;
 
+import io.opentelemetry.api.metrics.DoubleHistogram;
+import io.opentelemetry.api.metrics.LongCounter;
+import io.opentelemetry.api.metrics.Meter;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.SpanContext;
@@ -40,7 +43,7 @@ public final class StateWriter implements AutoCloseable {
     void ack(long seq);
   }
 
-  private record Item(FleetWrite write, Acker acker, long seq, List<Map<String, String>> traces) {}
+  private record Item(FleetWrite write, Acker acker, long seq, List<Map<String, String>> traces, long queuedNanos) {}
 
   private final FleetRepository repository;
   private final SessionRegistry registry;
@@ -58,7 +61,30 @@ public final class StateWriter implements AutoCloseable {
     afterCommit.add(hook);
   }
 
+  private final LongCounter applied;
+  private final DoubleHistogram batchSize;
+  private final DoubleHistogram commitSeconds;
+  private final DoubleHistogram ackLagSeconds;
+
   public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer) {
+    this(repository, registry, tracer, io.opentelemetry.api.metrics.MeterProvider.noop().get("noop"));
+  }
+
+  /** @param meter where the writer's metrics go (see observability/METRICS.md) */
+  public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer, Meter meter) {
+    this.applied = meter.counterBuilder("ops.manager.writes.applied").setUnit("{write}")
+        .setDescription("Fleet writes (agent states, node changes) committed to the database").build();
+    this.batchSize = meter.histogramBuilder("ops.manager.batch.size").setUnit("{write}")
+        .setDescription("Writes per committed batch")
+        .setExplicitBucketBoundariesAdvice(List.of(1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0)).build();
+    this.commitSeconds = meter.histogramBuilder("ops.manager.commit.duration").setUnit("s")
+        .setDescription("Time to apply and commit one batch")
+        .setExplicitBucketBoundariesAdvice(List.of(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0))
+        .build();
+    this.ackLagSeconds = meter.histogramBuilder("ops.manager.ack.lag").setUnit("s")
+        .setDescription("Time from a write's arrival to its acknowledgement (after commit)")
+        .setExplicitBucketBoundariesAdvice(List.of(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0))
+        .build();
     this.repository = repository;
     this.registry = registry;
     this.tracer = tracer;
@@ -67,12 +93,12 @@ public final class StateWriter implements AutoCloseable {
 
   /** Queues a write that needs no acknowledgement. */
   public void submit(FleetWrite write) {
-    queue.add(new Item(write, null, 0, List.of()));
+    queue.add(new Item(write, null, 0, List.of(), System.nanoTime()));
   }
 
   /** Queues a write; {@code acker} hears {@code seq} once it is committed. */
   void submit(FleetWrite write, Acker acker, long seq, List<Map<String, String>> traces) {
-    queue.add(new Item(write, acker, seq, traces));
+    queue.add(new Item(write, acker, seq, traces, System.nanoTime()));
   }
 
   /** Writes queued but not yet committed. */
@@ -92,6 +118,14 @@ public final class StateWriter implements AutoCloseable {
         queue.drainTo(batch, MAX_BATCH - 1);
         List<FleetWrite> committed = applyWithRetry(batch);
         acknowledge(batch);
+        long now = System.nanoTime();
+        applied.add(committed.size());
+        batchSize.record(batch.size());
+        for (Item item : batch) {
+          if (item.acker() != null) {
+            ackLagSeconds.record((now - item.queuedNanos()) / 1e9);
+          }
+        }
         for (Consumer<List<FleetWrite>> hook : afterCommit) {
           hook.accept(committed);
         }
@@ -118,7 +152,9 @@ public final class StateWriter implements AutoCloseable {
     while (true) {
       long start = System.currentTimeMillis();
       try {
+        long began = System.nanoTime();
         repository.apply(writes);
+        commitSeconds.record((System.nanoTime() - began) / 1e9);
         traceCommit(batch, start, System.currentTimeMillis());
         return writes;
       } catch (RuntimeException e) {

@@ -8,7 +8,6 @@ import com.google.protobuf.util.JsonFormat;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.opsscaffold.api.fleet.v1.BatchItemResult;
 import io.opsscaffold.api.fleet.v1.BatchOperateResponse;
 import io.opsscaffold.api.fleet.v1.FleetServiceGrpc;
@@ -21,22 +20,14 @@ import io.opsscaffold.api.link.v1.Hello;
 import io.opsscaffold.api.link.v1.LogChunk;
 import io.opsscaffold.api.link.v1.ManagerMessage;
 import io.opsscaffold.api.status.v1.Lifecycle;
-import io.opsscaffold.manager.ManagerApp;
-import io.opsscaffold.manager.ManagerSettings;
 import io.opsscaffold.manager.link.FakeDaemon;
-import io.opsscaffold.manager.persistence.TestDatabases;
-import io.opsscaffold.observability.Telemetry;
-import io.opsscaffold.observability.TelemetryPolicy;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,27 +40,19 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ConfigAndFollowTest {
-  private TestDatabases.Created pg;
-  private Telemetry telemetry;
-  private ManagerApp manager;
+  private TestManager manager;
   private ManagedChannel channel;
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   @BeforeAll
   void start() throws Exception {
-    pg = TestDatabases.postgres();
-    telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
-    manager = ManagerApp.start(new ManagerSettings("127.0.0.1", 0, pg.settings(Files.createTempDirectory("m")),
-        Duration.ofSeconds(5), Duration.ofMillis(300), Duration.ofSeconds(5), Optional.empty()), telemetry);
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
+    manager = TestManager.start();
+    channel = manager.channel;
   }
 
   @AfterAll
   void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     manager.close();
-    telemetry.close();
-    pg.close();
   }
 
   private FakeDaemon daemon(String id, String... agents) throws InterruptedException {

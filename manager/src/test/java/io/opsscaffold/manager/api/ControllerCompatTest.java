@@ -8,7 +8,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.opsscaffold.api.compat.controller.v1.ControllerServiceGrpc;
 import io.opsscaffold.api.compat.controller.v1.GetStatusRequest;
 import io.opsscaffold.api.link.v1.AgentState;
@@ -20,23 +19,15 @@ import io.opsscaffold.api.link.v1.NodeLabels;
 import io.opsscaffold.api.status.v1.HostStats;
 import io.opsscaffold.api.status.v1.Lifecycle;
 import io.opsscaffold.api.status.v1.ProcessSample;
-import io.opsscaffold.manager.ManagerApp;
-import io.opsscaffold.manager.ManagerSettings;
 import io.opsscaffold.manager.link.FakeDaemon;
-import io.opsscaffold.manager.persistence.TestDatabases;
-import io.opsscaffold.observability.Telemetry;
-import io.opsscaffold.observability.TelemetryPolicy;
 import io.opsscaffold.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -50,20 +41,15 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ControllerCompatTest {
   private static final String BASE = "/compat/controller/api/v1";
-  private TestDatabases.Created pg;
-  private Telemetry telemetry;
-  private ManagerApp manager;
+  private TestManager manager;
   private ManagedChannel channel;
   private final HttpClient http = HttpClient.newHttpClient();
   private final List<String> operated = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @BeforeAll
   void start() throws Exception {
-    pg = TestDatabases.postgres();
-    telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
-    manager = ManagerApp.start(new ManagerSettings("127.0.0.1", 0, pg.settings(Files.createTempDirectory("m")),
-        Duration.ofSeconds(5), Duration.ofMillis(300), Duration.ofSeconds(5), Optional.empty()), telemetry);
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
+    manager = TestManager.start();
+    channel = manager.channel;
     FakeDaemon h1 = daemon("h1", "10.1.0.1", "east", "0.1.0",
         agent("web", Lifecycle.LIFECYCLE_RUNNING), agent("beat", Lifecycle.LIFECYCLE_RUNNING));
     h1.send(DaemonMessage.newBuilder().setHostStats(HostStats.newBuilder().setCpuPercent(12.5).setCores(2)
@@ -94,10 +80,7 @@ class ControllerCompatTest {
 
   @AfterAll
   void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     manager.close();
-    telemetry.close();
-    pg.close();
   }
 
   private FakeDaemon daemon(String id, String ip, String area, String version, AgentState... agents)

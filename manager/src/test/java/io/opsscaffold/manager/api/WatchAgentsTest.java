@@ -9,7 +9,6 @@ import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.opsscaffold.api.fleet.v1.AgentEvent;
 import io.opsscaffold.api.fleet.v1.FleetServiceGrpc;
 import io.opsscaffold.api.fleet.v1.WatchAgentsRequest;
@@ -18,20 +17,12 @@ import io.opsscaffold.api.link.v1.Hello;
 import io.opsscaffold.api.link.v1.ManagerMessage;
 import io.opsscaffold.api.link.v1.NodeLabels;
 import io.opsscaffold.api.status.v1.Lifecycle;
-import io.opsscaffold.manager.ManagerApp;
-import io.opsscaffold.manager.ManagerSettings;
 import io.opsscaffold.manager.link.FakeDaemon;
-import io.opsscaffold.manager.persistence.TestDatabases;
-import io.opsscaffold.observability.Telemetry;
-import io.opsscaffold.observability.TelemetryPolicy;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.time.Duration;
 import java.util.Iterator;
-import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -45,27 +36,19 @@ import org.junit.jupiter.api.TestInstance;
 /** WatchAgents over HTTP (NDJSON) and gRPC, fed by real commits on PostgreSQL. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WatchAgentsTest {
-  private TestDatabases.Created pg;
-  private Telemetry telemetry;
-  private ManagerApp manager;
+  private TestManager manager;
   private ManagedChannel channel;
   private final HttpClient http = HttpClient.newHttpClient();
 
   @BeforeAll
   void start() throws Exception {
-    pg = TestDatabases.postgres();
-    telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
-    manager = ManagerApp.start(new ManagerSettings("127.0.0.1", 0, pg.settings(Files.createTempDirectory("m")),
-        Duration.ofSeconds(5), Duration.ofMillis(300), Duration.ofSeconds(5), Optional.empty()), telemetry);
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
+    manager = TestManager.start();
+    channel = manager.channel;
   }
 
   @AfterAll
   void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     manager.close();
-    telemetry.close();
-    pg.close();
   }
 
   private FakeDaemon daemon(String id, String area, AgentState... agents) throws InterruptedException {

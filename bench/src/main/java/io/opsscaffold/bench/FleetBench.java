@@ -1,0 +1,441 @@
+package io.opsscaffold.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.opsscaffold.api.fleet.v1.FleetServiceGrpc;
+import io.opsscaffold.api.fleet.v1.OperateAgentRequest;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * The fleet benchmark (scripts/bench): N simulated daemons, each on its own gRPC connection,
+ * against a real manager process on a fresh PostgreSQL database on this machine, plus a raw JDBC
+ * baseline on the same table shape in the same run. Prints a table and writes JSON. Nothing here
+ * asserts a time: the figures are for BENCHMARKS.md.
+ *
+ * <p>Phases: connect (memory per stream), throughput (rows/s counted by PostgreSQL), propagation
+ * (delta sent → Ack, which the manager sends only after the commit), operation round trip,
+ * reconnect storm (manager killed and restarted), raw baseline.
+ */
+public final class FleetBench {
+  private record Options(int daemons, int agents, int seconds, int rate, int opRate, int window, String pgUrl,
+      String pgUser, Path out, Path root) {}
+
+  private final Options o;
+  private final Map<String, Object> results = new LinkedHashMap<>();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private String database;
+  private Process manager;
+  private int port;
+  private Path work;
+
+  private FleetBench(Options o) {
+    this.o = o;
+  }
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> a = new LinkedHashMap<>();
+    for (String arg : args) {
+      if (!arg.startsWith("--") || !arg.contains("=")) {
+        System.err.println("usage: FleetBench [--daemons=200] [--agents=50] [--seconds=10] [--rate=1000]"
+            + " [--op-rate=50] [--window=4] [--out=bench/target/bench.json]");
+        System.exit(2);
+      }
+      a.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+    }
+    Options o = new Options(
+        Integer.parseInt(a.getOrDefault("daemons", "200")),
+        Integer.parseInt(a.getOrDefault("agents", "50")),
+        Integer.parseInt(a.getOrDefault("seconds", "10")),
+        Integer.parseInt(a.getOrDefault("rate", "1000")),
+        Integer.parseInt(a.getOrDefault("op-rate", "50")),
+        Integer.parseInt(a.getOrDefault("window", "4")),
+        System.getenv().getOrDefault("OPS_BENCH_PG_URL", "jdbc:postgresql://127.0.0.1:5432/"),
+        System.getenv().getOrDefault("OPS_BENCH_PG_USER", "postgres"),
+        Path.of(a.getOrDefault("out", "bench/target/bench.json")),
+        Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize());
+    new FleetBench(o).run();
+  }
+
+  private void run() throws Exception {
+    work = Files.createTempDirectory("ops-bench-");
+    database = "ops_bench_" + System.currentTimeMillis();
+    admin("CREATE DATABASE " + database);
+    List<SimDaemon> daemons = new ArrayList<>();
+    try {
+      results.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(),
+          "java", System.getProperty("java.version"), "os", System.getProperty("os.name") + " "
+              + System.getProperty("os.version")));
+      results.put("options", Map.of("daemons", o.daemons(), "agents_per_daemon", o.agents(),
+          "seconds_per_phase", o.seconds(), "propagation_rate", o.rate(), "op_rate", o.opRate(), "window", o.window()));
+      startManager();
+      Thread.sleep(2_000);
+      long idleRss = ProcStats.rssBytes(manager.pid());
+      connect(daemons);
+      Thread keepAlive = Thread.ofVirtual().start(() -> {
+        while (!Thread.currentThread().isInterrupted()) {
+          daemons.forEach(SimDaemon::keepAlive);
+          try {
+            Thread.sleep(250);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      });
+      Thread.sleep(2_000);
+      long connectedRss = ProcStats.rssBytes(manager.pid());
+      results.put("memory", Map.of("manager_rss_idle_mib", mib(idleRss), "manager_rss_connected_mib", mib(connectedRss),
+          "kib_per_stream", (connectedRss - idleRss) / 1024.0 / o.daemons()));
+
+      throughput(daemons);
+      propagation(daemons);
+      operations();
+      reconnectStorm(daemons);
+      keepAlive.interrupt();
+      rawBaseline();
+
+      Map<String, Object> t = (Map<String, Object>) results.get("throughput");
+      Map<String, Object> raw = (Map<String, Object>) results.get("raw_baseline");
+      results.put("ratio_end_to_end_to_raw", (double) t.get("rows_per_s") / (double) raw.get("rows_per_s"));
+      print();
+      Files.createDirectories(o.out().toAbsolutePath().getParent());
+      Files.writeString(o.out(), Json.write(results) + "\n");
+      System.out.println("JSON: " + o.out().toAbsolutePath());
+    } finally {
+      daemons.forEach(SimDaemon::close);
+      if (manager != null) {
+        manager.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+      admin("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+    }
+  }
+
+  // ---- phases
+
+  private void connect(List<SimDaemon> daemons) throws InterruptedException {
+    long began = System.nanoTime();
+    CountDownLatch synced = new CountDownLatch(o.daemons());
+    for (int i = 0; i < o.daemons(); i++) {
+      SimDaemon d = new SimDaemon("127.0.0.1", port, String.format("bench-%05d", i), o.agents(), i);
+      d.onSynced(synced::countDown);
+      daemons.add(d);
+      d.connect();
+    }
+    if (!synced.await(120, TimeUnit.SECONDS)) {
+      throw new IllegalStateException(synced.getCount() + " daemons did not sync within 120 s");
+    }
+    daemons.forEach(d -> d.onSynced(() -> { }));
+    results.put("connect", Map.of("daemons", o.daemons(), "agents", o.daemons() * o.agents(),
+        "seconds_to_sync_all", (System.nanoTime() - began) / 1e9));
+  }
+
+  /** Every daemon sends Deltas of all its agents as fast as its window of unacknowledged messages allows. */
+  private void throughput(List<SimDaemon> daemons) throws Exception {
+    long rowsBefore = rowsWritten();
+    ProcStats.Cpu cpu = ProcStats.cpu(manager.pid());
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
+    long began = System.nanoTime();
+    List<Thread> threads = new ArrayList<>();
+    for (SimDaemon d : daemons) {
+      threads.add(Thread.ofVirtual().start(() -> {
+        try {
+          while (System.nanoTime() < end) {
+            d.awaitWindow(o.window());
+            d.sendDeltas(o.agents(), false);
+          }
+          d.awaitWindow(1);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    double secs = (System.nanoTime() - began) / 1e9;
+    double cpuCores = cpu.coresSince();
+    long rssAfter = ProcStats.rssBytes(manager.pid());
+    Thread.sleep(1_500); // PostgreSQL publishes table statistics at most once a second
+    long rows = rowsWritten() - rowsBefore;
+    results.put("throughput", Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,
+        "manager_cpu_cores", cpuCores, "manager_rss_mib", mib(rssAfter)));
+  }
+
+  /** Background load of {@code rate} one-agent deltas per second; each one timed from send to its Ack. */
+  private void propagation(List<SimDaemon> daemons) throws Exception {
+    ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
+    daemons.forEach(d -> d.latencySink(latencies::add));
+    long intervalNanos = (long) (1e9 * daemons.size() / o.rate());
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < daemons.size(); i++) {
+      SimDaemon d = daemons.get(i);
+      long offset = intervalNanos * i / daemons.size();
+      threads.add(Thread.ofVirtual().start(() -> {
+        long next = System.nanoTime() + offset;
+        while (next < end) {
+          long wait = next - System.nanoTime();
+          if (wait > 0) {
+            try {
+              TimeUnit.NANOSECONDS.sleep(wait);
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+          d.sendDeltas(1, true);
+          next += intervalNanos;
+        }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    Thread.sleep(1_000);
+    List<Long> sorted = new ArrayList<>(latencies);
+    Collections.sort(sorted);
+    results.put("propagation", Map.of("rate_per_s", o.rate(), "samples", sorted.size(),
+        "p50_ms", pct(sorted, 50), "p99_ms", pct(sorted, 99), "max_ms", pct(sorted, 100)));
+  }
+
+  /** OperateAgent over gRPC at {@code opRate}/s to random simulated daemons (which answer at once). */
+  private void operations() throws Exception {
+    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    try {
+      var stub = FleetServiceGrpc.newBlockingStub(ch);
+      List<Long> times = new ArrayList<>();
+      int failed = 0;
+      long interval = TimeUnit.SECONDS.toNanos(1) / o.opRate();
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
+      java.util.Random r = new java.util.Random(7);
+      long next = System.nanoTime();
+      while (next < end) {
+        long wait = next - System.nanoTime();
+        if (wait > 0) {
+          TimeUnit.NANOSECONDS.sleep(wait);
+        }
+        long t0 = System.nanoTime();
+        try {
+          stub.withDeadlineAfter(10, TimeUnit.SECONDS).operateAgent(OperateAgentRequest.newBuilder()
+              .setNodeId(String.format("bench-%05d", r.nextInt(o.daemons())))
+              .setAgentId("agent-" + r.nextInt(o.agents())).setOperation("restart").build());
+          times.add(System.nanoTime() - t0);
+        } catch (RuntimeException e) {
+          failed++;
+        }
+        next += interval;
+      }
+      Collections.sort(times);
+      results.put("operation_round_trip", Map.of("rate_per_s", o.opRate(), "calls", times.size(), "failed", failed,
+          "p50_ms", pct(times, 50), "p99_ms", pct(times, 99), "max_ms", pct(times, 100)));
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  /** kill -9 of the manager with every daemon connected; time until all reconnected and resynced. */
+  private void reconnectStorm(List<SimDaemon> daemons) throws Exception {
+    CountDownLatch synced = new CountDownLatch(daemons.size());
+    daemons.forEach(d -> d.onSynced(synced::countDown));
+    long killed = System.nanoTime();
+    manager.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    startManager();
+    long up = System.nanoTime();
+    boolean all = synced.await(120, TimeUnit.SECONDS);
+    long done = System.nanoTime();
+    results.put("reconnect_storm", Map.of("daemons", daemons.size(), "all_converged", all,
+        "not_converged", synced.getCount(), "seconds_kill_to_converged", (done - killed) / 1e9,
+        "seconds_manager_start", (up - killed) / 1e9, "seconds_up_to_converged", (done - up) / 1e9));
+  }
+
+  /** The best plain JDBC upsert on the same table shape and key space: UNNEST + ON CONFLICT, 5,000 rows a commit. */
+  private void rawBaseline() throws Exception {
+    try (Connection c = DriverManager.getConnection(o.pgUrl() + database, o.pgUser(), "")) {
+      try (Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE bench_raw (LIKE agents INCLUDING ALL) WITH (fillfactor = 70)");
+      }
+      c.setAutoCommit(false);
+      String sql = "INSERT INTO bench_raw (node_id, agent_id, type, lifecycle, health, pid, heartbeat_timeout_ms,"
+          + " restart_count, message, updated_ms, last_heartbeat_ms)"
+          + " SELECT * FROM UNNEST(?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::bigint[],"
+          + " ?::bigint[], ?::bigint[], ?::varchar[], ?::bigint[], ?::bigint[])"
+          + " ON CONFLICT (node_id, agent_id) DO UPDATE SET lifecycle = EXCLUDED.lifecycle, health = EXCLUDED.health,"
+          + " pid = EXCLUDED.pid, restart_count = EXCLUDED.restart_count, message = EXCLUDED.message,"
+          + " updated_ms = EXCLUDED.updated_ms, last_heartbeat_ms = EXCLUDED.last_heartbeat_ms";
+      int batch = 5_000;
+      long keys = (long) o.daemons() * o.agents();
+      long rows = 0;
+      long change = 0;
+      java.util.Random r = new java.util.Random(3);
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
+        long began = System.nanoTime();
+        while (System.nanoTime() < end) {
+          String[] node = new String[batch];
+          String[] agent = new String[batch];
+          String[] type = new String[batch];
+          String[] lifecycle = new String[batch];
+          String[] health = new String[batch];
+          Long[] pid = new Long[batch];
+          Long[] timeout = new Long[batch];
+          Long[] restarts = new Long[batch];
+          String[] message = new String[batch];
+          Long[] updated = new Long[batch];
+          Long[] heartbeat = new Long[batch];
+          java.util.Set<Long> seen = new java.util.HashSet<>();
+          int n = 0;
+          while (n < batch) {
+            long k = (long) (r.nextDouble() * keys);
+            if (!seen.add(k)) {
+              continue; // one row per key per statement, as ON CONFLICT requires
+            }
+            long now = System.currentTimeMillis();
+            node[n] = String.format("bench-%05d", k / o.agents());
+            agent[n] = "agent-" + (k % o.agents());
+            type[n] = "bench";
+            lifecycle[n] = "RUNNING";
+            health[n] = "HEALTHY";
+            pid[n] = 1000 + k % o.agents();
+            timeout[n] = 0L;
+            restarts[n] = ++change % 7;
+            message[n] = "change " + change;
+            updated[n] = now;
+            heartbeat[n] = now;
+            n++;
+          }
+          Object[][] columns = {node, agent, type, lifecycle, health, pid, timeout, restarts, message, updated, heartbeat};
+          String[] types = {"varchar", "varchar", "varchar", "varchar", "varchar", "bigint", "bigint", "bigint", "varchar",
+              "bigint", "bigint"};
+          for (int i = 0; i < columns.length; i++) {
+            Array arr = c.createArrayOf(types[i], columns[i]);
+            ps.setArray(i + 1, arr);
+          }
+          ps.executeUpdate();
+          c.commit();
+          rows += batch;
+        }
+        double secs = (System.nanoTime() - began) / 1e9;
+        results.put("raw_baseline", Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,
+            "statement", "UNNEST + INSERT ... ON CONFLICT DO UPDATE, 5000 rows per commit, synchronous_commit on"));
+      }
+    }
+  }
+
+  // ---- manager process and database
+
+  private void startManager() throws Exception {
+    if (port == 0) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        port = s.getLocalPort();
+      }
+    }
+    Path config = work.resolve("manager.yaml");
+    Files.writeString(config, """
+        server:
+          port: %d
+        database:
+          url: %s%s
+          username: %s
+          pool-size: 16
+        link:
+          ping-interval: 5s
+          offline-grace: 30s
+        operations:
+          default-timeout: 10s
+        """.formatted(port, o.pgUrl(), database, o.pgUser()));
+    Path jar = o.root().resolve("manager/target/manager.jar");
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(jar + " is missing: build first (scripts/bench does)");
+    }
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx1g", "-XX:+UseParallelGC", "-jar", jar.toString(),
+        "--config", config.toString());
+    pb.environment().put("OTEL_TRACES_EXPORTER", System.getenv().getOrDefault("OTEL_TRACES_EXPORTER", "none"));
+    pb.redirectErrorStream(true).redirectOutput(work.resolve("manager.log").toFile());
+    manager = pb.start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      try {
+        HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/nodes"))
+            .build(), HttpResponse.BodyHandlers.discarding());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not up yet
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("the manager did not start; see " + work.resolve("manager.log"));
+  }
+
+  /** Rows inserted or updated in the agents table, as PostgreSQL counts them. */
+  private long rowsWritten() throws SQLException {
+    try (Connection c = DriverManager.getConnection(o.pgUrl() + database, o.pgUser(), "");
+         Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SELECT n_tup_ins + n_tup_upd FROM pg_stat_user_tables WHERE relname = 'agents'")) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
+  }
+
+  private void admin(String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(o.pgUrl() + "postgres", o.pgUser(), "");
+         Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  // ---- output
+
+  private static double pct(List<Long> sortedNanos, int p) {
+    if (sortedNanos.isEmpty()) {
+      return Double.NaN;
+    }
+    int i = Math.min(sortedNanos.size() - 1, (int) Math.ceil(p / 100.0 * sortedNanos.size()) - 1);
+    return sortedNanos.get(Math.max(0, i)) / 1e6;
+  }
+
+  private static double mib(long bytes) {
+    return bytes / 1024.0 / 1024.0;
+  }
+
+  @SuppressWarnings("unchecked")
+  private void print() {
+    System.out.println();
+    System.out.println("Ops Scaffold fleet benchmark");
+    for (var e : results.entrySet()) {
+      if (e.getValue() instanceof Map<?, ?> m) {
+        System.out.printf(Locale.ROOT, "%-24s %s%n", e.getKey(), ((Map<String, Object>) m).entrySet().stream()
+            .map(x -> x.getKey() + "=" + fmt(x.getValue())).collect(Collectors.joining("  ")));
+      } else {
+        System.out.printf(Locale.ROOT, "%-24s %s%n", e.getKey(), fmt(e.getValue()));
+      }
+    }
+  }
+
+  private static String fmt(Object v) {
+    return v instanceof Double d ? String.format(Locale.ROOT, "%.2f", d) : String.valueOf(v);
+  }
+}

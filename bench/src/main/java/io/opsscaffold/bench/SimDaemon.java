@@ -1,0 +1,249 @@
+package io.opsscaffold.bench;
+
+import com.google.protobuf.util.Timestamps;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.opsscaffold.api.link.v1.AgentDelta;
+import io.opsscaffold.api.link.v1.AgentState;
+import io.opsscaffold.api.link.v1.CommandResult;
+import io.opsscaffold.api.link.v1.DaemonLinkServiceGrpc;
+import io.opsscaffold.api.link.v1.DaemonMessage;
+import io.opsscaffold.api.link.v1.Deltas;
+import io.opsscaffold.api.link.v1.FullState;
+import io.opsscaffold.api.link.v1.Hello;
+import io.opsscaffold.api.link.v1.ManagerMessage;
+import io.opsscaffold.api.link.v1.NodeLabels;
+import io.opsscaffold.api.link.v1.Ping;
+import io.opsscaffold.api.status.v1.Health;
+import io.opsscaffold.api.status.v1.Lifecycle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
+
+/**
+ * One simulated daemon: its own gRPC connection and one link stream, as a real daemon keeps. It
+ * says Hello, sends FullState of its agents, then Deltas when asked; answers commands at once; and
+ * reconnects with jittered exponential backoff (starting again with Hello and FullState) when the
+ * stream ends. Acks tell it what the manager has committed.
+ */
+final class SimDaemon implements AutoCloseable {
+  private final String nodeId;
+  private final int agents;
+  private final ManagedChannel channel;
+  private final Random random;
+  private final Object lock = new Object();
+  private StreamObserver<DaemonMessage> out;
+  private long seq;
+  private long acked;
+  private long fullStateSeq = -1;
+  private volatile boolean synced;
+  private volatile boolean closed;
+  private volatile long lastSentNanos;
+  private volatile int failures;
+  private long change;
+  /** Send time of each delta message whose latency is measured, by seq. */
+  private final ConcurrentSkipListMap<Long, Long> timed = new ConcurrentSkipListMap<>();
+  private volatile LongConsumer latencySink = x -> { };
+  private volatile Runnable onSynced = () -> { };
+
+  SimDaemon(String host, int port, String nodeId, int agents, long seed) {
+    this.nodeId = nodeId;
+    this.agents = agents;
+    this.random = new Random(seed);
+    this.channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+  }
+
+  /** Opens the stream: Hello, then FullState. {@link #synced} once the FullState is acknowledged. */
+  void connect() {
+    synchronized (lock) {
+      synced = false;
+      seq = 0;
+      acked = 0;
+      timed.clear();
+      out = DaemonLinkServiceGrpc.newStub(channel).connect(new Receiver());
+      send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(nodeId).setHostname(nodeId)
+          .setIp("10." + (nodeId.hashCode() & 0xff) + ".0.1").setDaemonVersion("bench").setProtocolVersion(1)
+          .setDaemonInstanceId(nodeId + "-" + System.nanoTime())
+          .setLabels(NodeLabels.newBuilder().setArea("bench-" + (nodeId.hashCode() & 3)))));
+      FullState.Builder full = FullState.newBuilder();
+      for (int i = 0; i < agents; i++) {
+        full.addAgents(state(i));
+      }
+      fullStateSeq = send(DaemonMessage.newBuilder().setFullState(full));
+    }
+  }
+
+  boolean synced() {
+    return synced;
+  }
+
+  void onSynced(Runnable r) {
+    this.onSynced = r;
+  }
+
+  /** Hears the commit latency (ns) of each timed delta. */
+  void latencySink(LongConsumer sink) {
+    this.latencySink = sink;
+  }
+
+  /** Messages sent and not yet acknowledged. */
+  long unacked() {
+    synchronized (lock) {
+      return seq - acked;
+    }
+  }
+
+  /** Waits (up to 5 s) until at most {@code window} messages are unacknowledged. */
+  void awaitWindow(long window) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    synchronized (lock) {
+      while (seq - acked >= window && System.nanoTime() < deadline && !closed) {
+        lock.wait(50);
+      }
+    }
+  }
+
+  /** Sends one Deltas message changing {@code count} agents; returns its seq. */
+  long sendDeltas(int count, boolean timedLatency) {
+    Deltas.Builder d = Deltas.newBuilder();
+    long now = System.currentTimeMillis();
+    for (int i = 0; i < count; i++) {
+      d.addDeltas(AgentDelta.newBuilder().setState(state(random.nextInt(agents)))
+          .setObservedAt(Timestamps.fromMillis(now)));
+    }
+    synchronized (lock) {
+      long s = send(DaemonMessage.newBuilder().setDeltas(d));
+      if (timedLatency) {
+        timed.put(s, System.nanoTime());
+      }
+      return s;
+    }
+  }
+
+  /** Sends a Ping when nothing went out for a second (the manager drops silent streams). */
+  void keepAlive() {
+    if (System.nanoTime() - lastSentNanos > TimeUnit.SECONDS.toNanos(1) && synced) {
+      synchronized (lock) {
+        send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
+      }
+    }
+  }
+
+  private AgentState state(int i) {
+    long c = ++change;
+    return AgentState.newBuilder().setAgentId("agent-" + i).setType("bench").setLifecycle(Lifecycle.LIFECYCLE_RUNNING)
+        .setHealth(Health.HEALTH_HEALTHY).setPid(1000 + i).setRestartCount((int) (c % 7))
+        .setLastHeartbeat(Timestamps.fromMillis(System.currentTimeMillis())).setMessage("change " + c).build();
+  }
+
+  /** Sends under {@code lock}. */
+  private long send(DaemonMessage.Builder m) {
+    if (out == null) {
+      return seq;
+    }
+    try {
+      out.onNext(m.setSeq(++seq).build());
+      lastSentNanos = System.nanoTime();
+    } catch (RuntimeException e) {
+      // the stream is gone; the receiver reconnects
+    }
+    return seq;
+  }
+
+  private void acked(long ackSeq) {
+    List<Long> done = new ArrayList<>();
+    long now = System.nanoTime();
+    synchronized (lock) {
+      acked = Math.max(acked, ackSeq);
+      if (!synced && fullStateSeq > 0 && acked >= fullStateSeq) {
+        synced = true;
+        failures = 0;
+        onSynced.run();
+      }
+      lock.notifyAll();
+    }
+    var head = timed.headMap(ackSeq, true);
+    for (var e : head.entrySet()) {
+      done.add(now - e.getValue());
+    }
+    head.clear();
+    done.forEach(latencySink::accept);
+  }
+
+  private final class Receiver implements StreamObserver<ManagerMessage> {
+
+    @Override
+    public void onNext(ManagerMessage m) {
+      switch (m.getBodyCase()) {
+        case ACK -> acked(m.getAck().getSeq());
+        case COMMAND -> {
+          synchronized (lock) {
+            var c = m.getCommand();
+            send(DaemonMessage.newBuilder().setCommandResult(CommandResult.newBuilder().setCommandId(c.getCommandId())
+                .setSuccess(true).setMessage("done").setAgent(state(0).toBuilder()
+                    .setAgentId(c.hasOperate() ? c.getOperate().getAgentId() : "agent-0"))));
+          }
+        }
+        case RESYNC -> {
+          synchronized (lock) {
+            FullState.Builder full = FullState.newBuilder();
+            for (int i = 0; i < agents; i++) {
+              full.addAgents(state(i));
+            }
+            send(DaemonMessage.newBuilder().setFullState(full));
+          }
+        }
+        default -> { }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      reconnect();
+    }
+
+    @Override
+    public void onCompleted() {
+      reconnect();
+    }
+
+    private void reconnect() {
+      synced = false;
+      if (closed) {
+        return;
+      }
+      failures++;
+      long base = Math.min(2_000, 100L << Math.min(failures, 5));
+      long delay = base / 2 + random.nextLong(base / 2 + 1); // jitter: 50 % to 100 % of the step
+      Thread.ofVirtual().start(() -> {
+        try {
+          Thread.sleep(delay);
+        } catch (InterruptedException e) {
+          return;
+        }
+        if (!closed) {
+          connect();
+        }
+      });
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    synchronized (lock) {
+      try {
+        if (out != null) {
+          out.onCompleted();
+        }
+      } catch (RuntimeException ignored) {
+        // already gone
+      }
+    }
+    channel.shutdownNow();
+  }
+}

@@ -115,8 +115,13 @@ public final class ConfigPusher {
       return new Result("UNCHANGED", before, "unchanged: the agent already has these files (" + before + ")",
           Status.Code.OK);
     }
-    for (File f : files) {
-      write(dir.resolve(f.name()), f.content());
+    try {
+      for (File f : files) {
+        write(dir.resolve(f.name()), f.content());
+      }
+    } catch (IOException e) {
+      restore(dir, previous); // never leave part of a push behind
+      throw e;
     }
     String after = hash(dir);
     LOG.info(() -> "config of " + runner.spec().id() + " written: " + before + " -> " + after);
@@ -127,6 +132,16 @@ public final class ConfigPusher {
     }
     LOG.warning(() -> "config " + after + " of " + runner.spec().id() + " failed (" + trouble.get()
         + "); rolling back to " + before);
+    restore(dir, previous);
+    String restored = hash(dir);
+    Optional<String> back = activate(runner, policy, ctx);
+    String message = "FAILED: " + trouble.get() + "; rolled back to " + restored
+        + back.map(b -> ", but the agent did not come back on it either: " + b).orElse("");
+    return new Result("FAILED", restored, message, Status.Code.ABORTED);
+  }
+
+  /** Puts back the files a push replaced and removes the ones it added. */
+  private static void restore(Path dir, Map<String, Optional<byte[]>> previous) throws IOException {
     for (var e : previous.entrySet()) {
       Path p = dir.resolve(e.getKey());
       if (e.getValue().isPresent()) {
@@ -135,11 +150,6 @@ public final class ConfigPusher {
         Files.deleteIfExists(p);
       }
     }
-    String restored = hash(dir);
-    Optional<String> back = activate(runner, policy, ctx);
-    String message = "FAILED: " + trouble.get() + "; rolled back to " + restored
-        + back.map(b -> ", but the agent did not come back on it either: " + b).orElse("");
-    return new Result("FAILED", restored, message, Status.Code.ABORTED);
   }
 
   /** Makes the agent take its files; empty when it did and stayed up for the verify window. */

@@ -88,12 +88,10 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
           .filter(n -> req.getZone().isBlank() || n.zone().equals(req.getZone().trim()))
           .filter(n -> req.getVersion().isBlank() || n.daemonVersion().equals(req.getVersion().trim()))
           .toList();
-      int from = (int) Math.min(matching.size(), (long) (paging[0] - 1) * paging[1]);
-      int to = Math.min(matching.size(), from + paging[1]);
       ListHostsResponse.Builder b = ListHostsResponse.newBuilder().setTotal(matching.size())
           .setPage(paging[0]).setPageSize(paging[1]);
-      for (NodeRecord n : matching.subList(from, to)) {
-        b.addAgents(host(n, queries.agents(n.nodeId())));
+      for (NodeRecord n : FleetQueries.page(matching, paging)) {
+        b.addAgents(host(n, queries.agents(n)));
       }
       return b.build();
     });
@@ -101,15 +99,17 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
 
   @Override
   public void getHost(HostRequest req, StreamObserver<Host> out) {
-    ErrorMapper.reply(out, () -> host(node(req.getAgentId()), queries.agents(req.getAgentId())));
+    ErrorMapper.reply(out, () -> {
+      NodeRecord n = node(req.getAgentId());
+      return host(n, queries.agents(n));
+    });
   }
 
   @Override
   public void listPackages(HostRequest req, StreamObserver<ListPackagesResponse> out) {
     ErrorMapper.reply(out, () -> {
-      node(req.getAgentId());
       ListPackagesResponse.Builder b = ListPackagesResponse.newBuilder().setAgentId(req.getAgentId());
-      queries.agents(req.getAgentId()).forEach(v -> b.addPackages(pkg(v)));
+      queries.agents(node(req.getAgentId())).forEach(v -> b.addPackages(pkg(v)));
       return b.setTotal(b.getPackagesCount()).build();
     });
   }
@@ -118,7 +118,7 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
   public void getHostHealth(HostRequest req, StreamObserver<HostHealth> out) {
     ErrorMapper.reply(out, () -> {
       NodeRecord n = node(req.getAgentId());
-      List<FleetQueries.AgentView> agents = queries.agents(n.nodeId());
+      List<FleetQueries.AgentView> agents = queries.agents(n);
       HostHealth.Builder b = HostHealth.newBuilder().setAgentId(n.nodeId()).setOverallStatus(overall(n, agents))
           .setCheckedAt(Timestamps.fromMillis(clock.millis()));
       agents.forEach(v -> b.addPackages(health(v)));
@@ -165,7 +165,7 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
   public void getServiceMetrics(HostRequest req, StreamObserver<ServiceMetrics> out) {
     ErrorMapper.replyLater(out, () -> {
       NodeRecord n = node(req.getAgentId());
-      List<FleetQueries.AgentView> agents = queries.agents(n.nodeId());
+      List<FleetQueries.AgentView> agents = queries.agents(n);
       List<CompletableFuture<ServiceSample>> samples = new ArrayList<>();
       for (FleetQueries.AgentView v : agents) {
         String name = v.agent().agentId();

@@ -61,7 +61,12 @@ public final class FleetQueries {
   }
 
   public List<AgentView> agents(String nodeId) {
-    NodeRecord node = node(nodeId);
+    return agents(node(nodeId));
+  }
+
+  /** The agents of a node already read. */
+  public List<AgentView> agents(NodeRecord node) {
+    String nodeId = node.nodeId();
     long now = clock.millis();
     return repository.listAgents(nodeId).stream()
         .map(a -> new AgentView(node, a, Availability.of(node, a, now)))
@@ -87,9 +92,13 @@ public final class FleetQueries {
       int pageSize) {
     int[] paging = paging(page, pageSize);
     List<AgentView> matching = selectAgents(filter, status, label);
-    int from = (int) Math.min(matching.size(), (long) (paging[0] - 1) * paging[1]);
-    int to = Math.min(matching.size(), from + paging[1]);
-    return new AgentPage(matching.subList(from, to), matching.size(), paging[0], paging[1]);
+    return new AgentPage(page(matching, paging), matching.size(), paging[0], paging[1]);
+  }
+
+  /** The page {@code paging} ({page, pageSize} from {@link #paging}) of {@code all}; empty past the end. */
+  public static <T> List<T> page(List<T> all, int[] paging) {
+    int from = (int) Math.min(all.size(), (long) (paging[0] - 1) * paging[1]);
+    return all.subList(from, Math.min(all.size(), from + paging[1]));
   }
 
   /** Every agent matching the filters (no paging), ordered by node id then agent id. */

@@ -111,9 +111,7 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
     }
     Following f = follows.get(result.getCommandId());
     if (f != null && f.nodeId().equals(nodeId) && !result.getSuccess()) {
-      Status.Code code = Status.fromCodeValue(result.getErrorCode()).getCode();
-      end(result.getCommandId(), Status.fromCode(code == Status.Code.OK ? Status.Code.INTERNAL : code)
-          .withDescription("node " + nodeId + ": " + result.getMessage()));
+      end(result.getCommandId(), statusOf(result, "node " + nodeId + ": " + result.getMessage()));
     }
   }
 
@@ -132,6 +130,12 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
         end(id, Status.UNAVAILABLE.withDescription("node " + f.nodeId() + "'s daemon disconnected"));
       }
     });
+  }
+
+  /** The status of a failed result: the daemon's error code (INTERNAL when it gave none) and {@code description}. */
+  static Status statusOf(CommandResult failed, String description) {
+    Status.Code code = Status.fromCodeValue(failed.getErrorCode()).getCode();
+    return Status.fromCode(code == Status.Code.OK ? Status.Code.INTERNAL : code).withDescription(description);
   }
 
   /** Commands sent and not yet answered. */

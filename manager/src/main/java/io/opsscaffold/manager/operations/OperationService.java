@@ -124,11 +124,8 @@ public final class OperationService {
       return router.send(session, command, description, wait)
           .thenApply(result -> {
             if (!result.getSuccess()) {
-              Status.Code code = Status.fromCodeValue(result.getErrorCode()).getCode();
-              throw Status.fromCode(code == Status.Code.OK ? Status.Code.INTERNAL : code)
-                  .withDescription("node " + nodeId + " could not " + operation + " agent "
-                      + agentId + ": " + result.getMessage())
-                  .asRuntimeException();
+              throw CommandRouter.statusOf(result, "node " + nodeId + " could not " + operation + " agent "
+                      + agentId + ": " + result.getMessage()).asRuntimeException();
             }
             return new Outcome(commandId, result.getMessage(), node, result.getAgent(),
                 Duration.ofMillis(clock.millis() - sentMs));
@@ -226,9 +223,7 @@ public final class OperationService {
     return router.send(session, command.build(), "reading " + what + " of agent " + agentId + " on node " + nodeId,
         defaultTimeout).thenApply(result -> {
           if (!result.getSuccess()) {
-            Status.Code code = Status.fromCodeValue(result.getErrorCode()).getCode();
-            throw Status.fromCode(code == Status.Code.OK ? Status.Code.INTERNAL : code)
-                .withDescription("node " + nodeId + ": " + result.getMessage()).asRuntimeException();
+            throw CommandRouter.statusOf(result, "node " + nodeId + ": " + result.getMessage()).asRuntimeException();
           }
           return result;
         });

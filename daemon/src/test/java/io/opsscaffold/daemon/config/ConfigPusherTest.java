@@ -1,0 +1,90 @@
+package io.opsscaffold.daemon.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Status;
+import io.opentelemetry.api.trace.TracerProvider;
+import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.health.HealthPolicy;
+import io.opsscaffold.daemon.logs.AgentLogs;
+import io.opsscaffold.daemon.logs.LogPolicy;
+import io.opsscaffold.daemon.restart.RestartPolicy;
+import io.opsscaffold.daemon.supervision.AgentSpec;
+import io.opsscaffold.daemon.supervision.OsProcessLauncher;
+import io.opsscaffold.daemon.supervision.Supervisor;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** File handling of config pushes (reload "none", so no agent needs to run). */
+class ConfigPusherTest {
+  @TempDir Path dir;
+  private Path conf;
+  private Supervisor supervisor;
+  private ConfigPusher pusher;
+
+  @BeforeEach
+  void start() throws Exception {
+    conf = Files.createDirectories(dir.resolve("conf"));
+    AgentSpec spec = new AgentSpec("a1", "t", "sleep", List.of("60"), dir, Map.of(), RestartPolicy.defaults(),
+        HealthPolicy.defaults(), Duration.ofSeconds(1), false, Duration.ZERO, "TERM", LogPolicy.defaults(),
+        new ConfigPolicy(Optional.of(conf), "none", Optional.empty(), Duration.ZERO));
+    supervisor = new Supervisor(List.of(spec), new OsProcessLauncher(new AgentLogs(dir.resolve("logs"))),
+        (s, c) -> { }, Clock.systemUTC(), TracerProvider.noop().get("t"));
+    pusher = new ConfigPusher(supervisor);
+  }
+
+  @AfterEach
+  void stop() {
+    supervisor.close(true);
+  }
+
+  private static ConfigPusher.File file(String name, String content) {
+    return new ConfigPusher.File(name, content.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void filesAreWrittenAndASecondIdenticalPushChangesNothing() throws Exception {
+    ConfigPusher.Result r = pusher.push("a1", List.of(file("a.conf", "x=1\n"), file("b.conf", "y=2\n")), Context.root());
+    assertEquals("APPLIED", r.outcome());
+    assertEquals("x=1\n", Files.readString(conf.resolve("a.conf")));
+    assertEquals(ConfigPusher.hash(conf), r.hash());
+    ConfigPusher.Result again = pusher.push("a1", List.of(file("a.conf", "x=1\n")), Context.root());
+    assertEquals("UNCHANGED", again.outcome());
+    assertEquals(r.hash(), again.hash());
+  }
+
+  @Test
+  void aPushThatCannotBeWrittenWhollyLeavesThePreviousFilesInPlace() throws Exception {
+    Files.writeString(conf.resolve("a.conf"), "old\n");
+    Files.createDirectories(conf.resolve("b.conf").resolve("in-the-way")); // b.conf cannot be replaced
+    String before = ConfigPusher.hash(conf);
+    ConfigPusher.Result r = pusher.push("a1", List.of(file("a.conf", "new\n"), file("b.conf", "y\n")), Context.root());
+    assertFalse(r.applied());
+    assertEquals(Status.Code.INTERNAL, r.code());
+    assertEquals("old\n", Files.readString(conf.resolve("a.conf")), "a.conf is back: no half-applied push");
+    assertEquals(before, ConfigPusher.hash(conf));
+    try (var files = Files.list(conf)) {
+      assertTrue(files.noneMatch(p -> p.getFileName().toString().contains(".ops-tmp-")), "no temporary file is left");
+    }
+  }
+
+  @Test
+  void badNamesAndAgentsWithoutAConfigDirAreRefused() {
+    ConfigPusher.Result escape = pusher.push("a1", List.of(file("../x", "x")), Context.root());
+    assertEquals(Status.Code.INVALID_ARGUMENT, escape.code());
+    assertFalse(Files.exists(dir.resolve("x")));
+    assertEquals(Status.Code.NOT_FOUND, pusher.push("nope", List.of(file("a", "x")), Context.root()).code());
+  }
+}

@@ -5,9 +5,12 @@ import io.opsscaffold.manager.fleet.FleetRepository;
 import io.opsscaffold.manager.fleet.FleetWrite;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
 /**
@@ -17,6 +20,9 @@ import java.util.logging.Logger;
  * restart, a network blip) shows no flap; then, if no new stream came, it becomes OFFLINE. A stream
  * that sends nothing for three ping intervals is closed, because a killed daemon's TCP connection is
  * not always noticed by the server. Timers run on one scheduler thread.
+ *
+ * <p>Only the latest end of a node's stream counts: when a node reconnects and its new stream ends
+ * too, the grace period starts again from that end, not from the earlier one.
  */
 public final class ConnectivityTracker implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ConnectivityTracker.class.getName());
@@ -26,6 +32,9 @@ public final class ConnectivityTracker implements AutoCloseable {
   private final Clock clock;
   private final Duration grace;
   private final Duration pingInterval;
+  /** The pending grace period of each node, by a token unique to the stream end that started it. */
+  private final Map<String, Long> pendingGrace = new ConcurrentHashMap<>();
+  private final AtomicLong tokens = new AtomicLong();
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("connectivity").daemon(true).unstarted(r));
 
@@ -52,9 +61,11 @@ public final class ConnectivityTracker implements AutoCloseable {
 
   /** The node's stream ended: OFFLINE after the grace period unless it reconnects. */
   void sessionEnded(String nodeId) {
+    long token = tokens.incrementAndGet();
+    pendingGrace.put(nodeId, token);
     timer.schedule(
         () -> {
-          if (!registry.connected(nodeId)) {
+          if (pendingGrace.remove(nodeId, token) && !registry.connected(nodeId)) {
             writer.submit(new FleetWrite.NodeOffline(nodeId));
             LOG.info(() -> "node " + nodeId + " is OFFLINE (no stream for " + grace.toSeconds() + " s)");
           }

@@ -179,6 +179,27 @@ class LinkProtocolTest {
   }
 
   @Test
+  void theGraceRunsFromTheLatestStreamEndNotAnEarlierOne() throws Exception {
+    String node = newNode();
+    FakeDaemon first = new FakeDaemon(channel, node).hello();
+    first.out.onCompleted();
+    first.ended.get(5, TimeUnit.SECONDS);
+    long firstEnded = System.nanoTime();
+    FakeDaemon second = new FakeDaemon(channel, node).hello().keepAlive();
+    Thread.sleep(Math.max(0, 600 - (System.nanoTime() - firstEnded) / 1_000_000));
+    second.out.onCompleted();
+    second.ended.get(5, TimeUnit.SECONDS);
+    // The first end's grace ran out about 200 ms after the second stream ended; the node must wait
+    // for the second end's own 800 ms.
+    Await.holds(Duration.ofMillis(450), "the node to stay ONLINE within the grace of its latest stream end",
+        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity()
+            == Connectivity.CONNECTIVITY_ONLINE);
+    Await.until(Duration.ofSeconds(5), "the node to go OFFLINE after that grace",
+        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity(),
+        c -> c == Connectivity.CONNECTIVITY_OFFLINE);
+  }
+
+  @Test
   void operationsTravelDownTheStreamAndTheDaemonsAnswerComesBack() throws Exception {
     FakeDaemon d = new FakeDaemon(channel, newNode()).hello().keepAlive();
     d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));

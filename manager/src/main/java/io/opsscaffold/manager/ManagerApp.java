@@ -86,7 +86,7 @@ public final class ManagerApp implements AutoCloseable {
     io.opsscaffold.manager.alerts.AlertEngine alerts = new io.opsscaffold.manager.alerts.AlertEngine(repository, alertLog,
         clock, settings.alertWebhook().map(u -> new io.opsscaffold.manager.alerts.AlertWebhook(u, Duration.ofSeconds(1))),
         settings.alertScanInterval());
-    writer.afterCommit(committed -> alerts.kick());
+    writer.afterCommit(alerts::committed);
     ManagerMetrics.register(telemetry.meter(), registry, alerts, repository);
     io.opsscaffold.manager.fleet.AgentWatch agentWatch = new io.opsscaffold.manager.fleet.AgentWatch(repository, clock);
     writer.afterCommit(agentWatch::committed);

@@ -4,35 +4,52 @@ import com.google.protobuf.util.JsonFormat;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.opsscaffold.api.fleet.v1.AlertEvent;
+import io.opsscaffold.manager.fleet.AgentRecord;
 import io.opsscaffold.manager.fleet.Availability;
 import io.opsscaffold.manager.fleet.FleetRepository;
+import io.opsscaffold.manager.fleet.FleetWrite;
+import io.opsscaffold.manager.fleet.NodeRecord;
 import io.opsscaffold.manager.streams.BoundedStream;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Opens, repeats and resolves alerts from the agents' derived availability. It scans the fleet
- * every {@code scanInterval}, and soon after each committed batch of state ({@link #kick}), so
- * that time-driven changes (a stale heartbeat, a node going offline) are caught as well as
- * reported ones. One thread owns the scan state; watchers and the webhook are fed from it without
+ * Opens, repeats and resolves alerts from the agents' derived availability.
+ *
+ * <p>It works from the state writer's committed batches ({@link #committed}): each changed agent is
+ * evaluated once, so the cost follows the rate of change, not the size of the fleet. What time alone
+ * changes (a heartbeat going stale) is found every {@code scanInterval} in memory, from the deadline
+ * kept per agent. The database is read in full only at start and when the engine fell more than
+ * {@value #MAX_PENDING_WRITES} writes behind; a node that goes offline (or is not yet known) is
+ * re-read on its own. One thread owns this state; watchers and the webhook are fed from it without
  * ever blocking it: a watcher whose queue is full is dropped with RESOURCE_EXHAUSTED.
  */
 public final class AlertEngine implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AlertEngine.class.getName());
   static final int WATCHER_QUEUE = 256;
+  static final int MAX_PENDING_WRITES = 100_000;
+
+  /** What the engine last concluded about one agent; {@code staleAtMs} is 0 when time cannot change it. */
+  private record Seen(String area, Availability availability, String kind, long staleAtMs) {}
 
   private final FleetRepository fleet;
   private final AlertRepository alerts;
@@ -41,11 +58,18 @@ public final class AlertEngine implements AutoCloseable {
   private final Duration scanInterval;
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(
       r -> Thread.ofPlatform().name("alerts").daemon(true).unstarted(r));
-  private final AtomicBoolean kicked = new AtomicBoolean();
   private final Set<BoundedStream<AlertEvent>> watchers = ConcurrentHashMap.newKeySet();
+  private final Queue<List<FleetWrite>> pending = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger pendingWrites = new AtomicInteger();
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private volatile boolean rescan = true;
+  private volatile boolean started;
   // Owned by the alerts thread.
-  private final Map<String, String> lastKind = new HashMap<>();
+  private final Map<String, NodeRecord> nodes = new HashMap<>();
+  private final Map<String, Map<String, Seen>> seen = new HashMap<>();
+  private final Map<List<String>, Long> counts = new HashMap<>();
   private final Map<String, AlertRecord> openAlerts = new HashMap<>();
+  private boolean alertsChanged = true;
 
   public AlertEngine(FleetRepository fleet, AlertRepository alerts, Clock clock, Optional<AlertWebhook> webhook,
       Duration scanInterval) {
@@ -58,33 +82,40 @@ public final class AlertEngine implements AutoCloseable {
 
   public void start() {
     thread.execute(() -> alerts.open().forEach(a -> openAlerts.put(key(a.nodeId(), a.agentId()), a)));
-    thread.scheduleWithFixedDelay(this::scanSafely, 0, scanInterval.toMillis(), TimeUnit.MILLISECONDS);
+    thread.scheduleWithFixedDelay(() -> safely(this::tick), 0, scanInterval.toMillis(), TimeUnit.MILLISECONDS);
+    started = true;
   }
 
-  /** State was committed: scan soon (coalesced with other kicks). Never blocks. */
-  public void kick() {
-    if (kicked.compareAndSet(false, true)) {
-      thread.schedule(() -> {
-        kicked.set(false);
-        scanSafely();
-      }, 50, TimeUnit.MILLISECONDS);
+  /**
+   * The writes of one committed batch, in commit order. Never blocks: they are evaluated on the
+   * alerts thread; past {@value #MAX_PENDING_WRITES} queued writes the engine re-reads the database instead.
+   */
+  public void committed(List<FleetWrite> writes) {
+    if (pendingWrites.addAndGet(writes.size()) > MAX_PENDING_WRITES) {
+      rescan = true;
+    } else {
+      pending.add(writes);
+    }
+    if (started && drainScheduled.compareAndSet(false, true)) {
+      thread.execute(() -> safely(this::drain));
     }
   }
 
-  private void scanSafely() {
+  private void safely(Runnable step) {
     try {
-      scan();
+      step.run();
     } catch (RuntimeException e) {
-      LOG.log(Level.WARNING, "alert scan failed", e);
+      LOG.log(Level.WARNING, "alert evaluation failed; the fleet will be re-read", e);
+      rescan = true;
     }
   }
 
-  /** Agents per (area, availability name) as of the latest scan. */
+  /** Agents per (area, availability name), as of the latest evaluation. */
   public Map<List<String>, Long> availabilityCounts() {
     return availabilityCounts;
   }
 
-  /** Open alerts per kind as of the latest scan. */
+  /** Open alerts per kind, as of the latest evaluation. */
   public Map<String, Long> openByKind() {
     return openByKind;
   }
@@ -92,40 +123,175 @@ public final class AlertEngine implements AutoCloseable {
   private volatile Map<List<String>, Long> availabilityCounts = Map.of();
   private volatile Map<String, Long> openByKind = Map.of();
 
-  private void scan() {
+  private void drain() {
+    drainScheduled.set(false);
     long now = clock.millis();
-    Map<List<String>, Long> counts = new HashMap<>();
-    Map<String, FleetRepository.AgentOnNode> current = new HashMap<>();
-    for (var r : fleet.listFleetAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""))) {
-      current.put(key(r.node().nodeId(), r.agent().agentId()), r);
+    if (rescan) {
+      fullScan(now);
     }
-    for (var e : current.entrySet()) {
-      var r = e.getValue();
-      Availability a = Availability.of(r.node(), r.agent(), now);
-      counts.merge(List.of(r.node().area(), a.name()), 1L, Long::sum);
-      String kind = a == Availability.ON ? "ON"
-          : r.agent().lifecycle().equals("CRASH_LOOP") ? "CRASH_LOOP" : a.name();
-      String reason = a == Availability.UNKNOWN && !r.node().online()
-          ? "node " + r.node().nodeId() + " is offline" : r.agent().message();
-      observe(e.getKey(), r.node().nodeId(), r.agent().agentId(), r.node().area(), kind, reason, now);
-    }
-    for (String gone : Set.copyOf(lastKind.keySet())) {
-      if (!current.containsKey(gone)) {
-        String[] parts = gone.split("\u0000", 2);
-        AlertRecord open = openAlerts.get(gone);
-        observe(gone, parts[0], parts[1], open == null ? "" : open.area(), "NOT_EXIST",
-            "agent " + parts[1] + " is no longer configured on node " + parts[0], now);
-        lastKind.remove(gone);
+    Set<String> reread = new LinkedHashSet<>();
+    for (List<FleetWrite> writes; (writes = pending.poll()) != null; ) {
+      pendingWrites.addAndGet(-writes.size());
+      for (FleetWrite write : writes) {
+        apply(write, reread, now);
       }
     }
+    reread.forEach(nodeId -> rereadNode(nodeId, now));
+    publishCounts();
+  }
+
+  private void apply(FleetWrite write, Set<String> reread, long now) {
+    switch (write) {
+      case FleetWrite.NodeConnected w -> {
+        NodeRecord before = nodes.put(w.node().nodeId(), w.node());
+        if (before != null && !before.online()) {
+          reread.add(w.node().nodeId()); // its agents come back from UNKNOWN
+        }
+      }
+      case FleetWrite.NodeOffline w -> reread.add(w.nodeId());
+      case FleetWrite.UpsertAgents w -> {
+        for (AgentRecord agent : w.agents()) {
+          NodeRecord node = nodes.get(agent.nodeId());
+          if (node == null) {
+            reread.add(agent.nodeId());
+          } else {
+            evaluate(node, agent, now);
+          }
+        }
+      }
+      case FleetWrite.ReplaceAgents w -> {
+        NodeRecord node = nodes.get(w.nodeId());
+        if (node == null) {
+          reread.add(w.nodeId());
+          return;
+        }
+        Set<String> present = new HashSet<>();
+        for (AgentRecord agent : w.agents()) {
+          present.add(agent.agentId());
+          evaluate(node, agent, now);
+        }
+        removeAbsent(w.nodeId(), present, now);
+      }
+      case FleetWrite.RemoveAgents w -> w.agentIds().forEach(id -> removed(w.nodeId(), id, now));
+      case FleetWrite.NodeDisconnected w -> { } // the node stays ONLINE until NodeOffline
+      case FleetWrite.NodeStats w -> { }
+    }
+  }
+
+  /** Reads the whole fleet and evaluates every agent; agents no longer stored are NOT_EXIST. */
+  private void fullScan(long now) {
+    rescan = false;
+    pending.clear();
+    pendingWrites.set(0);
+    Map<String, Set<String>> present = new HashMap<>();
+    for (var r : fleet.listFleetAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""))) {
+      nodes.put(r.node().nodeId(), r.node());
+      present.computeIfAbsent(r.node().nodeId(), n -> new HashSet<>()).add(r.agent().agentId());
+      evaluate(r.node(), r.agent(), now);
+    }
+    for (String nodeId : Set.copyOf(seen.keySet())) {
+      removeAbsent(nodeId, present.getOrDefault(nodeId, Set.of()), now);
+    }
+  }
+
+  private void rereadNode(String nodeId, long now) {
+    Optional<NodeRecord> node = fleet.findNode(nodeId);
+    Set<String> present = new HashSet<>();
+    if (node.isPresent()) {
+      nodes.put(nodeId, node.get());
+      for (AgentRecord agent : fleet.listAgents(nodeId)) {
+        present.add(agent.agentId());
+        evaluate(node.get(), agent, now);
+      }
+    }
+    removeAbsent(nodeId, present, now);
+  }
+
+  /** Heartbeats that went stale since they were evaluated. */
+  private void tick() {
+    if (rescan) {
+      drain();
+      return;
+    }
+    long now = clock.millis();
+    List<String[]> stale = new ArrayList<>();
+    seen.forEach((nodeId, agents) -> agents.forEach((agentId, s) -> {
+      if (s.staleAtMs() > 0 && now > s.staleAtMs()) {
+        stale.add(new String[] {nodeId, agentId});
+      }
+    }));
+    for (String[] k : stale) {
+      Seen before = seen.get(k[0]).get(k[1]);
+      track(k[0], k[1], new Seen(before.area(), Availability.NO_DATA, "NO_DATA", 0));
+      observe(k[0], k[1], before.area(), before.kind(), "NO_DATA", "no heartbeat within its timeout", now);
+    }
+    publishCounts();
+  }
+
+  private void evaluate(NodeRecord node, AgentRecord agent, long now) {
+    Availability a = Availability.of(node, agent, now);
+    String kind = a == Availability.ON ? "ON"
+        : agent.lifecycle().equals("CRASH_LOOP") ? "CRASH_LOOP" : a.name();
+    String reason = a == Availability.UNKNOWN && !node.online()
+        ? "node " + node.nodeId() + " is offline" : agent.message();
+    Seen before = track(node.nodeId(), agent.agentId(),
+        new Seen(node.area(), a, kind, a == Availability.ON ? Availability.staleAtMs(agent) : 0));
+    observe(node.nodeId(), agent.agentId(), node.area(), before == null ? null : before.kind(), kind, reason, now);
+  }
+
+  private void removeAbsent(String nodeId, Set<String> present, long now) {
+    Map<String, Seen> agents = seen.get(nodeId);
+    if (agents != null) {
+      for (String agentId : List.copyOf(agents.keySet())) {
+        if (!present.contains(agentId)) {
+          removed(nodeId, agentId, now);
+        }
+      }
+    }
+  }
+
+  private void removed(String nodeId, String agentId, long now) {
+    Seen before = track(nodeId, agentId, null);
+    if (before != null) {
+      observe(nodeId, agentId, before.area(), before.kind(), "NOT_EXIST",
+          "agent " + agentId + " is no longer configured on node " + nodeId, now);
+    }
+  }
+
+  /** Records {@code next} (null: forget the agent), keeps the counts, and returns what was there. */
+  private Seen track(String nodeId, String agentId, Seen next) {
+    Map<String, Seen> agents = seen.computeIfAbsent(nodeId, n -> new HashMap<>());
+    Seen before = next == null ? agents.remove(agentId) : agents.put(agentId, next);
+    if (agents.isEmpty()) {
+      seen.remove(nodeId);
+    }
+    if (before != null && next != null && before.availability() == next.availability()
+        && before.area().equals(next.area())) {
+      return before; // the counts stay as they are
+    }
+    if (before != null) {
+      counts.merge(List.of(before.area(), before.availability().name()), -1L, (x, y) -> x + y == 0 ? null : x + y);
+    }
+    if (next != null) {
+      counts.merge(List.of(next.area(), next.availability().name()), 1L, Long::sum);
+    }
+    return before;
+  }
+
+  private void publishCounts() {
     availabilityCounts = Map.copyOf(counts);
+    if (!alertsChanged) {
+      return; // counting the open alerts walks all of them: only after a change
+    }
+    alertsChanged = false;
     Map<String, Long> kinds = new HashMap<>();
     openAlerts.values().forEach(a -> kinds.merge(a.kind(), 1L, Long::sum));
     openByKind = Map.copyOf(kinds);
   }
 
-  private void observe(String key, String nodeId, String agentId, String area, String kind, String reason, long now) {
-    String previous = lastKind.put(key, kind);
+  private void observe(String nodeId, String agentId, String area, String previous, String kind, String reason,
+      long now) {
+    String key = key(nodeId, agentId);
     AlertRecord open = openAlerts.get(key);
     if (kind.equals("ON")) {
       if (open != null) {
@@ -150,6 +316,7 @@ public final class AlertEngine implements AutoCloseable {
   }
 
   private void publish(String change, AlertRecord alert) {
+    alertsChanged = true;
     alerts.save(alert);
     AlertEvent event = AlertEvent.newBuilder().setChange(change).setAlert(AlertProtos.alert(alert)).build();
     LOG.info(() -> "alert " + change.toLowerCase() + ": " + alert.kind() + " " + alert.nodeId() + "/" + alert.agentId()

@@ -55,12 +55,16 @@ public enum Availability {
       default:
         break;
     }
-    if (agent.heartbeatTimeoutMs() > 0) {
-      long reference = Math.max(agent.lastHeartbeatMs(), agent.startedMs());
-      if (reference > 0 && nowMs - reference > agent.heartbeatTimeoutMs()) {
-        return NO_DATA;
-      }
-    }
-    return ON;
+    long staleAt = staleAtMs(agent);
+    return staleAt > 0 && nowMs > staleAt ? NO_DATA : ON;
+  }
+
+  /**
+   * When a running agent's heartbeat goes stale if nothing new arrives: its latest heartbeat (or
+   * its start, when none arrived yet) plus its timeout; 0 when time alone cannot change it.
+   */
+  public static long staleAtMs(AgentRecord agent) {
+    long reference = Math.max(agent.lastHeartbeatMs(), agent.startedMs());
+    return agent.heartbeatTimeoutMs() > 0 && reference > 0 ? reference + agent.heartbeatTimeoutMs() : 0;
   }
 }

@@ -18,8 +18,8 @@ public final class LinkProtos {
         nodeId,
         s.getAgentId(),
         s.getType(),
-        stripPrefix(s.getLifecycle().name(), "LIFECYCLE_"),
-        stripPrefix(s.getHealth().name(), "HEALTH_"),
+        LIFECYCLES[s.getLifecycle().ordinal()],
+        HEALTHS[s.getHealth().ordinal()],
         s.getPid(),
         s.hasStartedAt() ? Timestamps.toMillis(s.getStartedAt()) : 0,
         s.hasLastHeartbeat() ? Timestamps.toMillis(s.getLastHeartbeat()) : 0,
@@ -29,7 +29,7 @@ public final class LinkProtos {
         s.getRestartCount(),
         truncate(s.getMessage(), 1024),
         nowMs,
-        s.getLastLogLinesList().stream().limit(10).map(l -> truncate(l, 1024)).toList(),
+        logLines(s.getLastLogLinesList()),
         truncate(s.getLastRestartReason(), 1024));
   }
 
@@ -55,8 +55,47 @@ public final class LinkProtos {
         "");
   }
 
+  /**
+   * Whether {@code id} is a valid node or agent id: 1 to 128 characters of {@code [A-Za-z0-9._-]}.
+   * Checked for every agent of every message, so by hand rather than with a regular expression.
+   */
+  public static boolean validId(String id) {
+    int n = id.length();
+    if (n == 0 || n > 128) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = id.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '.' || c == '_' || c == '-';
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Enum names without their prefix, by ordinal: computed once, not per agent state.
+  private static final String[] LIFECYCLES = stripped(io.opsscaffold.api.status.v1.Lifecycle.values(), "LIFECYCLE_");
+  private static final String[] HEALTHS = stripped(io.opsscaffold.api.status.v1.Health.values(), "HEALTH_");
+
+  private static String[] stripped(Enum<?>[] values, String prefix) {
+    String[] names = new String[values.length];
+    for (Enum<?> v : values) {
+      names[v.ordinal()] = stripPrefix(v.name(), prefix);
+    }
+    return names;
+  }
+
   private static String stripPrefix(String name, String prefix) {
     return name.startsWith(prefix) ? name.substring(prefix.length()) : name;
+  }
+
+  private static java.util.List<String> logLines(java.util.List<String> lines) {
+    if (lines.isEmpty()) {
+      return java.util.List.of();
+    }
+    return lines.stream().limit(10).map(l -> truncate(l, 1024)).toList();
   }
 
   private static String truncate(String s, int max) {

@@ -24,7 +24,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
-import java.util.regex.Pattern;
 
 /**
  * One daemon's stream, from its Hello to its end. Owns the stream's state (node id, sequence
@@ -34,7 +33,6 @@ import java.util.regex.Pattern;
  */
 public final class LinkSession implements StreamObserver<DaemonMessage>, StateWriter.Acker {
   private static final Logger LOG = Logger.getLogger(LinkSession.class.getName());
-  static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
   /** What a session needs from the manager; one instance shared by all sessions. */
   record Context(
@@ -117,7 +115,7 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
       close(Status.FAILED_PRECONDITION.withDescription("Hello was sent twice on one stream"));
       return;
     }
-    if (!ID.matcher(hello.getNodeId()).matches()) {
+    if (!LinkProtos.validId(hello.getNodeId())) {
       close(Status.INVALID_ARGUMENT.withDescription(
           "hello.node_id must be 1 to 128 characters of [A-Za-z0-9._-] (got '" + hello.getNodeId() + "')"));
       return;
@@ -198,7 +196,7 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
   }
 
   private boolean validAgent(AgentState s) {
-    if (!ID.matcher(s.getAgentId()).matches()) {
+    if (!LinkProtos.validId(s.getAgentId())) {
       close(Status.INVALID_ARGUMENT.withDescription(
           "agent_id must be 1 to 128 characters of [A-Za-z0-9._-] (got '" + s.getAgentId() + "')"));
       return false;

@@ -12,7 +12,6 @@ import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.observability.TraceContextCarrier;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,6 +36,7 @@ public final class StateWriter implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StateWriter.class.getName());
   static final int MAX_BATCH = 5_000;
   private static final int MAX_TRACED = 32;
+  private static final int MAX_EXAMINED = 1024;
 
   /** Who to acknowledge after a commit. */
   interface Acker {
@@ -181,27 +181,29 @@ public final class StateWriter implements AutoCloseable {
 
   /**
    * One span per distinct trace that a change in this batch belongs to (at most {@value
-   * #MAX_TRACED}), parented on the change's context, so an operation's trace ends in the write
+   * #MAX_TRACED}, from the first {@value #MAX_EXAMINED} traced changes), parented on the change's context, so an operation's trace ends in the write
    * that made its result durable; plus one span for the batch, linked to them.
    */
   private void traceCommit(List<Item> batch, long startMs, long endMs) {
+    // Looks at no more than MAX_EXAMINED carriers and stops at MAX_TRACED distinct sampled
+    // traces: with every delta traced, a batch can hold a hundred thousand of them.
+    Map<String, Map<String, String>> carriers = new LinkedHashMap<>();
     Map<String, SpanContext> contexts = new LinkedHashMap<>();
+    int examined = 0;
+    scan:
     for (Item item : batch) {
       for (Map<String, String> carrier : item.traces()) {
+        if (contexts.size() >= MAX_TRACED || examined++ >= MAX_EXAMINED) {
+          break scan;
+        }
         SpanContext sc = TraceContextCarrier.spanContext(carrier);
-        if (sc.isValid() && sc.isSampled() && contexts.size() < MAX_TRACED) {
-          contexts.putIfAbsent(sc.getTraceId(), sc);
+        if (sc.isValid() && sc.isSampled() && contexts.putIfAbsent(sc.getTraceId(), sc) == null) {
+          carriers.put(sc.getTraceId(), carrier);
         }
       }
     }
     if (contexts.isEmpty()) {
       return;
-    }
-    Map<String, Map<String, String>> carriers = new HashMap<>();
-    for (Item item : batch) {
-      for (Map<String, String> carrier : item.traces()) {
-        carriers.putIfAbsent(TraceContextCarrier.spanContext(carrier).getTraceId(), carrier);
-      }
     }
     SpanBuilder batchSpan =
         tracer.spanBuilder("fleet.apply batch")

@@ -70,6 +70,9 @@ public final class JdbcFleetRepository implements FleetRepository {
 
   private final Database database;
 
+  /** An agent's key; its hash reuses the two strings' cached hashes instead of building a new string. */
+  private record AgentKey(String nodeId, String agentId) {}
+
   public JdbcFleetRepository(Database database) {
     this.database = database;
   }
@@ -82,11 +85,11 @@ public final class JdbcFleetRepository implements FleetRepository {
     try (Connection c = database.connection()) {
       c.setAutoCommit(false);
       try {
-        Map<String, AgentRecord> pending = new LinkedHashMap<>();
+        Map<AgentKey, AgentRecord> pending = new LinkedHashMap<>();
         for (FleetWrite write : writes) {
           if (write instanceof FleetWrite.UpsertAgents upsert) {
             for (AgentRecord agent : upsert.agents()) {
-              pending.put(agent.nodeId() + '\u0000' + agent.agentId(), agent);
+              pending.put(new AgentKey(agent.nodeId(), agent.agentId()), agent);
             }
             continue;
           }
@@ -123,7 +126,7 @@ public final class JdbcFleetRepository implements FleetRepository {
   }
 
   private void replaceAgents(
-      Connection c, FleetWrite.ReplaceAgents w, Map<String, AgentRecord> pending)
+      Connection c, FleetWrite.ReplaceAgents w, Map<AgentKey, AgentRecord> pending)
       throws SQLException {
     Set<String> keep = new HashSet<>();
     for (AgentRecord a : w.agents()) {
@@ -142,7 +145,7 @@ public final class JdbcFleetRepository implements FleetRepository {
     }
     removeAgents(c, w.nodeId(), stale);
     for (AgentRecord a : w.agents()) {
-      pending.put(a.nodeId() + '\u0000' + a.agentId(), a);
+      pending.put(new AgentKey(a.nodeId(), a.agentId()), a);
     }
     mergeAgents(c, pending);
   }
@@ -163,7 +166,7 @@ public final class JdbcFleetRepository implements FleetRepository {
     }
   }
 
-  private static void mergeAgents(Connection c, Map<String, AgentRecord> pending)
+  private static void mergeAgents(Connection c, Map<AgentKey, AgentRecord> pending)
       throws SQLException {
     if (pending.isEmpty()) {
       return;

@@ -3,7 +3,9 @@ package io.opsscaffold.manager.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.JsonFormat;
+import com.google.protobuf.util.Timestamps;
 import com.sun.net.httpserver.HttpServer;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -162,6 +164,34 @@ class AlertsTest {
     Alert unknown = Await.until(Duration.ofSeconds(5), "an UNKNOWN alert", () -> only("?nodeId=al1&state=open"),
         a -> a.getKind().equals("UNKNOWN"));
     assertEquals("node al1 is offline", unknown.getReason());
+  }
+
+  @Test
+  void aStaleHeartbeatOpensNoDataByTimeAloneAndAnAgentLeftOutOfAFullStateIsNotExist() throws Exception {
+    FakeDaemon d = new FakeDaemon(channel, Hello.newBuilder().setNodeId("al2").setLabels(NodeLabels.newBuilder().setArea("south")))
+        .hello().keepAlive();
+    long sent = System.currentTimeMillis();
+    AgentState beating = agent("hb", Lifecycle.LIFECYCLE_RUNNING, "running").toBuilder()
+        .setLastHeartbeat(Timestamps.fromMillis(sent)).setHeartbeatTimeout(Durations.fromMillis(800)).build();
+    d.fullState(beating, agent("other", Lifecycle.LIFECYCLE_RUNNING, "running"));
+    d.next(ManagerMessage.BodyCase.ACK);
+    assertEquals(0, alerts("?nodeId=al2").getTotal(), "both agents are ON while the heartbeat is fresh");
+
+    // Nothing else is sent: only the passing of time makes the heartbeat stale.
+    Alert stale = Await.until(Duration.ofSeconds(5), "a NO_DATA alert for the silent agent", () -> only("?nodeId=al2&state=open"),
+        a -> a.getKind().equals("NO_DATA"));
+    assertEquals("hb", stale.getAgentId());
+    assertTrue(System.currentTimeMillis() - sent >= 800, "not before the timeout ran out");
+    assertEquals("south", stale.getArea());
+
+    // A new heartbeat resolves it; an agent missing from the next FullState is NOT_EXIST.
+    d.fullState(beating.toBuilder().setLastHeartbeat(Timestamps.fromMillis(System.currentTimeMillis()))
+        .setHeartbeatTimeout(Durations.fromSeconds(60)).build());
+    d.next(ManagerMessage.BodyCase.ACK);
+    Alert gone = Await.until(Duration.ofSeconds(5), "a NOT_EXIST alert for the agent left out",
+        () -> only("?nodeId=al2&state=open"), a -> a.getKind().equals("NOT_EXIST"));
+    assertEquals("other", gone.getAgentId());
+    assertEquals(1, alerts("?nodeId=al2&state=resolved&kind=NO_DATA").getTotal(), "the stale heartbeat resolved");
   }
 
   @Test

@@ -15,29 +15,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The reference agent as a real process, against receivers speaking the daemon's protocols. */
-class AgentIT {
-  @TempDir Path dir;
-  private HeartbeatReceivers.Http daemon;
-  private AgentProcess agent;
-
-  @BeforeEach
-  void receiver() throws Exception {
-    daemon = new HeartbeatReceivers.Http();
-  }
-
-  @AfterEach
-  void stop() {
-    if (agent != null) {
-      agent.close();
-    }
-    daemon.close();
-  }
+class AgentIT extends RealAgentFixture {
 
   private String config(String extra) {
     return """

@@ -11,29 +11,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Each fault switch, turned on in a real agent, produces the behaviour the daemon must catch. */
-class FaultsIT {
-  @TempDir Path dir;
-  private HeartbeatReceivers.Http daemon;
-  private AgentProcess agent;
-
-  @BeforeEach
-  void receiver() throws Exception {
-    daemon = new HeartbeatReceivers.Http();
-  }
-
-  @AfterEach
-  void stop() {
-    if (agent != null) {
-      agent.close();
-    }
-    daemon.close();
-  }
+class FaultsIT extends RealAgentFixture {
 
   private String config(String faults) {
     return """

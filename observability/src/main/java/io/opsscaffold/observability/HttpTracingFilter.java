@@ -35,7 +35,7 @@ public final class HttpTracingFilter implements io.helidon.webserver.http.Filter
         @Override
         public String get(Headers headers, String key) {
           HeaderName name = HeaderNames.create(key);
-          return headers.contains(name) ? headers.get(name).get() : null;
+          return headers.contains(name) ? headers.get(name).values() : null; // get() goes through the mapper registry
         }
       };
 

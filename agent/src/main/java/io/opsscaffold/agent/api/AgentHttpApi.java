@@ -5,8 +5,8 @@ import com.sun.net.httpserver.HttpServer;
 import io.opsscaffold.agent.AgentRuntime;
 import io.opsscaffold.agent.heartbeat.AgentCounters;
 import io.opsscaffold.agent.resources.SelfMonitor;
-import jakarta.json.Json;
 import jakarta.json.JsonObjectBuilder;
+import jakarta.json.spi.JsonProvider;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -22,6 +22,8 @@ import java.util.concurrent.Executors;
  * {@code ?format=prometheus}). Requests run on virtual threads.
  */
 public final class AgentHttpApi implements AutoCloseable {
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  private static final JsonProvider JSON = JsonProvider.provider();
   private final HttpServer server;
   private final AgentRuntime runtime;
 
@@ -57,7 +59,7 @@ public final class AgentHttpApi implements AutoCloseable {
             metrics(ex);
           }
         }
-        default -> send(ex, 404, Json.createObjectBuilder().add("error", "no such endpoint: " + path
+        default -> send(ex, 404, JSON.createObjectBuilder().add("error", "no such endpoint: " + path
             + " (try /health, /reload, /metrics)"));
       }
     }
@@ -68,7 +70,7 @@ public final class AgentHttpApi implements AutoCloseable {
       return true;
     }
     ex.getResponseHeaders().set("Allow", expected);
-    send(ex, 405, Json.createObjectBuilder().add("error", method + " is not allowed here; use " + expected));
+    send(ex, 405, JSON.createObjectBuilder().add("error", method + " is not allowed here; use " + expected));
     return false;
   }
 
@@ -83,7 +85,7 @@ public final class AgentHttpApi implements AutoCloseable {
     }
     AgentCounters c = runtime.counters();
     boolean healthy = c.consecutiveFailures() <= runtime.settings().failureThreshold();
-    JsonObjectBuilder body = Json.createObjectBuilder()
+    JsonObjectBuilder body = JSON.createObjectBuilder()
         .add("status", healthy ? "healthy" : "unhealthy")
         .add("uptime", uptimeSeconds(c))
         .add("agent_id", runtime.settings().agentId());
@@ -97,7 +99,7 @@ public final class AgentHttpApi implements AutoCloseable {
 
   private void reload(HttpExchange ex) throws IOException {
     AgentRuntime.ReloadResult r = runtime.reload();
-    JsonObjectBuilder body = Json.createObjectBuilder()
+    JsonObjectBuilder body = JSON.createObjectBuilder()
         .add("success", r.status() == 200)
         .add("message", r.message());
     if (r.status() == 200) {
@@ -138,7 +140,7 @@ public final class AgentHttpApi implements AutoCloseable {
       }
       return;
     }
-    JsonObjectBuilder body = Json.createObjectBuilder()
+    JsonObjectBuilder body = JSON.createObjectBuilder()
         .add("agent_id", id)
         .add("uptime", uptimeSeconds(c))
         .add("heartbeat_count", c.heartbeats())

@@ -1,8 +1,8 @@
 package io.opsscaffold.agent.heartbeat;
 
-import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonReader;
+import jakarta.json.spi.JsonProvider;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -27,6 +27,8 @@ import java.util.concurrent.TimeoutException;
  * and reopened after any failure.
  */
 public final class UnixSocketHeartbeatTransport implements HeartbeatTransport {
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  private static final JsonProvider JSON = JsonProvider.provider();
   private final Path socket;
   private final ExecutorService reader = Executors.newSingleThreadExecutor(
       r -> Thread.ofPlatform().name("heartbeat-socket").daemon(true).unstarted(r));
@@ -59,7 +61,7 @@ public final class UnixSocketHeartbeatTransport implements HeartbeatTransport {
         throw new IOException("the daemon closed the socket");
       }
       JsonObject response;
-      try (JsonReader r = Json.createReader(new StringReader(line))) {
+      try (JsonReader r = JSON.createReader(new StringReader(line))) {
         response = r.readObject();
       }
       if (response.containsKey("error")) {

@@ -1,9 +1,9 @@
 package io.opsscaffold.agent.state;
 
-import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonReader;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.ByteBuffer;
@@ -25,6 +25,8 @@ import java.util.logging.Logger;
  * Called from one thread at a time.
  */
 public final class StateFile {
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  private static final JsonProvider JSON = JsonProvider.provider();
   private static final Logger LOG = Logger.getLogger(StateFile.class.getName());
 
   /** What is kept between runs. Times may be null when unknown. */
@@ -55,7 +57,7 @@ public final class StateFile {
     }
     try {
       JsonObject o;
-      try (JsonReader r = Json.createReader(new StringReader(Files.readString(path)))) {
+      try (JsonReader r = JSON.createReader(new StringReader(Files.readString(path)))) {
         o = r.readObject();
       }
       State s = new State(
@@ -109,7 +111,7 @@ public final class StateFile {
   }
 
   private static String toJson(State s) {
-    var b = Json.createObjectBuilder()
+    var b = JSON.createObjectBuilder()
         .add("agent_id", s.agentId())
         .add("runs", s.runs())
         .add("heartbeat_count", s.heartbeatCount())

@@ -1,12 +1,12 @@
 package io.opsscaffold.daemon.heartbeat;
 
-import jakarta.json.Json;
 import jakarta.json.JsonNumber;
 import jakarta.json.JsonObject;
 import jakarta.json.stream.JsonParser;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
 import jakarta.json.stream.JsonParsingException;
+import jakarta.json.spi.JsonProvider;
 import java.io.StringReader;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -19,6 +19,8 @@ import java.util.Set;
  * Stateless and thread-safe.
  */
 public final class HeartbeatParser {
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  private static final JsonProvider JSON = JsonProvider.provider();
   /** The statuses an agent may report. */
   public static final Set<String> STATUSES = Set.of("running", "stopping", "error");
 
@@ -39,7 +41,7 @@ public final class HeartbeatParser {
       throw new InvalidHeartbeat("the body is empty; expected a JSON object");
     }
     JsonObject o;
-    try (JsonParser parser = Json.createParser(new StringReader(body))) {
+    try (JsonParser parser = JSON.createParser(new StringReader(body))) {
       JsonParser.Event first = parser.next();
       if (first != JsonParser.Event.START_OBJECT) {
         throw new InvalidHeartbeat("the body must be a JSON object (got " + kind(first) + ")");

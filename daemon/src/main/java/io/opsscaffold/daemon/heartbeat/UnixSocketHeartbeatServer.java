@@ -1,7 +1,6 @@
 package io.opsscaffold.daemon.heartbeat;
 
 import io.opentelemetry.context.Context;
-import jakarta.json.Json;
 import jakarta.json.JsonArray;
 import jakarta.json.JsonNumber;
 import jakarta.json.JsonObject;
@@ -9,6 +8,8 @@ import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
 import jakarta.json.stream.JsonParser;
+import jakarta.json.spi.JsonProvider;
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,6 +38,8 @@ import java.util.logging.Logger;
  * connection; a line longer than {@value #MAX_LINE} bytes closes the connection after an error.
  */
 public final class UnixSocketHeartbeatServer implements AutoCloseable {
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  private static final JsonProvider JSON = JsonProvider.provider();
   private static final Logger LOG = Logger.getLogger(UnixSocketHeartbeatServer.class.getName());
   static final int MAX_LINE = 64 * 1024;
 
@@ -77,7 +80,7 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
 
   private void serve(SocketChannel client) {
     try (client;
-        InputStream in = Channels.newInputStream(client);
+        InputStream in = new BufferedInputStream(Channels.newInputStream(client), 8192);
         OutputStream out = Channels.newOutputStream(client)) {
       while (running) {
         Optional<String> line = readLine(in);
@@ -104,7 +107,7 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
   /** The answer to one line, or null when nothing is to be answered (notifications only). */
   String handle(String line) {
     JsonValue request;
-    try (JsonParser parser = Json.createParser(new StringReader(line))) {
+    try (JsonParser parser = JSON.createParser(new StringReader(line))) {
       parser.next();
       request = parser.getValue();
       if (parser.hasNext()) {
@@ -169,16 +172,16 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
       return error(replyId, -32001, outcome.problem().orElseThrow());
     }
     intake.count("socket", "accepted");
-    JsonObjectBuilder result = Json.createObjectBuilder().add("message", "heartbeat received");
+    JsonObjectBuilder result = JSON.createObjectBuilder().add("message", "heartbeat received");
     outcome.warning().ifPresent(w -> result.add("warning", w));
-    return Json.createObjectBuilder().add("jsonrpc", "2.0").add("result", result)
+    return JSON.createObjectBuilder().add("jsonrpc", "2.0").add("result", result)
         .add("id", replyId).build().toString();
   }
 
   private String error(JsonValue id, int code, String message) {
     intake.count("socket", code == -32002 ? "busy" : code == -32001 ? "refused" : "invalid");
-    JsonObjectBuilder err = Json.createObjectBuilder().add("code", code).add("message", message);
-    return Json.createObjectBuilder().add("jsonrpc", "2.0").add("error", err).add("id", id).build().toString();
+    JsonObjectBuilder err = JSON.createObjectBuilder().add("code", code).add("message", message);
+    return JSON.createObjectBuilder().add("jsonrpc", "2.0").add("error", err).add("id", id).build().toString();
   }
 
   /**

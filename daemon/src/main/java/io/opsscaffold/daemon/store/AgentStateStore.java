@@ -1,10 +1,10 @@
 package io.opsscaffold.daemon.store;
 
-import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonReader;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.ByteBuffer;
@@ -30,6 +30,8 @@ import java.util.logging.Logger;
  * file); {@link #problems} collects what was set aside.
  */
 public final class AgentStateStore {
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  private static final JsonProvider JSON = JsonProvider.provider();
   private static final Logger LOG = Logger.getLogger(AgentStateStore.class.getName());
 
   private final Path dir;
@@ -49,7 +51,7 @@ public final class AgentStateStore {
     if (!Files.isRegularFile(f)) {
       return Optional.empty();
     }
-    try (JsonReader r = Json.createReader(new StringReader(Files.readString(f)))) {
+    try (JsonReader r = JSON.createReader(new StringReader(Files.readString(f)))) {
       JsonObject o = r.readObject();
       return Optional.of(new StoredAgent(
           o.getString("agent_id"),
@@ -81,7 +83,7 @@ public final class AgentStateStore {
   /** Replaces the stored record of the agent, atomically and durably. */
   public void save(StoredAgent s) throws IOException {
     Files.createDirectories(dir);
-    JsonObjectBuilder b = Json.createObjectBuilder()
+    JsonObjectBuilder b = JSON.createObjectBuilder()
         .add("agent_id", s.agentId())
         .add("pid", s.pid())
         .add("command_line", s.commandLine())

@@ -59,6 +59,9 @@ public final class AgentRunner implements AutoCloseable {
   private RunningProcess process;
   private Instant startedAt;
   private Instant lastHeartbeat;
+  private Instant publishedHeartbeat; // the heartbeat time the listener last heard
+  static final Duration MIN_HEARTBEAT_REFRESH = Duration.ofSeconds(1);
+  static final Duration MAX_HEARTBEAT_REFRESH = Duration.ofSeconds(15);
   private OptionalInt lastExitCode = OptionalInt.empty();
   private Instant lastExitAt;
   private int restartCount;
@@ -200,6 +203,9 @@ public final class AgentRunner implements AutoCloseable {
     thread.execute(() -> {
       lastHeartbeat = at;
       healthTracker.heartbeat(progress);
+      if (publishedHeartbeat != null && at.isBefore(publishedHeartbeat.plus(heartbeatRefresh()))) {
+        return; // only the time moved on: it goes up with the next change or refresh
+      }
       Context previous = cause;
       cause = ctx;
       publish();
@@ -435,7 +441,28 @@ public final class AgentRunner implements AutoCloseable {
     }
   }
 
+  /**
+   * How often a heartbeat that changes nothing but its own time is sent to the manager: a quarter
+   * of the heartbeat timeout, but not more often than once a second unless the timeout is under
+   * 2 s (then half of it), and at least every 15 s. So the manager's copy never looks stale while
+   * the daemon still hears the agent, and an agent heartbeating 100 times a second costs the link
+   * about one delta a second. Health changes (NO_HEARTBEAT and back) go up at once, from the
+   * health check.
+   */
+  Duration heartbeatRefresh() {
+    Optional<Duration> timeout = healthTracker.heartbeatTimeout();
+    if (timeout.isEmpty()) {
+      return MAX_HEARTBEAT_REFRESH;
+    }
+    Duration refresh = timeout.get().dividedBy(4);
+    refresh = refresh.compareTo(MIN_HEARTBEAT_REFRESH) < 0 ? MIN_HEARTBEAT_REFRESH : refresh;
+    Duration half = timeout.get().dividedBy(2);
+    refresh = refresh.compareTo(half) > 0 ? half : refresh;
+    return refresh.compareTo(MAX_HEARTBEAT_REFRESH) > 0 ? MAX_HEARTBEAT_REFRESH : refresh;
+  }
+
   private void publish() {
+    publishedHeartbeat = lastHeartbeat;
     visiblePid = process == null ? 0 : process.pid();
     visibleStartedAt = startedAt;
     visibleRunning = lifecycle.equals("RUNNING");

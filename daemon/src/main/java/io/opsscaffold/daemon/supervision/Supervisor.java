@@ -198,10 +198,11 @@ public final class Supervisor implements AutoCloseable {
   /** Saves what must survive a daemon restart; skips writes when nothing of that changed. */
   private void persist(AgentSnapshot s) {
     StoredAgent previous = lastSaved.get(s.agentId());
-    Optional<ProcessHandle> h = s.pid() > 0 ? ProcessHandle.of(s.pid()) : Optional.empty();
     // Right after the launch the process may still be setsid about to exec the agent: the command
-    // line is only final once the agent runs, so it is read again until then.
+    // line is only final once the agent runs, so it is read again until then. Otherwise (every
+    // heartbeat) the process is not looked up at all.
     boolean samePid = previous != null && previous.pid() == s.pid() && previous.lifecycle().equals("RUNNING");
+    Optional<ProcessHandle> h = samePid || s.pid() <= 0 ? Optional.empty() : ProcessHandle.of(s.pid());
     StoredAgent next = new StoredAgent(s.agentId(), s.pid(),
         samePid ? previous.processStart() : h.flatMap(p -> p.info().startInstant()),
         samePid ? previous.commandLine() : h.flatMap(p -> p.info().commandLine()).orElse(""),

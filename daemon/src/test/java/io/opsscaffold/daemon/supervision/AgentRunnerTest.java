@@ -175,4 +175,30 @@ class AgentRunnerTest {
     AgentSnapshot failed = awaitLifecycle("RESTARTING");
     assertTrue(failed.message().startsWith("exited with code 1 within start-seconds"), failed.message());
   }
+
+  @Test
+  void heartbeatsThatOnlyMoveTheTimeGoUpOncePerRefresh() throws Exception {
+    AgentSpec spec = new AgentSpec("a1", "test", "/bin/true", List.of(), Path.of("."), Map.of(),
+        new RestartPolicy("always", Duration.ofMillis(20), 2, Duration.ofMillis(50), Duration.ofMinutes(10), 3),
+        new io.opsscaffold.daemon.health.HealthPolicy(java.util.Optional.of(Duration.ofSeconds(8)), java.util.Optional.empty(),
+            0, 0, Duration.ofSeconds(60), Duration.ZERO, true),
+        Duration.ofSeconds(1), true, Duration.ZERO, "TERM", io.opsscaffold.daemon.logs.LogPolicy.defaults(), java.util.Optional.empty());
+    runner = new AgentRunner(spec, launcher, (s, c) -> published.add(s), Clock.systemUTC(), TracerProvider.noop().get("test"));
+    runner.start(Context.root()).get(5, TimeUnit.SECONDS);
+    awaitLifecycle("RUNNING");
+    Duration refresh = runner.heartbeatRefresh();
+    assertEquals(Duration.ofSeconds(2), refresh, "a quarter of the 8 s heartbeat timeout");
+    java.time.Instant t0 = java.time.Instant.now();
+    for (int i = 0; i < 50; i++) {
+      runner.heartbeat(t0.plusMillis(i), java.util.OptionalLong.empty(), Context.root());
+    }
+    assertEquals(java.util.Optional.of(t0.plusMillis(49)), runner.snapshot().lastHeartbeat(), "the daemon keeps the latest");
+    AgentSnapshot first = published.poll(1, TimeUnit.SECONDS);
+    assertEquals(java.util.Optional.of(t0), first.lastHeartbeat(), "the first heartbeat goes up at once");
+    assertEquals(null, published.poll(200, TimeUnit.MILLISECONDS), "the next 49 only moved the time");
+
+    runner.heartbeat(t0.plus(refresh), java.util.OptionalLong.empty(), Context.root());
+    AgentSnapshot refreshed = published.poll(1, TimeUnit.SECONDS);
+    assertEquals(java.util.Optional.of(t0.plus(refresh)), refreshed.lastHeartbeat(), "a refresh once it is due");
+  }
 }

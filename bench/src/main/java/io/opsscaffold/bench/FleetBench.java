@@ -23,12 +23,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 
 /**
  * The fleet benchmark (scripts/bench): N simulated daemons, each on its own gRPC connection,
@@ -42,7 +40,8 @@ import java.util.stream.Collectors;
  */
 public final class FleetBench {
   private record Options(int daemons, int agents, int seconds, int rate, int opRate, int window, String pgUrl,
-      String pgUser, Path out, Path root) {}
+      String pgUser, Path out, Path root, java.util.Set<String> phases) {}
+  private static final String PHASES = "throughput,propagation,operations,storm,tracing,raw";
 
   private final Options o;
   private final Map<String, Object> results = new LinkedHashMap<>();
@@ -51,21 +50,15 @@ public final class FleetBench {
   private Process manager;
   private int port;
   private Path work;
+  private String otlpEndpoint;
 
   private FleetBench(Options o) {
     this.o = o;
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = new LinkedHashMap<>();
-    for (String arg : args) {
-      if (!arg.startsWith("--") || !arg.contains("=")) {
-        System.err.println("usage: FleetBench [--daemons=200] [--agents=50] [--seconds=10] [--rate=1000]"
-            + " [--op-rate=50] [--window=4] [--out=bench/target/bench.json]");
-        System.exit(2);
-      }
-      a.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
-    }
+    Map<String, String> a = Report.options(args, "FleetBench [--daemons=200] [--agents=50] [--seconds=10] [--rate=1000]"
+            + " [--op-rate=50] [--window=4] [--phases=" + PHASES + "] [--out=bench/target/bench.json]");
     Options o = new Options(
         Integer.parseInt(a.getOrDefault("daemons", "200")),
         Integer.parseInt(a.getOrDefault("agents", "50")),
@@ -76,7 +69,12 @@ public final class FleetBench {
         System.getenv().getOrDefault("OPS_BENCH_PG_URL", "jdbc:postgresql://127.0.0.1:5432/"),
         System.getenv().getOrDefault("OPS_BENCH_PG_USER", "postgres"),
         Path.of(a.getOrDefault("out", "bench/target/bench.json")),
-        Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize());
+        Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize(),
+        java.util.Set.of(a.getOrDefault("phases", PHASES).split(",")));
+    if (!java.util.Set.of(PHASES.split(",")).containsAll(o.phases())) {
+      System.err.println("--phases: choose from " + PHASES);
+      System.exit(2);
+    }
     new FleetBench(o).run();
   }
 
@@ -84,17 +82,20 @@ public final class FleetBench {
     work = Files.createTempDirectory("ops-bench-");
     database = "ops_bench_" + System.currentTimeMillis();
     admin("CREATE DATABASE " + database);
-    List<SimDaemon> daemons = new ArrayList<>();
+    List<SimDaemon> daemons = new java.util.concurrent.CopyOnWriteArrayList<>();
     try {
       results.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(),
           "java", System.getProperty("java.version"), "os", System.getProperty("os.name") + " "
               + System.getProperty("os.version")));
       results.put("options", Map.of("daemons", o.daemons(), "agents_per_daemon", o.agents(),
           "seconds_per_phase", o.seconds(), "propagation_rate", o.rate(), "op_rate", o.opRate(), "window", o.window()));
-      startManager();
+      startManager(false);
       Thread.sleep(2_000);
+      // Each point: a full collection (which also gives the live heap), then RSS, so that both
+      // RSS readings follow a collection.
+      long idleLive = liveHeapBytes(manager.pid());
       long idleRss = ProcStats.rssBytes(manager.pid());
-      connect(daemons);
+      // Pings from the start, while FullStates wait for their Acks too (the manager drops silent streams).
       Thread keepAlive = Thread.ofVirtual().start(() -> {
         while (!Thread.currentThread().isInterrupted()) {
           daemons.forEach(SimDaemon::keepAlive);
@@ -105,29 +106,45 @@ public final class FleetBench {
           }
         }
       });
+      connect(daemons);
       Thread.sleep(2_000);
+      long connectedLive = liveHeapBytes(manager.pid());
       long connectedRss = ProcStats.rssBytes(manager.pid());
       results.put("memory", Map.of("manager_rss_idle_mib", mib(idleRss), "manager_rss_connected_mib", mib(connectedRss),
-          "kib_per_stream", (connectedRss - idleRss) / 1024.0 / o.daemons()));
+          "kib_per_stream", (connectedRss - idleRss) / 1024.0 / o.daemons(),
+          "live_heap_kib_per_stream", (connectedLive - idleLive) / 1024.0 / o.daemons()));
 
-      throughput(daemons);
-      propagation(daemons);
-      operations();
-      reconnectStorm(daemons);
+      if (o.phases().contains("throughput")) {
+        results.put("throughput", throughput(daemons));
+      }
+      if (o.phases().contains("propagation")) {
+        propagation(daemons);
+      }
+      if (o.phases().contains("operations")) {
+        operations();
+      }
+      if (o.phases().contains("storm")) {
+        reconnectStorm(daemons);
+      }
+      if (o.phases().contains("tracing")) {
+        tracingCost(daemons);
+      }
       keepAlive.interrupt();
-      rawBaseline();
+      if (o.phases().contains("raw")) {
+        rawBaseline();
+      }
 
-      Map<String, Object> t = (Map<String, Object>) results.get("throughput");
-      Map<String, Object> raw = (Map<String, Object>) results.get("raw_baseline");
-      results.put("ratio_end_to_end_to_raw", (double) t.get("rows_per_s") / (double) raw.get("rows_per_s"));
-      print();
+      if (results.get("throughput") instanceof Map<?, ?> t && results.get("raw_baseline") instanceof Map<?, ?> raw) {
+        results.put("ratio_end_to_end_to_raw", (double) t.get("rows_per_s") / (double) raw.get("rows_per_s"));
+      }
+      Report.print("Ops Scaffold fleet benchmark", results);
       Files.createDirectories(o.out().toAbsolutePath().getParent());
       Files.writeString(o.out(), Json.write(results) + "\n");
       System.out.println("JSON: " + o.out().toAbsolutePath());
     } finally {
       daemons.forEach(SimDaemon::close);
       if (manager != null) {
-        manager.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        stopManager();
       }
       admin("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
     }
@@ -153,9 +170,11 @@ public final class FleetBench {
   }
 
   /** Every daemon sends Deltas of all its agents as fast as its window of unacknowledged messages allows. */
-  private void throughput(List<SimDaemon> daemons) throws Exception {
+  private Map<String, Object> throughput(List<SimDaemon> daemons) throws Exception {
     long rowsBefore = rowsWritten();
     ProcStats.Cpu cpu = ProcStats.cpu(manager.pid());
+    ProcStats.Cpu self = ProcStats.cpu(ProcessHandle.current().pid());
+    double pgCpu = ProcStats.postgresCpuSeconds();
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
     long began = System.nanoTime();
     List<Thread> threads = new ArrayList<>();
@@ -177,11 +196,14 @@ public final class FleetBench {
     }
     double secs = (System.nanoTime() - began) / 1e9;
     double cpuCores = cpu.coresSince();
+    double simulatorCores = self.coresSince();
+    double pgCores = (ProcStats.postgresCpuSeconds() - pgCpu) / secs;
     long rssAfter = ProcStats.rssBytes(manager.pid());
     Thread.sleep(1_500); // PostgreSQL publishes table statistics at most once a second
     long rows = rowsWritten() - rowsBefore;
-    results.put("throughput", Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,
-        "manager_cpu_cores", cpuCores, "manager_rss_mib", mib(rssAfter)));
+    return Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,
+        "manager_cpu_cores", cpuCores, "postgres_cpu_cores", pgCores, "simulator_cpu_cores", simulatorCores,
+        "manager_rss_mib", mib(rssAfter));
   }
 
   /** Background load of {@code rate} one-agent deltas per second; each one timed from send to its Ack. */
@@ -257,17 +279,69 @@ public final class FleetBench {
 
   /** kill -9 of the manager with every daemon connected; time until all reconnected and resynced. */
   private void reconnectStorm(List<SimDaemon> daemons) throws Exception {
+    results.put("reconnect_storm", restart(daemons, false, true));
+  }
+
+  /**
+   * Stops the manager ({@code kill -9}, or gracefully so that a flight recording is written),
+   * starts it again, and waits until every daemon is back and resynced.
+   */
+  private Map<String, Object> restart(List<SimDaemon> daemons, boolean tracing, boolean kill) throws Exception {
     CountDownLatch synced = new CountDownLatch(daemons.size());
     daemons.forEach(d -> d.onSynced(synced::countDown));
     long killed = System.nanoTime();
-    manager.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    startManager();
+    if (kill) {
+      manager.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    } else {
+      stopManager();
+    }
+    startManager(tracing);
     long up = System.nanoTime();
     boolean all = synced.await(120, TimeUnit.SECONDS);
     long done = System.nanoTime();
-    results.put("reconnect_storm", Map.of("daemons", daemons.size(), "all_converged", all,
+    daemons.forEach(d -> d.onSynced(() -> { }));
+    return Map.of("daemons", daemons.size(), "all_converged", all,
         "not_converged", synced.getCount(), "seconds_kill_to_converged", (done - killed) / 1e9,
-        "seconds_manager_start", (up - killed) / 1e9, "seconds_up_to_converged", (done - up) / 1e9));
+        "seconds_manager_start", (up - killed) / 1e9, "seconds_up_to_converged", (done - up) / 1e9);
+  }
+
+  /**
+   * The throughput phase three times, each on a freshly started manager: tracing off, on (OTLP
+   * export to a local sink, the SDK's default sampler, a sampled trace context on every delta),
+   * off again. The cost is taken against the mean of the two off runs, so drift during the run
+   * (the simulator warming up, the table growing) does not count as the cost of tracing.
+   */
+  private void tracingCost(List<SimDaemon> daemons) throws Exception {
+    try (OtlpSink sink = new OtlpSink()) {
+      otlpEndpoint = sink.endpoint();
+      restart(daemons, false, false);
+      Map<String, Object> off1 = throughput(daemons);
+      restart(daemons, true, false);
+      daemons.forEach(d -> d.traced(true));
+      Map<String, Object> on = throughput(daemons);
+      daemons.forEach(d -> d.traced(false));
+      Thread.sleep(2_000); // the batch span processor exports what is left (every 1 s by default)
+      long requests = sink.requests();
+      long bytes = sink.bytes();
+      restart(daemons, false, false);
+      Map<String, Object> off2 = throughput(daemons);
+      double onRate = (double) on.get("rows_per_s");
+      double offMean = ((double) off1.get("rows_per_s") + (double) off2.get("rows_per_s")) / 2;
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("rows_per_s_off_before", off1.get("rows_per_s"));
+      r.put("rows_per_s_on", onRate);
+      r.put("rows_per_s_off_after", off2.get("rows_per_s"));
+      r.put("cost", 1 - onRate / offMean);
+      r.put("manager_cpu_us_per_row_on", cpuMicrosPerRow(on));
+      r.put("manager_cpu_us_per_row_off", (cpuMicrosPerRow(off1) + cpuMicrosPerRow(off2)) / 2);
+      r.put("simulator_cpu_cores_on", on.get("simulator_cpu_cores"));
+      r.put("simulator_cpu_cores_off", ((double) off1.get("simulator_cpu_cores") + (double) off2.get("simulator_cpu_cores")) / 2);
+      r.put("otlp_export_requests", requests);
+      r.put("otlp_export_kib", bytes / 1024.0);
+      results.put("tracing", r);
+    } finally {
+      otlpEndpoint = null;
+    }
   }
 
   /** The best plain JDBC upsert on the same table shape and key space: UNNEST + ON CONFLICT, 5,000 rows a commit. */
@@ -284,8 +358,8 @@ public final class FleetBench {
           + " ON CONFLICT (node_id, agent_id) DO UPDATE SET lifecycle = EXCLUDED.lifecycle, health = EXCLUDED.health,"
           + " pid = EXCLUDED.pid, restart_count = EXCLUDED.restart_count, message = EXCLUDED.message,"
           + " updated_ms = EXCLUDED.updated_ms, last_heartbeat_ms = EXCLUDED.last_heartbeat_ms";
-      int batch = 5_000;
       long keys = (long) o.daemons() * o.agents();
+      int batch = (int) Math.min(5_000, keys); // distinct keys per statement: a small fleet has fewer
       long rows = 0;
       long change = 0;
       java.util.Random r = new java.util.Random(3);
@@ -338,14 +412,14 @@ public final class FleetBench {
         }
         double secs = (System.nanoTime() - began) / 1e9;
         results.put("raw_baseline", Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,
-            "statement", "UNNEST + INSERT ... ON CONFLICT DO UPDATE, 5000 rows per commit, synchronous_commit on"));
+            "statement", "UNNEST + INSERT ... ON CONFLICT DO UPDATE, " + batch + " rows per commit, synchronous_commit on"));
       }
     }
   }
 
   // ---- manager process and database
 
-  private void startManager() throws Exception {
+  private void startManager(boolean tracing) throws Exception {
     if (port == 0) {
       try (ServerSocket s = new ServerSocket(0)) {
         port = s.getLocalPort();
@@ -370,9 +444,22 @@ public final class FleetBench {
       throw new IllegalStateException(jar + " is missing: build first (scripts/bench does)");
     }
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx1g", "-XX:+UseParallelGC", "-jar", jar.toString(),
-        "--config", config.toString());
-    pb.environment().put("OTEL_TRACES_EXPORTER", System.getenv().getOrDefault("OTEL_TRACES_EXPORTER", "none"));
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx1g", "-XX:+UseParallelGC"));
+    String extra = System.getenv().getOrDefault("OPS_BENCH_MANAGER_OPTS", "").strip();
+    if (!extra.isEmpty()) {
+      command.addAll(List.of(extra.split("\\s+")));
+    }
+    command.addAll(List.of("-jar", jar.toString(), "--config", config.toString()));
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().put("OTEL_METRICS_EXPORTER", "none");
+    if (tracing) {
+      pb.environment().put("OTEL_TRACES_EXPORTER", "otlp");
+      pb.environment().put("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+      pb.environment().put("OTEL_EXPORTER_OTLP_ENDPOINT", otlpEndpoint);
+    } else {
+      pb.environment().put("OTEL_TRACES_EXPORTER", "none");
+      pb.environment().remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+    }
     pb.redirectErrorStream(true).redirectOutput(work.resolve("manager.log").toFile());
     manager = pb.start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -389,6 +476,37 @@ public final class FleetBench {
       Thread.sleep(100);
     }
     throw new IllegalStateException("the manager did not start; see " + work.resolve("manager.log"));
+  }
+
+  /** Manager CPU time per row persisted: less noisy than rows/s when everything shares two cores. */
+  private static double cpuMicrosPerRow(Map<String, Object> throughput) {
+    return (double) throughput.get("manager_cpu_cores") * 1e6 / (double) throughput.get("rows_per_s");
+  }
+
+  /** A graceful stop (SIGTERM), so that a flight recording (OPS_BENCH_MANAGER_OPTS) is written. */
+  private void stopManager() throws InterruptedException {
+    manager.destroy();
+    if (!manager.waitFor(20, TimeUnit.SECONDS)) {
+      manager.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Bytes of live objects on the manager's heap: {@code jcmd GC.class_histogram} runs a full
+   * collection first and ends with the total.
+   */
+  private static long liveHeapBytes(long pid) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+        Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    p.waitFor();
+    for (String line : out.split("\n")) {
+      if (line.startsWith("Total")) {
+        String[] f = line.trim().split("\\s+");
+        return Long.parseLong(f[f.length - 1]);
+      }
+    }
+    throw new IllegalStateException("jcmd GC.class_histogram gave no total: " + out);
   }
 
   /** Rows inserted or updated in the agents table, as PostgreSQL counts them. */
@@ -421,21 +539,7 @@ public final class FleetBench {
     return bytes / 1024.0 / 1024.0;
   }
 
-  @SuppressWarnings("unchecked")
-  private void print() {
-    System.out.println();
-    System.out.println("Ops Scaffold fleet benchmark");
-    for (var e : results.entrySet()) {
-      if (e.getValue() instanceof Map<?, ?> m) {
-        System.out.printf(Locale.ROOT, "%-24s %s%n", e.getKey(), ((Map<String, Object>) m).entrySet().stream()
-            .map(x -> x.getKey() + "=" + fmt(x.getValue())).collect(Collectors.joining("  ")));
-      } else {
-        System.out.printf(Locale.ROOT, "%-24s %s%n", e.getKey(), fmt(e.getValue()));
-      }
-    }
-  }
 
-  private static String fmt(Object v) {
-    return v instanceof Double d ? String.format(Locale.ROOT, "%.2f", d) : String.valueOf(v);
-  }
+
+
 }

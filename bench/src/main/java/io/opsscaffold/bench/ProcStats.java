@@ -12,10 +12,20 @@ final class ProcStats {
   private ProcStats() {}
 
   static long rssBytes(long pid) {
+    return kibField(Path.of("/proc", Long.toString(pid), "status"), "VmRSS:") * 1024;
+  }
+
+  /** Proportional set size: resident memory with shared pages split between their sharers. */
+  static long pssBytes(long pid) {
+    return kibField(Path.of("/proc", Long.toString(pid), "smaps_rollup"), "Pss:") * 1024;
+  }
+
+  /** The number on the line of {@code file} that starts with {@code key} (a size in KiB); 0 when none. */
+  private static long kibField(Path file, String key) {
     try {
-      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-        if (line.startsWith("VmRSS:")) {
-          return Long.parseLong(line.replaceAll("\\D+", "")) * 1024;
+      for (String line : Files.readAllLines(file)) {
+        if (line.startsWith(key)) {
+          return Long.parseLong(line.replaceAll("\\D+", ""));
         }
       }
       return 0;
@@ -45,5 +55,31 @@ final class ProcStats {
 
   static Cpu cpu(long pid) {
     return new Cpu(pid, cpuSeconds(pid), System.nanoTime());
+  }
+
+  /**
+   * CPU seconds used so far by every running PostgreSQL server process (command name "postgres");
+   * a backend that exits in between takes its time with it, so measure over connections that stay.
+   */
+  static double postgresCpuSeconds() {
+    double total = 0;
+    try (var dirs = Files.list(Path.of("/proc"))) {
+      for (Path dir : (Iterable<Path>) dirs::iterator) {
+        String name = dir.getFileName().toString();
+        if (!name.chars().allMatch(Character::isDigit)) {
+          continue;
+        }
+        try {
+          if (Files.readString(dir.resolve("comm")).strip().equals("postgres")) {
+            total += cpuSeconds(Long.parseLong(name));
+          }
+        } catch (IOException | UncheckedIOException e) {
+          // the process ended while we looked
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return total;
   }
 }

@@ -49,6 +49,7 @@ final class SimDaemon implements AutoCloseable {
   private final ConcurrentSkipListMap<Long, Long> timed = new ConcurrentSkipListMap<>();
   private volatile LongConsumer latencySink = x -> { };
   private volatile Runnable onSynced = () -> { };
+  private volatile boolean traced;
 
   SimDaemon(String host, int port, String nodeId, int agents, long seed) {
     this.nodeId = nodeId;
@@ -90,6 +91,14 @@ final class SimDaemon implements AutoCloseable {
     this.latencySink = sink;
   }
 
+  /**
+   * With tracing on, every agent delta carries a sampled W3C trace context of its own, as a real
+   * daemon's do when each heartbeat or operation that changed the agent is traced.
+   */
+  void traced(boolean on) {
+    this.traced = on;
+  }
+
   /** Messages sent and not yet acknowledged. */
   long unacked() {
     synchronized (lock) {
@@ -112,8 +121,12 @@ final class SimDaemon implements AutoCloseable {
     Deltas.Builder d = Deltas.newBuilder();
     long now = System.currentTimeMillis();
     for (int i = 0; i < count; i++) {
-      d.addDeltas(AgentDelta.newBuilder().setState(state(random.nextInt(agents)))
-          .setObservedAt(Timestamps.fromMillis(now)));
+      AgentDelta.Builder delta = AgentDelta.newBuilder().setState(state(random.nextInt(agents)))
+          .setObservedAt(Timestamps.fromMillis(now));
+      if (traced) {
+        delta.putTraceContext("traceparent", traceparent());
+      }
+      d.addDeltas(delta);
     }
     synchronized (lock) {
       long s = send(DaemonMessage.newBuilder().setDeltas(d));
@@ -124,9 +137,28 @@ final class SimDaemon implements AutoCloseable {
     }
   }
 
-  /** Sends a Ping when nothing went out for a second (the manager drops silent streams). */
+  /** A random sampled W3C traceparent, built without String.format (the simulator shares the CPU). */
+  private String traceparent() {
+    char[] c = "00-00000000000000000000000000000000-0000000000000000-01".toCharArray();
+    hex(c, 3, random.nextLong());
+    hex(c, 19, random.nextLong() | 1);
+    hex(c, 36, random.nextLong() | 1);
+    return new String(c);
+  }
+
+  private static void hex(char[] into, int at, long v) {
+    for (int i = 15; i >= 0; i--) {
+      into[at + i] = Character.forDigit((int) (v & 0xf), 16);
+      v >>>= 4;
+    }
+  }
+
+  /**
+   * Sends a Ping when nothing went out for 2 s (the manager drops streams silent for 3 ping
+   * intervals, 15 s here), also while the FullState waits for its Ack, as a real daemon does.
+   */
   void keepAlive() {
-    if (System.nanoTime() - lastSentNanos > TimeUnit.SECONDS.toNanos(1) && synced) {
+    if (System.nanoTime() - lastSentNanos > TimeUnit.SECONDS.toNanos(2) && out != null) {
       synchronized (lock) {
         send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
       }

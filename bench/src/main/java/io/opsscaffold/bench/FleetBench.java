@@ -41,6 +41,7 @@ import java.util.concurrent.TimeUnit;
 public final class FleetBench {
   private record Options(int daemons, int agents, int seconds, int rate, int opRate, int window, String pgUrl,
       String pgUser, Path out, Path root, java.util.Set<String> phases) {}
+  private static final int WARM_UP_SECONDS = 4;
   private static final String PHASES = "throughput,propagation,operations,storm,tracing,raw";
 
   private final Options o;
@@ -115,7 +116,7 @@ public final class FleetBench {
           "live_heap_kib_per_stream", (connectedLive - idleLive) / 1024.0 / o.daemons()));
 
       if (o.phases().contains("throughput")) {
-        results.put("throughput", throughput(daemons));
+        results.put("throughput", throughput(daemons, o.seconds()));
       }
       if (o.phases().contains("propagation")) {
         propagation(daemons);
@@ -170,12 +171,12 @@ public final class FleetBench {
   }
 
   /** Every daemon sends Deltas of all its agents as fast as its window of unacknowledged messages allows. */
-  private Map<String, Object> throughput(List<SimDaemon> daemons) throws Exception {
+  private Map<String, Object> throughput(List<SimDaemon> daemons, int seconds) throws Exception {
     long rowsBefore = rowsWritten();
     ProcStats.Cpu cpu = ProcStats.cpu(manager.pid());
     ProcStats.Cpu self = ProcStats.cpu(ProcessHandle.current().pid());
     double pgCpu = ProcStats.postgresCpuSeconds();
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     long began = System.nanoTime();
     List<Thread> threads = new ArrayList<>();
     for (SimDaemon d : daemons) {
@@ -306,42 +307,57 @@ public final class FleetBench {
   }
 
   /**
-   * The throughput phase three times, each on a freshly started manager: tracing off, on (OTLP
-   * export to a local sink, the SDK's default sampler, a sampled trace context on every delta),
-   * off again. The cost is taken against the mean of the two off runs, so drift during the run
-   * (the simulator warming up, the table growing) does not count as the cost of tracing.
+   * The throughput phase on freshly started managers, alternating tracing off and on (OTLP export
+   * to a local sink, the SDK's default sampler, a sampled trace context on every delta): off, on,
+   * off, on, off. Each manager first gets {@value #WARM_UP_SECONDS} s of the same load, unmeasured,
+   * so that its JIT compilation is not counted. The cost is mean(on) against mean(off); the off
+   * runs on both sides of each on run keep drift during the run (the simulator warming up, the
+   * table growing) out of it.
    */
   private void tracingCost(List<SimDaemon> daemons) throws Exception {
+    List<Map<String, Object>> off = new ArrayList<>();
+    List<Map<String, Object>> on = new ArrayList<>();
+    long requests = 0;
+    long bytes = 0;
     try (OtlpSink sink = new OtlpSink()) {
       otlpEndpoint = sink.endpoint();
-      restart(daemons, false, false);
-      Map<String, Object> off1 = throughput(daemons);
-      restart(daemons, true, false);
-      daemons.forEach(d -> d.traced(true));
-      Map<String, Object> on = throughput(daemons);
-      daemons.forEach(d -> d.traced(false));
-      Thread.sleep(2_000); // the batch span processor exports what is left (every 1 s by default)
-      long requests = sink.requests();
-      long bytes = sink.bytes();
-      restart(daemons, false, false);
-      Map<String, Object> off2 = throughput(daemons);
-      double onRate = (double) on.get("rows_per_s");
-      double offMean = ((double) off1.get("rows_per_s") + (double) off2.get("rows_per_s")) / 2;
-      Map<String, Object> r = new LinkedHashMap<>();
-      r.put("rows_per_s_off_before", off1.get("rows_per_s"));
-      r.put("rows_per_s_on", onRate);
-      r.put("rows_per_s_off_after", off2.get("rows_per_s"));
-      r.put("cost", 1 - onRate / offMean);
-      r.put("manager_cpu_us_per_row_on", cpuMicrosPerRow(on));
-      r.put("manager_cpu_us_per_row_off", (cpuMicrosPerRow(off1) + cpuMicrosPerRow(off2)) / 2);
-      r.put("simulator_cpu_cores_on", on.get("simulator_cpu_cores"));
-      r.put("simulator_cpu_cores_off", ((double) off1.get("simulator_cpu_cores") + (double) off2.get("simulator_cpu_cores")) / 2);
-      r.put("otlp_export_requests", requests);
-      r.put("otlp_export_kib", bytes / 1024.0);
-      results.put("tracing", r);
+      for (int run = 0; run < 5; run++) {
+        boolean traced = run % 2 == 1;
+        restart(daemons, traced, false);
+        daemons.forEach(d -> d.traced(traced));
+        throughput(daemons, WARM_UP_SECONDS);
+        long requestsBefore = sink.requests();
+        long bytesBefore = sink.bytes();
+        (traced ? on : off).add(throughput(daemons, o.seconds()));
+        if (traced) {
+          daemons.forEach(d -> d.traced(false));
+          Thread.sleep(2_000); // the batch span processor exports what is left (every 1 s by default)
+          requests += sink.requests() - requestsBefore;
+          bytes += sink.bytes() - bytesBefore;
+        }
+      }
     } finally {
       otlpEndpoint = null;
     }
+    double onRate = mean(on, "rows_per_s");
+    double offRate = mean(off, "rows_per_s");
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("rows_per_s_off_runs", off.stream().map(m -> m.get("rows_per_s")).toList());
+    r.put("rows_per_s_on_runs", on.stream().map(m -> m.get("rows_per_s")).toList());
+    r.put("rows_per_s_off", offRate);
+    r.put("rows_per_s_on", onRate);
+    r.put("cost", 1 - onRate / offRate);
+    r.put("manager_cpu_us_per_row_off", off.stream().mapToDouble(FleetBench::cpuMicrosPerRow).average().orElse(0));
+    r.put("manager_cpu_us_per_row_on", on.stream().mapToDouble(FleetBench::cpuMicrosPerRow).average().orElse(0));
+    r.put("simulator_cpu_cores_off", mean(off, "simulator_cpu_cores"));
+    r.put("simulator_cpu_cores_on", mean(on, "simulator_cpu_cores"));
+    r.put("otlp_export_requests", requests);
+    r.put("otlp_export_kib", bytes / 1024.0);
+    results.put("tracing", r);
+  }
+
+  private static double mean(List<Map<String, Object>> runs, String key) {
+    return runs.stream().mapToDouble(m -> ((Number) m.get(key)).doubleValue()).average().orElse(0);
   }
 
   /** The best plain JDBC upsert on the same table shape and key space: UNNEST + ON CONFLICT, 5,000 rows a commit. */

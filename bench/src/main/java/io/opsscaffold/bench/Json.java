@@ -2,7 +2,7 @@ package io.opsscaffold.bench;
 
 import java.util.Map;
 
-/** Writes the benchmark's results (maps, numbers, strings, booleans) as JSON. */
+/** Writes the benchmark's results (maps, lists, numbers, strings, booleans) as JSON. */
 final class Json {
   private Json() {}
 
@@ -22,6 +22,13 @@ final class Json {
         b.append(++i < m.size() ? ",\n" : "\n");
       }
       b.append(indent).append('}');
+    } else if (v instanceof java.util.List<?> l) {
+      b.append('[');
+      for (int i = 0; i < l.size(); i++) {
+        write(l.get(i), b, indent);
+        b.append(i + 1 < l.size() ? ", " : "");
+      }
+      b.append(']');
     } else if (v instanceof Double d) {
       b.append(d.isNaN() || d.isInfinite() ? "null" : String.format(java.util.Locale.ROOT, "%.3f", d));
     } else if (v instanceof Number || v instanceof Boolean) {

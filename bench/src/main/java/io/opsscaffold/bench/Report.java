@@ -35,6 +35,9 @@ final class Report {
   }
 
   private static String fmt(Object v) {
+    if (v instanceof java.util.List<?> l) {
+      return l.stream().map(Report::fmt).collect(Collectors.joining("/"));
+    }
     return v instanceof Double d ? String.format(Locale.ROOT, "%.2f", d) : String.valueOf(v);
   }
 }

@@ -1,5 +1,6 @@
 package io.opsscaffold.bench;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.util.Timestamps;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -50,11 +51,22 @@ final class SimDaemon implements AutoCloseable {
   private volatile LongConsumer latencySink = x -> { };
   private volatile Runnable onSynced = () -> { };
   private volatile boolean traced;
+  /**
+   * Sampled trace contexts the deltas take turns carrying when traced: distinct traces, built once,
+   * because on a real fleet building them is each daemon's own work on its own host, and here the
+   * simulator shares the manager's cores.
+   */
+  private static final int TRACE_POOL = 256;
+  private final ByteString[] traceContexts = new ByteString[TRACE_POOL];
+  private int nextTrace;
 
   SimDaemon(String host, int port, String nodeId, int agents, long seed) {
     this.nodeId = nodeId;
     this.agents = agents;
     this.random = new Random(seed);
+    for (int i = 0; i < TRACE_POOL; i++) {
+      traceContexts[i] = randomTraceContext();
+    }
     this.channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
   }
 
@@ -124,7 +136,7 @@ final class SimDaemon implements AutoCloseable {
       AgentDelta.Builder delta = AgentDelta.newBuilder().setState(state(random.nextInt(agents)))
           .setObservedAt(Timestamps.fromMillis(now));
       if (traced) {
-        delta.putTraceContext("traceparent", traceparent());
+        delta.setTraceContext(traceContexts[nextTrace++ & (TRACE_POOL - 1)]);
       }
       d.addDeltas(delta);
     }
@@ -137,20 +149,12 @@ final class SimDaemon implements AutoCloseable {
     }
   }
 
-  /** A random sampled W3C traceparent, built without String.format (the simulator shares the CPU). */
-  private String traceparent() {
-    char[] c = "00-00000000000000000000000000000000-0000000000000000-01".toCharArray();
-    hex(c, 3, random.nextLong());
-    hex(c, 19, random.nextLong() | 1);
-    hex(c, 36, random.nextLong() | 1);
-    return new String(c);
-  }
-
-  private static void hex(char[] into, int at, long v) {
-    for (int i = 15; i >= 0; i--) {
-      into[at + i] = Character.forDigit((int) (v & 0xf), 16);
-      v >>>= 4;
-    }
+  /** A random sampled trace context in the link's binary form (link.proto, AgentDelta). */
+  private ByteString randomTraceContext() {
+    byte[] b = new byte[25]; // trace id 16 bytes, span id 8, flags 1
+    random.nextBytes(b);
+    b[24] = 1; // sampled
+    return ByteString.copyFrom(b);
   }
 
   /**

@@ -1,15 +1,30 @@
 package io.opsscaffold.daemon.link;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
+import io.opentelemetry.context.Context;
 import io.opsscaffold.api.link.v1.AgentState;
 import io.opsscaffold.api.status.v1.Health;
 import io.opsscaffold.api.status.v1.Lifecycle;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
+import io.opsscaffold.observability.TraceContextCarrier;
 
 /** Snapshots to link messages. Stateless. */
 public final class LinkProtos {
   private LinkProtos() {}
+
+  /** The context's span as a link trace context; empty when it holds no valid span. */
+  static ByteString traceContext(Context context) {
+    byte[] binary = TraceContextCarrier.binary(context);
+    return binary == null ? ByteString.EMPTY : UnsafeByteOperations.unsafeWrap(binary);
+  }
+
+  /** A context whose parent is the span a link trace context names, or the root context. */
+  static Context context(ByteString trace) {
+    return trace.isEmpty() ? Context.root() : TraceContextCarrier.extract(trace.toByteArray());
+  }
 
   public static AgentState state(AgentSnapshot s) {
     AgentState.Builder b =

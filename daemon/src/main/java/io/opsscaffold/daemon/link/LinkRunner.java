@@ -28,7 +28,6 @@ import io.opsscaffold.daemon.logs.LogFollower;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 import io.opsscaffold.daemon.supervision.Supervisor;
-import io.opsscaffold.observability.TraceContextCarrier;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -240,7 +239,7 @@ public final class LinkRunner implements AutoCloseable {
             .setState(LinkProtos.state(c.snapshot()))
             .setRemoved(c.removed())
             .setObservedAt(Timestamps.fromMillis(c.observedAt().toEpochMilli()))
-            .putAllTraceContext(TraceContextCarrier.of(c.cause())));
+            .setTraceContext(LinkProtos.traceContext(c.cause())));
       }
       send(DaemonMessage.newBuilder().setDeltas(deltas));
     }
@@ -273,7 +272,7 @@ public final class LinkRunner implements AutoCloseable {
           LOG.info(() -> "connected to manager " + policy.address() + " (session "
               + msg.getWelcome().getSessionId() + ")");
         }
-        case COMMAND -> command(msg.getCommand(), TraceContextCarrier.extract(msg.getTraceContextMap()));
+        case COMMAND -> command(msg.getCommand(), LinkProtos.context(msg.getTraceContext()));
         case RESYNC -> {
           LOG.info(() -> "manager asked for full state: " + msg.getResync().getReason());
           resync.set(true);
@@ -388,7 +387,7 @@ public final class LinkRunner implements AutoCloseable {
       if (!result.getSuccess()) {
         span.setStatus(StatusCode.ERROR, result.getMessage());
       }
-      send(DaemonMessage.newBuilder().setCommandResult(result).putAllTraceContext(TraceContextCarrier.of(ctx)));
+      send(DaemonMessage.newBuilder().setCommandResult(result).setTraceContext(LinkProtos.traceContext(ctx)));
       span.end();
     }
 

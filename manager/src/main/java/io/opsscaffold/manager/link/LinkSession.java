@@ -1,5 +1,7 @@
 package io.opsscaffold.manager.link;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import com.google.protobuf.util.Durations;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -20,7 +22,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
@@ -147,7 +148,7 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
     }
     awaitingFullState = false;
     ctx.writer().submit(new FleetWrite.ReplaceAgents(nodeId, agents), this, msg.getSeq(),
-        List.of(msg.getTraceContextMap()));
+        msg.getTraceContext().isEmpty() ? List.of() : List.of(msg.getTraceContext()));
   }
 
   private void deltas(DaemonMessage msg, boolean gap) {
@@ -164,7 +165,7 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
     long now = ctx.clock().millis();
     List<AgentRecord> upserts = new ArrayList<>();
     List<String> removed = new ArrayList<>();
-    List<Map<String, String>> traces = new ArrayList<>();
+    List<ByteString> traces = new ArrayList<>();
     for (AgentDelta d : msg.getDeltas().getDeltasList()) {
       if (!validAgent(d.getState())) {
         return;
@@ -174,12 +175,12 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
       } else {
         upserts.add(LinkProtos.agent(nodeId, d.getState(), now));
       }
-      if (!d.getTraceContextMap().isEmpty()) {
-        traces.add(d.getTraceContextMap());
+      if (!d.getTraceContext().isEmpty()) {
+        traces.add(d.getTraceContext());
       }
     }
-    if (traces.isEmpty() && !msg.getTraceContextMap().isEmpty()) {
-      traces.add(msg.getTraceContextMap());
+    if (traces.isEmpty() && !msg.getTraceContext().isEmpty()) {
+      traces.add(msg.getTraceContext());
     }
     if (!removed.isEmpty()) {
       ctx.writer().submit(new FleetWrite.RemoveAgents(nodeId, removed), this, msg.getSeq(), List.of());
@@ -228,7 +229,11 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
 
   /** Sends a message carrying the current trace context. */
   public boolean sendTraced(ManagerMessage.Builder message) {
-    return send(message.putAllTraceContext(TraceContextCarrier.current()).build());
+    byte[] trace = TraceContextCarrier.binary(io.opentelemetry.context.Context.current());
+    if (trace != null) {
+      message.setTraceContext(UnsafeByteOperations.unsafeWrap(trace));
+    }
+    return send(message.build());
   }
 
   /** Ends the stream with {@code status} (the daemon sees it) and forgets the session. */

@@ -1,5 +1,6 @@
 package io.opsscaffold.manager.link;
 
+import com.google.protobuf.ByteString;
 import io.opentelemetry.api.metrics.DoubleHistogram;
 import io.opentelemetry.api.metrics.LongCounter;
 import io.opentelemetry.api.metrics.Meter;
@@ -7,6 +8,7 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
 import io.opsscaffold.manager.fleet.FleetRepository;
 import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.observability.TraceContextCarrier;
@@ -43,7 +45,7 @@ public final class StateWriter implements AutoCloseable {
     void ack(long seq);
   }
 
-  private record Item(FleetWrite write, Acker acker, long seq, List<Map<String, String>> traces, long queuedNanos) {}
+  private record Item(FleetWrite write, Acker acker, long seq, List<ByteString> traces, long queuedNanos) {}
 
   private final FleetRepository repository;
   private final SessionRegistry registry;
@@ -97,7 +99,7 @@ public final class StateWriter implements AutoCloseable {
   }
 
   /** Queues a write; {@code acker} hears {@code seq} once it is committed. */
-  void submit(FleetWrite write, Acker acker, long seq, List<Map<String, String>> traces) {
+  void submit(FleetWrite write, Acker acker, long seq, List<ByteString> traces) {
     queue.add(new Item(write, acker, seq, traces, System.nanoTime()));
   }
 
@@ -187,18 +189,17 @@ public final class StateWriter implements AutoCloseable {
   private void traceCommit(List<Item> batch, long startMs, long endMs) {
     // Looks at no more than MAX_EXAMINED carriers and stops at MAX_TRACED distinct sampled
     // traces: with every delta traced, a batch can hold a hundred thousand of them.
-    Map<String, Map<String, String>> carriers = new LinkedHashMap<>();
     Map<String, SpanContext> contexts = new LinkedHashMap<>();
     int examined = 0;
     scan:
     for (Item item : batch) {
-      for (Map<String, String> carrier : item.traces()) {
+      for (ByteString carrier : item.traces()) {
         if (contexts.size() >= MAX_TRACED || examined++ >= MAX_EXAMINED) {
           break scan;
         }
-        SpanContext sc = TraceContextCarrier.spanContext(carrier);
-        if (sc.isValid() && sc.isSampled() && contexts.putIfAbsent(sc.getTraceId(), sc) == null) {
-          carriers.put(sc.getTraceId(), carrier);
+        SpanContext sc = TraceContextCarrier.spanContext(carrier.toByteArray());
+        if (sc.isValid() && sc.isSampled()) {
+          contexts.putIfAbsent(sc.getTraceId(), sc);
         }
       }
     }
@@ -216,7 +217,7 @@ public final class StateWriter implements AutoCloseable {
     for (SpanContext sc : contexts.values()) {
       Span span =
           tracer.spanBuilder("fleet.apply agent state")
-              .setParent(TraceContextCarrier.extract(carriers.get(sc.getTraceId())))
+              .setParent(Context.root().with(Span.wrap(sc)))
               .setStartTimestamp(startMs, TimeUnit.MILLISECONDS)
               .setAttribute("db.operation.name", "MERGE")
               .setAttribute("db.collection.name", "agents")

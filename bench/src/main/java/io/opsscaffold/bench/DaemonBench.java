@@ -28,7 +28,8 @@ import java.util.stream.Collectors;
 public final class DaemonBench {
   /** The daemon's recommended small-footprint JVM flags (README, compose). */
   static final List<String> DAEMON_FLAGS = List.of("-Xmx32m", "-Xms8m", "-XX:MinHeapFreeRatio=10",
-      "-XX:MaxHeapFreeRatio=30", "-Xss256k", "-XX:+UseSerialGC", "-XX:ReservedCodeCacheSize=24m",
+      "-XX:MaxHeapFreeRatio=30", "-Xss256k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+      "-XX:ReservedCodeCacheSize=24m",
       "-XX:MaxMetaspaceSize=64m", "-XX:-UsePerfData",
       "-Dio.grpc.netty.shaded.io.netty.allocator.numDirectArenas=1",
       "-Dio.grpc.netty.shaded.io.netty.allocator.numHeapArenas=1");

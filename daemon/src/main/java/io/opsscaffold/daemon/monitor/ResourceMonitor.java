@@ -1,6 +1,8 @@
 package io.opsscaffold.daemon.monitor;
 
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -16,7 +18,12 @@ import oshi.software.os.OperatingSystem;
 /**
  * Measures agent processes and the host through OSHI. CPU figures are deltas since the previous
  * sample of the same process (or of the host), so the first sample of a process reads 0.
- * Thread-safe; each call reads /proc and may take a few milliseconds.
+ * Thread-safe; each call reads /proc.
+ *
+ * <p>Disk space and the set of network interfaces are read at most once per {@link
+ * #SLOW_PARTS_TTL}: they change rarely, and reading them (OSHI walks the mounts and enumerates the
+ * interfaces) cost about five times the rest of a host sample, most of the daemon's idle work.
+ * Interface counters are refreshed on every sample.
  */
 public final class ResourceMonitor {
   private final SystemInfo system = new SystemInfo();
@@ -25,6 +32,12 @@ public final class ResourceMonitor {
   private final Clock clock;
   private final Map<Long, OSProcess> previous = new ConcurrentHashMap<>();
   private long[] previousTicks;
+  static final Duration SLOW_PARTS_TTL = Duration.ofSeconds(60);
+  private long slowPartsReadAtMs;
+  private boolean slowPartsRead;
+  private long diskTotal;
+  private long diskFree;
+  private List<NetworkIF> networks = List.of();
 
   public ResourceMonitor(Clock clock) {
     this.clock = clock;
@@ -56,15 +69,17 @@ public final class ResourceMonitor {
     previousTicks = ticks;
     GlobalMemory memory = hardware.getMemory();
     double[] avg = cpu.getSystemLoadAverage(3);
-    long diskTotal = 0;
-    long diskFree = 0;
-    for (OSFileStore store : os.getFileSystem().getFileStores(true)) {
-      diskTotal += store.getTotalSpace();
-      diskFree += store.getUsableSpace();
+    long nowMs = clock.millis();
+    if (!slowPartsRead || nowMs - slowPartsReadAtMs >= SLOW_PARTS_TTL.toMillis()) {
+      readSlowParts();
+      slowPartsReadAtMs = nowMs;
+      slowPartsRead = true;
+    } else {
+      networks.forEach(NetworkIF::updateAttributes);
     }
     long received = 0;
     long sent = 0;
-    for (NetworkIF net : hardware.getNetworkIFs()) {
+    for (NetworkIF net : networks) {
       received += net.getBytesRecv();
       sent += net.getBytesSent();
     }
@@ -72,5 +87,17 @@ public final class ResourceMonitor {
         memory.getTotal(), memory.getAvailable(), memory.getVirtualMemory().getSwapTotal(),
         memory.getVirtualMemory().getSwapUsed(), avg[0], avg[1], avg[2], os.getSystemUptime(),
         diskTotal, diskFree, received, sent);
+  }
+
+  private void readSlowParts() {
+    long total = 0;
+    long free = 0;
+    for (OSFileStore store : os.getFileSystem().getFileStores(true)) {
+      total += store.getTotalSpace();
+      free += store.getUsableSpace();
+    }
+    diskTotal = total;
+    diskFree = free;
+    networks = hardware.getNetworkIFs();
   }
 }

@@ -26,13 +26,14 @@ import oshi.software.os.OperatingSystem;
  * Interface counters are refreshed on every sample.
  */
 public final class ResourceMonitor {
+  static final Duration SLOW_PARTS_TTL = Duration.ofSeconds(60);
+
   private final SystemInfo system = new SystemInfo();
   private final OperatingSystem os = system.getOperatingSystem();
   private final HardwareAbstractionLayer hardware = system.getHardware();
   private final Clock clock;
   private final Map<Long, OSProcess> previous = new ConcurrentHashMap<>();
   private long[] previousTicks;
-  static final Duration SLOW_PARTS_TTL = Duration.ofSeconds(60);
   private long slowPartsReadAtMs;
   private boolean slowPartsRead;
   private long diskTotal;

@@ -291,6 +291,9 @@ public final class AlertEngine implements AutoCloseable {
 
   private void observe(String nodeId, String agentId, String area, String previous, String kind, String reason,
       long now) {
+    if (kind.equals(previous)) {
+      return; // no transition: an alert opened (or was resolved) when this kind began
+    }
     String key = key(nodeId, agentId);
     AlertRecord open = openAlerts.get(key);
     if (kind.equals("ON")) {
@@ -307,7 +310,7 @@ public final class AlertEngine implements AutoCloseable {
           truncate(reason), now, now, 1, 0);
       openAlerts.put(key, opened);
       publish("OPENED", opened);
-    } else if (previous != null && !previous.equals(kind)) {
+    } else if (previous != null) {
       AlertRecord repeated = new AlertRecord(open.alertId(), nodeId, agentId, area, kind, truncate(reason),
           open.openedMs(), now, open.count() + 1, 0);
       openAlerts.put(key, repeated);

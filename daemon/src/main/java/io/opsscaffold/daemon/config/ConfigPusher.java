@@ -3,13 +3,11 @@ package io.opsscaffold.daemon.config;
 import io.grpc.Status;
 import io.opsscaffold.api.ConfigFileRules;
 import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.supervision.AgentHttp;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 import io.opsscaffold.daemon.supervision.Supervisor;
 import java.io.IOException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +42,8 @@ import java.util.stream.Stream;
 public final class ConfigPusher {
   private static final Logger LOG = Logger.getLogger(ConfigPusher.class.getName());
   private static final String TEMP_MARK = ConfigFileRules.TEMP_MARK;
+  /** How long an agent's reload URL may take to answer. */
+  private static final Duration RELOAD_TIMEOUT = Duration.ofSeconds(10);
 
   /** One file of a push. */
   public record File(String name, byte[] content) {}
@@ -62,7 +62,6 @@ public final class ConfigPusher {
   }
 
   private final Supervisor supervisor;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
 
   public ConfigPusher(Supervisor supervisor) {
@@ -181,18 +180,15 @@ public final class ConfigPusher {
   private Optional<String> postReload(ConfigPolicy policy) {
     var url = policy.reloadUrl().orElseThrow();
     try {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(10))
-          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-      if (r.statusCode() / 100 != 2) {
-        String body = r.body().length() > 300 ? r.body().substring(0, 300) : r.body();
-        return Optional.of("the agent's reload (" + url + ") answered " + r.statusCode() + ": " + body.strip());
+      AgentHttp.Answer r = AgentHttp.post(url, RELOAD_TIMEOUT);
+      if (r.status() / 100 != 2) {
+        return Optional.of("the agent's reload (" + url + ") answered " + r.status() + ": " + r.body().strip());
       }
       return Optional.empty();
+    } catch (AgentHttp.TimedOut e) {
+      return Optional.of("the agent's reload (" + url + ") did not answer within " + RELOAD_TIMEOUT.toSeconds() + " s");
     } catch (IOException e) {
       return Optional.of("the agent's reload (" + url + ") failed: " + e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return Optional.of("interrupted while reloading");
     }
   }
 

@@ -4,17 +4,17 @@ import io.opsscaffold.daemon.monitor.HostSample;
 import io.opsscaffold.daemon.monitor.ProcessSample;
 import io.opsscaffold.daemon.monitor.ResourceMonitor;
 import io.opsscaffold.daemon.monitor.SampleHistory;
+import io.opsscaffold.daemon.supervision.AgentHttp;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.Supervisor;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -38,7 +38,6 @@ public final class HealthMonitor implements AutoCloseable {
   private final Clock clock;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
       r -> Thread.ofPlatform().name("health").daemon(true).unstarted(r));
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final Map<String, SampleHistory<ProcessSample>> histories = new ConcurrentHashMap<>();
   private final SampleHistory<HostSample> hostHistory = new SampleHistory<>(HISTORY, HostSample::at);
   private final Map<String, Instant> nextProbe = new ConcurrentHashMap<>();
@@ -73,12 +72,14 @@ public final class HealthMonitor implements AutoCloseable {
         nextSample = now.plus(sampleInterval);
         hostHistory.add(resources.host());
       }
+      Set<Long> sampled = sample ? new HashSet<>() : Set.of();
       for (AgentRunner runner : supervisor.runners()) {
         long pid = runner.runningPid();
         if (pid <= 0) {
           continue;
         }
         if (sample) {
+          sampled.add(pid);
           Optional<ProcessSample> s = resources.sample(pid);
           s.ifPresent(value -> {
             history(runner.spec().id()).add(value);
@@ -87,6 +88,9 @@ public final class HealthMonitor implements AutoCloseable {
         }
         runner.spec().health().probe().ifPresent(probe -> maybeProbe(runner, probe, now));
         runner.checkHealth();
+      }
+      if (sample) {
+        resources.retainOnly(sampled);
       }
     } catch (RuntimeException e) {
       LOG.warning(() -> "health check round failed: " + e);
@@ -107,11 +111,9 @@ public final class HealthMonitor implements AutoCloseable {
     probing.put(id, true);
     Thread.ofVirtual().name("probe-" + id).start(() -> {
       try {
-        HttpResponse<Void> res = http.send(HttpRequest.newBuilder(URI.create(probe.url()))
-            .timeout(probe.timeout()).GET().build(), HttpResponse.BodyHandlers.discarding());
-        boolean ok = res.statusCode() >= 200 && res.statusCode() < 400;
-        runner.observeProbe(ok, "GET " + probe.url() + " answered " + res.statusCode());
-      } catch (java.net.http.HttpTimeoutException e) {
+        AgentHttp.Answer res = AgentHttp.get(URI.create(probe.url()), probe.timeout());
+        runner.observeProbe(res.ok(), "GET " + probe.url() + " answered " + res.status());
+      } catch (AgentHttp.TimedOut e) {
         runner.observeProbe(false, "GET " + probe.url() + " timed out after " + probe.timeout().toMillis() + " ms");
       } catch (Exception e) {
         runner.observeProbe(false, "GET " + probe.url() + " failed: " + e.getMessage());
@@ -124,6 +126,5 @@ public final class HealthMonitor implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
-    http.shutdownNow();
   }
 }

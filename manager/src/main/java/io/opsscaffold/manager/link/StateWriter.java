@@ -14,29 +14,30 @@ import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.observability.TraceContextCarrier;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The single writer of fleet state. Link sessions submit writes; one thread takes everything queued
- * (up to {@value #MAX_BATCH} writes), applies it in one transaction, and only then acknowledges each
- * session's highest sequence number in the batch. Many daemons' deltas thus share one commit.
+ * The single writer of fleet state. Link sessions submit writes; one thread takes everything
+ * pending, applies it in one transaction, and only then acknowledges each session's highest
+ * sequence number in it. Many daemons' deltas thus share one commit.
  *
- * <p>{@link #submit} never blocks. When the database fails, the same batch is retried with backoff
- * until it commits (nothing is acknowledged meanwhile), so no acknowledged change is ever lost.
+ * <p>{@link #submit} never blocks. What waits is coalesced ({@link PendingWrites}): an agent's
+ * newer state replaces the older one not yet written, so while the database is slow or down the
+ * backlog is bounded by the number of agents, not by the time it lasts. When the database fails,
+ * the same batch is retried with backoff until it commits (nothing is acknowledged meanwhile), so
+ * no acknowledged change is ever lost.
  */
 public final class StateWriter implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StateWriter.class.getName());
-  static final int MAX_BATCH = 5_000;
   private static final int MAX_TRACED = 32;
   private static final int MAX_EXAMINED = 1024;
 
@@ -45,12 +46,12 @@ public final class StateWriter implements AutoCloseable {
     void ack(long seq);
   }
 
-  private record Item(FleetWrite write, Acker acker, long seq, List<ByteString> traces, long queuedNanos) {}
-
   private final FleetRepository repository;
   private final SessionRegistry registry;
   private final Tracer tracer;
-  private final BlockingQueue<Item> queue = new LinkedBlockingQueue<>();
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition arrived = lock.newCondition();
+  private PendingWrites pending = new PendingWrites(MAX_EXAMINED); // guarded by lock
   private final Thread thread;
   private volatile boolean running = true;
   private final List<Consumer<List<FleetWrite>>> afterCommit = new CopyOnWriteArrayList<>();
@@ -75,16 +76,16 @@ public final class StateWriter implements AutoCloseable {
   /** @param meter where the writer's metrics go (see observability/METRICS.md) */
   public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer, Meter meter) {
     this.applied = meter.counterBuilder("ops.manager.writes.applied").setUnit("{write}")
-        .setDescription("Fleet writes (agent states, node changes) committed to the database").build();
+        .setDescription("Fleet writes committed to the database, after coalescing").build();
     this.batchSize = meter.histogramBuilder("ops.manager.batch.size").setUnit("{write}")
-        .setDescription("Writes per committed batch")
+        .setDescription("Writes per committed batch, after coalescing")
         .setExplicitBucketBoundariesAdvice(List.of(1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0)).build();
     this.commitSeconds = meter.histogramBuilder("ops.manager.commit.duration").setUnit("s")
         .setDescription("Time to apply and commit one batch")
         .setExplicitBucketBoundariesAdvice(List.of(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0))
         .build();
     this.ackLagSeconds = meter.histogramBuilder("ops.manager.ack.lag").setUnit("s")
-        .setDescription("Time from a write's arrival to its acknowledgement (after commit)")
+        .setDescription("Per session and batch: from its oldest write's arrival to the acknowledgement")
         .setExplicitBucketBoundariesAdvice(List.of(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0))
         .build();
     this.repository = repository;
@@ -95,39 +96,76 @@ public final class StateWriter implements AutoCloseable {
 
   /** Queues a write that needs no acknowledgement. */
   public void submit(FleetWrite write) {
-    queue.add(new Item(write, null, 0, List.of(), System.nanoTime()));
+    submit(write, null, 0, List.of());
   }
 
-  /** Queues a write; {@code acker} hears {@code seq} once it is committed. */
+  /** Queues a write; {@code acker} hears {@code seq} (or a later one) once it is committed. */
   void submit(FleetWrite write, Acker acker, long seq, List<ByteString> traces) {
-    queue.add(new Item(write, acker, seq, traces, System.nanoTime()));
+    long now = System.nanoTime();
+    lock.lock();
+    try {
+      boolean wasEmpty = pending.isEmpty();
+      pending.add(write, acker, seq, traces, now);
+      if (wasEmpty) {
+        arrived.signal();
+      }
+    } finally {
+      lock.unlock();
+    }
   }
 
-  /** Writes queued but not yet committed. */
+  /** Writes waiting for the next transaction, after coalescing (agent states, node stats, others). */
   public int backlog() {
-    return queue.size();
+    lock.lock();
+    try {
+      return pending.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Everything pending, or null when nothing arrived within {@code millis}. */
+  private PendingWrites take(long millis) throws InterruptedException {
+    lock.lock();
+    try {
+      long nanos = TimeUnit.MILLISECONDS.toNanos(millis);
+      while (pending.isEmpty()) {
+        if (nanos <= 0) {
+          return null;
+        }
+        nanos = arrived.awaitNanos(nanos);
+      }
+      PendingWrites taken = pending;
+      pending = new PendingWrites(MAX_EXAMINED);
+      return taken;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private boolean idle() {
+    lock.lock();
+    try {
+      return pending.isEmpty();
+    } finally {
+      lock.unlock();
+    }
   }
 
   private void run() {
-    List<Item> batch = new ArrayList<>();
-    while (running || !queue.isEmpty()) {
+    while (running || !idle()) {
+      PendingWrites batch = null;
       try {
-        Item first = queue.poll(200, TimeUnit.MILLISECONDS);
-        if (first == null) {
+        batch = take(200);
+        if (batch == null) {
           continue;
         }
-        batch.add(first);
-        queue.drainTo(batch, MAX_BATCH - 1);
         List<FleetWrite> committed = applyWithRetry(batch);
-        acknowledge(batch);
+        batch.acks().forEach(Acker::ack);
         long now = System.nanoTime();
-        applied.add(committed.size());
+        applied.add(batch.size());
         batchSize.record(batch.size());
-        for (Item item : batch) {
-          if (item.acker() != null) {
-            ackLagSeconds.record((now - item.queuedNanos()) / 1e9);
-          }
-        }
+        batch.firstQueued().values().forEach(t -> ackLagSeconds.record((now - t) / 1e9));
         for (Consumer<List<FleetWrite>> hook : afterCommit) {
           hook.accept(committed);
         }
@@ -135,20 +173,18 @@ public final class StateWriter implements AutoCloseable {
         Thread.currentThread().interrupt();
         return;
       } catch (RuntimeException e) {
-        LOG.log(Level.SEVERE, "state writer failed on a batch of " + batch.size(), e);
-      } finally {
-        batch.clear();
+        LOG.log(Level.SEVERE, "state writer failed on a batch of " + (batch == null ? 0 : batch.size()), e);
       }
     }
   }
 
-  private List<FleetWrite> applyWithRetry(List<Item> batch) throws InterruptedException {
-    List<FleetWrite> writes = new ArrayList<>(batch.size());
-    for (Item item : batch) {
-      if (item.write() instanceof FleetWrite.NodeOffline off && registry.connected(off.nodeId())) {
+  private List<FleetWrite> applyWithRetry(PendingWrites batch) throws InterruptedException {
+    List<FleetWrite> writes = new ArrayList<>();
+    for (FleetWrite write : batch.writes()) {
+      if (write instanceof FleetWrite.NodeOffline off && registry.connected(off.nodeId())) {
         continue; // the node came back before its grace period ran out
       }
-      writes.add(item.write());
+      writes.add(write);
     }
     long backoffMs = 200;
     while (true) {
@@ -157,28 +193,18 @@ public final class StateWriter implements AutoCloseable {
         long began = System.nanoTime();
         repository.apply(writes);
         commitSeconds.record((System.nanoTime() - began) / 1e9);
-        traceCommit(batch, start, System.currentTimeMillis());
+        traceCommit(batch.traces(), batch.size(), start, System.currentTimeMillis());
         return writes;
       } catch (RuntimeException e) {
         if (!running) {
           throw e;
         }
-        LOG.log(Level.WARNING, "committing " + writes.size() + " fleet writes failed; retrying in "
-            + backoffMs + " ms", e);
+        LOG.log(Level.WARNING, "committing " + batch.size() + " fleet writes failed; retrying in "
+            + backoffMs + " ms (newer changes wait, coalesced)", e);
         Thread.sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
     }
-  }
-
-  private static void acknowledge(List<Item> batch) {
-    Map<Acker, Long> highest = new IdentityHashMap<>();
-    for (Item item : batch) {
-      if (item.acker() != null) {
-        highest.merge(item.acker(), item.seq(), Math::max);
-      }
-    }
-    highest.forEach(Acker::ack);
   }
 
   /**
@@ -186,21 +212,17 @@ public final class StateWriter implements AutoCloseable {
    * #MAX_TRACED}, from the first {@value #MAX_EXAMINED} traced changes), parented on the change's context, so an operation's trace ends in the write
    * that made its result durable; plus one span for the batch, linked to them.
    */
-  private void traceCommit(List<Item> batch, long startMs, long endMs) {
-    // Looks at no more than MAX_EXAMINED carriers and stops at MAX_TRACED distinct sampled
-    // traces: with every delta traced, a batch can hold a hundred thousand of them.
+  private void traceCommit(List<ByteString> carriers, int batchSize, long startMs, long endMs) {
+    // Pending writes keep no more than MAX_EXAMINED carriers, and this stops at MAX_TRACED
+    // distinct sampled traces: with every delta traced, a batch can hold a hundred thousand.
     Map<String, SpanContext> contexts = new LinkedHashMap<>();
-    int examined = 0;
-    scan:
-    for (Item item : batch) {
-      for (ByteString carrier : item.traces()) {
-        if (contexts.size() >= MAX_TRACED || examined++ >= MAX_EXAMINED) {
-          break scan;
-        }
-        SpanContext sc = TraceContextCarrier.spanContext(carrier.toByteArray());
-        if (sc.isValid() && sc.isSampled()) {
-          contexts.putIfAbsent(sc.getTraceId(), sc);
-        }
+    for (ByteString carrier : carriers) {
+      if (contexts.size() >= MAX_TRACED) {
+        break;
+      }
+      SpanContext sc = TraceContextCarrier.spanContext(carrier.toByteArray());
+      if (sc.isValid() && sc.isSampled()) {
+        contexts.putIfAbsent(sc.getTraceId(), sc);
       }
     }
     if (contexts.isEmpty()) {
@@ -211,7 +233,7 @@ public final class StateWriter implements AutoCloseable {
             .setNoParent()
             .setStartTimestamp(startMs, TimeUnit.MILLISECONDS)
             .setAttribute("db.system", "sql")
-            .setAttribute("ops.batch.size", batch.size());
+            .setAttribute("ops.batch.size", batchSize);
     contexts.values().forEach(batchSpan::addLink);
     batchSpan.startSpan().end(Instant.ofEpochMilli(endMs));
     for (SpanContext sc : contexts.values()) {
@@ -221,7 +243,7 @@ public final class StateWriter implements AutoCloseable {
               .setStartTimestamp(startMs, TimeUnit.MILLISECONDS)
               .setAttribute("db.operation.name", "MERGE")
               .setAttribute("db.collection.name", "agents")
-              .setAttribute("ops.batch.size", batch.size())
+              .setAttribute("ops.batch.size", batchSize)
               .startSpan();
       span.end(Instant.ofEpochMilli(endMs));
     }

@@ -146,8 +146,7 @@ class LinkProtocolTest {
     assertTrue(s.getDescription().contains("replaced by a newer stream"));
     second.send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
     second.next(ManagerMessage.BodyCase.PONG);
-    assertEquals(Connectivity.CONNECTIVITY_ONLINE, fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build())
-        .getConnectivity());
+    awaitOnline(node);
     second.out.onCompleted();
   }
 
@@ -169,6 +168,7 @@ class LinkProtocolTest {
   void aQuickReconnectKeepsTheNodeOnline() throws Exception {
     String node = newNode();
     FakeDaemon d = new FakeDaemon(channel, node).hello();
+    awaitOnline(node);
     d.out.onCompleted();
     d.ended.get(5, TimeUnit.SECONDS);
     FakeDaemon again = new FakeDaemon(channel, node).hello().keepAlive();
@@ -182,11 +182,16 @@ class LinkProtocolTest {
   void theGraceRunsFromTheLatestStreamEndNotAnEarlierOne() throws Exception {
     String node = newNode();
     FakeDaemon first = new FakeDaemon(channel, node).hello();
+    awaitOnline(node);
     first.out.onCompleted();
     first.ended.get(5, TimeUnit.SECONDS);
     long firstEnded = System.nanoTime();
     FakeDaemon second = new FakeDaemon(channel, node).hello().keepAlive();
-    Thread.sleep(Math.max(0, 600 - (System.nanoTime() - firstEnded) / 1_000_000));
+    // The second stream stays up until 600 ms after the first ended (the node ONLINE throughout).
+    Await.holds(Duration.ofMillis(Math.max(0, 600 - (System.nanoTime() - firstEnded) / 1_000_000)),
+        "the node to stay ONLINE while its second stream is up",
+        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity()
+            == Connectivity.CONNECTIVITY_ONLINE);
     second.out.onCompleted();
     second.ended.get(5, TimeUnit.SECONDS);
     // The first end's grace ran out about 200 ms after the second stream ended; the node must wait
@@ -261,5 +266,12 @@ class LinkProtocolTest {
     Status s = ((StatusRuntimeException) error.getCause()).getStatus();
     assertEquals(Status.Code.UNAVAILABLE, s.getCode());
     assertTrue(s.getDescription().contains("disconnected before answering (stop of agent a"), s.getDescription());
+  }
+
+  /** The Welcome goes out before the node's row commits: waits until the node reads ONLINE. */
+  private void awaitOnline(String node) {
+    Await.until(Duration.ofSeconds(5), "node " + node + " to read ONLINE",
+        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity(),
+        c -> c == Connectivity.CONNECTIVITY_ONLINE);
   }
 }

@@ -51,21 +51,26 @@ public final class DaemonBench {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = Report.options(args, "DaemonBench [--agents=10] [--idle-seconds=60] [--load-seconds=10] [--connections=8]"
+    Map<String, String> a = Report.options(args, "DaemonBench [--agents=10] [--idle-seconds=600] [--load-seconds=10] [--connections=8]"
             + " [--daemon-flags='-Xmx32m ...'] [--out=bench/target/daemon-bench.json]");
     Options o = new Options(
         Integer.parseInt(a.getOrDefault("agents", "10")),
-        Integer.parseInt(a.getOrDefault("idle-seconds", "60")),
+        Integer.parseInt(a.getOrDefault("idle-seconds", "600")),
         Integer.parseInt(a.getOrDefault("load-seconds", "10")),
         Integer.parseInt(a.getOrDefault("connections", "8")),
         a.containsKey("daemon-flags") ? List.of(a.get("daemon-flags").strip().split("\\s+")) : DAEMON_FLAGS,
         Path.of(a.getOrDefault("out", "bench/target/daemon-bench.json")),
         Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize());
+    if (o.idleSeconds() < 1 || o.loadSeconds() < 1 || o.agents() < 1 || o.connections() < 1) {
+      System.err.println("--agents, --idle-seconds, --load-seconds and --connections must be at least 1");
+      System.exit(2);
+    }
     new DaemonBench(o).run();
   }
 
   private void run() throws Exception {
     work = Files.createTempDirectory("ops-daemon-bench-");
+    Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "stop-processes"));
     try {
       results.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(),
           "java", System.getProperty("java.version")));
@@ -103,25 +108,49 @@ public final class DaemonBench {
       Files.writeString(o.out(), Json.write(results) + "\n");
       System.out.println("JSON: " + o.out().toAbsolutePath());
     } finally {
-      for (Process p : processes.reversed()) {
-        p.destroy();
-        if (!p.waitFor(15, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-        }
-      }
+      stopAll();
     }
   }
 
-  /** Daemon RSS and CPU over the idle window; each agent's RSS and PSS (shared pages split). */
+  /**
+   * Stops the daemon (which stops its agents) and the manager. Also run when the benchmark itself
+   * is stopped (Ctrl-C, kill, timeout), so no agent is left running.
+   */
+  private synchronized void stopAll() {
+    for (Process p : processes.reversed()) {
+      p.destroy();
+      try {
+        if (!p.waitFor(15, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        p.destroyForcibly();
+        Thread.currentThread().interrupt();
+      }
+    }
+    processes.clear();
+  }
+
+  /**
+   * Daemon RSS and CPU over the idle window, minute by minute: the first minutes are the JVM's
+   * warm-up (its compiler keeps compiling rarely-run methods as their counters slowly cross the
+   * threshold), the last is what an idle daemon costs for the rest of its life. Each agent's RSS
+   * and PSS (shared pages split).
+   */
   private void footprint(Process daemon, List<LocalAgent> agents) throws Exception {
-    ProcStats.Cpu cpu = ProcStats.cpu(daemon.pid());
     long maxRss = 0;
+    List<Double> perMinute = new ArrayList<>();
+    ProcStats.Cpu whole = ProcStats.cpu(daemon.pid());
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.idleSeconds());
     while (System.nanoTime() < end) {
-      maxRss = Math.max(maxRss, ProcStats.rssBytes(daemon.pid()));
-      Thread.sleep(1_000);
+      ProcStats.Cpu minute = ProcStats.cpu(daemon.pid());
+      long minuteEnd = Math.min(end, System.nanoTime() + TimeUnit.SECONDS.toNanos(60));
+      while (System.nanoTime() < minuteEnd) {
+        maxRss = Math.max(maxRss, ProcStats.rssBytes(daemon.pid()));
+        Thread.sleep(Math.max(1, Math.min(1_000, TimeUnit.NANOSECONDS.toMillis(minuteEnd - System.nanoTime()))));
+      }
+      perMinute.add(minute.coresSince() * 100);
     }
-    double cores = cpu.coresSince();
     List<Long> rss = new ArrayList<>();
     List<Long> pss = new ArrayList<>();
     for (LocalAgent a : agents) {
@@ -132,7 +161,10 @@ public final class DaemonBench {
     r.put("agents_supervised", agents.size());
     r.put("daemon_rss_mib", mib(ProcStats.rssBytes(daemon.pid())));
     r.put("daemon_rss_max_mib", mib(maxRss));
-    r.put("daemon_idle_cpu_percent_of_a_core", cores * 100);
+    r.put("daemon_idle_cpu_percent_of_a_core", whole.coresSince() * 100);
+    r.put("daemon_idle_cpu_first_minute_percent", perMinute.getFirst());
+    r.put("daemon_idle_cpu_last_minute_percent", perMinute.getLast());
+    r.put("daemon_idle_cpu_by_minute_percent", perMinute);
     r.put("agent_rss_mean_mib", mib((long) rss.stream().mapToLong(Long::longValue).average().orElse(0)));
     r.put("agent_pss_mean_mib", mib((long) pss.stream().mapToLong(Long::longValue).average().orElse(0)));
     results.put("footprint", r);
@@ -238,7 +270,9 @@ public final class DaemonBench {
     pb.environment().put("OTEL_TRACES_EXPORTER", "none");
     pb.environment().put("OTEL_METRICS_EXPORTER", "none");
     Process p = pb.start();
-    processes.add(p);
+    synchronized (this) {
+      processes.add(p);
+    }
     return p;
   }
 

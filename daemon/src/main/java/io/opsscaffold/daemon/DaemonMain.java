@@ -10,6 +10,7 @@ import io.opsscaffold.daemon.api.DaemonGrpcService;
 import io.opsscaffold.errors.OpsException;
 import io.opsscaffold.observability.GrpcTracing;
 import io.opsscaffold.transcoding.HttpJsonTranscoder;
+import io.opsscaffold.transcoding.SharedMappers;
 import java.util.function.Supplier;
 import io.helidon.webserver.http.HttpRouting;
 import io.opsscaffold.api.link.v1.Hello;
@@ -52,6 +53,7 @@ public final class DaemonMain {
 
   public static void main(String[] args) throws InterruptedException {
     JsonLogging.install("daemon", Level.INFO);
+    SharedMappers.install();
     Optional<Path> file = configFile(args);
     DaemonSettings settings;
     try {

@@ -25,6 +25,7 @@ import io.opsscaffold.observability.GrpcTracing;
 import io.opsscaffold.observability.HttpTracingFilter;
 import io.opsscaffold.observability.Telemetry;
 import io.opsscaffold.transcoding.HttpJsonTranscoder;
+import io.opsscaffold.transcoding.SharedMappers;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -65,6 +66,7 @@ public final class ManagerApp implements AutoCloseable {
   }
 
   public static ManagerApp start(ManagerSettings settings, Telemetry telemetry) {
+    SharedMappers.install();
     Clock clock = Clock.systemUTC();
     Database database = Database.open(settings.database());
     FleetRepository repository = new JdbcFleetRepository(database);

@@ -1,5 +1,6 @@
 package io.opsscaffold.manager;
 
+import io.opsscaffold.transcoding.SharedMappers;
 import io.opsscaffold.observability.JsonLogging;
 import io.opsscaffold.observability.Telemetry;
 import io.opsscaffold.observability.TelemetryPolicy;
@@ -19,6 +20,7 @@ public final class ManagerMain {
 
   public static void main(String[] args) throws InterruptedException {
     JsonLogging.install("manager", Level.INFO);
+    SharedMappers.install(); // before anything reads through Helidon's mappers
     Optional<Path> file = configFile(args);
     ManagerSettings settings;
     try {

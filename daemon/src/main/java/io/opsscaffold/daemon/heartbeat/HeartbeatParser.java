@@ -92,7 +92,7 @@ public final class HeartbeatParser {
     String ts = requiredString(o, "timestamp");
     Instant timestamp;
     try {
-      timestamp = Instant.parse(ts);
+      timestamp = IsoInstant.parse(ts);
     } catch (DateTimeParseException e) {
       throw new InvalidHeartbeat("timestamp must be ISO-8601 UTC, e.g. 2026-01-01T00:00:00Z (got '" + ts + "')");
     }

@@ -1,6 +1,7 @@
 package io.opsscaffold.daemon.heartbeat;
 
 import io.opentelemetry.context.Context;
+import io.opsscaffold.observability.JsonText;
 import jakarta.json.JsonArray;
 import jakarta.json.JsonNumber;
 import jakarta.json.JsonObject;
@@ -9,8 +10,6 @@ import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
 import jakarta.json.stream.JsonParser;
 import jakarta.json.spi.JsonProvider;
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -80,21 +79,24 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
 
   private void serve(SocketChannel client) {
     try (client;
-        InputStream in = new BufferedInputStream(Channels.newInputStream(client), 8192);
+        InputStream in = Channels.newInputStream(client);
         OutputStream out = Channels.newOutputStream(client)) {
+      LineReader lines = new LineReader(in, MAX_LINE);
       while (running) {
-        Optional<String> line = readLine(in);
-        if (line.isEmpty()) {
+        String line;
+        try {
+          line = lines.next();
+        } catch (LineReader.LineTooLong e) {
+          write(out, error(JsonValue.NULL, -32600, e.getMessage()));
           return;
         }
-        if (line.get().length() > MAX_LINE) {
-          write(out, error(JsonValue.NULL, -32600, "request larger than " + MAX_LINE + " bytes"));
+        if (line == null) {
           return;
         }
-        if (line.get().isBlank()) {
+        if (line.isBlank()) {
           continue;
         }
-        String answer = handle(line.get());
+        String answer = handle(line);
         if (answer != null) {
           write(out, answer);
         }
@@ -172,44 +174,24 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
       return error(replyId, -32001, outcome.problem().orElseThrow());
     }
     intake.count("socket", "accepted");
-    JsonObjectBuilder result = JSON.createObjectBuilder().add("message", "heartbeat received");
-    outcome.warning().ifPresent(w -> result.add("warning", w));
-    return JSON.createObjectBuilder().add("jsonrpc", "2.0").add("result", result)
-        .add("id", replyId).build().toString();
+    return accepted(replyId, outcome.warning());
+  }
+
+  /**
+   * The answer to an accepted heartbeat, written by hand: building it through JSON-P cost a sixth
+   * of a heartbeat's handling. {@code id} is a string, a number or null, and prints as JSON.
+   */
+  static String accepted(JsonValue id, Optional<String> warning) {
+    StringBuilder reply = new StringBuilder(96)
+        .append("{\"jsonrpc\":\"2.0\",\"result\":{\"message\":\"heartbeat received\"");
+    warning.ifPresent(w -> JsonText.appendQuoted(reply.append(",\"warning\":"), w));
+    return reply.append("},\"id\":").append(id).append('}').toString();
   }
 
   private String error(JsonValue id, int code, String message) {
     intake.count("socket", code == -32002 ? "busy" : code == -32001 ? "refused" : "invalid");
     JsonObjectBuilder err = JSON.createObjectBuilder().add("code", code).add("message", message);
     return JSON.createObjectBuilder().add("jsonrpc", "2.0").add("error", err).add("id", id).build().toString();
-  }
-
-  /**
-   * Reads up to a newline. A line past the limit is read to its end and discarded (up to 16 MiB,
-   * so that the client can read the refusal instead of seeing its connection reset) and comes
-   * back as an over-long marker.
-   */
-  private static Optional<String> readLine(InputStream in) throws IOException {
-    ByteArrayOutputStream line = new ByteArrayOutputStream(256);
-    long discarded = 0;
-    int b;
-    while ((b = in.read()) != -1) {
-      if (b == '\n') {
-        break;
-      }
-      if (line.size() <= MAX_LINE) {
-        line.write(b);
-      } else if (++discarded > 16L * 1024 * 1024) {
-        break;
-      }
-    }
-    if (line.size() > MAX_LINE) {
-      return Optional.of("x".repeat(MAX_LINE + 1));
-    }
-    if (b == -1 && line.size() == 0) {
-      return Optional.empty();
-    }
-    return Optional.of(line.toString(StandardCharsets.UTF_8));
   }
 
   private static void write(OutputStream out, String answer) throws IOException {

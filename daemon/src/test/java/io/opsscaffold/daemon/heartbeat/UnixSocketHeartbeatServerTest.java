@@ -161,4 +161,23 @@ class UnixSocketHeartbeatServerTest {
     assertEquals("heartbeat received", answers.getJsonObject(0).getJsonObject("result").getString("message"));
     assertEquals(-32601, answers.getJsonObject(1).getJsonObject("error").getInt("code"));
   }
+
+  @Test
+  void theAnswerCarriesTheRequestIdAsSentAndAnyWarningEscaped() {
+    String answer = server.handle(
+        "{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":" + PARAMS + ",\"id\":\"q\\\"b\\\\\\u00e9\"}");
+    assertEquals("q\"b\\\u00e9", json(answer).getString("id"), answer);
+    assertEquals(12.5, json(server.handle(
+        "{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":" + PARAMS + ",\"id\":12.5}"))
+        .getJsonNumber("id").doubleValue());
+    assertTrue(json(server.handle("{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":" + PARAMS
+        + ",\"id\":null}")).isNull("id"));
+
+    JsonObject warned = json(UnixSocketHeartbeatServer.accepted(jakarta.json.Json.createValue(7),
+        java.util.Optional.of("pid \"9\" is\nforeign\\")));
+    assertEquals(7, warned.getInt("id"));
+    assertEquals("2.0", warned.getString("jsonrpc"));
+    assertEquals("heartbeat received", warned.getJsonObject("result").getString("message"));
+    assertEquals("pid \"9\" is\nforeign\\", warned.getJsonObject("result").getString("warning"));
+  }
 }

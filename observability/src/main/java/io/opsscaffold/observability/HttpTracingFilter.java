@@ -34,10 +34,14 @@ public final class HttpTracingFilter implements io.helidon.webserver.http.Filter
 
         @Override
         public String get(Headers headers, String key) {
-          HeaderName name = HeaderNames.create(key);
-          return headers.contains(name) ? headers.get(name).values() : null; // get() goes through the mapper registry
+          // The propagators ask for the same few keys on every request (traceparent, tracestate,
+          // baggage): their header names are made once.
+          HeaderName name = NAMES.computeIfAbsent(key, HeaderNames::create);
+          return headers.contains(name) ? headers.get(name).values() : null;
         }
       };
+  private static final java.util.concurrent.ConcurrentMap<String, HeaderName> NAMES =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private final Telemetry telemetry;
   private final Tracer tracer;
@@ -56,13 +60,14 @@ public final class HttpTracingFilter implements io.helidon.webserver.http.Filter
             .getTextMapPropagator()
             .extract(Context.root(), req.headers(), GETTER);
     String method = req.prologue().method().text();
+    String path = req.path().path();
     Span span =
         tracer
-            .spanBuilder(method + " " + req.path().path())
+            .spanBuilder(method + " " + path)
             .setParent(parent)
             .setSpanKind(SpanKind.SERVER)
             .setAttribute("http.request.method", method)
-            .setAttribute("url.path", req.path().path())
+            .setAttribute("url.path", path)
             .startSpan();
     try (Scope ignored = span.makeCurrent()) {
       chain.proceed();

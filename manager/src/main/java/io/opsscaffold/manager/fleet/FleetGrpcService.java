@@ -18,6 +18,7 @@ import io.opsscaffold.manager.link.LinkProtos;
 import io.opsscaffold.manager.operations.OperationService;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * gRPC adapter of the fleet API (also served over HTTP/JSON by the transcoder). Translates and
@@ -192,8 +193,9 @@ public final class FleetGrpcService extends FleetServiceGrpc.FleetServiceImplBas
           queries.listNodes(req.getArea(), req.getStatus(), req.getPage(), req.getPageSize());
       ListNodesResponse.Builder b =
           ListNodesResponse.newBuilder().setTotal((int) page.total()).setPage(page.page()).setPageSize(page.pageSize());
+      Map<String, Integer> counts = queries.agentCounts(page.nodes());
       for (NodeRecord n : page.nodes()) {
-        b.addNodes(FleetProtos.node(n, queries.agentCount(n.nodeId())));
+        b.addNodes(FleetProtos.node(n, counts.get(n.nodeId())));
       }
       return b.build();
     });

@@ -3,6 +3,7 @@ package io.opsscaffold.manager.fleet;
 import io.opsscaffold.errors.OpsException;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -58,6 +59,11 @@ public final class FleetQueries {
 
   public int agentCount(String nodeId) {
     return repository.countAgents(nodeId);
+  }
+
+  /** The agent count of every node of a page, in one query. */
+  public Map<String, Integer> agentCounts(List<NodeRecord> nodes) {
+    return repository.countAgents(nodes.stream().map(NodeRecord::nodeId).toList());
   }
 
   public List<AgentView> agents(String nodeId) {

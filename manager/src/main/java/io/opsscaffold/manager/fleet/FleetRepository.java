@@ -1,6 +1,8 @@
 package io.opsscaffold.manager.fleet;
 
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** Where nodes and agents are stored. Implementations are thread-safe. */
@@ -34,6 +36,9 @@ public interface FleetRepository {
 
   /** The number of agents of a node. */
   int countAgents(String nodeId);
+
+  /** The number of agents of each of {@code nodeIds} (0 for a node without agents), in one query. */
+  Map<String, Integer> countAgents(Collection<String> nodeIds);
 
   /** An agent with the node it runs on. */
   record AgentOnNode(NodeRecord node, AgentRecord agent) {}

@@ -62,9 +62,14 @@ final class Jdbc {
     }
   }
 
+  /** Binds each argument; a {@code String[]} becomes an SQL array of varchar (for UNNEST). */
   private static void bind(PreparedStatement ps, Object... args) throws SQLException {
     for (int i = 0; i < args.length; i++) {
-      ps.setObject(i + 1, args[i]);
+      if (args[i] instanceof String[] array) {
+        ps.setArray(i + 1, ps.getConnection().createArrayOf("varchar", array));
+      } else {
+        ps.setObject(i + 1, args[i]);
+      }
     }
   }
 }

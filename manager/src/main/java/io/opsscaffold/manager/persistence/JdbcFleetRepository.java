@@ -13,6 +13,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -312,6 +314,19 @@ public final class JdbcFleetRepository implements FleetRepository {
   @Override
   public int countAgents(String nodeId) {
     return (int) Jdbc.count(database, "SELECT COUNT(*) FROM agents WHERE node_id = ?", nodeId);
+  }
+
+  @Override
+  public Map<String, Integer> countAgents(Collection<String> nodeIds) {
+    Map<String, Integer> counts = new HashMap<>();
+    if (nodeIds.isEmpty()) {
+      return counts;
+    }
+    // "= ANY(?)": H2 finds nothing for "IN (SELECT * FROM UNNEST(?))" with an array parameter.
+    Jdbc.query(database, "SELECT node_id, COUNT(*) FROM agents WHERE node_id = ANY(?) GROUP BY node_id",
+        rs -> counts.put(rs.getString(1), rs.getInt(2)), (Object) nodeIds.toArray(String[]::new));
+    nodeIds.forEach(id -> counts.putIfAbsent(id, 0));
+    return counts;
   }
 
   @Override

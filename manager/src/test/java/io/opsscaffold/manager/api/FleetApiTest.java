@@ -10,6 +10,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.opsscaffold.api.fleet.v1.Agent;
 import io.opsscaffold.api.fleet.v1.AvailabilitySummary;
 import io.opsscaffold.api.fleet.v1.ListFleetAgentsResponse;
+import io.opsscaffold.api.fleet.v1.ListNodesResponse;
 import io.opsscaffold.api.gse.v1.GseAgentStatusResponse;
 import io.opsscaffold.api.gse.v1.GseHost;
 import io.opsscaffold.api.gse.v1.GseHostsRequest;
@@ -153,6 +154,16 @@ class FleetApiTest {
     assertEquals(400, snake.statusCode());
     assertTrue(snake.body().contains("use 'pageSize'"), snake.body());
     assertEquals(400, get("/api/v1/agents?page=-1").statusCode());
+  }
+
+  @Test
+  void nodeListingsCountEachNodesAgents() {
+    ListNodesResponse nodes = parse(get("/api/v1/nodes"), ListNodesResponse.newBuilder());
+    assertEquals(List.of("n1=2", "n2=2", "n3=1"),
+        nodes.getNodesList().stream().map(n -> n.getNodeId() + "=" + n.getAgentCount()).toList());
+    ListNodesResponse west = parse(get("/api/v1/nodes?area=west&page=2&pageSize=1"), ListNodesResponse.newBuilder());
+    assertEquals(List.of("n3=1"), west.getNodesList().stream().map(n -> n.getNodeId() + "=" + n.getAgentCount()).toList());
+    assertEquals(2, west.getTotal());
   }
 
   @Test

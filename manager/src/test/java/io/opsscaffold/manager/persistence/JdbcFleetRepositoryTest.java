@@ -120,6 +120,24 @@ class JdbcFleetRepositoryTest {
 
   @ParameterizedTest(autoCloseArguments = false)
   @MethodSource("databases")
+  void agentsOfManyNodesAreCountedInOneQuery(Database db) {
+    FleetRepository repo = new JdbcFleetRepository(db);
+    String two = newNodeId();
+    String none = newNodeId();
+    String one = newNodeId();
+    repo.apply(List.of(
+        new FleetWrite.NodeConnected(node(two, "east", "ONLINE", "s1")),
+        new FleetWrite.NodeConnected(node(none, "east", "ONLINE", "s2")),
+        new FleetWrite.NodeConnected(node(one, "east", "ONLINE", "s3")),
+        new FleetWrite.ReplaceAgents(two, List.of(agent(two, "a", "t", "RUNNING", 1), agent(two, "b", "t", "RUNNING", 2))),
+        new FleetWrite.ReplaceAgents(one, List.of(agent(one, "a", "t", "RUNNING", 3)))));
+    assertEquals(Map.of(two, 2, none, 0, one, 1, "never-seen", 0),
+        repo.countAgents(List.of(two, none, one, "never-seen")));
+    assertEquals(Map.of(), repo.countAgents(List.of()));
+  }
+
+  @ParameterizedTest(autoCloseArguments = false)
+  @MethodSource("databases")
   void connectivityFollowsSessions(Database db) {
     FleetRepository repo = new JdbcFleetRepository(db);
     String n = newNodeId();

@@ -56,7 +56,8 @@ public final class AgentRunner implements AutoCloseable {
   // Owned by the runner thread.
   private String lifecycle = "STOPPED";
   private String health = "UNKNOWN";
-  private RunningProcess process;
+  // Written on the runner thread only; volatile for killNow, the daemon's last resort at exit.
+  private volatile RunningProcess process;
   private Instant startedAt;
   private Instant lastHeartbeat;
   private Instant publishedHeartbeat; // the heartbeat time the listener last heard
@@ -255,6 +256,21 @@ public final class AgentRunner implements AutoCloseable {
         }, spec.stopTimeout().toMillis(), TimeUnit.MILLISECONDS);
       }
     });
+  }
+
+  /**
+   * The last resort when the runner thread did not stop the agent in time while the daemon exits:
+   * SIGKILL to the agent's process group, sent from the calling thread.
+   *
+   * @return the pid signalled, or 0 when no process runs
+   */
+  long killNow() {
+    RunningProcess p = process;
+    if (p == null) {
+      return 0;
+    }
+    p.signalGroup("KILL");
+    return p.pid();
   }
 
   /** The pid of a RUNNING process, or 0; readable from any thread without waiting. */

@@ -13,7 +13,7 @@ final class ProcessGroups {
 
   /**
    * Sends {@code signal} to every process of group {@code pgid}; falls back to signalling only the
-   * leader ({@code handle}) when {@code kill} cannot be run. Waits at most 5 s for {@code kill}.
+   * leader ({@code handle}) when {@code kill} cannot be run or does not finish within 5 s.
    */
   static void signal(long pgid, String signal, ProcessHandle handle) {
     try {
@@ -21,16 +21,24 @@ final class ProcessGroups {
           .redirectErrorStream(true).redirectOutput(Redirect.DISCARD).start();
       if (!kill.waitFor(5, TimeUnit.SECONDS)) {
         kill.destroyForcibly();
+        LOG.warning(() -> "kill -s " + signal + " for group " + pgid + " did not finish in 5 s; signalling pid "
+            + handle.pid() + " alone");
+        leaderOnly(signal, handle);
       }
     } catch (IOException e) {
       LOG.warning(() -> "could not send SIG" + signal + " to group " + pgid + ": " + e);
-      if (signal.equals("KILL")) {
-        handle.destroyForcibly();
-      } else {
-        handle.destroy();
-      }
+      leaderOnly(signal, handle);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** What Java can send by itself: KILL or TERM to one process; other signals cannot go out. */
+  private static void leaderOnly(String signal, ProcessHandle handle) {
+    switch (signal) {
+      case "KILL" -> handle.destroyForcibly();
+      case "TERM" -> handle.destroy();
+      default -> LOG.warning(() -> "SIG" + signal + " could not be sent to pid " + handle.pid());
     }
   }
 }

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import io.opsscaffold.daemon.store.AgentStateStore;
@@ -22,6 +24,8 @@ public final class Supervisor implements AutoCloseable {
 
   /** How many lines of output an unexpected exit reports. */
   static final int EXIT_LOG_LINES = 10;
+  /** How long past the longest stop timeout close waits before killing what is left. */
+  static final Duration STOP_GRACE = Duration.ofSeconds(3);
 
   // Replaced whole (copy on write) by reload(); readers take the current map without a lock.
   private volatile Map<String, AgentRunner> runners = Map.of();
@@ -256,19 +260,29 @@ public final class Supervisor implements AutoCloseable {
    */
   public void close(boolean stopAgents) {
     if (stopAgents) {
-      List<CompletableFuture<AgentSnapshot>> stops = new ArrayList<>();
+      Map<AgentRunner, CompletableFuture<AgentSnapshot>> stops = new LinkedHashMap<>();
       Duration longest = Duration.ZERO;
       for (AgentRunner r : runners.values()) {
-        stops.add(r.stop(Context.root()));
+        stops.put(r, r.stop(Context.root()));
         if (r.spec().stopTimeout().compareTo(longest) > 0) {
           longest = r.spec().stopTimeout();
         }
       }
       try {
-        CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new))
-            .get(longest.toMillis() + 3_000, TimeUnit.MILLISECONDS);
-      } catch (Exception e) {
-        LOG.warning("not every agent stopped in time: " + e);
+        CompletableFuture.allOf(stops.values().toArray(CompletableFuture[]::new))
+            .get(longest.toMillis() + STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (ExecutionException | TimeoutException e) {
+        // A runner that could not stop its agent (its thread stuck, a signal that never went out):
+        // the daemon must not exit leaving the agent behind, so SIGKILL goes out from here.
+        stops.forEach((r, stop) -> {
+          if (!stop.isDone() || stop.isCompletedExceptionally()) {
+            long pid = r.killNow();
+            LOG.warning(() -> r.spec().id() + " did not stop in time"
+                + (pid > 0 ? "; SIGKILL sent to its process group " + pid : "; no process left"));
+          }
+        });
       }
     }
     runners.values().forEach(AgentRunner::close);

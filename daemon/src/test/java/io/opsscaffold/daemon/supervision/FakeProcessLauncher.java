@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** A launcher of pretend processes that tests exit, and that record the signals they get. */
@@ -15,10 +16,13 @@ final class FakeProcessLauncher implements ProcessLauncher {
     final CompletableFuture<Integer> exit = new CompletableFuture<>();
     final List<String> signals = new CopyOnWriteArrayList<>();
     final boolean ignoresTerm;
+    /** While not null, a TERM blocks the caller until it is counted down (a signal that hangs). */
+    final CountDownLatch termHangs;
 
-    FakeProcess(long pid, boolean ignoresTerm) {
+    FakeProcess(long pid, boolean ignoresTerm, CountDownLatch termHangs) {
       this.pid = pid;
       this.ignoresTerm = ignoresTerm;
+      this.termHangs = termHangs;
     }
 
     @Override
@@ -34,6 +38,13 @@ final class FakeProcessLauncher implements ProcessLauncher {
     @Override
     public void signalGroup(String signal) {
       signals.add(signal);
+      if (signal.equals("TERM") && termHangs != null) {
+        try {
+          termHangs.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       if (signal.equals("KILL")) {
         exit.complete(137);
       } else if (signal.equals("TERM") && !ignoresTerm) {
@@ -49,6 +60,8 @@ final class FakeProcessLauncher implements ProcessLauncher {
   private final AtomicInteger nextPid = new AtomicInteger(1000);
   final List<FakeProcess> launched = new CopyOnWriteArrayList<>();
   volatile boolean ignoreTerm;
+  /** Set: the processes launched from now on hang on TERM until it is counted down. */
+  volatile CountDownLatch termHangs;
   volatile int failuresToSimulate;
 
   @Override
@@ -57,7 +70,7 @@ final class FakeProcessLauncher implements ProcessLauncher {
       failuresToSimulate--;
       throw new IOException("Cannot run program \"" + spec.command() + "\": error=2, No such file or directory");
     }
-    FakeProcess p = new FakeProcess(nextPid.incrementAndGet(), ignoreTerm);
+    FakeProcess p = new FakeProcess(nextPid.incrementAndGet(), ignoreTerm, termHangs);
     launched.add(p);
     return p;
   }

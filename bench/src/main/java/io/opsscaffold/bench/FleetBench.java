@@ -163,11 +163,16 @@ public final class FleetBench {
       d.connect();
     }
     if (!synced.await(120, TimeUnit.SECONDS)) {
-      throw new IllegalStateException(synced.getCount() + " daemons did not sync within 120 s");
+      throw new IllegalStateException(synced.getCount() + " daemons did not sync within 120 s; streams ended: "
+          + SimDaemon.STREAM_ENDS);
     }
     daemons.forEach(d -> d.onSynced(() -> { }));
     results.put("connect", Map.of("daemons", o.daemons(), "agents", o.daemons() * o.agents(),
-        "seconds_to_sync_all", (System.nanoTime() - began) / 1e9));
+        "seconds_to_sync_all", (System.nanoTime() - began) / 1e9,
+        "streams_ended_meanwhile", SimDaemon.STREAM_ENDS.values().stream().mapToLong(a -> a.sum()).sum()));
+    if (!SimDaemon.STREAM_ENDS.isEmpty()) {
+      System.out.println("streams that ended while connecting: " + SimDaemon.STREAM_ENDS);
+    }
   }
 
   /** Every daemon sends Deltas of all its agents as fast as its window of unacknowledged messages allows. */

@@ -32,6 +32,9 @@ import java.util.function.LongConsumer;
  * stream ends. Acks tell it what the manager has committed.
  */
 final class SimDaemon implements AutoCloseable {
+  /** How the simulated daemons' streams ended, by status and the start of its description. */
+  static final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.LongAdder> STREAM_ENDS =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final String nodeId;
   private final int agents;
   private final ManagedChannel channel;
@@ -239,11 +242,17 @@ final class SimDaemon implements AutoCloseable {
 
     @Override
     public void onError(Throwable t) {
+      io.grpc.Status status = io.grpc.Status.fromThrowable(t);
+      String description = String.valueOf(status.getDescription());
+      STREAM_ENDS.computeIfAbsent(status.getCode() + ": "
+          + description.substring(0, Math.min(80, description.length())), k -> new java.util.concurrent.atomic.LongAdder())
+          .increment();
       reconnect();
     }
 
     @Override
     public void onCompleted() {
+      STREAM_ENDS.computeIfAbsent("completed by the manager", k -> new java.util.concurrent.atomic.LongAdder()).increment();
       reconnect();
     }
 

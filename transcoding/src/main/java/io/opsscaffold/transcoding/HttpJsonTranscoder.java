@@ -356,13 +356,21 @@ public final class HttpJsonTranscoder {
     return call;
   }
 
+  /**
+   * Headers that are not passed on as metadata: the trace context (passed on from the current
+   * span instead), and HTTP/1.1's connection-level headers, which gRPC refuses as metadata (it
+   * logged a warning with a stack trace for each).
+   */
+  private static final java.util.Set<String> NOT_METADATA = java.util.Set.of("traceparent", "tracestate",
+      "content-length", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
+      "http2-settings", "te", "host");
+
   /** Request headers become call metadata; the current span (the HTTP server span) is the parent. */
   private static Metadata metadataOf(ServerRequest req) {
     Metadata metadata = new Metadata();
     req.headers().forEach(h -> {
       String name = h.name().toLowerCase(Locale.ROOT);
-      if (name.startsWith(":") || name.equals("traceparent") || name.equals("tracestate")
-          || name.endsWith(Metadata.BINARY_HEADER_SUFFIX) || name.equals("content-length")) {
+      if (name.startsWith(":") || name.endsWith(Metadata.BINARY_HEADER_SUFFIX) || NOT_METADATA.contains(name)) {
         return;
       }
       try {

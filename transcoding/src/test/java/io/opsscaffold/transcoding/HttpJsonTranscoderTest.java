@@ -18,6 +18,7 @@ import io.opsscaffold.errors.ErrorMapper;
 import io.opsscaffold.errors.OpsException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.Test;
 /** The transcoder over real HTTP on loopback, in front of a small fleet service. */
 class HttpJsonTranscoderTest {
   private static final AtomicReference<Object> lastRequest = new AtomicReference<>();
+  private static final AtomicReference<io.grpc.Metadata> lastHeaders = new AtomicReference<>();
   private static WebServer server;
   private static final HttpClient client = HttpClient.newHttpClient();
 
@@ -68,7 +70,16 @@ class HttpJsonTranscoderTest {
 
   @BeforeAll
   static void start() {
-    HttpJsonTranscoder transcoder = HttpJsonTranscoder.create(List.of(new EchoFleet()));
+    io.grpc.ServerInterceptor recordHeaders = new io.grpc.ServerInterceptor() {
+      @Override
+      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
+          io.grpc.ServerCallHandler<Q, R> next) {
+        lastHeaders.set(headers);
+        return next.startCall(call, headers);
+      }
+    };
+    HttpJsonTranscoder transcoder = HttpJsonTranscoder.create(
+        List.of(() -> io.grpc.ServerInterceptors.intercept(new EchoFleet(), recordHeaders)));
     HttpRouting.Builder routing = HttpRouting.builder();
     transcoder.register(routing);
     server = WebServer.builder().port(0).host("127.0.0.1").addRouting(routing).build().start();
@@ -83,6 +94,23 @@ class HttpJsonTranscoderTest {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path));
     b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void requestHeadersBecomeMetadataButConnectionHeadersDoNot() throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+      socket.getOutputStream().write(("GET /api/v1/nodes HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive, TE\r\n"
+          + "Keep-Alive: timeout=5\r\nTE: trailers\r\nX-Request-Id: r-17\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      String status = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+          StandardCharsets.US_ASCII)).readLine();
+      assertEquals("HTTP/1.1 200 OK", status);
+    }
+    io.grpc.Metadata headers = lastHeaders.get();
+    assertEquals("r-17", headers.get(io.grpc.Metadata.Key.of("x-request-id", io.grpc.Metadata.ASCII_STRING_MARSHALLER)));
+    for (String hopByHop : List.of("connection", "keep-alive", "te", "host")) {
+      assertTrue(!headers.containsKey(io.grpc.Metadata.Key.of(hopByHop, io.grpc.Metadata.ASCII_STRING_MARSHALLER)),
+          hopByHop + " is not passed on: " + headers);
+    }
   }
 
   @Test

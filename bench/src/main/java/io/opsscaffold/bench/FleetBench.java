@@ -162,9 +162,12 @@ public final class FleetBench {
       daemons.add(d);
       d.connect();
     }
-    if (!synced.await(120, TimeUnit.SECONDS)) {
-      throw new IllegalStateException(synced.getCount() + " daemons did not sync within 120 s; streams ended: "
-          + SimDaemon.STREAM_ENDS);
+    // The simulator opens its streams one after another (~120 a second here at 3,000 daemons,
+    // fewer beyond): 120 s, or 30 ms a daemon for large fleets.
+    long limit = Math.max(120, o.daemons() * 30L / 1000);
+    if (!synced.await(limit, TimeUnit.SECONDS)) {
+      throw new IllegalStateException(synced.getCount() + " daemons did not sync within " + limit
+          + " s; streams ended: " + SimDaemon.STREAM_ENDS);
     }
     daemons.forEach(d -> d.onSynced(() -> { }));
     results.put("connect", Map.of("daemons", o.daemons(), "agents", o.daemons() * o.agents(),

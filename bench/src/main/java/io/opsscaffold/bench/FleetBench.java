@@ -468,8 +468,11 @@ public final class FleetBench {
       throw new IllegalStateException(jar + " is missing: build first (scripts/bench does)");
     }
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command = new ArrayList<>(List.of(java, "-Xmx1g", "-XX:+UseParallelGC"));
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx1g"));
     String extra = System.getenv().getOrDefault("OPS_BENCH_MANAGER_OPTS", "").strip();
+    if (!extra.matches(".*-XX:\\+Use\\w+GC.*")) {
+      command.add("-XX:+UseParallelGC"); // unless the options choose a collector
+    }
     if (!extra.isEmpty()) {
       command.addAll(List.of(extra.split("\\s+")));
     }

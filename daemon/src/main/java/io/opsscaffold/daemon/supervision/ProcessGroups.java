@@ -33,12 +33,15 @@ final class ProcessGroups {
     }
   }
 
-  /** What Java can send by itself: KILL or TERM to one process; other signals cannot go out. */
+  /**
+   * What Java can send by itself, to one process: KILL, or TERM for any other signal (only stop
+   * signals come here, so TERM is the nearest).
+   */
   private static void leaderOnly(String signal, ProcessHandle handle) {
-    switch (signal) {
-      case "KILL" -> handle.destroyForcibly();
-      case "TERM" -> handle.destroy();
-      default -> LOG.warning(() -> "SIG" + signal + " could not be sent to pid " + handle.pid());
+    if (signal.equals("KILL")) {
+      handle.destroyForcibly();
+    } else {
+      handle.destroy();
     }
   }
 }

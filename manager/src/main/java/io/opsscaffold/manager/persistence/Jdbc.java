@@ -62,7 +62,7 @@ final class Jdbc {
     }
   }
 
-  /** Binds each argument; a {@code String[]} becomes an SQL array of varchar (for UNNEST). */
+  /** Binds each argument; a {@code String[]} becomes an SQL array of varchar (for {@code = ANY(?)}). */
   private static void bind(PreparedStatement ps, Object... args) throws SQLException {
     for (int i = 0; i < args.length; i++) {
       if (args[i] instanceof String[] array) {

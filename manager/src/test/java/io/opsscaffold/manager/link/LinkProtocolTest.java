@@ -159,7 +159,7 @@ class LinkProtocolTest {
     assertEquals(Status.Code.UNAVAILABLE, s.getCode());
     assertTrue(s.getDescription().startsWith("no message from the daemon for"), s.getDescription());
     Await.until(Duration.ofSeconds(5), "the node to go OFFLINE",
-        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(d.nodeId).build()).getConnectivity(),
+        () -> connectivity(d.nodeId),
         c -> c == Connectivity.CONNECTIVITY_OFFLINE);
     assertEquals(-1, agents(d.nodeId).get(0).getAvailability());
   }
@@ -173,7 +173,7 @@ class LinkProtocolTest {
     d.ended.get(5, TimeUnit.SECONDS);
     FakeDaemon again = new FakeDaemon(channel, node).hello().keepAlive();
     Await.holds(Duration.ofMillis(1200), "the node to stay ONLINE past the 800 ms grace",
-        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity()
+        () -> connectivity(node)
             == Connectivity.CONNECTIVITY_ONLINE);
     again.out.onCompleted();
   }
@@ -190,17 +190,17 @@ class LinkProtocolTest {
     // The second stream stays up until 600 ms after the first ended (the node ONLINE throughout).
     Await.holds(Duration.ofMillis(Math.max(0, 600 - (System.nanoTime() - firstEnded) / 1_000_000)),
         "the node to stay ONLINE while its second stream is up",
-        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity()
+        () -> connectivity(node)
             == Connectivity.CONNECTIVITY_ONLINE);
     second.out.onCompleted();
     second.ended.get(5, TimeUnit.SECONDS);
     // The first end's grace ran out about 200 ms after the second stream ended; the node must wait
     // for the second end's own 800 ms.
     Await.holds(Duration.ofMillis(450), "the node to stay ONLINE within the grace of its latest stream end",
-        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity()
+        () -> connectivity(node)
             == Connectivity.CONNECTIVITY_ONLINE);
     Await.until(Duration.ofSeconds(5), "the node to go OFFLINE after that grace",
-        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity(),
+        () -> connectivity(node),
         c -> c == Connectivity.CONNECTIVITY_OFFLINE);
   }
 
@@ -268,10 +268,13 @@ class LinkProtocolTest {
     assertTrue(s.getDescription().contains("disconnected before answering (stop of agent a"), s.getDescription());
   }
 
+  private Connectivity connectivity(String node) {
+    return fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity();
+  }
+
   /** The Welcome goes out before the node's row commits: waits until the node reads ONLINE. */
   private void awaitOnline(String node) {
-    Await.until(Duration.ofSeconds(5), "node " + node + " to read ONLINE",
-        () -> fleet.getNode(GetNodeRequest.newBuilder().setNodeId(node).build()).getConnectivity(),
+    Await.until(Duration.ofSeconds(5), "node " + node + " to read ONLINE", () -> connectivity(node),
         c -> c == Connectivity.CONNECTIVITY_ONLINE);
   }
 }

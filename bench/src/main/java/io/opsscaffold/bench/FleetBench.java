@@ -94,8 +94,8 @@ public final class FleetBench {
       Thread.sleep(2_000);
       // Each point: a full collection (which also gives the live heap), then RSS, so that both
       // RSS readings follow a collection.
-      long idleLive = liveHeapBytes(manager.pid());
-      long idleRss = ProcStats.rssBytes(manager.pid());
+      long idleLive = liveHeapBytes(manager.pid(), "idle");
+      long idleRss = ProcStats.settledRssBytes(manager.pid());
       // Pings from the start, while FullStates wait for their Acks too (the manager drops silent streams).
       Thread keepAlive = Thread.ofVirtual().start(() -> {
         while (!Thread.currentThread().isInterrupted()) {
@@ -109,8 +109,8 @@ public final class FleetBench {
       });
       connect(daemons);
       Thread.sleep(2_000);
-      long connectedLive = liveHeapBytes(manager.pid());
-      long connectedRss = ProcStats.rssBytes(manager.pid());
+      long connectedLive = liveHeapBytes(manager.pid(), "connected");
+      long connectedRss = ProcStats.settledRssBytes(manager.pid());
       results.put("memory", Map.of("manager_rss_idle_mib", mib(idleRss), "manager_rss_connected_mib", mib(connectedRss),
           "kib_per_stream", (connectedRss - idleRss) / 1024.0 / o.daemons(),
           "live_heap_kib_per_stream", (connectedLive - idleLive) / 1024.0 / o.daemons()));
@@ -520,13 +520,23 @@ public final class FleetBench {
 
   /**
    * Bytes of live objects on the manager's heap: {@code jcmd GC.class_histogram} runs a full
-   * collection first and ends with the total.
+   * collection first and ends with the total. The histogram is kept beside the JSON output as
+   * {@code manager-heap-<when>.txt}, so that the per-stream cost can be read class by class.
    */
-  private static long liveHeapBytes(long pid) throws IOException, InterruptedException {
+  private long liveHeapBytes(long pid, String when) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
         Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     p.waitFor();
+    Path dir = o.out().toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("manager-heap-" + when + ".txt"), out);
+    if (System.getenv().getOrDefault("OPS_BENCH_MANAGER_OPTS", "").contains("NativeMemoryTracking")) {
+      Process nmt = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+          Long.toString(pid), "VM.native_memory", "summary").redirectErrorStream(true).start();
+      Files.write(dir.resolve("manager-nmt-" + when + ".txt"), nmt.getInputStream().readAllBytes());
+      nmt.waitFor();
+    }
     for (String line : out.split("\n")) {
       if (line.startsWith("Total")) {
         String[] f = line.trim().split("\\s+");

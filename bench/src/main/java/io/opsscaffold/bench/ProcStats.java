@@ -15,6 +15,26 @@ final class ProcStats {
     return kibField(Path.of("/proc", Long.toString(pid), "status"), "VmRSS:") * 1024;
   }
 
+  /**
+   * RSS once it has stopped falling: after a full collection the JVM gives memory back in the
+   * background (G1 uncommits regions concurrently), so an immediate reading depends on how far that
+   * got. Reads every 500 ms until two seconds pass without a drop of more than 1 MiB (at most 30 s).
+   */
+  static long settledRssBytes(long pid) throws InterruptedException {
+    long low = rssBytes(pid);
+    long lowSince = System.nanoTime();
+    long giveUp = lowSince + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() - lowSince < 2_000_000_000L && System.nanoTime() < giveUp) {
+      Thread.sleep(500);
+      long now = rssBytes(pid);
+      if (now < low - (1 << 20)) {
+        lowSince = System.nanoTime();
+      }
+      low = Math.min(low, now);
+    }
+    return low;
+  }
+
   /** Proportional set size: resident memory with shared pages split between their sharers. */
   static long pssBytes(long pid) {
     return kibField(Path.of("/proc", Long.toString(pid), "smaps_rollup"), "Pss:") * 1024;

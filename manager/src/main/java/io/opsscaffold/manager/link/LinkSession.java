@@ -23,17 +23,24 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
  * One daemon's stream, from its Hello to its end. Owns the stream's state (node id, sequence
- * numbers, resync flag); gRPC calls {@link #onNext} serially on the transport's thread, and writes
- * to the daemon go through {@link #send}, which is synchronized because acks, commands and pongs
- * come from other threads.
+ * numbers, resync flag); gRPC calls {@link #onNext} serially on the transport's thread. Writes to
+ * the daemon (acks from the StateWriter, commands from API calls, pongs, the stream's end) never
+ * block their caller: they are queued and written by the session's own sender, so a daemon that
+ * stops reading holds up nobody else.
  */
 public final class LinkSession implements StreamObserver<DaemonMessage>, StateWriter.Acker {
   private static final Logger LOG = Logger.getLogger(LinkSession.class.getName());
+  /** Messages that may wait for a daemon that does not read before its stream is ended. */
+  static final int MAX_UNSENT = 1_000;
 
   /** What a session needs from the manager; one instance shared by all sessions. */
   record Context(
@@ -58,6 +65,14 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
   private final ServerCallStreamObserver<ManagerMessage> out;
   private final String sessionId = UUID.randomUUID().toString().substring(0, 8);
   private final AtomicBoolean ended = new AtomicBoolean();
+  // The sender's state (see flush): what waits, the highest seq to acknowledge, how the stream ends.
+  private final ConcurrentLinkedQueue<ManagerMessage> outbox = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger queued = new AtomicInteger();
+  private final AtomicLong ackWanted = new AtomicLong();
+  private final AtomicReference<Status> closing = new AtomicReference<>();
+  private final AtomicBoolean sending = new AtomicBoolean();
+  private volatile long ackSent; // written by the sender only
+  private volatile boolean outClosed; // likewise
   private volatile String nodeId;
   private volatile long lastReceivedMs;
   private volatile long connectedMs;
@@ -89,6 +104,9 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
 
   @Override
   public void onNext(DaemonMessage msg) {
+    if (ended.get()) {
+      return; // closed: what the daemon sent after that is not read
+    }
     lastReceivedMs = ctx.clock().millis();
     boolean gap = msg.getSeq() != lastSeq + 1;
     lastSeq = msg.getSeq();
@@ -205,26 +223,33 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
     return true;
   }
 
+  /**
+   * Acknowledges {@code seq} and every message before it. Never blocks: the StateWriter calls it
+   * for every session of a batch, so one daemon that does not read its stream must not hold it.
+   */
   @Override
   public void ack(long seq) {
-    send(ManagerMessage.newBuilder().setAck(Ack.newBuilder().setSeq(seq)).build());
+    ackWanted.accumulateAndGet(seq, Math::max);
+    flush();
   }
 
-  /** Sends a message to the daemon; false when the stream is gone. Thread-safe. */
+  /**
+   * Queues a message to the daemon; false when the stream is gone. Thread-safe and never blocks:
+   * messages are written in order by this session's sender (see {@link #flush}).
+   */
   public boolean send(ManagerMessage message) {
-    synchronized (out) {
-      if (ended.get()) {
-        return false;
-      }
-      try {
-        out.onNext(message);
-        return true;
-      } catch (RuntimeException e) {
-        LOG.fine(() -> "send to node " + nodeId + " failed: " + e);
-      }
+    if (ended.get()) {
+      return false;
     }
-    end("sending failed");
-    return false;
+    if (queued.incrementAndGet() > MAX_UNSENT) {
+      queued.decrementAndGet();
+      close(Status.RESOURCE_EXHAUSTED.withDescription("the daemon has not read its last " + MAX_UNSENT
+          + " messages from the manager"));
+      return false;
+    }
+    outbox.add(message);
+    flush();
+    return true;
   }
 
   /** Sends a message carrying the current trace context. */
@@ -236,17 +261,13 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
     return send(message.build());
   }
 
-  /** Ends the stream with {@code status} (the daemon sees it) and forgets the session. */
+  /**
+   * Ends the stream with {@code status} (the daemon sees it once what was queued before it is
+   * written) and forgets the session at once, even when the daemon is not reading.
+   */
   void close(Status status) {
-    synchronized (out) {
-      if (!ended.get()) {
-        try {
-          out.onError(status.asRuntimeException());
-        } catch (RuntimeException e) {
-          // already closed by the transport
-        }
-      }
-    }
+    closing.compareAndSet(null, status);
+    flush();
     end(status.getDescription());
   }
 
@@ -257,16 +278,69 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
 
   @Override
   public void onCompleted() {
-    synchronized (out) {
-      if (!ended.get()) {
-        try {
-          out.onCompleted();
-        } catch (RuntimeException e) {
-          // already closed
-        }
-      }
-    }
+    closing.compareAndSet(null, Status.OK);
+    flush();
     end("the daemon closed the stream");
+  }
+
+  /**
+   * Starts the sender unless it runs. The sender is a virtual thread that writes what is queued,
+   * then the latest acknowledgement, then the end of the stream, and exits when nothing is left;
+   * a write that blocks (the daemon stopped reading and HTTP/2 flow control holds the stream)
+   * blocks only it. Starting one per burst costs nothing while a stream is quiet.
+   */
+  private void flush() {
+    if (sending.compareAndSet(false, true)) {
+      Thread.ofVirtual().name("link-send").start(this::drain);
+    }
+  }
+
+  private void drain() {
+    do {
+      try {
+        for (ManagerMessage m; (m = outbox.poll()) != null; ) {
+          queued.decrementAndGet();
+          write(m);
+        }
+        long ack = ackWanted.get();
+        if (ack > ackSent) {
+          ackSent = ack;
+          write(ManagerMessage.newBuilder().setAck(Ack.newBuilder().setSeq(ack)).build());
+        }
+        Status c = closing.get();
+        if (c != null && !outClosed) {
+          outClosed = true;
+          try {
+            if (c.isOk()) {
+              out.onCompleted();
+            } else {
+              out.onError(c.asRuntimeException());
+            }
+          } catch (RuntimeException e) {
+            // already closed by the transport
+          }
+        }
+      } finally {
+        sending.set(false);
+      }
+    } while (unsent() && sending.compareAndSet(false, true));
+  }
+
+  private boolean unsent() {
+    return !outClosed && (!outbox.isEmpty() || ackWanted.get() > ackSent || closing.get() != null);
+  }
+
+  private void write(ManagerMessage m) {
+    if (outClosed) {
+      return;
+    }
+    try {
+      out.onNext(m);
+    } catch (RuntimeException e) {
+      outClosed = true;
+      LOG.fine(() -> "send to node " + nodeId + " failed: " + e);
+      end("sending failed");
+    }
   }
 
   private void end(String why) {

@@ -8,6 +8,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import io.opsscaffold.api.fleet.v1.Agent;
 import io.opsscaffold.api.fleet.v1.Connectivity;
@@ -41,6 +43,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -266,6 +269,119 @@ class LinkProtocolTest {
     Status s = ((StatusRuntimeException) error.getCause()).getStatus();
     assertEquals(Status.Code.UNAVAILABLE, s.getCode());
     assertTrue(s.getDescription().contains("disconnected before answering (stop of agent a"), s.getDescription());
+  }
+
+  /**
+   * A daemon that stops reading its stream (its flow-control window full, as when its host is
+   * paused) must not hold up anyone else: the StateWriter acknowledges every session of a batch, and
+   * before the fix it blocked on this daemon's Ack and with it every other daemon's state.
+   */
+  @Test
+  void aDaemonThatStopsReadingHoldsUpNoOtherDaemon() throws Exception {
+    ManagedChannel narrow = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext()
+        .flowControlWindow(200).build();
+    try {
+      String stalledNode = newNode();
+      AtomicReference<ClientCallStreamObserver<DaemonMessage>> reading = new AtomicReference<>();
+      BlockingQueue<ManagerMessage> stalledGot = new LinkedBlockingQueue<>();
+      StreamObserver<DaemonMessage> stalled = DaemonLinkServiceGrpc.newStub(narrow).connect(
+          new ClientResponseObserver<DaemonMessage, ManagerMessage>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<DaemonMessage> call) {
+              call.disableAutoRequestWithInitial(0); // reads nothing until the test says so
+              reading.set(call);
+            }
+
+            @Override
+            public void onNext(ManagerMessage m) {
+              stalledGot.add(m);
+            }
+
+            @Override
+            public void onError(Throwable t) { }
+
+            @Override
+            public void onCompleted() { }
+          });
+      long seq = 0;
+      stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setHello(Hello.newBuilder().setNodeId(stalledNode)).build());
+      stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setFullState(FullState.newBuilder()
+          .addAgents(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1))).build());
+      FakeDaemon healthy = new FakeDaemon(channel, newNode()).hello();
+      healthy.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1));
+      healthy.next(ManagerMessage.BodyCase.ACK);
+      for (int i = 2; i < 40; i++) {
+        // Each round the stalled daemon's delta goes first, so its Ack is due in the same batch as
+        // the healthy daemon's or an earlier one; its 200-byte window fills within a few rounds.
+        stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setDeltas(Deltas.newBuilder()
+            .addDeltas(AgentDelta.newBuilder().setState(agent("a", Lifecycle.LIFECYCLE_RUNNING, i)))).build());
+        long healthySeq = healthy.delta(agent("a", Lifecycle.LIFECYCLE_RUNNING, i));
+        assertEquals(healthySeq, healthy.next(ManagerMessage.BodyCase.ACK).getAck().getSeq(),
+            "round " + i + ": the healthy daemon's state is acknowledged");
+      }
+      assertEquals(39, agents(stalledNode).get(0).getPid(), "the stalled daemon's state is written all the same");
+
+      // Once it reads again, it gets what waited, up to the Ack of its last message.
+      long last = seq;
+      reading.get().request(Integer.MAX_VALUE);
+      Await.until(Duration.ofSeconds(5), "the stalled daemon's last Ack", () -> stalledGot.stream()
+          .anyMatch(m -> m.hasAck() && m.getAck().getSeq() == last), found -> found);
+      assertEquals(ManagerMessage.BodyCase.WELCOME, stalledGot.peek().getBodyCase(), "messages keep their order");
+      stalled.onCompleted();
+      healthy.out.onCompleted();
+    } finally {
+      narrow.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A daemon that never reads while messages for it pile up is disconnected, not buffered for forever. */
+  @Test
+  void aDaemonThatNeverReadsIsDisconnectedOnceTooMuchWaitsForIt() throws Exception {
+    ManagedChannel narrow = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext()
+        .flowControlWindow(200).build();
+    try {
+      String node = newNode();
+      StreamObserver<DaemonMessage> stalled = DaemonLinkServiceGrpc.newStub(narrow).connect(
+          new ClientResponseObserver<DaemonMessage, ManagerMessage>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<DaemonMessage> call) {
+              call.disableAutoRequestWithInitial(0);
+            }
+
+            @Override
+            public void onNext(ManagerMessage m) { }
+
+            @Override
+            public void onError(Throwable t) { }
+
+            @Override
+            public void onCompleted() { }
+          });
+      long seq = 0;
+      stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setHello(Hello.newBuilder().setNodeId(node)).build());
+      stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setFullState(FullState.newBuilder()
+          .addAgents(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1))).build());
+      Await.until(Duration.ofSeconds(5), "the node's agent to be written", () -> agents(node).size(), n -> n == 1);
+      // Every Ping is answered with a Pong, which waits for the daemon to read.
+      for (int i = 0; i < LinkSession.MAX_UNSENT + 50; i++) {
+        stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setPing(Ping.getDefaultInstance()).build());
+      }
+      StatusRuntimeException refused = Await.until(Duration.ofSeconds(10), "the node's session to end", () -> {
+        try {
+          fleet.withDeadlineAfter(2, TimeUnit.SECONDS).operateAgent(OperateAgentRequest.newBuilder()
+              .setNodeId(node).setAgentId("a").setOperation("start").build());
+          return null;
+        } catch (StatusRuntimeException e) {
+          if (e.getStatus().getCode() != Status.Code.UNAVAILABLE && e.getStatus().getCode() != Status.Code.DEADLINE_EXCEEDED) {
+            throw e;
+          }
+          return e.getStatus().getDescription().contains("not connected") ? e : null;
+        }
+      }, e -> e != null);
+      assertTrue(refused.getStatus().getDescription().contains(node), refused.getStatus().getDescription());
+    } finally {
+      narrow.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
   }
 
   private Connectivity connectivity(String node) {

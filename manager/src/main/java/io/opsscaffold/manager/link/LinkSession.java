@@ -229,6 +229,9 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
    */
   @Override
   public void ack(long seq) {
+    if (ended.get()) {
+      return;
+    }
     ackWanted.accumulateAndGet(seq, Math::max);
     flush();
   }

@@ -43,7 +43,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -282,39 +281,15 @@ class LinkProtocolTest {
         .flowControlWindow(200).build();
     try {
       String stalledNode = newNode();
-      AtomicReference<ClientCallStreamObserver<DaemonMessage>> reading = new AtomicReference<>();
-      BlockingQueue<ManagerMessage> stalledGot = new LinkedBlockingQueue<>();
-      StreamObserver<DaemonMessage> stalled = DaemonLinkServiceGrpc.newStub(narrow).connect(
-          new ClientResponseObserver<DaemonMessage, ManagerMessage>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<DaemonMessage> call) {
-              call.disableAutoRequestWithInitial(0); // reads nothing until the test says so
-              reading.set(call);
-            }
-
-            @Override
-            public void onNext(ManagerMessage m) {
-              stalledGot.add(m);
-            }
-
-            @Override
-            public void onError(Throwable t) { }
-
-            @Override
-            public void onCompleted() { }
-          });
-      long seq = 0;
-      stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setHello(Hello.newBuilder().setNodeId(stalledNode)).build());
-      stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setFullState(FullState.newBuilder()
-          .addAgents(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1))).build());
+      NonReadingDaemon stalled = new NonReadingDaemon(narrow, stalledNode);
       FakeDaemon healthy = new FakeDaemon(channel, newNode()).hello();
       healthy.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1));
       healthy.next(ManagerMessage.BodyCase.ACK);
       for (int i = 2; i < 40; i++) {
         // Each round the stalled daemon's delta goes first, so its Ack is due in the same batch as
         // the healthy daemon's or an earlier one; its 200-byte window fills within a few rounds.
-        stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setDeltas(Deltas.newBuilder()
-            .addDeltas(AgentDelta.newBuilder().setState(agent("a", Lifecycle.LIFECYCLE_RUNNING, i)))).build());
+        stalled.send(DaemonMessage.newBuilder().setDeltas(Deltas.newBuilder()
+            .addDeltas(AgentDelta.newBuilder().setState(agent("a", Lifecycle.LIFECYCLE_RUNNING, i)))));
         long healthySeq = healthy.delta(agent("a", Lifecycle.LIFECYCLE_RUNNING, i));
         assertEquals(healthySeq, healthy.next(ManagerMessage.BodyCase.ACK).getAck().getSeq(),
             "round " + i + ": the healthy daemon's state is acknowledged");
@@ -322,49 +297,30 @@ class LinkProtocolTest {
       assertEquals(39, agents(stalledNode).get(0).getPid(), "the stalled daemon's state is written all the same");
 
       // Once it reads again, it gets what waited, up to the Ack of its last message.
-      long last = seq;
-      reading.get().request(Integer.MAX_VALUE);
-      Await.until(Duration.ofSeconds(5), "the stalled daemon's last Ack", () -> stalledGot.stream()
+      long last = stalled.seq;
+      stalled.read();
+      Await.until(Duration.ofSeconds(5), "the stalled daemon's last Ack", () -> stalled.got.stream()
           .anyMatch(m -> m.hasAck() && m.getAck().getSeq() == last), found -> found);
-      assertEquals(ManagerMessage.BodyCase.WELCOME, stalledGot.peek().getBodyCase(), "messages keep their order");
-      stalled.onCompleted();
+      assertEquals(ManagerMessage.BodyCase.WELCOME, stalled.got.peek().getBodyCase(), "messages keep their order");
+      stalled.out.onCompleted();
       healthy.out.onCompleted();
     } finally {
       narrow.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 
-  /** A daemon that never reads while messages for it pile up is disconnected, not buffered for forever. */
+  /** A daemon that never reads while messages for it pile up is disconnected, not buffered forever. */
   @Test
   void aDaemonThatNeverReadsIsDisconnectedOnceTooMuchWaitsForIt() throws Exception {
     ManagedChannel narrow = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext()
         .flowControlWindow(200).build();
     try {
       String node = newNode();
-      StreamObserver<DaemonMessage> stalled = DaemonLinkServiceGrpc.newStub(narrow).connect(
-          new ClientResponseObserver<DaemonMessage, ManagerMessage>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<DaemonMessage> call) {
-              call.disableAutoRequestWithInitial(0);
-            }
-
-            @Override
-            public void onNext(ManagerMessage m) { }
-
-            @Override
-            public void onError(Throwable t) { }
-
-            @Override
-            public void onCompleted() { }
-          });
-      long seq = 0;
-      stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setHello(Hello.newBuilder().setNodeId(node)).build());
-      stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setFullState(FullState.newBuilder()
-          .addAgents(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1))).build());
+      NonReadingDaemon stalled = new NonReadingDaemon(narrow, node);
       Await.until(Duration.ofSeconds(5), "the node's agent to be written", () -> agents(node).size(), n -> n == 1);
       // Every Ping is answered with a Pong, which waits for the daemon to read.
       for (int i = 0; i < LinkSession.MAX_UNSENT + 50; i++) {
-        stalled.onNext(DaemonMessage.newBuilder().setSeq(++seq).setPing(Ping.getDefaultInstance()).build());
+        stalled.send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
       }
       StatusRuntimeException refused = Await.until(Duration.ofSeconds(10), "the node's session to end", () -> {
         try {
@@ -382,6 +338,47 @@ class LinkProtocolTest {
     } finally {
       narrow.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /** A daemon's end of a link stream that reads nothing from the manager until {@link #read}. */
+  private static final class NonReadingDaemon implements ClientResponseObserver<DaemonMessage, ManagerMessage> {
+    final BlockingQueue<ManagerMessage> got = new LinkedBlockingQueue<>();
+    final StreamObserver<DaemonMessage> out;
+    private ClientCallStreamObserver<DaemonMessage> call;
+    long seq;
+
+    /** Says Hello as {@code nodeId} and sends a full state of one running agent, "a". */
+    NonReadingDaemon(ManagedChannel channel, String nodeId) {
+      out = DaemonLinkServiceGrpc.newStub(channel).connect(this);
+      send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(nodeId)));
+      send(DaemonMessage.newBuilder().setFullState(FullState.newBuilder()
+          .addAgents(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1))));
+    }
+
+    void send(DaemonMessage.Builder m) {
+      out.onNext(m.setSeq(++seq).build());
+    }
+
+    void read() {
+      call.request(Integer.MAX_VALUE);
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<DaemonMessage> call) {
+      call.disableAutoRequestWithInitial(0);
+      this.call = call;
+    }
+
+    @Override
+    public void onNext(ManagerMessage m) {
+      got.add(m);
+    }
+
+    @Override
+    public void onError(Throwable t) { }
+
+    @Override
+    public void onCompleted() { }
   }
 
   private Connectivity connectivity(String node) {

@@ -524,18 +524,12 @@ public final class FleetBench {
    * {@code manager-heap-<when>.txt}, so that the per-stream cost can be read class by class.
    */
   private long liveHeapBytes(long pid, String when) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-        Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    p.waitFor();
+    String out = jcmd(pid, "GC.class_histogram");
     Path dir = o.out().toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Files.writeString(dir.resolve("manager-heap-" + when + ".txt"), out);
     if (System.getenv().getOrDefault("OPS_BENCH_MANAGER_OPTS", "").contains("NativeMemoryTracking")) {
-      Process nmt = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-          Long.toString(pid), "VM.native_memory", "summary").redirectErrorStream(true).start();
-      Files.write(dir.resolve("manager-nmt-" + when + ".txt"), nmt.getInputStream().readAllBytes());
-      nmt.waitFor();
+      Files.writeString(dir.resolve("manager-nmt-" + when + ".txt"), jcmd(pid, "VM.native_memory", "summary"));
     }
     for (String line : out.split("\n")) {
       if (line.startsWith("Total")) {
@@ -544,6 +538,17 @@ public final class FleetBench {
       }
     }
     throw new IllegalStateException("jcmd GC.class_histogram gave no total: " + out);
+  }
+
+  /** What {@code jcmd <pid> <command...>} prints (the JDK running the benchmark). */
+  private static String jcmd(long pid, String... command) throws IOException, InterruptedException {
+    List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+        Long.toString(pid)));
+    args.addAll(List.of(command));
+    Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    p.waitFor();
+    return out;
   }
 
   /** Rows inserted or updated in the agents table, as PostgreSQL counts them. */

@@ -45,10 +45,11 @@ public final class AgentMain {
     }
     AgentRuntime runtime = new AgentRuntime(file, settings);
     AgentHttpApi api = new AgentHttpApi(settings.httpHost(), settings.httpPort(), runtime);
-    runtime.start();
 
     // SIGTERM and SIGINT run this hook. It stops cleanly and ends the process with status 0 (the
     // JVM would report 143). With faults.ignore_sigterm it never returns: only SIGKILL ends the agent.
+    // It is in place before the faults are applied and the first heartbeat is sent, so a stop that
+    // follows them finds the agent ignoring it.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       if (runtime.faults().current().ignoreSigterm()) {
         log.warning("ignoring the stop signal on purpose (faults.ignore_sigterm)");
@@ -65,6 +66,7 @@ public final class AgentMain {
       log.info(() -> "agent " + settings.agentId() + " stopped (final heartbeat " + (said ? "sent" : "not sent") + ")");
       Runtime.getRuntime().halt(0);
     }, "agent-shutdown"));
+    runtime.start();
     log.info(() -> "agent " + settings.agentId() + " (pid " + ProcessHandle.current().pid() + ") serving on "
         + settings.httpHost() + ":" + api.port() + ", heartbeating to " + runtime.heartbeats().destination()
         + " every " + settings.heartbeatInterval().toMillis() + " ms");

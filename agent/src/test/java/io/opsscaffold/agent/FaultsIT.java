@@ -68,6 +68,25 @@ class FaultsIT extends RealAgentFixture {
   }
 
   @Test
+  void aSigtermThatFollowsTheForkedChildrenAtOnceIsIgnoredToo() throws Exception {
+    // A supervisor that sees the children may stop the agent straight away: by then it must already
+    // be ignoring SIGTERM, not still setting up (that was a race: it died with 143).
+    agent = AgentProcess.launch(dir, config("ignore_sigterm: true\nfork_children: 1"));
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    // Polled without a pause, as the race is short. Only the fault's own shell counts: the JVM may run
+    // other short-lived children (ldconfig, for JNA) while it starts.
+    while (agent.process.toHandle().children().noneMatch(FaultsIT::isForkedChild)) {
+      assertTrue(agent.process.isAlive() && System.nanoTime() < deadline, "no child forked: " + agent.output());
+    }
+    int exit = agent.terminate(Duration.ofMillis(1500));
+    assertEquals(-1, exit, "still alive after SIGTERM, exited with " + exit + ": " + agent.output());
+  }
+
+  private static boolean isForkedChild(ProcessHandle p) {
+    return p.info().arguments().map(args -> String.join(" ", args).contains("trap '' TERM")).orElse(false);
+  }
+
+  @Test
   void forkedChildrenShareTheProcessGroupAndIgnoreSigterm() throws Exception {
     start("fork_children: 2");
     List<ProcessHandle> children = Await.until(Duration.ofSeconds(10), "two children",

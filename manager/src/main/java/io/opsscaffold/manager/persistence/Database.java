@@ -44,8 +44,15 @@ public final class Database implements AutoCloseable {
     config.setMaximumPoolSize(settings.poolSize());
     config.setPoolName("manager-db");
     config.setAutoCommit(true);
-    HikariDataSource dataSource = new HikariDataSource(config);
     String vendor = url.startsWith("jdbc:h2:") ? "h2" : "postgresql";
+    if (vendor.equals("postgresql")) {
+      // Plan every execution for its own parameters. The hot MERGEs carry one row or thousands,
+      // and the generic plan PostgreSQL otherwise caches after five executions is built for
+      // whatever the tables held then: cached while the fleet was empty, it scanned every agent
+      // for each delta once the fleet had grown. Planning a MERGE costs far less than that scan.
+      config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
+    }
+    HikariDataSource dataSource = new HikariDataSource(config);
     Flyway.configure()
         .dataSource(dataSource)
         .locations("classpath:db/migration/common", "classpath:db/migration/" + vendor)

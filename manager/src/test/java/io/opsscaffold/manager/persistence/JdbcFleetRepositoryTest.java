@@ -9,13 +9,19 @@ import io.opsscaffold.manager.fleet.AgentRecord;
 import io.opsscaffold.manager.fleet.FleetRepository;
 import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.manager.fleet.NodeRecord;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -211,5 +217,57 @@ class JdbcFleetRepositoryTest {
 
     var found = repo.findNodesByAddress(List.of("10.1.1.2", "10.1.1.2", "10.9.9.9"), List.of(5, 0, 0));
     assertEquals(List.of(b), found.stream().map(NodeRecord::nodeId).toList(), "ip and cloud must both match");
+  }
+
+  /**
+   * A small change to a large fleet finds its rows by key instead of reading every agent. The
+   * agents' MERGE runs with one row and with thousands, and PostgreSQL caches a generic plan for a
+   * prepared statement after a few executions: built while the table was still nearly empty, that
+   * plan scanned the whole table for every delta once the fleet had grown (until something
+   * analysed the table), which put tens of milliseconds on a delta's way to its Ack.
+   */
+  @Test
+  void aSmallChangeToALargeFleetIsFoundByKeyNotByAScan() throws SQLException {
+    try (TestDatabases.Created created = TestDatabases.postgres();
+        Database db = Database.open(new DatabaseSettings(Optional.of(created.url()), created.user(), "", 2,
+            TestDatabases.h2().dataDir()))) {
+      FleetRepository repo = new JdbcFleetRepository(db);
+      String n = newNodeId();
+      repo.apply(List.of(new FleetWrite.NodeConnected(node(n, "east", "ONLINE", "s1"))));
+      for (int i = 0; i < 12; i++) { // enough for a server-side statement and a cached plan
+        repo.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent(n, "a0", "t", "RUNNING", i)))));
+      }
+      List<AgentRecord> fleet = new ArrayList<>();
+      for (int i = 0; i < 5_000; i++) {
+        fleet.add(agent(n, "a" + i, "t", "RUNNING", i));
+      }
+      repo.apply(List.of(new FleetWrite.UpsertAgents(fleet)));
+
+      long[] before = agentScans(db);
+      for (int i = 0; i < 10; i++) {
+        repo.apply(List.of(new FleetWrite.UpsertAgents(List.of(
+            agent(n, "a" + (7 * i), "t", "RESTARTING", 0), agent(n, "a" + (7 * i + 1), "t", "RUNNING", 100 + i)))));
+      }
+      long[] after = agentScans(db);
+
+      assertEquals(before[0], after[0], "sequential scans of agents during ten two-row changes");
+      assertTrue(after[1] >= before[1] + 10, "index scans of agents: " + before[1] + " -> " + after[1]);
+      assertEquals("RESTARTING", repo.findAgent(n, "a63").orElseThrow().lifecycle());
+    }
+  }
+
+  /** Sequential and index scans of the agents table so far, as PostgreSQL counts them. */
+  private static long[] agentScans(Database db) throws SQLException {
+    // Both of the pool's connections at once: each backend's counts are flushed when it goes idle.
+    try (Connection c = db.connection(); Connection other = db.connection();
+        Statement s = c.createStatement(); Statement o = other.createStatement()) {
+      o.execute("SELECT pg_stat_force_next_flush()");
+      s.execute("SELECT pg_stat_force_next_flush()");
+      try (ResultSet rs = s.executeQuery(
+          "SELECT seq_scan, idx_scan FROM pg_stat_user_tables WHERE relname = 'agents'")) {
+        assertTrue(rs.next());
+        return new long[] {rs.getLong(1), rs.getLong(2)};
+      }
+    }
   }
 }

@@ -7,6 +7,4 @@ cp -rn /etc/ops/agents/. /var/lib/ops/agents/
 # The daemon's small-footprint flags (README, "Running the apps yourself"; measured in BENCHMARKS.md).
 exec java -Xmx32m -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss256k -XX:+UseSerialGC \
   -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData \
-  -Dio.grpc.netty.shaded.io.netty.allocator.numDirectArenas=1 \
-  -Dio.grpc.netty.shaded.io.netty.allocator.numHeapArenas=1 \
   -jar /opt/ops/daemon/daemon.jar --config /etc/ops/daemon.yaml

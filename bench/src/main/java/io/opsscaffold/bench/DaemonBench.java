@@ -30,9 +30,7 @@ public final class DaemonBench {
   static final List<String> DAEMON_FLAGS = List.of("-Xmx32m", "-Xms8m", "-XX:MinHeapFreeRatio=10",
       "-XX:MaxHeapFreeRatio=30", "-Xss256k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
       "-XX:ReservedCodeCacheSize=24m",
-      "-XX:MaxMetaspaceSize=64m", "-XX:-UsePerfData",
-      "-Dio.grpc.netty.shaded.io.netty.allocator.numDirectArenas=1",
-      "-Dio.grpc.netty.shaded.io.netty.allocator.numHeapArenas=1");
+      "-XX:MaxMetaspaceSize=64m", "-XX:-UsePerfData");
   /** The reference agent's recommended flags (README). */
   static final List<String> AGENT_FLAGS = List.of("-Xint", "-Xmx8m", "-Xms2m", "-Xss256k", "-XX:+UseSerialGC",
       "-XX:-UsePerfData", "-XX:MaxMetaspaceSize=32m");

@@ -4,7 +4,7 @@ import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -105,7 +105,7 @@ public final class LinkRunner implements AutoCloseable {
     this.clock = clock;
     this.backoff = new Backoff(policy.reconnectInitial(), policy.reconnectMax(), Math::random);
     this.channel =
-        NettyChannelBuilder.forTarget(policy.address())
+        OkHttpChannelBuilder.forTarget(policy.address())
             .usePlaintext()
             .keepAliveTime(30, TimeUnit.SECONDS)
             .keepAliveTimeout(10, TimeUnit.SECONDS)

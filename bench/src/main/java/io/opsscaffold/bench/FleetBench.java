@@ -39,9 +39,15 @@ import java.util.concurrent.TimeUnit;
  * reconnect storm (manager killed and restarted), raw baseline.
  */
 public final class FleetBench {
-  private record Options(int daemons, int agents, int seconds, int rate, int opRate, int window, String pgUrl,
-      String pgUser, Path out, Path root, java.util.Set<String> phases) {}
+  private record Options(int daemons, int agents, int seconds, int warmUp, int rate, int opRate, int window,
+      String pgUrl, String pgUser, Path out, Path root, java.util.Set<String> phases) {}
   private static final int WARM_UP_SECONDS = 4;
+  /**
+   * A PostgreSQL backend publishes its table statistics at most once a second while busy, and an
+   * idle one whose last publication was under a second before holds the rest for up to 10 s
+   * (PGSTAT_IDLE_INTERVAL): rows are counted only after that long without load.
+   */
+  private static final long STATISTICS_SETTLE_MS = 10_500;
   private static final String PHASES = "throughput,propagation,operations,storm,tracing,raw";
 
   private final Options o;
@@ -58,12 +64,13 @@ public final class FleetBench {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = Report.options(args, "FleetBench [--daemons=200] [--agents=50] [--seconds=10] [--rate=1000]"
-            + " [--op-rate=50] [--window=4] [--phases=" + PHASES + "] [--out=bench/target/bench.json]");
+    Map<String, String> a = Report.options(args, "FleetBench [--daemons=200] [--agents=50] [--seconds=10] [--warm-up=4]"
+            + " [--rate=1000] [--op-rate=50] [--window=4] [--phases=" + PHASES + "] [--out=bench/target/bench.json]");
     Options o = new Options(
         Integer.parseInt(a.getOrDefault("daemons", "200")),
         Integer.parseInt(a.getOrDefault("agents", "50")),
         Integer.parseInt(a.getOrDefault("seconds", "10")),
+        Integer.parseInt(a.getOrDefault("warm-up", String.valueOf(WARM_UP_SECONDS))),
         Integer.parseInt(a.getOrDefault("rate", "1000")),
         Integer.parseInt(a.getOrDefault("op-rate", "50")),
         Integer.parseInt(a.getOrDefault("window", "4")),
@@ -72,6 +79,10 @@ public final class FleetBench {
         Path.of(a.getOrDefault("out", "bench/target/bench.json")),
         Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize(),
         java.util.Set.of(a.getOrDefault("phases", PHASES).split(",")));
+    if (o.seconds() < 1 || o.warmUp() < 0) {
+      System.err.println("--seconds must be at least 1 and --warm-up at least 0");
+      System.exit(2);
+    }
     if (!java.util.Set.of(PHASES.split(",")).containsAll(o.phases())) {
       System.err.println("--phases: choose from " + PHASES);
       System.exit(2);
@@ -89,7 +100,7 @@ public final class FleetBench {
           "java", System.getProperty("java.version"), "os", System.getProperty("os.name") + " "
               + System.getProperty("os.version")));
       results.put("options", Map.of("daemons", o.daemons(), "agents_per_daemon", o.agents(),
-          "seconds_per_phase", o.seconds(), "propagation_rate", o.rate(), "op_rate", o.opRate(), "window", o.window()));
+          "seconds_per_phase", o.seconds(), "warm_up_seconds", o.warmUp(), "propagation_rate", o.rate(), "op_rate", o.opRate(), "window", o.window()));
       startManager(false);
       Thread.sleep(2_000);
       // Each point: a full collection (which also gives the live heap), then RSS, so that both
@@ -116,6 +127,7 @@ public final class FleetBench {
           "live_heap_kib_per_stream", (connectedLive - idleLive) / 1024.0 / o.daemons()));
 
       if (o.phases().contains("throughput")) {
+        fullLoad(daemons, o.warmUp());
         results.put("throughput", throughput(daemons, o.seconds()));
       }
       if (o.phases().contains("propagation")) {
@@ -178,14 +190,33 @@ public final class FleetBench {
     }
   }
 
-  /** Every daemon sends Deltas of all its agents as fast as its window of unacknowledged messages allows. */
+  /**
+   * The throughput phase's measurement of {@link #fullLoad}: the rows are PostgreSQL's own count,
+   * read when every backend has published its statistics, before the load and after it.
+   */
   private Map<String, Object> throughput(List<SimDaemon> daemons, int seconds) throws Exception {
+    Thread.sleep(STATISTICS_SETTLE_MS);
     long rowsBefore = rowsWritten();
     ProcStats.Cpu cpu = ProcStats.cpu(manager.pid());
     ProcStats.Cpu self = ProcStats.cpu(ProcessHandle.current().pid());
     double pgCpu = ProcStats.postgresCpuSeconds();
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     long began = System.nanoTime();
+    fullLoad(daemons, seconds);
+    double secs = (System.nanoTime() - began) / 1e9;
+    double cpuCores = cpu.coresSince();
+    double simulatorCores = self.coresSince();
+    double pgCores = (ProcStats.postgresCpuSeconds() - pgCpu) / secs;
+    long rssAfter = ProcStats.rssBytes(manager.pid());
+    Thread.sleep(STATISTICS_SETTLE_MS);
+    long rows = rowsWritten() - rowsBefore;
+    return Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,
+        "manager_cpu_cores", cpuCores, "postgres_cpu_cores", pgCores, "simulator_cpu_cores", simulatorCores,
+        "manager_rss_mib", mib(rssAfter));
+  }
+
+  /** Every daemon sends Deltas of all its agents as fast as its window of unacknowledged messages allows. */
+  private void fullLoad(List<SimDaemon> daemons, int seconds) throws InterruptedException {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     List<Thread> threads = new ArrayList<>();
     for (SimDaemon d : daemons) {
       threads.add(Thread.ofVirtual().start(() -> {
@@ -203,24 +234,31 @@ public final class FleetBench {
     for (Thread t : threads) {
       t.join();
     }
-    double secs = (System.nanoTime() - began) / 1e9;
-    double cpuCores = cpu.coresSince();
-    double simulatorCores = self.coresSince();
-    double pgCores = (ProcStats.postgresCpuSeconds() - pgCpu) / secs;
-    long rssAfter = ProcStats.rssBytes(manager.pid());
-    Thread.sleep(1_500); // PostgreSQL publishes table statistics at most once a second
-    long rows = rowsWritten() - rowsBefore;
-    return Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,
-        "manager_cpu_cores", cpuCores, "postgres_cpu_cores", pgCores, "simulator_cpu_cores", simulatorCores,
-        "manager_rss_mib", mib(rssAfter));
   }
 
-  /** Background load of {@code rate} one-agent deltas per second; each one timed from send to its Ack. */
+  /**
+   * Background load of {@code rate} one-agent deltas per second; each one timed from send to its
+   * Ack. The same load runs unmeasured for the warm-up first.
+   */
   private void propagation(List<SimDaemon> daemons) throws Exception {
+    if (o.warmUp() > 0) {
+      daemons.forEach(d -> d.latencySink(nanos -> { }));
+      propagationLoad(daemons, o.warmUp());
+    }
     ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
     daemons.forEach(d -> d.latencySink(latencies::add));
+    propagationLoad(daemons, o.seconds());
+    Thread.sleep(1_000);
+    List<Long> sorted = new ArrayList<>(latencies);
+    Collections.sort(sorted);
+    results.put("propagation", Map.of("rate_per_s", o.rate(), "samples", sorted.size(),
+        "p50_ms", pct(sorted, 50), "p99_ms", pct(sorted, 99), "max_ms", pct(sorted, 100)));
+  }
+
+  /** Every daemon sends one-agent deltas at its share of {@code rate}, spread evenly over the fleet. */
+  private void propagationLoad(List<SimDaemon> daemons, int seconds) throws InterruptedException {
     long intervalNanos = (long) (1e9 * daemons.size() / o.rate());
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < daemons.size(); i++) {
       SimDaemon d = daemons.get(i);
@@ -244,14 +282,12 @@ public final class FleetBench {
     for (Thread t : threads) {
       t.join();
     }
-    Thread.sleep(1_000);
-    List<Long> sorted = new ArrayList<>(latencies);
-    Collections.sort(sorted);
-    results.put("propagation", Map.of("rate_per_s", o.rate(), "samples", sorted.size(),
-        "p50_ms", pct(sorted, 50), "p99_ms", pct(sorted, 99), "max_ms", pct(sorted, 100)));
   }
 
-  /** OperateAgent over gRPC at {@code opRate}/s to random simulated daemons (which answer at once). */
+  /**
+   * OperateAgent over gRPC at {@code opRate}/s to random simulated daemons (which answer at once);
+   * the calls of the warm-up are not timed.
+   */
   private void operations() throws Exception {
     ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     try {
@@ -259,7 +295,8 @@ public final class FleetBench {
       List<Long> times = new ArrayList<>();
       int failed = 0;
       long interval = TimeUnit.SECONDS.toNanos(1) / o.opRate();
-      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
+      long measured = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.warmUp());
+      long end = measured + TimeUnit.SECONDS.toNanos(o.seconds());
       java.util.Random r = new java.util.Random(7);
       long next = System.nanoTime();
       while (next < end) {
@@ -272,9 +309,13 @@ public final class FleetBench {
           stub.withDeadlineAfter(10, TimeUnit.SECONDS).operateAgent(OperateAgentRequest.newBuilder()
               .setNodeId(String.format("bench-%05d", r.nextInt(o.daemons())))
               .setAgentId("agent-" + r.nextInt(o.agents())).setOperation("restart").build());
-          times.add(System.nanoTime() - t0);
+          if (t0 >= measured) {
+            times.add(System.nanoTime() - t0);
+          }
         } catch (RuntimeException e) {
-          failed++;
+          if (t0 >= measured) {
+            failed++;
+          }
         }
         next += interval;
       }
@@ -317,7 +358,7 @@ public final class FleetBench {
   /**
    * The throughput phase on freshly started managers, alternating tracing off and on (OTLP export
    * to a local sink, the SDK's default sampler, a sampled trace context on every delta): off, on,
-   * off, on, off. Each manager first gets {@value #WARM_UP_SECONDS} s of the same load, unmeasured,
+   * off, on, off. Each manager first gets the warm-up ({@code --warm-up} s) of the same load, unmeasured,
    * so that its JIT compilation is not counted. The cost is mean(on) against mean(off); the off
    * runs on both sides of each on run keep drift during the run (the simulator warming up, the
    * table growing) out of it.
@@ -333,7 +374,7 @@ public final class FleetBench {
         boolean traced = run % 2 == 1;
         restart(daemons, traced, false);
         daemons.forEach(d -> d.traced(traced));
-        throughput(daemons, WARM_UP_SECONDS);
+        fullLoad(daemons, o.warmUp());
         long requestsBefore = sink.requests();
         long bytesBefore = sink.bytes();
         (traced ? on : off).add(throughput(daemons, o.seconds()));
@@ -388,8 +429,9 @@ public final class FleetBench {
       long change = 0;
       java.util.Random r = new java.util.Random(3);
       try (PreparedStatement ps = c.prepareStatement(sql)) {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
         long began = System.nanoTime();
+        long measured = began + TimeUnit.SECONDS.toNanos(o.warmUp()); // the warm-up's rows are not counted
+        long end = measured + TimeUnit.SECONDS.toNanos(o.seconds());
         while (System.nanoTime() < end) {
           String[] node = new String[batch];
           String[] agent = new String[batch];
@@ -432,7 +474,11 @@ public final class FleetBench {
           }
           ps.executeUpdate();
           c.commit();
-          rows += batch;
+          if (System.nanoTime() <= measured) {
+            began = System.nanoTime();
+          } else {
+            rows += batch;
+          }
         }
         double secs = (System.nanoTime() - began) / 1e9;
         results.put("raw_baseline", Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,

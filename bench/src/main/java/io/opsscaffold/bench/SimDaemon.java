@@ -43,6 +43,12 @@ final class SimDaemon implements AutoCloseable {
   private StreamObserver<DaemonMessage> out;
   private long seq;
   private long acked;
+  /**
+   * Seqs of the state messages (FullState, Deltas) not yet acknowledged, oldest first: the window.
+   * Pings and command results take seqs too, but the manager acknowledges only state, so counting
+   * them would stall a daemon that had been idle for a few ping intervals.
+   */
+  private final java.util.ArrayDeque<Long> unackedState = new java.util.ArrayDeque<>();
   private long fullStateSeq = -1;
   private volatile boolean synced;
   private volatile boolean closed;
@@ -79,6 +85,7 @@ final class SimDaemon implements AutoCloseable {
       synced = false;
       seq = 0;
       acked = 0;
+      unackedState.clear();
       timed.clear();
       out = DaemonLinkServiceGrpc.newStub(channel).connect(new Receiver());
       send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(nodeId).setHostname(nodeId)
@@ -90,6 +97,7 @@ final class SimDaemon implements AutoCloseable {
         full.addAgents(state(i));
       }
       fullStateSeq = send(DaemonMessage.newBuilder().setFullState(full));
+      unackedState.add(fullStateSeq);
     }
   }
 
@@ -114,18 +122,11 @@ final class SimDaemon implements AutoCloseable {
     this.traced = on;
   }
 
-  /** Messages sent and not yet acknowledged. */
-  long unacked() {
-    synchronized (lock) {
-      return seq - acked;
-    }
-  }
-
-  /** Waits (up to 5 s) until at most {@code window} messages are unacknowledged. */
+  /** Waits (up to 5 s) until fewer than {@code window} state messages are unacknowledged. */
   void awaitWindow(long window) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     synchronized (lock) {
-      while (seq - acked >= window && System.nanoTime() < deadline && !closed) {
+      while (unackedState.size() >= window && System.nanoTime() < deadline && !closed) {
         lock.wait(50);
       }
     }
@@ -145,6 +146,7 @@ final class SimDaemon implements AutoCloseable {
     }
     synchronized (lock) {
       long s = send(DaemonMessage.newBuilder().setDeltas(d));
+      unackedState.add(s);
       if (timedLatency) {
         timed.put(s, System.nanoTime());
       }
@@ -198,6 +200,9 @@ final class SimDaemon implements AutoCloseable {
     long now = System.nanoTime();
     synchronized (lock) {
       acked = Math.max(acked, ackSeq);
+      while (!unackedState.isEmpty() && unackedState.peekFirst() <= ackSeq) {
+        unackedState.pollFirst();
+      }
       if (!synced && fullStateSeq > 0 && acked >= fullStateSeq) {
         synced = true;
         failures = 0;
@@ -233,7 +238,7 @@ final class SimDaemon implements AutoCloseable {
             for (int i = 0; i < agents; i++) {
               full.addAgents(state(i));
             }
-            send(DaemonMessage.newBuilder().setFullState(full));
+            unackedState.add(send(DaemonMessage.newBuilder().setFullState(full)));
           }
         }
         default -> { }

@@ -277,11 +277,8 @@ class LinkProtocolTest {
    */
   @Test
   void aDaemonThatStopsReadingHoldsUpNoOtherDaemon() throws Exception {
-    ManagedChannel narrow = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext()
-        .flowControlWindow(200).build();
-    try {
-      String stalledNode = newNode();
-      NonReadingDaemon stalled = new NonReadingDaemon(narrow, stalledNode);
+    String stalledNode = newNode();
+    try (NonReadingDaemon stalled = new NonReadingDaemon(manager.port(), stalledNode)) {
       FakeDaemon healthy = new FakeDaemon(channel, newNode()).hello();
       healthy.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1));
       healthy.next(ManagerMessage.BodyCase.ACK);
@@ -304,19 +301,14 @@ class LinkProtocolTest {
       assertEquals(ManagerMessage.BodyCase.WELCOME, stalled.got.peek().getBodyCase(), "messages keep their order");
       stalled.out.onCompleted();
       healthy.out.onCompleted();
-    } finally {
-      narrow.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 
   /** A daemon that never reads while messages for it pile up is disconnected, not buffered forever. */
   @Test
   void aDaemonThatNeverReadsIsDisconnectedOnceTooMuchWaitsForIt() throws Exception {
-    ManagedChannel narrow = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext()
-        .flowControlWindow(200).build();
-    try {
-      String node = newNode();
-      NonReadingDaemon stalled = new NonReadingDaemon(narrow, node);
+    String node = newNode();
+    try (NonReadingDaemon stalled = new NonReadingDaemon(manager.port(), node)) {
       Await.until(Duration.ofSeconds(5), "the node's agent to be written", () -> agents(node).size(), n -> n == 1);
       // Every Ping is answered with a Pong, which waits for the daemon to read.
       for (int i = 0; i < LinkSession.MAX_UNSENT + 50; i++) {
@@ -335,21 +327,25 @@ class LinkProtocolTest {
         }
       }, e -> e != null);
       assertTrue(refused.getStatus().getDescription().contains(node), refused.getStatus().getDescription());
-    } finally {
-      narrow.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 
-  /** A daemon's end of a link stream that reads nothing from the manager until {@link #read}. */
-  private static final class NonReadingDaemon implements ClientResponseObserver<DaemonMessage, ManagerMessage> {
+  /**
+   * A daemon's end of a link stream that reads nothing from the manager until {@link #read}, on its
+   * own connection with a 200-byte flow-control window, so that what waits for it fills the window.
+   */
+  private static final class NonReadingDaemon
+      implements ClientResponseObserver<DaemonMessage, ManagerMessage>, AutoCloseable {
     final BlockingQueue<ManagerMessage> got = new LinkedBlockingQueue<>();
     final StreamObserver<DaemonMessage> out;
+    private final ManagedChannel narrow;
     private ClientCallStreamObserver<DaemonMessage> call;
     long seq;
 
     /** Says Hello as {@code nodeId} and sends a full state of one running agent, "a". */
-    NonReadingDaemon(ManagedChannel channel, String nodeId) {
-      out = DaemonLinkServiceGrpc.newStub(channel).connect(this);
+    NonReadingDaemon(int port, String nodeId) {
+      narrow = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().flowControlWindow(200).build();
+      out = DaemonLinkServiceGrpc.newStub(narrow).connect(this);
       send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(nodeId)));
       send(DaemonMessage.newBuilder().setFullState(FullState.newBuilder()
           .addAgents(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1))));
@@ -361,6 +357,11 @@ class LinkProtocolTest {
 
     void read() {
       call.request(Integer.MAX_VALUE);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      narrow.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
 
     @Override

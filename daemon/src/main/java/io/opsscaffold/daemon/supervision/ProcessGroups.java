@@ -13,7 +13,9 @@ final class ProcessGroups {
 
   /**
    * Sends {@code signal} to every process of group {@code pgid}; falls back to signalling only the
-   * leader ({@code handle}) when {@code kill} cannot be run or does not finish within 5 s.
+   * leader ({@code handle}) when {@code kill} cannot be run or does not finish within 5 s, and when
+   * there is no such group while the leader lives: a process signalled right after its launch may
+   * not have made its own group yet (setsid runs in the child, before it execs the agent).
    */
   static void signal(long pgid, String signal, ProcessHandle handle) {
     try {
@@ -23,6 +25,9 @@ final class ProcessGroups {
         kill.destroyForcibly();
         LOG.warning(() -> "kill -s " + signal + " for group " + pgid + " did not finish in 5 s; signalling pid "
             + handle.pid() + " alone");
+        leaderOnly(signal, handle);
+      } else if (kill.exitValue() != 0 && handle.isAlive()) {
+        LOG.info(() -> "no process group " + pgid + " yet; signalling pid " + handle.pid() + " alone");
         leaderOnly(signal, handle);
       }
     } catch (IOException e) {

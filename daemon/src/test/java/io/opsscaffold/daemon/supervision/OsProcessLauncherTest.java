@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.opsscaffold.daemon.logs.AgentLogs;
+import io.opsscaffold.testing.Await;
 import io.opsscaffold.daemon.logs.LogPolicy;
 import io.opsscaffold.daemon.restart.RestartPolicy;
 import java.io.IOException;
@@ -40,14 +41,36 @@ class OsProcessLauncherTest {
   void theGroupLeaderIsTheAgentItself() throws Exception {
     RunningProcess p = new OsProcessLauncher(new AgentLogs(dir)).launch(spec("sleep", List.of("30")));
     try {
-      String stat = Files.readString(Path.of("/proc/" + p.pid() + "/stat"));
+      // setsid makes the new group before it execs the agent: wait for the exec, not for the group.
+      String stat = Await.until(Duration.ofSeconds(5), "setsid to exec sleep in place",
+          () -> readStat(p.pid()), s -> s.contains("(sleep)"));
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
       assertEquals(Long.toString(p.pid()), f[2], "pgid == pid");
-      assertTrue(stat.contains("(sleep)"), "setsid exec'd in place: " + stat);
       p.signalGroup("TERM");
       assertEquals(128 + 15, p.onExit().get(10, TimeUnit.SECONDS));
     } finally {
       p.signalGroup("KILL");
+    }
+  }
+
+  @Test
+  void aStopSignalReachesAProcessThatHasNoGroupOfItsOwnYet() throws Exception {
+    // As a launched agent is until setsid has run: it is still in the daemon's group.
+    Process p = new ProcessBuilder("sleep", "30").start();
+    try {
+      ProcessGroups.signal(p.pid(), "TERM", p.toHandle());
+      assertTrue(p.waitFor(10, TimeUnit.SECONDS), "the process was signalled alone");
+      assertEquals(128 + 15, p.exitValue());
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  private static String readStat(long pid) {
+    try {
+      return Files.readString(Path.of("/proc/" + pid + "/stat"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

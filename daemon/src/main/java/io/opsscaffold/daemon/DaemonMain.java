@@ -33,6 +33,7 @@ import io.opsscaffold.observability.TelemetryPolicy;
 import io.opsscaffold.settings.Settings;
 import io.opsscaffold.settings.SettingsException;
 import java.nio.file.Path;
+import io.opsscaffold.time.Time;
 import java.time.Clock;
 import java.util.Optional;
 import java.util.UUID;
@@ -65,14 +66,15 @@ public final class DaemonMain {
     }
     Telemetry telemetry =
         Telemetry.start(new TelemetryPolicy("ops-daemon", settings.otlpEndpoint(), Optional.empty()));
-    Clock clock = Clock.systemUTC();
-    Outbox outbox = new Outbox();
+    Time time = Time.system();
+    Clock clock = time.clock();
+    Outbox outbox = new Outbox(time);
     AgentLogs logs = new AgentLogs(settings.dataDir().resolve("logs"));
-    Supervisor supervisor = new Supervisor(settings.agents(), new OsProcessLauncher(logs), outbox, clock,
-        telemetry.tracer(), logs, new AgentStateStore(settings.dataDir().resolve("state")));
+    Supervisor supervisor = new Supervisor(settings.agents(), new OsProcessLauncher(logs), outbox, time,
+        Math::random, telemetry.tracer(), logs, new AgentStateStore(settings.dataDir().resolve("state")));
 
     HeartbeatIntake intake = new HeartbeatIntake(supervisor, clock);
-    HealthMonitor health = new HealthMonitor(supervisor, new ResourceMonitor(clock), settings.monitorInterval(), clock);
+    HealthMonitor health = new HealthMonitor(supervisor, new ResourceMonitor(clock), settings.monitorInterval(), time);
     DaemonSettings started = settings;
     Supplier<ReloadConfigResponse> reload = () -> reload(file, started, supervisor);
     GrpcTracing tracing = new GrpcTracing(telemetry);
@@ -86,7 +88,7 @@ public final class DaemonMain {
       public Optional<io.opsscaffold.daemon.supervision.AgentRunner> runner(String agentId) {
         return supervisor.runner(agentId);
       }
-    }, health, logs, reload, clock);
+    }, health, logs, reload, time);
     BindableService api = tracing.traced(apiService);
     HttpRouting.Builder http = HttpRouting.builder()
         .addFilter(new HttpTracingFilter(telemetry))
@@ -126,9 +128,9 @@ public final class DaemonMain {
     health.start();
     DaemonMetrics.register(telemetry.meter(), settings.nodeId(), supervisor, health, intake);
 
-    LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), clock,
-        () -> health.hostHistory().latest().map(io.opsscaffold.daemon.api.HostProtos::host), apiService.queries(),
-        new io.opsscaffold.daemon.config.ConfigPusher(supervisor));
+    LinkRunner link = new LinkRunner(settings.link(), hello(settings), supervisor, outbox, telemetry.tracer(), time,
+        Math::random, () -> health.hostHistory().latest().map(io.opsscaffold.daemon.api.HostProtos::host),
+        apiService.queries(), new io.opsscaffold.daemon.config.ConfigPusher(supervisor, time));
     link.start();
 
     CountDownLatch stopped = new CountDownLatch(1);

@@ -31,6 +31,7 @@ import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 import io.opsscaffold.errors.ErrorMapper;
 import io.opsscaffold.errors.OpsException;
+import io.opsscaffold.time.Time;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -52,6 +53,7 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
   private final AgentLogs logs;
   private final Supplier<ReloadConfigResponse> reload;
   private final Clock clock;
+  private final Time time;
   private final LocalQueries queries;
 
   /** How the API finds runners; the supervisor in production. */
@@ -62,13 +64,14 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
   }
 
   public DaemonGrpcService(AgentDirectory agents, HealthMonitor monitor, AgentLogs logs,
-      Supplier<ReloadConfigResponse> reload, Clock clock) {
+      Supplier<ReloadConfigResponse> reload, Time time) {
     this.agents = agents;
     this.monitor = monitor;
     this.logs = logs;
     this.reload = reload;
-    this.clock = clock;
-    this.queries = new LocalQueries(agents, monitor, logs, clock);
+    this.time = time;
+    this.clock = time.clock();
+    this.queries = new LocalQueries(agents, monitor, logs, time);
   }
 
   /** The reads shared with the link (the manager's log and metrics commands). */
@@ -142,7 +145,7 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
       int n = lines(req.getLines(), 10);
       ServerCallStreamObserver<LogLine> call = (ServerCallStreamObserver<LogLine>) out;
       LogFollower follower = new LogFollower(logs, req.getAgentId(), n,
-          line -> out.onNext(LogLine.newBuilder().setText(line).build()));
+          line -> out.onNext(LogLine.newBuilder().setText(line).build()), time);
       call.setOnCancelHandler(follower::close);
       Thread.ofVirtual().name("follow-" + req.getAgentId()).start(() -> {
         try {

@@ -5,7 +5,7 @@ import io.opsscaffold.api.status.v1.ProcessSample;
 import io.opsscaffold.daemon.health.HealthMonitor;
 import io.opsscaffold.daemon.logs.AgentLogs;
 import io.opsscaffold.errors.OpsException;
-import java.time.Clock;
+import io.opsscaffold.time.Time;
 import java.time.Duration;
 import java.util.List;
 
@@ -22,13 +22,13 @@ public final class LocalQueries {
   private final DaemonGrpcService.AgentDirectory agents;
   private final HealthMonitor monitor;
   private final AgentLogs logs;
-  private final Clock clock;
+  private final Time time;
 
-  public LocalQueries(DaemonGrpcService.AgentDirectory agents, HealthMonitor monitor, AgentLogs logs, Clock clock) {
+  public LocalQueries(DaemonGrpcService.AgentDirectory agents, HealthMonitor monitor, AgentLogs logs, Time time) {
     this.agents = agents;
     this.monitor = monitor;
     this.logs = logs;
-    this.clock = clock;
+    this.time = time;
   }
 
   /** The last {@code lines} lines (0 means {@code dflt}), oldest first. */
@@ -47,7 +47,7 @@ public final class LocalQueries {
     if (w.isNegative() || w.compareTo(MAX_HISTORY) > 0) {
       throw OpsException.invalidArgument("duration must be between 1s and 24h (got " + w.toSeconds() + "s)");
     }
-    return monitor.history(agentId).since(clock.instant(), w).stream().map(LocalQueries::sample).toList();
+    return monitor.history(agentId).since(time.now(), w).stream().map(LocalQueries::sample).toList();
   }
 
   /**
@@ -60,7 +60,7 @@ public final class LocalQueries {
     if (lines < 0 || lines > MAX_LINES) {
       throw OpsException.invalidArgument("lines must be between 0 and " + MAX_LINES + " (got " + lines + ")");
     }
-    return new io.opsscaffold.daemon.logs.LogFollower(logs, agentId, lines, sink);
+    return new io.opsscaffold.daemon.logs.LogFollower(logs, agentId, lines, sink, time);
   }
 
   void requireAgent(String agentId) {

@@ -1,5 +1,6 @@
 package io.opsscaffold.daemon.config;
 
+import io.opsscaffold.time.Time;
 import io.grpc.Status;
 import io.opsscaffold.api.ConfigFileRules;
 import io.opentelemetry.context.Context;
@@ -62,10 +63,13 @@ public final class ConfigPusher {
   }
 
   private final Supervisor supervisor;
+  private final Time time;
   private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
 
-  public ConfigPusher(Supervisor supervisor) {
+  /** @param time the verify window waits on it */
+  public ConfigPusher(Supervisor supervisor, Time time) {
     this.supervisor = supervisor;
+    this.time = time;
   }
 
   /** Writes {@code files} into the agent's config directory and makes the agent use them. */
@@ -241,9 +245,9 @@ public final class ConfigPusher {
     return new Result("FAILED", hash, message, code);
   }
 
-  private static void sleep(Duration d) {
+  private void sleep(Duration d) {
     try {
-      TimeUnit.MILLISECONDS.sleep(d.toMillis());
+      time.sleep(d);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

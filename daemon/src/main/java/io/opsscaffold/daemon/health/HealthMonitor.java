@@ -8,6 +8,8 @@ import io.opsscaffold.daemon.supervision.AgentHttp;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.Supervisor;
 import java.net.URI;
+import io.opsscaffold.time.Scheduler;
+import io.opsscaffold.time.Time;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,8 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -36,23 +36,24 @@ public final class HealthMonitor implements AutoCloseable {
   private final ResourceMonitor resources;
   private final Duration sampleInterval;
   private final Clock clock;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
-      r -> Thread.ofPlatform().name("health").daemon(true).unstarted(r));
+  private final Scheduler timer;
   private final Map<String, SampleHistory<ProcessSample>> histories = new ConcurrentHashMap<>();
   private final SampleHistory<HostSample> hostHistory = new SampleHistory<>(HISTORY, HostSample::at);
   private final Map<String, Instant> nextProbe = new ConcurrentHashMap<>();
   private final Map<String, Boolean> probing = new ConcurrentHashMap<>();
   private Instant nextSample = Instant.MIN;
 
-  public HealthMonitor(Supervisor supervisor, ResourceMonitor resources, Duration sampleInterval, Clock clock) {
+  /** @param time the once-a-second tick and the sample and probe schedules run on it */
+  public HealthMonitor(Supervisor supervisor, ResourceMonitor resources, Duration sampleInterval, Time time) {
     this.supervisor = supervisor;
     this.resources = resources;
     this.sampleInterval = sampleInterval;
-    this.clock = clock;
+    this.clock = time.clock();
+    this.timer = time.scheduler("health");
   }
 
   public void start() {
-    timer.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    timer.scheduleWithFixedDelay(Duration.ofSeconds(1), Duration.ofSeconds(1), this::tick);
   }
 
   /** The resource history of an agent (empty when never sampled). */
@@ -125,6 +126,6 @@ public final class HealthMonitor implements AutoCloseable {
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    timer.close();
   }
 }

@@ -28,6 +28,7 @@ import io.opsscaffold.daemon.logs.LogFollower;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 import io.opsscaffold.daemon.supervision.Supervisor;
+import io.opsscaffold.time.Time;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -59,6 +60,7 @@ public final class LinkRunner implements AutoCloseable {
   private final Outbox outbox;
   private final Tracer tracer;
   private final Clock clock;
+  private final Time time;
   private final Backoff backoff;
   private final java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats;
   private final io.opsscaffold.daemon.api.LocalQueries reads;
@@ -75,24 +77,17 @@ public final class LinkRunner implements AutoCloseable {
         }
       };
 
-  public LinkRunner(
-      LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer, Clock clock) {
-    this(policy, hello, supervisor, outbox, tracer, clock, Optional::empty);
-  }
-
-  /** @param hostStats the host's latest measurements, sent every stats interval */
-  public LinkRunner(LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer,
-      Clock clock, java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats) {
-    this(policy, hello, supervisor, outbox, tracer, clock, hostStats, null, null);
-  }
-
   /**
    * @param reads answers the manager's log and metrics commands (the local API's own code); null
    *     answers them UNIMPLEMENTED
    * @param pusher carries out config pushes; null answers them UNIMPLEMENTED
+   * @param time reconnect delays wait on it
+   * @param random the reconnect jitter's source, uniform in [0, 1)
+   * @param hostStats the host's latest measurements, sent every stats interval
    */
   public LinkRunner(LinkPolicy policy, Hello hello, Supervisor supervisor, Outbox outbox, Tracer tracer,
-      Clock clock, java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats,
+      Time time, java.util.function.DoubleSupplier random,
+      java.util.function.Supplier<Optional<io.opsscaffold.api.status.v1.HostStats>> hostStats,
       io.opsscaffold.daemon.api.LocalQueries reads, ConfigPusher pusher) {
     this.pusher = pusher;
     this.reads = reads;
@@ -102,8 +97,9 @@ public final class LinkRunner implements AutoCloseable {
     this.supervisor = supervisor;
     this.outbox = outbox;
     this.tracer = tracer;
-    this.clock = clock;
-    this.backoff = new Backoff(policy.reconnectInitial(), policy.reconnectMax(), Math::random);
+    this.time = time;
+    this.clock = time.clock();
+    this.backoff = new Backoff(policy.reconnectInitial(), policy.reconnectMax(), random);
     this.channel =
         OkHttpChannelBuilder.forTarget(policy.address())
             .usePlaintext()
@@ -149,7 +145,7 @@ public final class LinkRunner implements AutoCloseable {
       LOG.warning(() -> "link to manager " + policy.address() + " is down (" + reason + "); retry "
           + attempt + " in " + delay.toMillis() + " ms");
       try {
-        Thread.sleep(delay.toMillis());
+        time.sleep(delay);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;

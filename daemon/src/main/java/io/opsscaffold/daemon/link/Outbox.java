@@ -8,7 +8,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import io.opsscaffold.time.Scheduled;
+import io.opsscaffold.time.Time;
+import java.time.Duration;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -18,7 +20,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * burst of changes to one agent costs one delta.
  *
  * <p>Runners call {@link #changed} (never blocks beyond a short lock); the link loop calls {@link
- * #awaitAndDrain}.
+ * #awaitAndDrain}. Waits and the times of changes are on the injected {@link Time}.
  */
 public final class Outbox implements StateListener {
   /** One pending change; {@code removed} when the agent is no longer supervised. */
@@ -27,6 +29,11 @@ public final class Outbox implements StateListener {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition nonEmpty = lock.newCondition();
   private final Map<String, Change> pending = new LinkedHashMap<>();
+  private final Time time;
+
+  public Outbox(Time time) {
+    this.time = time;
+  }
 
   @Override
   public void changed(AgentSnapshot snapshot, Context cause) {
@@ -35,7 +42,7 @@ public final class Outbox implements StateListener {
       Change previous = pending.get(snapshot.agentId());
       // Keep a traced cause over an untraced one: the operation's trace should reach the database.
       Context keep = cause == Context.root() && previous != null ? previous.cause() : cause;
-      pending.put(snapshot.agentId(), new Change(snapshot, keep, Instant.now(), false));
+      pending.put(snapshot.agentId(), new Change(snapshot, keep, time.now(), false));
       nonEmpty.signalAll();
     } finally {
       lock.unlock();
@@ -51,7 +58,7 @@ public final class Outbox implements StateListener {
           : new AgentSnapshot(agentId, "", "STOPPED", "UNKNOWN", 0, java.util.Optional.empty(),
               java.util.Optional.empty(), java.time.Duration.ZERO, java.util.OptionalInt.empty(),
               java.util.Optional.empty(), 0, "removed", java.util.List.of(), "");
-      pending.put(agentId, new Change(ghost, Context.root(), Instant.now(), true));
+      pending.put(agentId, new Change(ghost, Context.root(), time.now(), true));
       nonEmpty.signalAll();
     } finally {
       lock.unlock();
@@ -66,7 +73,12 @@ public final class Outbox implements StateListener {
     lock.lock();
     try {
       if (pending.isEmpty()) {
-        nonEmpty.await(maxWaitMs, TimeUnit.MILLISECONDS);
+        Scheduled timeout = time.schedule(Duration.ofMillis(maxWaitMs), this::wake);
+        try {
+          nonEmpty.await();
+        } finally {
+          timeout.cancel();
+        }
       }
       if (pending.isEmpty()) {
         return List.of();
@@ -75,7 +87,7 @@ public final class Outbox implements StateListener {
       lock.unlock();
     }
     if (coalesceMs > 0) {
-      Thread.sleep(coalesceMs);
+      time.sleep(Duration.ofMillis(coalesceMs));
     }
     return drain();
   }

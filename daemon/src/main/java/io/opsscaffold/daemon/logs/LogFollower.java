@@ -1,5 +1,6 @@
 package io.opsscaffold.daemon.logs;
 
+import io.opsscaffold.time.Time;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +19,14 @@ public final class LogFollower implements AutoCloseable {
   private final String agentId;
   private final int initialLines;
   private final Consumer<String> sink;
+  static final java.time.Duration POLL = java.time.Duration.ofMillis(200);
   private volatile boolean open = true;
 
-  public LogFollower(AgentLogs logs, String agentId, int initialLines, Consumer<String> sink) {
+  private final Time time;
+
+  /** @param time the 200 ms polls wait on it */
+  public LogFollower(AgentLogs logs, String agentId, int initialLines, Consumer<String> sink, Time time) {
+    this.time = time;
     this.logs = logs;
     this.agentId = agentId;
     this.initialLines = initialLines;
@@ -58,7 +64,7 @@ public final class LogFollower implements AutoCloseable {
         continue;
       }
       try {
-        Thread.sleep(200);
+        time.sleep(POLL);
       } catch (InterruptedException e) {
         return;
       }

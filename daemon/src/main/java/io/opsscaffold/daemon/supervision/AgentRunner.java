@@ -17,11 +17,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 import java.util.logging.Logger;
+import io.opsscaffold.time.Scheduled;
+import io.opsscaffold.time.Scheduler;
+import io.opsscaffold.time.Time;
 
 /**
  * Owns one supervised agent: its process, its lifecycle and everything the daemon knows about it.
@@ -37,6 +38,9 @@ import java.util.logging.Logger;
  * capped delay), or STOPPED when the policy says so. A launch that fails outright is FAILED (and
  * retried the same way). When a process group leader exits, whatever is left of its group is
  * killed, so no grandchild outlives its agent.
+ *
+ * <p>Every delay (start-seconds, the stop timeout, restart backoff) waits on the injected {@link
+ * Time}, and the restart jitter comes from the injected random source.
  */
 public final class AgentRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AgentRunner.class.getName());
@@ -51,7 +55,7 @@ public final class AgentRunner implements AutoCloseable {
   private final RestartTracker tracker;
   private final HealthTracker healthTracker;
   private final java.util.function.Function<String, List<String>> logTail;
-  private final ScheduledExecutorService thread;
+  private final Scheduler thread;
 
   // Owned by the runner thread.
   private String lifecycle = "STOPPED";
@@ -70,9 +74,9 @@ public final class AgentRunner implements AutoCloseable {
   private List<String> lastLogLines = List.of();
   private String lastRestartReason = "";
   private boolean wanted;
-  private ScheduledFuture<?> pendingRestart;
-  private ScheduledFuture<?> pendingKill;
-  private ScheduledFuture<?> pendingConfirm;
+  private Scheduled pendingRestart;
+  private Scheduled pendingKill;
+  private Scheduled pendingConfirm;
   private final List<CompletableFuture<AgentSnapshot>> stopWaiters = new ArrayList<>();
   private final List<CompletableFuture<AgentSnapshot>> startWaiters = new ArrayList<>();
   private Context cause = Context.root();
@@ -83,23 +87,25 @@ public final class AgentRunner implements AutoCloseable {
   private volatile boolean visibleRunning;
 
   public AgentRunner(
-      AgentSpec spec, ProcessLauncher launcher, StateListener listener, Clock clock, Tracer tracer) {
-    this(spec, launcher, listener, clock, tracer, id -> List.of());
+      AgentSpec spec, ProcessLauncher launcher, StateListener listener, Time time, Tracer tracer) {
+    this(spec, launcher, listener, time, Math::random, tracer, id -> List.of());
   }
 
-  /** @param logTail the last lines of an agent's output, read after an unexpected exit */
-  public AgentRunner(AgentSpec spec, ProcessLauncher launcher, StateListener listener, Clock clock,
-      Tracer tracer, java.util.function.Function<String, List<String>> logTail) {
+  /**
+   * @param random the restart jitter's source, uniform in [0, 1)
+   * @param logTail the last lines of an agent's output, read after an unexpected exit
+   */
+  public AgentRunner(AgentSpec spec, ProcessLauncher launcher, StateListener listener, Time time,
+      DoubleSupplier random, Tracer tracer, java.util.function.Function<String, List<String>> logTail) {
     this.logTail = logTail;
     this.spec = spec;
     this.launcher = launcher;
     this.listener = listener;
-    this.clock = clock;
+    this.clock = time.clock();
     this.tracer = tracer;
-    this.tracker = new RestartTracker(spec.restart(), clock, Math::random);
+    this.tracker = new RestartTracker(spec.restart(), clock, random);
     this.healthTracker = new HealthTracker(spec.health(), clock);
-    this.thread = Executors.newSingleThreadScheduledExecutor(
-        r -> Thread.ofPlatform().name("agent-" + spec.id()).daemon(true).unstarted(r));
+    this.thread = time.scheduler("agent-" + spec.id());
   }
 
   public AgentSpec spec() {
@@ -152,13 +158,13 @@ public final class AgentRunner implements AutoCloseable {
         publish();
         RunningProcess p = process;
         p.signalGroup(spec.stopSignal());
-        pendingKill = thread.schedule(() -> {
+        pendingKill = thread.schedule(spec.stopTimeout(), () -> {
           if (process == p) {
             LOG.warning(() -> spec.id() + " did not exit within " + spec.stopTimeout().toMillis()
                 + " ms of SIG" + spec.stopSignal() + "; sending SIGKILL to its process group");
             p.signalGroup("KILL");
           }
-        }, spec.stopTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        });
       }
       return done;
     });
@@ -189,14 +195,17 @@ public final class AgentRunner implements AutoCloseable {
     });
   }
 
-  /** Stops, then starts; completes with the new process running. */
+  /**
+   * Stops, then starts; completes with the new process running. Never blocks the caller: the old
+   * pid is read on the runner thread, which then carries out the stop and the start.
+   */
   public CompletableFuture<AgentSnapshot> restart(Context ctx) {
-    long oldPid = currentPid();
-    return stop(ctx).thenCompose(s -> start(ctx)).thenApply(s -> {
-      String m = s.lifecycle().equals("RUNNING")
-          ? "restarted (pid " + oldPid + " -> " + s.pid() + ")" : s.message();
-      return withMessage(s, m);
-    });
+    return thread.submit(() -> process == null ? 0L : process.pid())
+        .thenCompose(oldPid -> stop(ctx).thenCompose(s -> start(ctx)).thenApply(s -> {
+          String m = s.lifecycle().equals("RUNNING")
+              ? "restarted (pid " + oldPid + " -> " + s.pid() + ")" : s.message();
+          return withMessage(s, m);
+        }));
   }
 
   /** Records a heartbeat received at {@code at}, with the agent's progress counter if it sent one. */
@@ -249,11 +258,11 @@ public final class AgentRunner implements AutoCloseable {
         publish();
         RunningProcess p = process;
         p.signalGroup(spec.stopSignal());
-        pendingKill = thread.schedule(() -> {
+        pendingKill = thread.schedule(spec.stopTimeout(), () -> {
           if (process == p) {
             p.signalGroup("KILL");
           }
-        }, spec.stopTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        });
       }
     });
   }
@@ -292,14 +301,6 @@ public final class AgentRunner implements AutoCloseable {
     }
   }
 
-  private long currentPid() {
-    try {
-      return thread.submit(() -> process == null ? 0L : process.pid()).get(5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      return 0;
-    }
-  }
-
   private void launch() {
     lifecycle = "STARTING";
     health = "UNKNOWN";
@@ -323,7 +324,7 @@ public final class AgentRunner implements AutoCloseable {
       } else {
         message = "starting (pid " + p.pid() + "; running once up for " + spec.startSeconds().toMillis() + " ms)";
         publish();
-        pendingConfirm = thread.schedule(() -> confirmStart(p), spec.startSeconds().toMillis(), TimeUnit.MILLISECONDS);
+        pendingConfirm = thread.schedule(spec.startSeconds(), () -> confirmStart(p));
       }
     } catch (IOException | RuntimeException e) {
       span.recordException(e);
@@ -360,7 +361,7 @@ public final class AgentRunner implements AutoCloseable {
     process = null;
     cancelConfirm();
     if (pendingKill != null) {
-      pendingKill.cancel(false);
+      pendingKill.cancel();
       pendingKill = null;
     }
     p.signalGroup("KILL"); // whatever is left of the group (children that ignored the stop signal)
@@ -424,13 +425,13 @@ public final class AgentRunner implements AutoCloseable {
     lifecycle = waitingLifecycle;
     message = message + "; restart " + decision.failures() + " in " + delay.toMillis() + " ms"
         + (decision.crashLoop() ? " (crash loop: " + decision.failures() + " failures in a row)" : "");
-    pendingRestart = thread.schedule(() -> {
+    pendingRestart = thread.schedule(delay, () -> {
       pendingRestart = null;
       if (wanted && process == null) {
         restartCount++;
         launch();
       }
-    }, delay.toMillis(), TimeUnit.MILLISECONDS);
+    });
   }
 
   /** Answers start() callers: the start succeeded (RUNNING) or this attempt failed. */
@@ -445,14 +446,14 @@ public final class AgentRunner implements AutoCloseable {
 
   private void cancelRestart() {
     if (pendingRestart != null) {
-      pendingRestart.cancel(false);
+      pendingRestart.cancel();
       pendingRestart = null;
     }
   }
 
   private void cancelConfirm() {
     if (pendingConfirm != null) {
-      pendingConfirm.cancel(false);
+      pendingConfirm.cancel();
       pendingConfirm = null;
     }
   }
@@ -523,6 +524,6 @@ public final class AgentRunner implements AutoCloseable {
   /** Stops the runner thread; the process is left as it is (see {@link Supervisor#close}). */
   @Override
   public void close() {
-    thread.shutdownNow();
+    thread.close();
   }
 }

@@ -2,7 +2,6 @@ package io.opsscaffold.daemon.supervision;
 
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -14,7 +13,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 import java.util.logging.Logger;
+import io.opsscaffold.time.Scheduled;
+import io.opsscaffold.time.Scheduler;
+import io.opsscaffold.time.Time;
 import io.opsscaffold.daemon.store.AgentStateStore;
 import io.opsscaffold.daemon.store.StoredAgent;
 
@@ -32,40 +35,47 @@ public final class Supervisor implements AutoCloseable {
   private final AgentStateStore store;
   private final ProcessLauncher launcher;
   private final StateListener listener;
-  private final Clock clock;
+  private final Time time;
+  private final DoubleSupplier random;
   private final Tracer tracer;
   private final io.opsscaffold.daemon.logs.AgentLogs logs;
-  private final Map<String, StoredAgent> lastSaved = new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.concurrent.ScheduledExecutorService rotation;
+  private final AgentStateSaver saver;
+  private final Scheduler rotation;
 
   public Supervisor(
-      List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Clock clock, Tracer tracer) {
-    this(specs, launcher, listener, clock, tracer, null);
+      List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Time time, Tracer tracer) {
+    this(specs, launcher, listener, time, Math::random, tracer, null, null);
   }
 
   /** With {@code logs}, output files are rotated every second and exits report their last lines. */
-  public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Clock clock,
+  public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Time time,
       Tracer tracer, io.opsscaffold.daemon.logs.AgentLogs logs) {
-    this(specs, launcher, listener, clock, tracer, logs, null);
+    this(specs, launcher, listener, time, Math::random, tracer, logs, null);
   }
 
   /**
-   * With {@code store}, every change of an agent's process (pid, lifecycle, counters) is saved, and
-   * {@link #startAll} re-adopts agents that survived an earlier daemon instead of starting them again.
+   * With {@code store}, every change of an agent's process (pid, lifecycle, counters) is saved (off
+   * the runner threads, retried until it lands), and {@link #startAll} re-adopts agents that
+   * survived an earlier daemon instead of starting them again.
+   *
+   * @param time every delay of supervision waits on it
+   * @param random the restart jitter's source, uniform in [0, 1)
    */
-  public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Clock clock,
-      Tracer tracer, io.opsscaffold.daemon.logs.AgentLogs logs, AgentStateStore store) {
+  public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Time time,
+      DoubleSupplier random, Tracer tracer, io.opsscaffold.daemon.logs.AgentLogs logs, AgentStateStore store) {
     this.store = store;
     this.launcher = launcher;
-    this.clock = clock;
+    this.time = time;
+    this.random = random;
     this.tracer = tracer;
     this.logs = logs;
-    if (store != null) {
+    this.saver = store == null ? null : new AgentStateSaver(store, time);
+    if (saver != null) {
       StateListener next = listener;
       listener = new StateListener() {
         @Override
         public void changed(AgentSnapshot snapshot, Context cause) {
-          persist(snapshot);
+          saver.offer(snapshot);
           next.changed(snapshot, cause);
         }
 
@@ -82,9 +92,8 @@ public final class Supervisor implements AutoCloseable {
     }
     runners = java.util.Collections.unmodifiableMap(initial);
     if (logs != null) {
-      rotation = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().name("log-rotation").daemon(true).unstarted(r));
-      rotation.scheduleWithFixedDelay(logs::rotateOversized, 1, 1, TimeUnit.SECONDS);
+      rotation = time.scheduler("log-rotation");
+      rotation.scheduleWithFixedDelay(Duration.ofSeconds(1), Duration.ofSeconds(1), logs::rotateOversized);
     } else {
       rotation = null;
     }
@@ -130,7 +139,7 @@ public final class Supervisor implements AutoCloseable {
     if (logs != null) {
       logs.register(spec.id(), spec.log());
     }
-    return new AgentRunner(spec, launcher, listener, clock, tracer, tail);
+    return new AgentRunner(spec, launcher, listener, time, random, tracer, tail);
   }
 
   /** What a reload did to each agent. */
@@ -173,14 +182,9 @@ public final class Supervisor implements AutoCloseable {
         stopAndClose(old);
         removed.add(old.spec().id());
         listener.removed(old.spec().id());
-        if (store != null) {
-          try {
-            store.delete(old.spec().id());
-          } catch (java.io.IOException e) {
-            LOG.warning(() -> "could not delete the state of " + old.spec().id() + ": " + e);
-          }
+        if (saver != null) {
+          saver.forget(old.spec().id());
         }
-        lastSaved.remove(old.spec().id());
       }
     }
     runners = java.util.Collections.unmodifiableMap(next);
@@ -199,27 +203,9 @@ public final class Supervisor implements AutoCloseable {
     runner.close();
   }
 
-  /** Saves what must survive a daemon restart; skips writes when nothing of that changed. */
-  private void persist(AgentSnapshot s) {
-    StoredAgent previous = lastSaved.get(s.agentId());
-    // Right after the launch the process may still be setsid about to exec the agent: the command
-    // line is only final once the agent runs, so it is read again until then. Otherwise (every
-    // heartbeat) the process is not looked up at all.
-    boolean samePid = previous != null && previous.pid() == s.pid() && previous.lifecycle().equals("RUNNING");
-    Optional<ProcessHandle> h = samePid || s.pid() <= 0 ? Optional.empty() : ProcessHandle.of(s.pid());
-    StoredAgent next = new StoredAgent(s.agentId(), s.pid(),
-        samePid ? previous.processStart() : h.flatMap(p -> p.info().startInstant()),
-        samePid ? previous.commandLine() : h.flatMap(p -> p.info().commandLine()).orElse(""),
-        s.lifecycle(), s.restartCount(), s.lastExitCode(), s.lastExitAt(), s.lastRestartReason());
-    if (next.equals(previous)) {
-      return;
-    }
-    try {
-      store.save(next);
-      lastSaved.put(s.agentId(), next);
-    } catch (java.io.IOException e) {
-      LOG.warning(() -> "could not save the state of " + s.agentId() + ": " + e);
-    }
+  /** Agents whose latest state could not be written to the store yet (a retry is pending). */
+  public java.util.Set<String> unsavedState() {
+    return saver == null ? java.util.Set.of() : saver.unsaved();
   }
 
   public Optional<AgentRunner> runner(String agentId) {
@@ -268,9 +254,15 @@ public final class Supervisor implements AutoCloseable {
           longest = r.spec().stopTimeout();
         }
       }
+      CompletableFuture<Void> all = CompletableFuture.allOf(stops.values().toArray(CompletableFuture[]::new));
+      CompletableFuture<Void> deadline = new CompletableFuture<>();
+      Scheduled timer = time.schedule(longest.plus(STOP_GRACE), () -> deadline.complete(null));
       try {
-        CompletableFuture.allOf(stops.values().toArray(CompletableFuture[]::new))
-            .get(longest.toMillis() + STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+        CompletableFuture.anyOf(all, deadline).get();
+        if (!all.isDone()) {
+          throw new TimeoutException();
+        }
+        all.get();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (ExecutionException | TimeoutException e) {
@@ -283,11 +275,16 @@ public final class Supervisor implements AutoCloseable {
                 + (pid > 0 ? "; SIGKILL sent to its process group " + pid : "; no process left"));
           }
         });
+      } finally {
+        timer.cancel();
       }
     }
     runners.values().forEach(AgentRunner::close);
     if (rotation != null) {
-      rotation.shutdownNow();
+      rotation.close();
+    }
+    if (saver != null) {
+      saver.close();
     }
   }
 

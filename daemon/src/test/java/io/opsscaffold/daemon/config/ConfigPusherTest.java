@@ -41,8 +41,8 @@ class ConfigPusherTest {
         HealthPolicy.defaults(), Duration.ofSeconds(1), false, Duration.ZERO, "TERM", LogPolicy.defaults(),
         new ConfigPolicy(Optional.of(conf), "none", Optional.empty(), Duration.ZERO));
     supervisor = new Supervisor(List.of(spec), new OsProcessLauncher(new AgentLogs(dir.resolve("logs"))),
-        (s, c) -> { }, Clock.systemUTC(), TracerProvider.noop().get("t"));
-    pusher = new ConfigPusher(supervisor);
+        (s, c) -> { }, io.opsscaffold.time.Time.system(), TracerProvider.noop().get("t"));
+    pusher = new ConfigPusher(supervisor, io.opsscaffold.time.Time.system());
   }
 
   @AfterEach

@@ -36,7 +36,7 @@ class HeartbeatIntakeTest {
     AgentSpec spec = new AgentSpec("a1", "t", "sleep", List.of("60"), dir, Map.of(), RestartPolicy.defaults(),
         HealthPolicy.defaults(), Duration.ofSeconds(1), true, Duration.ZERO, "TERM", LogPolicy.defaults(), java.util.Optional.empty());
     supervisor = new Supervisor(List.of(spec), new OsProcessLauncher(new io.opsscaffold.daemon.logs.AgentLogs(dir)),
-        (s, c) -> { }, Clock.systemUTC(), TracerProvider.noop().get("t"));
+        (s, c) -> { }, io.opsscaffold.time.Time.system(), TracerProvider.noop().get("t"));
     pid = supervisor.runner("a1").orElseThrow().start(Context.root()).get(10, TimeUnit.SECONDS).pid();
   }
 

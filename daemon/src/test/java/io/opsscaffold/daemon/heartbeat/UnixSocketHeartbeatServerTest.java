@@ -51,7 +51,7 @@ class UnixSocketHeartbeatServerTest {
         Duration.ofSeconds(1), false, Duration.ZERO, "TERM", io.opsscaffold.daemon.logs.LogPolicy.defaults(), java.util.Optional.empty());
     supervisor = new Supervisor(List.of(spec), s -> {
       throw new IOException("not launched in this test");
-    }, (s, c) -> { }, Clock.systemUTC(), TracerProvider.noop().get("t"));
+    }, (s, c) -> { }, io.opsscaffold.time.Time.system(), TracerProvider.noop().get("t"));
     server = new UnixSocketHeartbeatServer(dir.resolve("d.sock"), new HeartbeatIntake(supervisor, Clock.systemUTC()));
   }
 

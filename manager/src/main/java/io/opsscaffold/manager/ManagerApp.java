@@ -26,6 +26,7 @@ import io.opsscaffold.observability.HttpTracingFilter;
 import io.opsscaffold.observability.Telemetry;
 import io.opsscaffold.transcoding.HttpJsonTranscoder;
 import io.opsscaffold.transcoding.SharedMappers;
+import io.opsscaffold.time.Time;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -67,14 +68,20 @@ public final class ManagerApp implements AutoCloseable {
 
   public static ManagerApp start(ManagerSettings settings, Telemetry telemetry) {
     SharedMappers.install();
-    Clock clock = Clock.systemUTC();
+    return start(settings, telemetry, Time.system());
+  }
+
+  /** Starts the manager with every timer and time reading on {@code time}. */
+  public static ManagerApp start(ManagerSettings settings, Telemetry telemetry, Time time) {
+    SharedMappers.install();
+    Clock clock = time.clock();
     Database database = Database.open(settings.database());
     FleetRepository repository = new JdbcFleetRepository(database);
     SessionRegistry registry = new SessionRegistry();
-    StateWriter writer = new StateWriter(repository, registry, telemetry.tracer(), telemetry.meter());
+    StateWriter writer = new StateWriter(repository, registry, telemetry.tracer(), telemetry.meter(), time);
     ConnectivityTracker connectivity =
-        new ConnectivityTracker(registry, writer, clock, settings.offlineGrace(), settings.pingInterval());
-    CommandRouter router = new CommandRouter();
+        new ConnectivityTracker(registry, writer, time, settings.offlineGrace(), settings.pingInterval());
+    CommandRouter router = new CommandRouter(time);
     FleetQueries queries = new FleetQueries(repository, clock);
     io.opsscaffold.manager.operations.OperationRepository operationLog = ManagerMetrics.metered(
         new io.opsscaffold.manager.persistence.JdbcOperationRepository(database), telemetry.meter());
@@ -86,7 +93,7 @@ public final class ManagerApp implements AutoCloseable {
     GrpcTracing tracing = new GrpcTracing(telemetry);
     io.opsscaffold.manager.alerts.AlertRepository alertLog = new io.opsscaffold.manager.persistence.JdbcAlertRepository(database);
     io.opsscaffold.manager.alerts.AlertEngine alerts = new io.opsscaffold.manager.alerts.AlertEngine(repository, alertLog,
-        clock, settings.alertWebhook().map(u -> new io.opsscaffold.manager.alerts.AlertWebhook(u, Duration.ofSeconds(1))),
+        time, settings.alertWebhook().map(u -> new io.opsscaffold.manager.alerts.AlertWebhook(u, Duration.ofSeconds(1), time)),
         settings.alertScanInterval());
     writer.afterCommit(alerts::committed);
     ManagerMetrics.register(telemetry.meter(), registry, alerts, repository);

@@ -10,6 +10,8 @@ import io.opsscaffold.manager.fleet.FleetRepository;
 import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.manager.fleet.NodeRecord;
 import io.opsscaffold.manager.streams.BoundedStream;
+import io.opsscaffold.time.Scheduler;
+import io.opsscaffold.time.Time;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,8 +26,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -56,8 +56,7 @@ public final class AlertEngine implements AutoCloseable {
   private final Clock clock;
   private final Optional<AlertWebhook> webhook;
   private final Duration scanInterval;
-  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(
-      r -> Thread.ofPlatform().name("alerts").daemon(true).unstarted(r));
+  private final Scheduler thread;
   private final Set<BoundedStream<AlertEvent>> watchers = ConcurrentHashMap.newKeySet();
   private final Queue<List<FleetWrite>> pending = new ConcurrentLinkedQueue<>();
   private final AtomicInteger pendingWrites = new AtomicInteger();
@@ -71,18 +70,20 @@ public final class AlertEngine implements AutoCloseable {
   private final Map<String, AlertRecord> openAlerts = new HashMap<>();
   private boolean alertsChanged = true;
 
-  public AlertEngine(FleetRepository fleet, AlertRepository alerts, Clock clock, Optional<AlertWebhook> webhook,
+  /** @param time the scan runs on it, and availability is judged at its time */
+  public AlertEngine(FleetRepository fleet, AlertRepository alerts, Time time, Optional<AlertWebhook> webhook,
       Duration scanInterval) {
     this.fleet = fleet;
     this.alerts = alerts;
-    this.clock = clock;
+    this.clock = time.clock();
+    this.thread = time.scheduler("alerts");
     this.webhook = webhook;
     this.scanInterval = scanInterval;
   }
 
   public void start() {
     thread.execute(() -> alerts.open().forEach(a -> openAlerts.put(key(a.nodeId(), a.agentId()), a)));
-    thread.scheduleWithFixedDelay(() -> safely(this::tick), 0, scanInterval.toMillis(), TimeUnit.MILLISECONDS);
+    thread.scheduleWithFixedDelay(Duration.ZERO, scanInterval, () -> safely(this::tick));
     started = true;
   }
 
@@ -364,7 +365,7 @@ public final class AlertEngine implements AutoCloseable {
 
   @Override
   public void close() {
-    thread.shutdownNow();
+    thread.close();
     watchers.forEach(w -> w.close(Status.UNAVAILABLE.withDescription("the manager is shutting down")));
     webhook.ifPresent(AlertWebhook::close);
   }

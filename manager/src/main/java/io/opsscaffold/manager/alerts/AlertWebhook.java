@@ -1,5 +1,6 @@
 package io.opsscaffold.manager.alerts;
 
+import io.opsscaffold.time.Time;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -27,7 +28,11 @@ public final class AlertWebhook implements AutoCloseable {
   private volatile boolean running = true;
   private volatile long dropped;
 
-  public AlertWebhook(URI url, Duration firstBackoff) {
+  private final Time time;
+
+  /** @param time the retries' backoff waits on it */
+  public AlertWebhook(URI url, Duration firstBackoff, Time time) {
+    this.time = time;
     this.url = url;
     this.firstBackoff = firstBackoff;
     this.worker = Thread.ofVirtual().name("alert-webhook").start(this::run);
@@ -74,7 +79,7 @@ public final class AlertWebhook implements AutoCloseable {
           break;
         }
         try {
-          Thread.sleep(backoff.toMillis());
+          time.sleep(backoff);
         } catch (InterruptedException e) {
           return;
         }

@@ -3,13 +3,12 @@ package io.opsscaffold.manager.link;
 import io.grpc.Status;
 import io.opsscaffold.manager.fleet.FleetRepository;
 import io.opsscaffold.manager.fleet.FleetWrite;
+import io.opsscaffold.time.Scheduler;
+import io.opsscaffold.time.Time;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
@@ -35,14 +34,15 @@ public final class ConnectivityTracker implements AutoCloseable {
   /** The pending grace period of each node, by a token unique to the stream end that started it. */
   private final Map<String, Long> pendingGrace = new ConcurrentHashMap<>();
   private final AtomicLong tokens = new AtomicLong();
-  private final ScheduledExecutorService timer =
-      Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("connectivity").daemon(true).unstarted(r));
+  private final Scheduler timer;
 
+  /** @param time the grace periods and the silence check run on it */
   public ConnectivityTracker(
-      SessionRegistry registry, StateWriter writer, Clock clock, Duration grace, Duration pingInterval) {
+      SessionRegistry registry, StateWriter writer, Time time, Duration grace, Duration pingInterval) {
     this.registry = registry;
     this.writer = writer;
-    this.clock = clock;
+    this.clock = time.clock();
+    this.timer = time.scheduler("connectivity");
     this.grace = grace;
     this.pingInterval = pingInterval;
   }
@@ -55,23 +55,20 @@ public final class ConnectivityTracker implements AutoCloseable {
     for (String nodeId : repository.onlineNodeIds()) {
       sessionEnded(nodeId);
     }
-    long every = Math.max(100, pingInterval.toMillis());
-    timer.scheduleWithFixedDelay(this::evictSilent, every, every, TimeUnit.MILLISECONDS);
+    Duration every = Duration.ofMillis(Math.max(100, pingInterval.toMillis()));
+    timer.scheduleWithFixedDelay(every, every, this::evictSilent);
   }
 
   /** The node's stream ended: OFFLINE after the grace period unless it reconnects. */
   void sessionEnded(String nodeId) {
     long token = tokens.incrementAndGet();
     pendingGrace.put(nodeId, token);
-    timer.schedule(
-        () -> {
-          if (pendingGrace.remove(nodeId, token) && !registry.connected(nodeId)) {
-            writer.submit(new FleetWrite.NodeOffline(nodeId));
-            LOG.info(() -> "node " + nodeId + " is OFFLINE (no stream for " + grace.toSeconds() + " s)");
-          }
-        },
-        grace.toMillis(),
-        TimeUnit.MILLISECONDS);
+    timer.schedule(grace, () -> {
+      if (pendingGrace.remove(nodeId, token) && !registry.connected(nodeId)) {
+        writer.submit(new FleetWrite.NodeOffline(nodeId));
+        LOG.info(() -> "node " + nodeId + " is OFFLINE (no stream for " + grace.toSeconds() + " s)");
+      }
+    });
   }
 
   private void evictSilent() {
@@ -89,6 +86,6 @@ public final class ConnectivityTracker implements AutoCloseable {
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    timer.close();
   }
 }

@@ -12,6 +12,7 @@ import io.opentelemetry.context.Context;
 import io.opsscaffold.manager.fleet.FleetRepository;
 import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.observability.TraceContextCarrier;
+import io.opsscaffold.time.Time;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -64,17 +65,22 @@ public final class StateWriter implements AutoCloseable {
     afterCommit.add(hook);
   }
 
+  private final Time time;
   private final LongCounter applied;
   private final DoubleHistogram batchSize;
   private final DoubleHistogram commitSeconds;
   private final DoubleHistogram ackLagSeconds;
 
-  public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer) {
-    this(repository, registry, tracer, io.opentelemetry.api.metrics.MeterProvider.noop().get("noop"));
+  public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer, Time time) {
+    this(repository, registry, tracer, io.opentelemetry.api.metrics.MeterProvider.noop().get("noop"), time);
   }
 
-  /** @param meter where the writer's metrics go (see observability/METRICS.md) */
-  public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer, Meter meter) {
+  /**
+   * @param meter where the writer's metrics go (see observability/METRICS.md)
+   * @param time the retry backoff waits on it; commit times and lags are measured with it
+   */
+  public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer, Meter meter, Time time) {
+    this.time = time;
     this.applied = meter.counterBuilder("ops.manager.writes.applied").setUnit("{write}")
         .setDescription("Fleet writes committed to the database, after coalescing").build();
     this.batchSize = meter.histogramBuilder("ops.manager.batch.size").setUnit("{write}")
@@ -101,7 +107,7 @@ public final class StateWriter implements AutoCloseable {
 
   /** Queues a write; {@code acker} hears {@code seq} (or a later one) once it is committed. */
   void submit(FleetWrite write, Acker acker, long seq, List<ByteString> traces) {
-    long now = System.nanoTime();
+    long now = time.nanos();
     lock.lock();
     try {
       boolean wasEmpty = pending.isEmpty();
@@ -162,7 +168,7 @@ public final class StateWriter implements AutoCloseable {
         }
         List<FleetWrite> committed = applyWithRetry(batch);
         batch.acks().forEach(Acker::ack);
-        long now = System.nanoTime();
+        long now = time.nanos();
         applied.add(batch.size());
         batchSize.record(batch.size());
         batch.firstQueued().values().forEach(t -> ackLagSeconds.record((now - t) / 1e9));
@@ -188,12 +194,12 @@ public final class StateWriter implements AutoCloseable {
     }
     long backoffMs = 200;
     while (true) {
-      long start = System.currentTimeMillis();
+      long start = time.millis();
       try {
-        long began = System.nanoTime();
+        long began = time.nanos();
         repository.apply(writes);
-        commitSeconds.record((System.nanoTime() - began) / 1e9);
-        traceCommit(batch.traces(), batch.size(), start, System.currentTimeMillis());
+        commitSeconds.record((time.nanos() - began) / 1e9);
+        traceCommit(batch.traces(), batch.size(), start, time.millis());
         return writes;
       } catch (RuntimeException e) {
         if (!running) {
@@ -201,7 +207,7 @@ public final class StateWriter implements AutoCloseable {
         }
         LOG.log(Level.WARNING, "committing " + batch.size() + " fleet writes failed; retrying in "
             + backoffMs + " ms (newer changes wait, coalesced)", e);
-        Thread.sleep(backoffMs);
+        time.sleep(java.time.Duration.ofMillis(backoffMs));
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
     }

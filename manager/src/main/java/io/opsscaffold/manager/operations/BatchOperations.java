@@ -42,6 +42,8 @@ import java.util.function.Consumer;
  * operations log. Thread-safe.
  */
 public final class BatchOperations {
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(BatchOperations.class.getName());
   static final int DEFAULT_CONCURRENCY = 10;
   static final int MAX_CONCURRENCY = 100;
   static final Duration DEFAULT_ITEM_TIMEOUT = Duration.ofSeconds(30);
@@ -166,7 +168,14 @@ public final class BatchOperations {
           List<BatchItemResult> all = List.of(results);
           OperationRecord finished = new OperationRecord(operationId, kind, requester,
               startedMs, clock.millis(), OperationRecord.resultOf(all), all, traceId);
-          log.save(finished);
+          try {
+            log.save(finished);
+          } catch (RuntimeException e) {
+            // The targets were operated on: the client must still hear each result, so the answer
+            // goes out and the missing record is logged loudly instead of hanging the batch.
+            LOG.log(java.util.logging.Level.SEVERE, "batch " + operationId + " finished (" + finished.success() + " ok, "
+                + finished.failed() + " failed) but its record could not be written to the operations log", e);
+          }
           batch.setAttribute("ops.batch.failed", finished.failed());
           batch.end();
           done.complete(BatchOperateResponse.newBuilder().setOperationId(operationId).setTotal(all.size())

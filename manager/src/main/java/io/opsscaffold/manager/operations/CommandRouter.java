@@ -10,16 +10,15 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import io.opsscaffold.time.Scheduled;
+import io.opsscaffold.time.Time;
 
 /**
  * Sends commands down a node's stream and matches the results that come back by command id.
  *
  * <p>Each pending command ends exactly once: with the daemon's result, with DEADLINE_EXCEEDED when
  * its timeout passes, or with UNAVAILABLE when the session ends first. Futures complete on the link
- * transport's thread or the timer thread; callers must not block in their continuations.
+ * transport's thread or the time's timer thread; callers must not block in their continuations.
  */
 public final class CommandRouter implements LinkSession.CommandResults, AutoCloseable {
   private record Pending(
@@ -38,8 +37,12 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
 
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
   private final Map<String, Following> follows = new ConcurrentHashMap<>();
-  private final ScheduledExecutorService timer =
-      Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("command-deadlines").daemon(true).unstarted(r));
+  private final Time time;
+
+  /** @param time command deadlines run on it (on its timer thread) */
+  public CommandRouter(Time time) {
+    this.time = time;
+  }
 
   /**
    * Sends {@code command} on {@code session} (with the current trace context) and returns its
@@ -50,13 +53,14 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
     CompletableFuture<CommandResult> future = new CompletableFuture<>();
     String id = command.getCommandId();
     pending.put(id, new Pending(session.nodeId(), session, description, future));
-    future.whenComplete((r, e) -> pending.remove(id));
-    timer.schedule(
+    Scheduled deadline = time.schedule(timeout,
         () -> future.completeExceptionally(OpsException.timedOut(
             "command " + id + " (" + description + ") got no answer from the daemon within "
-                + timeout.toSeconds() + " s; it may still be carried out")),
-        timeout.toMillis(),
-        TimeUnit.MILLISECONDS);
+                + timeout.toSeconds() + " s; it may still be carried out")));
+    future.whenComplete((r, e) -> {
+      pending.remove(id);
+      deadline.cancel();
+    });
     if (!session.sendTraced(ManagerMessage.newBuilder().setCommand(command))) {
       future.completeExceptionally(OpsException.unavailable(
           "node " + session.nodeId() + "'s daemon disconnected while command " + id + " was being sent"));
@@ -145,7 +149,6 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
 
   @Override
   public void close() {
-    timer.shutdownNow();
     pending.values().forEach(p -> p.future().completeExceptionally(
         Status.UNAVAILABLE.withDescription("the manager is shutting down").asRuntimeException()));
     follows.keySet().forEach(id -> end(id, Status.UNAVAILABLE.withDescription("the manager is shutting down")));

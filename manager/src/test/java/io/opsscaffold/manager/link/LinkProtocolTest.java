@@ -167,46 +167,6 @@ class LinkProtocolTest {
   }
 
   @Test
-  void aQuickReconnectKeepsTheNodeOnline() throws Exception {
-    String node = newNode();
-    FakeDaemon d = new FakeDaemon(channel, node).hello();
-    awaitOnline(node);
-    d.out.onCompleted();
-    d.ended.get(5, TimeUnit.SECONDS);
-    FakeDaemon again = new FakeDaemon(channel, node).hello().keepAlive();
-    Await.holds(Duration.ofMillis(1200), "the node to stay ONLINE past the 800 ms grace",
-        () -> connectivity(node)
-            == Connectivity.CONNECTIVITY_ONLINE);
-    again.out.onCompleted();
-  }
-
-  @Test
-  void theGraceRunsFromTheLatestStreamEndNotAnEarlierOne() throws Exception {
-    String node = newNode();
-    FakeDaemon first = new FakeDaemon(channel, node).hello();
-    awaitOnline(node);
-    first.out.onCompleted();
-    first.ended.get(5, TimeUnit.SECONDS);
-    long firstEnded = System.nanoTime();
-    FakeDaemon second = new FakeDaemon(channel, node).hello().keepAlive();
-    // The second stream stays up until 600 ms after the first ended (the node ONLINE throughout).
-    Await.holds(Duration.ofMillis(Math.max(0, 600 - (System.nanoTime() - firstEnded) / 1_000_000)),
-        "the node to stay ONLINE while its second stream is up",
-        () -> connectivity(node)
-            == Connectivity.CONNECTIVITY_ONLINE);
-    second.out.onCompleted();
-    second.ended.get(5, TimeUnit.SECONDS);
-    // The first end's grace ran out about 200 ms after the second stream ended; the node must wait
-    // for the second end's own 800 ms.
-    Await.holds(Duration.ofMillis(450), "the node to stay ONLINE within the grace of its latest stream end",
-        () -> connectivity(node)
-            == Connectivity.CONNECTIVITY_ONLINE);
-    Await.until(Duration.ofSeconds(5), "the node to go OFFLINE after that grace",
-        () -> connectivity(node),
-        c -> c == Connectivity.CONNECTIVITY_OFFLINE);
-  }
-
-  @Test
   void operationsTravelDownTheStreamAndTheDaemonsAnswerComesBack() throws Exception {
     FakeDaemon d = new FakeDaemon(channel, newNode()).hello().keepAlive();
     d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));

@@ -43,7 +43,7 @@ class StateWriterTest {
     pg = TestDatabases.postgres();
     db = Database.open(pg.settings(TestDatabases.h2().dataDir()));
     repo = new JdbcFleetRepository(db);
-    writer = new StateWriter(repo, new SessionRegistry(), TracerProvider.noop().get("test"));
+    writer = new StateWriter(repo, new SessionRegistry(), TracerProvider.noop().get("test"), io.opsscaffold.time.Time.system());
     writer.submit(new FleetWrite.NodeConnected(new NodeRecord(NODE, "host", "10.0.0.1", "Linux", "amd64", "0.1.0",
         "east", "z1", 0, "biz", Map.of(), "ONLINE", "s1", 1000, 1000, 1000, "")), acker, 1, List.of());
     awaitAck(1);

@@ -16,9 +16,12 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * Strict, typed reading of one YAML configuration file, with environment variables and system
- * properties overriding it (Helidon's mapping: {@code SERVER_PORT} overrides {@code server.port},
- * {@code LINK_OFFLINE__GRACE} overrides {@code link.offline-grace}).
+ * Strict, typed reading of one YAML configuration file, with system properties and environment
+ * variables overriding single values: the property named as the key ({@code -Dlink.offline-grace=5s}),
+ * else the variable whose name is the key in upper case with {@code .} as {@code _} and {@code -} as
+ * {@code __} ({@code SERVER_PORT} overrides {@code server.port}, {@code LINK_OFFLINE__GRACE}
+ * overrides {@code link.offline-grace}). The manager, the daemon and the agent all use this one
+ * mapping, whichever YAML reader they load the file with.
  *
  * <p>Each read names a key and a default; a bad value is recorded as a problem naming the key and
  * the default is used. {@link #finish()} adds every key present in the file that nothing read
@@ -59,11 +62,15 @@ public final class Settings {
     if (fileOnly != ConfigNode.MISSING) {
       sources.add(ConfigSources.file(file.get()));
     }
+    // Helidon's own environment mapping knows no "__" for a dash: it is off, and the overrides are
+    // applied per key by environmentOverride, as in loadLean.
     Config effective =
         Config.builder()
             .sources(sources.isEmpty() ? List.of(ConfigSources::empty) : sources)
+            .disableEnvironmentVariablesSource()
+            .disableSystemPropertiesSource()
             .build();
-    return new Settings(source, new HelidonConfigNode(effective), fileOnly, key -> Optional.empty(),
+    return new Settings(source, new HelidonConfigNode(effective), fileOnly, Settings::environmentOverride,
         "", new TreeSet<>(), new ArrayList<>());
   }
 

@@ -69,10 +69,7 @@ public final class BatchOperations {
    * each target's result as it completes (on that target's thread). Completes with the summary.
    */
   public CompletableFuture<BatchOperateResponse> run(BatchOperateRequest req, Consumer<BatchItemResult> progress) {
-    if (!OperationService.OPERATIONS.contains(req.getOperation())) {
-      throw OpsException.invalidArgument("operation '" + req.getOperation() + "' is not valid; valid operations: "
-          + String.join(", ", OperationService.OPERATIONS));
-    }
+    io.opsscaffold.api.AgentOperations.parse(req.getOperation()); // INVALID_ARGUMENT before anything runs
     int concurrency = concurrency(req.getConcurrency());
     Duration timeout = itemTimeout(req.hasItemTimeout() ? req.getItemTimeout() : null, DEFAULT_ITEM_TIMEOUT);
     List<AgentTarget> targets = targets(req.getTargetsList(), req.hasSelector() ? req.getSelector() : null);

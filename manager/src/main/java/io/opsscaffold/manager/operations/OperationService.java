@@ -28,7 +28,6 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class OperationService {
   /** The operations {@link #operate} accepts, as written in the HTTP path. */
-  public static final List<String> OPERATIONS = List.of("start", "stop", "restart");
 
   /** What the daemon answered. */
   public record Outcome(
@@ -96,7 +95,7 @@ public final class OperationService {
   /** {@link #operate} without an entry of its own in the operations log (batches log themselves). */
   CompletableFuture<Outcome> operateUnlogged(
       String nodeId, String agentId, String operation, Duration timeout) {
-    AgentOperation op = parse(operation);
+    AgentOperation op = io.opsscaffold.api.AgentOperations.parse(operation);
     Duration wait = timeout.isZero() ? defaultTimeout : timeout;
     if (wait.compareTo(Duration.ofSeconds(1)) < 0 || wait.compareTo(Duration.ofSeconds(300)) > 0) {
       throw OpsException.invalidArgument("timeout must be between 1s and 300s (got " + wait.toMillis() + " ms)");
@@ -227,16 +226,6 @@ public final class OperationService {
           }
           return result;
         });
-  }
-
-  private static AgentOperation parse(String operation) {
-    return switch (operation) {
-      case "start" -> AgentOperation.AGENT_OPERATION_START;
-      case "stop" -> AgentOperation.AGENT_OPERATION_STOP;
-      case "restart" -> AgentOperation.AGENT_OPERATION_RESTART;
-      default -> throw OpsException.invalidArgument(
-          "operation '" + operation + "' is not valid; valid operations: " + String.join(", ", OPERATIONS));
-    };
   }
 
   private String notConnected(NodeRecord node) {

@@ -3,7 +3,7 @@ package io.opsscaffold.daemon;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.metrics.Meter;
-import io.opsscaffold.daemon.health.HealthMonitor;
+import io.opsscaffold.daemon.monitor.HealthMonitor;
 import io.opsscaffold.daemon.heartbeat.HeartbeatIntake;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 import io.opsscaffold.daemon.supervision.Supervisor;

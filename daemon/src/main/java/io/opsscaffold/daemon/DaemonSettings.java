@@ -3,7 +3,7 @@ package io.opsscaffold.daemon;
 import io.opsscaffold.daemon.health.HealthPolicy;
 import io.opsscaffold.daemon.link.LinkPolicy;
 import io.opsscaffold.daemon.logs.LogPolicy;
-import io.opsscaffold.daemon.config.ConfigPolicy;
+import io.opsscaffold.daemon.supervision.ConfigPolicy;
 import io.opsscaffold.daemon.restart.RestartPolicy;
 import io.opsscaffold.daemon.supervision.AgentSpec;
 import io.opsscaffold.settings.Settings;

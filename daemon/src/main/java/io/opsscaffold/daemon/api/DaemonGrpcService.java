@@ -22,8 +22,11 @@ import io.opsscaffold.api.daemon.v1.ReloadConfigRequest;
 import io.opsscaffold.api.daemon.v1.ReloadConfigResponse;
 import io.opsscaffold.api.daemon.v1.TailLogsRequest;
 import io.opsscaffold.api.daemon.v1.TailLogsResponse;
-import io.opsscaffold.daemon.health.HealthMonitor;
+import io.opsscaffold.daemon.monitor.HealthMonitor;
+import io.opsscaffold.api.AgentOperations;
 import io.opsscaffold.daemon.link.LinkProtos;
+import io.opsscaffold.daemon.queries.LocalQueries;
+import io.opsscaffold.daemon.supervision.Supervisor;
 import io.opsscaffold.daemon.logs.AgentLogs;
 import io.opsscaffold.daemon.logs.LogFollower;
 import io.opsscaffold.daemon.monitor.HostSample;
@@ -48,35 +51,23 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
   /** Most lines a tail may ask for. */
   public static final int MAX_LINES = 1000;
 
-  private final AgentDirectory agents;
+  private final Supervisor agents;
   private final HealthMonitor monitor;
-  private final AgentLogs logs;
+  private final LocalQueries queries;
   private final Supplier<ReloadConfigResponse> reload;
   private final Clock clock;
-  private final Time time;
-  private final LocalQueries queries;
 
-  /** How the API finds runners; the supervisor in production. */
-  public interface AgentDirectory {
-    List<AgentRunner> runners();
-
-    java.util.Optional<AgentRunner> runner(String agentId);
-  }
-
-  public DaemonGrpcService(AgentDirectory agents, HealthMonitor monitor, AgentLogs logs,
+  /**
+   * @param queries the reads this API shares with the manager's commands on the link
+   * @param reload re-reads daemon.yaml and applies it
+   */
+  public DaemonGrpcService(Supervisor agents, HealthMonitor monitor, LocalQueries queries,
       Supplier<ReloadConfigResponse> reload, Time time) {
     this.agents = agents;
     this.monitor = monitor;
-    this.logs = logs;
+    this.queries = queries;
     this.reload = reload;
-    this.time = time;
     this.clock = time.clock();
-    this.queries = new LocalQueries(agents, monitor, logs, time);
-  }
-
-  /** The reads shared with the link (the manager's log and metrics commands). */
-  public LocalQueries queries() {
-    return queries;
   }
 
   @Override
@@ -98,16 +89,10 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
   @Override
   public void operateAgent(OperateLocalAgentRequest req, StreamObserver<OperateLocalAgentResponse> out) {
     ErrorMapper.replyLater(out, () -> {
-      AgentRunner r = runner(req.getAgentId());
-      CompletableFuture<AgentSnapshot> done = switch (req.getOperation()) {
-        case "start" -> r.start(Context.current());
-        case "stop" -> r.stop(Context.current());
-        case "restart" -> r.restart(Context.current());
-        default -> throw OpsException.invalidArgument("operation '" + req.getOperation()
-            + "' is not valid; valid operations: start, stop, restart");
-      };
-      return done.thenApply(s -> OperateLocalAgentResponse.newBuilder().setMessage(s.message())
-          .setState(LinkProtos.state(s)).build());
+      runner(req.getAgentId());
+      return agents.operate(req.getAgentId(), AgentOperations.parse(req.getOperation()), Context.current())
+          .thenApply(s -> OperateLocalAgentResponse.newBuilder().setMessage(s.message())
+              .setState(LinkProtos.state(s)).build());
     });
   }
 
@@ -144,8 +129,8 @@ public final class DaemonGrpcService extends DaemonServiceGrpc.DaemonServiceImpl
       runner(req.getAgentId());
       int n = lines(req.getLines(), 10);
       ServerCallStreamObserver<LogLine> call = (ServerCallStreamObserver<LogLine>) out;
-      LogFollower follower = new LogFollower(logs, req.getAgentId(), n,
-          line -> out.onNext(LogLine.newBuilder().setText(line).build()), time);
+      LogFollower follower = queries.follower(req.getAgentId(), n,
+          line -> out.onNext(LogLine.newBuilder().setText(line).build()));
       call.setOnCancelHandler(follower::close);
       Thread.ofVirtual().name("follow-" + req.getAgentId()).start(() -> {
         try {

@@ -7,6 +7,7 @@ import io.opentelemetry.context.Context;
 import io.opsscaffold.daemon.supervision.AgentHttp;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
+import io.opsscaffold.daemon.supervision.ConfigPolicy;
 import io.opsscaffold.daemon.supervision.Supervisor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

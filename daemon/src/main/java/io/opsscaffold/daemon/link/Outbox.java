@@ -30,6 +30,8 @@ public final class Outbox implements StateListener {
   private final Condition nonEmpty = lock.newCondition();
   private final Map<String, Change> pending = new LinkedHashMap<>();
   private final Time time;
+  /** A wake() not yet seen by awaitAndDrain: a wake between two waits is never lost. */
+  private boolean woken;
 
   public Outbox(Time time) {
     this.time = time;
@@ -72,7 +74,7 @@ public final class Outbox implements StateListener {
   public List<Change> awaitAndDrain(long maxWaitMs, long coalesceMs) throws InterruptedException {
     lock.lock();
     try {
-      if (pending.isEmpty()) {
+      if (pending.isEmpty() && !woken) {
         Scheduled timeout = time.schedule(Duration.ofMillis(maxWaitMs), this::wake);
         try {
           nonEmpty.await();
@@ -80,6 +82,7 @@ public final class Outbox implements StateListener {
           timeout.cancel();
         }
       }
+      woken = false;
       if (pending.isEmpty()) {
         return List.of();
       }
@@ -104,10 +107,14 @@ public final class Outbox implements StateListener {
     }
   }
 
-  /** Wakes a waiting {@link #awaitAndDrain} (e.g. because the stream ended). */
+  /**
+   * Wakes a waiting {@link #awaitAndDrain} (e.g. because the stream ended, or a resync was asked
+   * for); when none is waiting, the next one returns at once.
+   */
   public void wake() {
     lock.lock();
     try {
+      woken = true;
       nonEmpty.signalAll();
     } finally {
       lock.unlock();

@@ -4,7 +4,6 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opsscaffold.daemon.health.HealthTracker;
-import io.opsscaffold.daemon.monitor.ProcessSample;
 import io.opsscaffold.daemon.restart.RestartDecision;
 import io.opsscaffold.daemon.restart.RestartTracker;
 import java.io.IOException;
@@ -223,9 +222,14 @@ public final class AgentRunner implements AutoCloseable {
     });
   }
 
-  /** A resource sample of the current process (from the health monitor's thread). */
-  public void observeResources(ProcessSample sample) {
-    thread.execute(() -> healthTracker.resources(sample.cpuPercent(), sample.rssBytes()));
+  /**
+   * A resource measurement of the current process (from the health monitor's thread).
+   *
+   * @param cpuPercent percent of one core since the previous measurement
+   * @param rssBytes resident memory
+   */
+  public void observeResources(double cpuPercent, long rssBytes) {
+    thread.execute(() -> healthTracker.resources(cpuPercent, rssBytes));
   }
 
   /** A health probe result (from a probe's thread). */

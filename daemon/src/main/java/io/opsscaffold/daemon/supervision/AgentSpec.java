@@ -32,7 +32,7 @@ public record AgentSpec(
     Duration startSeconds,
     String stopSignal,
     io.opsscaffold.daemon.logs.LogPolicy log,
-    io.opsscaffold.daemon.config.ConfigPolicy config) {
+    io.opsscaffold.daemon.supervision.ConfigPolicy config) {
 
   /** A spec whose config pushes (if {@code configDir} is set) restart the agent. */
   public AgentSpec(String id, String type, String command, List<String> args, Path workingDir,
@@ -40,7 +40,7 @@ public record AgentSpec(
       Duration stopTimeout, boolean autostart, Duration startSeconds, String stopSignal,
       io.opsscaffold.daemon.logs.LogPolicy log, java.util.Optional<Path> configDir) {
     this(id, type, command, args, workingDir, env, restart, health, stopTimeout, autostart, startSeconds, stopSignal,
-        log, io.opsscaffold.daemon.config.ConfigPolicy.restartIn(configDir));
+        log, io.opsscaffold.daemon.supervision.ConfigPolicy.restartIn(configDir));
   }
 
   /** The agent's config directory, when it takes config pushes. */

@@ -18,11 +18,12 @@ import java.util.logging.Logger;
 import io.opsscaffold.time.Scheduled;
 import io.opsscaffold.time.Scheduler;
 import io.opsscaffold.time.Time;
+import io.opsscaffold.api.link.v1.AgentOperation;
 import io.opsscaffold.daemon.store.AgentStateStore;
 import io.opsscaffold.daemon.store.StoredAgent;
 
 /** The daemon's agents: one {@link AgentRunner} each, created from the configuration. Thread-safe. */
-public final class Supervisor implements AutoCloseable {
+public final class Supervisor implements AgentDirectory, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Supervisor.class.getName());
 
   /** How many lines of output an unexpected exit reports. */
@@ -208,6 +209,26 @@ public final class Supervisor implements AutoCloseable {
     return saver == null ? java.util.Set.of() : saver.unsaved();
   }
 
+  /**
+   * Starts, stops or restarts {@code agentId}: the one path every API of the daemon (the local API,
+   * the manager's commands) takes. Never blocks; completes when the runner is done.
+   *
+   * @throws io.opsscaffold.errors.OpsException NOT_FOUND when no such agent is supervised,
+   *     INVALID_ARGUMENT for an operation that is not start, stop or restart
+   */
+  public CompletableFuture<AgentSnapshot> operate(String agentId, AgentOperation operation, Context ctx) {
+    AgentRunner r = runner(agentId).orElseThrow(() -> io.opsscaffold.errors.OpsException.notFound(
+        "agent '" + agentId + "' is not supervised by this daemon"));
+    return switch (operation) {
+      case AGENT_OPERATION_START -> r.start(ctx);
+      case AGENT_OPERATION_STOP -> r.stop(ctx);
+      case AGENT_OPERATION_RESTART -> r.restart(ctx);
+      default -> throw io.opsscaffold.errors.OpsException.invalidArgument("operation " + operation
+          + " is not valid; valid operations: " + String.join(", ", io.opsscaffold.api.AgentOperations.NAMES));
+    };
+  }
+
+  @Override
   public Optional<AgentRunner> runner(String agentId) {
     return Optional.ofNullable(runners.get(agentId));
   }
@@ -235,7 +256,7 @@ public final class Supervisor implements AutoCloseable {
     return true;
   }
 
-  /** Every runner, in configuration order. */
+  @Override
   public List<AgentRunner> runners() {
     return List.copyOf(runners.values());
   }

@@ -12,6 +12,7 @@ import io.opsscaffold.daemon.logs.AgentLogs;
 import io.opsscaffold.daemon.logs.LogPolicy;
 import io.opsscaffold.daemon.restart.RestartPolicy;
 import io.opsscaffold.daemon.supervision.AgentSpec;
+import io.opsscaffold.daemon.supervision.ConfigPolicy;
 import io.opsscaffold.daemon.supervision.OsProcessLauncher;
 import io.opsscaffold.daemon.supervision.Supervisor;
 import java.nio.charset.StandardCharsets;

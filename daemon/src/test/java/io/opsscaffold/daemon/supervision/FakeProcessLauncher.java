@@ -9,12 +9,12 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** A launcher of pretend processes that tests exit, and that record the signals they get. */
-final class FakeProcessLauncher implements ProcessLauncher {
+public final class FakeProcessLauncher implements ProcessLauncher {
   /** A pretend process. TERM ends it with 143 unless it ignores TERM; KILL always ends it with 137. */
-  static final class FakeProcess implements RunningProcess {
-    final long pid;
-    final CompletableFuture<Integer> exit = new CompletableFuture<>();
-    final List<String> signals = new CopyOnWriteArrayList<>();
+  public static final class FakeProcess implements RunningProcess {
+    public final long pid;
+    public final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    public final List<String> signals = new CopyOnWriteArrayList<>();
     final boolean ignoresTerm;
     /** While not null, a TERM blocks the caller until it is counted down (a signal that hangs). */
     final CountDownLatch termHangs;
@@ -52,17 +52,17 @@ final class FakeProcessLauncher implements ProcessLauncher {
       }
     }
 
-    void exitWith(int code) {
+    public void exitWith(int code) {
       exit.complete(code);
     }
   }
 
   private final AtomicInteger nextPid = new AtomicInteger(1000);
-  final List<FakeProcess> launched = new CopyOnWriteArrayList<>();
-  volatile boolean ignoreTerm;
+  public final List<FakeProcess> launched = new CopyOnWriteArrayList<>();
+  public volatile boolean ignoreTerm;
   /** Set: the processes launched from now on hang on TERM until it is counted down. */
   volatile CountDownLatch termHangs;
-  volatile int failuresToSimulate;
+  public volatile int failuresToSimulate;
 
   @Override
   public RunningProcess launch(AgentSpec spec) throws IOException {
@@ -75,7 +75,7 @@ final class FakeProcessLauncher implements ProcessLauncher {
     return p;
   }
 
-  FakeProcess last() {
+  public FakeProcess last() {
     return launched.get(launched.size() - 1);
   }
 

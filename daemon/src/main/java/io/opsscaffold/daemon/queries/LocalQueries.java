@@ -1,8 +1,8 @@
-package io.opsscaffold.daemon.api;
+package io.opsscaffold.daemon.queries;
 
 import com.google.protobuf.util.Timestamps;
 import io.opsscaffold.api.status.v1.ProcessSample;
-import io.opsscaffold.daemon.health.HealthMonitor;
+import io.opsscaffold.daemon.monitor.HealthMonitor;
 import io.opsscaffold.daemon.logs.AgentLogs;
 import io.opsscaffold.errors.OpsException;
 import io.opsscaffold.time.Time;
@@ -19,12 +19,12 @@ public final class LocalQueries {
   public static final int MAX_LINES = 1000;
   private static final Duration MAX_HISTORY = Duration.ofHours(24);
 
-  private final DaemonGrpcService.AgentDirectory agents;
+  private final io.opsscaffold.daemon.supervision.AgentDirectory agents;
   private final HealthMonitor monitor;
   private final AgentLogs logs;
   private final Time time;
 
-  public LocalQueries(DaemonGrpcService.AgentDirectory agents, HealthMonitor monitor, AgentLogs logs, Time time) {
+  public LocalQueries(io.opsscaffold.daemon.supervision.AgentDirectory agents, HealthMonitor monitor, AgentLogs logs, Time time) {
     this.agents = agents;
     this.monitor = monitor;
     this.logs = logs;
@@ -72,7 +72,7 @@ public final class LocalQueries {
     }
   }
 
-  static ProcessSample sample(io.opsscaffold.daemon.monitor.ProcessSample s) {
+  public static ProcessSample sample(io.opsscaffold.daemon.monitor.ProcessSample s) {
     return ProcessSample.newBuilder()
         .setAt(Timestamps.fromMillis(s.at().toEpochMilli()))
         .setCpuPercent(s.cpuPercent())

@@ -1,4 +1,4 @@
-package io.opsscaffold.daemon.config;
+package io.opsscaffold.daemon.supervision;
 
 import java.net.URI;
 import java.nio.file.Path;

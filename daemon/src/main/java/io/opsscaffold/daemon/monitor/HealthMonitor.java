@@ -1,9 +1,6 @@
-package io.opsscaffold.daemon.health;
+package io.opsscaffold.daemon.monitor;
 
-import io.opsscaffold.daemon.monitor.HostSample;
-import io.opsscaffold.daemon.monitor.ProcessSample;
-import io.opsscaffold.daemon.monitor.ResourceMonitor;
-import io.opsscaffold.daemon.monitor.SampleHistory;
+import io.opsscaffold.daemon.health.HealthPolicy;
 import io.opsscaffold.daemon.supervision.AgentHttp;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.Supervisor;
@@ -84,7 +81,7 @@ public final class HealthMonitor implements AutoCloseable {
           Optional<ProcessSample> s = resources.sample(pid);
           s.ifPresent(value -> {
             history(runner.spec().id()).add(value);
-            runner.observeResources(value);
+            runner.observeResources(value.cpuPercent(), value.rssBytes());
           });
         }
         runner.spec().health().probe().ifPresent(probe -> maybeProbe(runner, probe, now));

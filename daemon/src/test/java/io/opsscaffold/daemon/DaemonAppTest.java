@@ -1,0 +1,167 @@
+package io.opsscaffold.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.opsscaffold.api.link.v1.AgentOperation;
+import io.opsscaffold.api.link.v1.Command;
+import io.opsscaffold.api.link.v1.CommandResult;
+import io.opsscaffold.api.link.v1.DaemonLinkServiceGrpc;
+import io.opsscaffold.api.link.v1.DaemonMessage;
+import io.opsscaffold.api.link.v1.ManagerMessage;
+import io.opsscaffold.api.link.v1.OperateAgent;
+import io.opsscaffold.api.link.v1.Welcome;
+import io.opsscaffold.daemon.supervision.FakeProcessLauncher;
+import io.opsscaffold.observability.Telemetry;
+import io.opsscaffold.observability.TelemetryPolicy;
+import io.opsscaffold.settings.Settings;
+import io.opsscaffold.testing.Await;
+import io.opsscaffold.testing.ManualTime;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole daemon built by its composition root with fake processes, a manual time and an
+ * in-process manager: the parts are wired to each other (supervision to the link, the local API,
+ * heartbeats, reload), with real HTTP on loopback.
+ */
+class DaemonAppTest {
+  @TempDir Path dir;
+  private final ManualTime time = new ManualTime();
+  private final FakeProcessLauncher launcher = new FakeProcessLauncher();
+  private final BlockingQueue<DaemonMessage> fromDaemon = new LinkedBlockingQueue<>();
+  private final AtomicReference<StreamObserver<ManagerMessage>> toDaemon = new AtomicReference<>();
+  private Server manager;
+  private Telemetry telemetry;
+  private DaemonApp app;
+  private Path config;
+
+  private static String yaml(Path dir, String... agents) {
+    StringBuilder b = new StringBuilder("node:\n  id: n1\n  labels:\n    area: east\n"
+        + "server:\n  port: 0\n  socket: " + dir.resolve("d.sock") + "\ndata-dir: " + dir.resolve("data") + "\nagents:\n");
+    for (String a : agents) {
+      b.append("  - id: ").append(a).append("\n    command: /bin/true\n    start-seconds: 0s\n");
+    }
+    return b.toString();
+  }
+
+  @BeforeEach
+  void start() throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    manager = InProcessServerBuilder.forName(name).directExecutor()
+        .addService(new DaemonLinkServiceGrpc.DaemonLinkServiceImplBase() {
+          @Override
+          public StreamObserver<DaemonMessage> connect(StreamObserver<ManagerMessage> out) {
+            toDaemon.set(out);
+            return new StreamObserver<>() {
+              @Override
+              public void onNext(DaemonMessage m) {
+                fromDaemon.add(m);
+              }
+
+              @Override
+              public void onError(Throwable t) { }
+
+              @Override
+              public void onCompleted() { }
+            };
+          }
+        }).build().start();
+    telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
+    config = Files.writeString(dir.resolve("daemon.yaml"), yaml(dir, "a1"));
+    app = DaemonApp.start(DaemonSettings.read(Settings.ofYaml(Files.readString(config))),
+        () -> DaemonSettings.read(Settings.ofYaml(readConfig())), telemetry,
+        new DaemonApp.Wiring(time, () -> 0.0, logs -> launcher, policy -> InProcessChannelBuilder.forName(name).build()));
+  }
+
+  private String readConfig() {
+    try {
+      return Files.readString(config);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (app != null) {
+      app.close();
+    }
+    telemetry.close();
+    manager.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  private DaemonMessage next(DaemonMessage.BodyCase body) throws InterruptedException {
+    for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5); System.nanoTime() < end; ) {
+      DaemonMessage m = fromDaemon.poll(50, TimeUnit.MILLISECONDS);
+      if (m != null && m.getBodyCase() == body) {
+        return m;
+      }
+    }
+    throw new AssertionError("the daemon sent no " + body);
+  }
+
+  @Test
+  void theDaemonReportsItsAgentsToTheManagerAndCarriesOutItsCommands() throws Exception {
+    DaemonMessage hello = next(DaemonMessage.BodyCase.HELLO);
+    assertEquals("n1", hello.getHello().getNodeId());
+    assertEquals("east", hello.getHello().getLabels().getArea());
+    assertEquals("a1", next(DaemonMessage.BodyCase.FULL_STATE).getFullState().getAgents(0).getAgentId());
+    toDaemon.get().onNext(ManagerMessage.newBuilder().setWelcome(Welcome.newBuilder().setSessionId("s")).build());
+    Await.until(Duration.ofSeconds(5), "the link to be up", app::linked, up -> up);
+
+    Await.until(Duration.ofSeconds(5), "the agent to run", () -> launcher.launched.size(), n -> n == 1);
+    toDaemon.get().onNext(ManagerMessage.newBuilder().setCommand(Command.newBuilder().setCommandId("c1")
+        .setOperate(OperateAgent.newBuilder().setAgentId("a1").setOperation(AgentOperation.AGENT_OPERATION_RESTART)))
+        .build());
+    CommandResult r = next(DaemonMessage.BodyCase.COMMAND_RESULT).getCommandResult();
+    assertTrue(r.getSuccess(), r.getMessage());
+    assertEquals(2, launcher.launched.size(), "restarted through the supervisor");
+  }
+
+  @Test
+  void theLocalApiAndHeartbeatsServeTheSameAgents() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    Await.until(Duration.ofSeconds(5), "the agent to run", () -> app.supervisor().runner("a1").orElseThrow().runningPid(),
+        pid -> pid > 0);
+    HttpResponse<String> agents = http.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + app.port() + "/api/v1/local/agents")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, agents.statusCode());
+    assertTrue(agents.body().contains("\"agentId\":\"a1\""), agents.body());
+    HttpResponse<String> beat = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + "/heartbeat"))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\""
+            + time.now() + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, beat.statusCode(), beat.body());
+    assertEquals(Optional.of(dir.resolve("d.sock")), app.socketPath());
+  }
+
+  @Test
+  void aReloadAddsAndRemovesAgentsAndNamesSettingsThatNeedARestart() throws Exception {
+    Await.until(Duration.ofSeconds(5), "a1 to run", () -> launcher.launched.size(), n -> n == 1);
+    Files.writeString(config, yaml(dir, "a2").replace("area: east", "area: west"));
+    var r = app.reload();
+    assertEquals(List.of("a2"), r.getAddedList());
+    assertEquals(List.of("a1"), r.getRemovedList());
+    assertEquals(List.of("node.labels"), r.getNeedsRestartList());
+    assertEquals(List.of("a2"), app.supervisor().agentIds());
+  }
+}

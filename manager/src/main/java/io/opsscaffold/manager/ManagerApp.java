@@ -9,6 +9,7 @@ import io.helidon.webserver.grpc.GrpcReflectionFeature;
 import io.helidon.webserver.grpc.GrpcRouting;
 import io.helidon.webserver.http.HttpRouting;
 import io.opsscaffold.api.fleet.v1.FleetProto;
+import io.opsscaffold.api.fleet.v1.FleetServiceGrpc;
 import io.opsscaffold.api.link.v1.LinkProto;
 import io.opsscaffold.manager.fleet.FleetGrpcService;
 import io.opsscaffold.manager.fleet.FleetQueries;
@@ -100,8 +101,12 @@ public final class ManagerApp implements AutoCloseable {
     io.opsscaffold.manager.fleet.AgentWatch agentWatch = new io.opsscaffold.manager.fleet.AgentWatch(repository, clock);
     writer.afterCommit(agentWatch::committed);
     io.opsscaffold.manager.operations.Requester requester = new io.opsscaffold.manager.operations.Requester();
-    FleetGrpcService fleetService = new FleetGrpcService(queries, operations, batches, operationLog,
-        new FleetGrpcService.Alerts(alertLog, alerts), agentWatch, clock);
+    // One FleetService on the wire, one adapter per feature in the code.
+    io.grpc.ServerServiceDefinition fleetService = ServiceParts.compose(FleetServiceGrpc.getServiceDescriptor(),
+        FleetServiceGrpc.AsyncService.class, FleetServiceGrpc::bindService, List.of(
+            new FleetGrpcService(queries, agentWatch),
+            new io.opsscaffold.manager.operations.OperationsGrpcService(operations, batches, operationLog, clock),
+            new io.opsscaffold.manager.alerts.AlertsGrpcService(alertLog, alerts)));
     BindableService fleet = tracing.traced(() -> io.grpc.ServerInterceptors.intercept(fleetService, requester));
     LinkGrpcService link =
         LinkGrpcService.create(registry, writer, connectivity, router, clock, settings.pingInterval());

@@ -87,17 +87,6 @@ public final class FleetProtos {
         .setTotal(c[0] + c[1] + c[2] + c[3] + c[4]).build();
   }
 
-  public static io.opsscaffold.api.fleet.v1.Operation operation(io.opsscaffold.manager.operations.OperationRecord o) {
-    io.opsscaffold.api.fleet.v1.Operation.Builder b = io.opsscaffold.api.fleet.v1.Operation.newBuilder()
-        .setOperationId(o.operationId()).setKind(o.kind()).setRequestedBy(o.requestedBy())
-        .setRequestedAt(timestamp(o.requestedMs())).setResult(o.result()).setTotal(o.results().size())
-        .setSuccess(o.success()).setFailed(o.failed()).addAllResults(o.results()).setTraceId(o.traceId());
-    if (o.finishedMs() > 0) {
-      b.setFinishedAt(timestamp(o.finishedMs()));
-    }
-    return b.build();
-  }
-
   static Lifecycle lifecycle(String name) {
     try {
       return Lifecycle.valueOf("LIFECYCLE_" + name);

@@ -37,7 +37,7 @@ import java.util.logging.Logger;
  * block their caller: they are queued and written by the session's own sender, so a daemon that
  * stops reading holds up nobody else.
  */
-public final class LinkSession implements StreamObserver<DaemonMessage>, StateWriter.Acker {
+public final class LinkSession implements StreamObserver<DaemonMessage>, StateWriter.Acker, CommandChannel {
   private static final Logger LOG = Logger.getLogger(LinkSession.class.getName());
   /** Messages that may wait for a daemon that does not read before its stream is ended. */
   static final int MAX_UNSENT = 1_000;
@@ -58,7 +58,8 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
     /** Output lines for a FollowLogs command of this node. */
     void logChunk(String nodeId, io.opsscaffold.api.link.v1.LogChunk chunk);
 
-    void sessionClosed(LinkSession session);
+    /** The stream ended: commands and follows waiting on it end too. */
+    void sessionClosed(CommandChannel session);
   }
 
   private final Context ctx;
@@ -86,6 +87,7 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
     out.setOnCancelHandler(() -> end("the daemon cancelled the stream"));
   }
 
+  @Override
   public String nodeId() {
     return nodeId;
   }
@@ -256,6 +258,7 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
   }
 
   /** Sends a message carrying the current trace context. */
+  @Override
   public boolean sendTraced(ManagerMessage.Builder message) {
     byte[] trace = TraceContextCarrier.binary(io.opentelemetry.context.Context.current());
     if (trace != null) {

@@ -5,6 +5,7 @@ import io.opsscaffold.api.link.v1.Command;
 import io.opsscaffold.api.link.v1.CommandResult;
 import io.opsscaffold.api.link.v1.ManagerMessage;
 import io.opsscaffold.errors.OpsException;
+import io.opsscaffold.manager.link.CommandChannel;
 import io.opsscaffold.manager.link.LinkSession;
 import java.time.Duration;
 import java.util.Map;
@@ -22,7 +23,7 @@ import io.opsscaffold.time.Time;
  */
 public final class CommandRouter implements LinkSession.CommandResults, AutoCloseable {
   private record Pending(
-      String nodeId, LinkSession session, String description, CompletableFuture<CommandResult> future) {}
+      String nodeId, CommandChannel session, String description, CompletableFuture<CommandResult> future) {}
 
   /** Where a follow's output goes. Called on the link transport's thread; must not block. */
   public interface Follow {
@@ -33,7 +34,7 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
     void ended(Status status);
   }
 
-  private record Following(String nodeId, LinkSession session, Follow follow) {}
+  private record Following(String nodeId, CommandChannel session, Follow follow) {}
 
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
   private final Map<String, Following> follows = new ConcurrentHashMap<>();
@@ -49,7 +50,7 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
    * result; {@code description} (e.g. "restart of agent a1 on node n1") names it in errors.
    */
   public CompletableFuture<CommandResult> send(
-      LinkSession session, Command command, String description, Duration timeout) {
+      CommandChannel session, Command command, String description, Duration timeout) {
     CompletableFuture<CommandResult> future = new CompletableFuture<>();
     String id = command.getCommandId();
     pending.put(id, new Pending(session.nodeId(), session, description, future));
@@ -72,7 +73,7 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
    * Sends a FollowLogs {@code command} on {@code session}; {@code follow} hears the output until
    * the returned handle is run (which tells the daemon to stop) or the follow ends.
    */
-  public Runnable follow(LinkSession session, Command command, Follow follow) {
+  public Runnable follow(CommandChannel session, Command command, Follow follow) {
     String id = command.getCommandId();
     follows.put(id, new Following(session.nodeId(), session, follow));
     if (!session.sendTraced(ManagerMessage.newBuilder().setCommand(command))) {
@@ -120,7 +121,7 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
   }
 
   @Override
-  public void sessionClosed(LinkSession session) {
+  public void sessionClosed(CommandChannel session) {
     pending.values().removeIf(p -> {
       if (p.session() != session) {
         return false;

@@ -48,7 +48,7 @@ import org.junit.jupiter.api.TestInstance;
  * backed by PostgreSQL, with three scripted daemons: two online, one gone offline.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class FleetApiTest {
+class FleetApiIT {
   private TestDatabases.Created pg;
   private Telemetry telemetry;
   private ManagerApp manager;

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.TestInstance;
  * manager on PostgreSQL with scripted daemons (two online, one offline).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ControllerCompatTest {
+class ControllerCompatIT {
   private static final String BASE = "/compat/controller/api/v1";
   private TestManager manager;
   private ManagedChannel channel;

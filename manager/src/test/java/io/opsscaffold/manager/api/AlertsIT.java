@@ -47,7 +47,7 @@ import org.junit.jupiter.api.TestInstance;
 
 /** Alerts opened, repeated and resolved by real state changes on a manager on PostgreSQL. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class AlertsTest {
+class AlertsIT {
   private TestDatabases.Created pg;
   private Telemetry telemetry;
   private ManagerApp manager;

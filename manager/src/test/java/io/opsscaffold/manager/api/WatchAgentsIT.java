@@ -35,7 +35,7 @@ import org.junit.jupiter.api.TestInstance;
 
 /** WatchAgents over HTTP (NDJSON) and gRPC, fed by real commits on PostgreSQL. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class WatchAgentsTest {
+class WatchAgentsIT {
   private TestManager manager;
   private ManagedChannel channel;
   private final HttpClient http = HttpClient.newHttpClient();

@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The repository's contract, on PostgreSQL and on the embedded H2 database. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class JdbcFleetRepositoryTest {
+class JdbcFleetRepositoryIT {
   private TestDatabases.Created pg;
   private Database postgres;
   private Database h2;

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.TestInstance;
 
 /** Batch operations over scripted daemons, one of them disconnected, on a manager on PostgreSQL. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class BatchApiTest {
+class BatchApiIT {
   private TestDatabases.Created pg;
   private Telemetry telemetry;
   private ManagerApp manager;

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * The state writer on a real PostgreSQL database that stops answering: a session holds the agents
  * table locked, so the writer's transaction waits, as it would on a database that is slow or down.
  */
-class StateWriterTest {
+class StateWriterIT {
   private static final String NODE = "n1";
   private TestDatabases.Created pg;
   private Database db;

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.TestInstance;
  * real one does (the real daemon's side is covered by the system tests).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ConfigAndFollowTest {
+class ConfigAndFollowIT {
   private TestManager manager;
   private ManagedChannel channel;
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();

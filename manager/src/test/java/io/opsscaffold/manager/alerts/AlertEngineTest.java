@@ -1,0 +1,102 @@
+package io.opsscaffold.manager.alerts;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.opsscaffold.manager.fleet.AgentRecord;
+import io.opsscaffold.manager.fleet.FleetWrite;
+import io.opsscaffold.manager.fleet.InMemoryFleetRepository;
+import io.opsscaffold.manager.fleet.NodeRecord;
+import io.opsscaffold.testing.Await;
+import io.opsscaffold.testing.ManualTime;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Alerts from committed writes and from time passing, on fakes and a manual time. */
+class AlertEngineTest {
+  private static final Duration SCAN = Duration.ofSeconds(2);
+  private final ManualTime time = new ManualTime();
+  private final InMemoryFleetRepository fleet = new InMemoryFleetRepository();
+  private final InMemoryAlertRepository alerts = new InMemoryAlertRepository();
+  private AlertEngine engine;
+
+  private AgentRecord agent(String lifecycle, long lastHeartbeatMs, long timeoutMs, String message) {
+    return new AgentRecord("n1", "a1", "t", lifecycle, "HEALTHY", 7, lastHeartbeatMs, lastHeartbeatMs, timeoutMs,
+        OptionalInt.empty(), 0, 0, message, time.millis(), List.of(), "");
+  }
+
+  /** Writes to the fleet and tells the engine, as the state writer does after a commit. */
+  private void commit(FleetWrite... writes) {
+    fleet.apply(List.of(writes));
+    engine.committed(List.of(writes));
+  }
+
+  @BeforeEach
+  void start() {
+    fleet.apply(List.of(new FleetWrite.NodeConnected(new NodeRecord("n1", "h", "10.0.0.1", "Linux", "amd64", "0.1.0",
+        "east", "z", 0, "b", Map.of(), NodeRecord.ONLINE, "s", 1, 1, 1, ""))));
+    engine = new AlertEngine(fleet, alerts, time, Optional.empty(), SCAN);
+  }
+
+  @AfterEach
+  void stop() {
+    engine.close();
+  }
+
+  /** Starts the engine and lets its first scan (the full read of the fleet) finish. */
+  private void started() {
+    engine.start();
+    time.awaitTimers(1);
+    time.advance(Duration.ZERO);
+    time.awaitTimers(1); // re-armed once the scan ended
+  }
+
+  @Test
+  void anAgentThatStopsOpensAnOffAlertAndRunningAgainResolvesIt() {
+    fleet.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running")))));
+    started();
+    assertEquals(List.of(), alerts.open());
+
+    commit(new FleetWrite.UpsertAgents(List.of(agent("STOPPED", time.millis(), 0, "exited with code 1"))));
+    AlertRecord open = Await.until(Duration.ofSeconds(5), "an alert", alerts::open, l -> l.size() == 1).get(0);
+    assertEquals("OFF", open.kind());
+    assertEquals("exited with code 1", open.reason());
+    assertEquals("east", open.area());
+
+    commit(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running"))));
+    Await.until(Duration.ofSeconds(5), "the alert to resolve", alerts::open, List::isEmpty);
+    assertEquals(1, alerts.count("resolved", "OFF", "", "n1"));
+  }
+
+  @Test
+  void aHeartbeatThatGoesStaleOpensNoDataAtTheFirstScanPastItsTimeout() {
+    fleet.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 5_000, "running")))));
+    started();
+    for (int i = 0; i < 2; i++) { // scans at 2 s and 4 s: the heartbeat is still fresh
+      time.advance(SCAN);
+      time.awaitTimers(1);
+    }
+    assertEquals(List.of(), alerts.open());
+    time.advance(SCAN); // 6 s: past the 5 s timeout
+    AlertRecord open = Await.until(Duration.ofSeconds(5), "a NO_DATA alert", alerts::open, l -> l.size() == 1).get(0);
+    assertEquals("NO_DATA", open.kind());
+    assertEquals("no heartbeat within its timeout", open.reason());
+    assertEquals(time.millis(), open.openedMs());
+  }
+
+  @Test
+  void anAgentRemovedFromItsNodeIsNotExist() {
+    fleet.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running")))));
+    started();
+    commit(new FleetWrite.RemoveAgents("n1", List.of("a1")));
+    AlertRecord open = Await.until(Duration.ofSeconds(5), "an alert", alerts::open, l -> l.size() == 1).get(0);
+    assertEquals("NOT_EXIST", open.kind());
+    assertTrue(open.reason().contains("no longer configured on node n1"), open.reason());
+  }
+}

@@ -18,7 +18,7 @@ public final class ConfigFileRules {
   /** Most files in one push. */
   public static final int MAX_FILES = 64;
   /** Part of the names the daemon gives its temporary files; never a pushed name. */
-  public static final String TEMP_MARK = ".ops-tmp-";
+  public static final String TEMP_MARK = io.opsscaffold.files.AtomicFiles.TEMP_MARK;
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
   private ConfigFileRules() {}

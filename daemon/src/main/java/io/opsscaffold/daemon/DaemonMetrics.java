@@ -37,11 +37,11 @@ final class DaemonMetrics {
     meter.gaugeBuilder("ops.agent.crash_loop").ofLongs().setUnit("{agent}")
         .setDescription("1 while the agent is in CRASH_LOOP, else 0")
         .buildWithCallback(m -> supervisor.snapshots().forEach(s ->
-            m.record(s.lifecycle().equals("CRASH_LOOP") ? 1 : 0, agent(nodeId, s))));
+            m.record(s.lifecycle() == io.opsscaffold.daemon.supervision.Lifecycle.CRASH_LOOP ? 1 : 0, agent(nodeId, s))));
     meter.gaugeBuilder("ops.agent.running").ofLongs().setUnit("{agent}")
         .setDescription("1 while the agent is RUNNING, else 0")
         .buildWithCallback(m -> supervisor.snapshots().forEach(s ->
-            m.record(s.lifecycle().equals("RUNNING") ? 1 : 0, agent(nodeId, s))));
+            m.record(s.lifecycle() == io.opsscaffold.daemon.supervision.Lifecycle.RUNNING ? 1 : 0, agent(nodeId, s))));
     meter.counterBuilder("ops.daemon.heartbeats").setUnit("{heartbeat}")
         .setDescription("Heartbeats received, by transport (http, socket) and result"
             + " (accepted, invalid, too_large, busy, refused)")

@@ -161,7 +161,8 @@ public record DaemonSettings(
           workingDir,
           a.stringMap("env"),
           new RestartPolicy(
-              restart.oneOf("policy", defaults.mode(), RestartPolicy.MODES),
+              RestartPolicy.Mode.fromConfig(restart.oneOf("policy", defaults.mode().configName(),
+                  RestartPolicy.Mode.configNames())),
               restart.duration("initial-delay", defaults.initialDelay(), Duration.ZERO, Duration.ofHours(1)),
               multiplier(restart),
               restart.duration("max-delay", defaults.maxDelay(), Duration.ZERO, Duration.ofDays(1)),
@@ -223,7 +224,8 @@ public record DaemonSettings(
         a.problem("config-dir", "'" + text + "' exists and is not a directory");
       }
     }
-    String reload = a.oneOf("config-reload", "restart", ConfigPolicy.RELOADS);
+    ConfigPolicy.Reload reload = ConfigPolicy.Reload.valueOf(
+        a.oneOf("config-reload", "restart", ConfigPolicy.Reload.configNames()).toUpperCase(java.util.Locale.ROOT));
     Optional<java.net.URI> url = Optional.empty();
     String urlText = a.string("config-reload-url", "");
     if (!urlText.isBlank()) {
@@ -232,7 +234,7 @@ public record DaemonSettings(
       } else {
         url = Optional.of(java.net.URI.create(urlText));
       }
-    } else if (reload.equals("http")) {
+    } else if (reload == ConfigPolicy.Reload.HTTP) {
       a.problem("config-reload-url", "is required when config-reload is http");
     }
     return new ConfigPolicy(dir, reload, url,

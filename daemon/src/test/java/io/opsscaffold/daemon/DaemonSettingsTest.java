@@ -42,7 +42,7 @@ class DaemonSettingsTest {
     assertEquals(2, s.agents().size());
     var a1 = s.agents().get(0);
     assertEquals(List.of("-c", "sleep 100"), a1.args());
-    assertEquals("on-failure", a1.restart().mode());
+    assertEquals(io.opsscaffold.daemon.restart.RestartPolicy.Mode.ON_FAILURE, a1.restart().mode());
     assertEquals(Duration.ofMillis(250), a1.restart().initialDelay());
     assertEquals(Duration.ofMinutes(1), a1.restart().maxDelay());
     assertEquals(3, a1.restart().crashLoopAfter());
@@ -54,7 +54,7 @@ class DaemonSettingsTest {
     assertEquals(Duration.ofSeconds(3), a1.stopTimeout());
     assertEquals(java.util.Optional.of(Duration.ofSeconds(30)), a1.health().heartbeatTimeout());
     assertEquals(java.util.Optional.empty(), s.agents().get(1).health().heartbeatTimeout(), "auto by default");
-    assertEquals("always", s.agents().get(1).restart().mode());
+    assertEquals(io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS, s.agents().get(1).restart().mode());
     assertEquals(false, s.agents().get(1).autostart());
   }
 

@@ -22,18 +22,7 @@ public final class ErrorMapper {
   public static Status toStatus(Throwable error) {
     Throwable e = unwrap(error);
     if (e instanceof OpsException ops) {
-      Status.Code code =
-          switch (ops.kind()) {
-            case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;
-            case NOT_FOUND -> Status.Code.NOT_FOUND;
-            case CONFLICT -> Status.Code.FAILED_PRECONDITION;
-            case UNAVAILABLE -> Status.Code.UNAVAILABLE;
-            case TIMED_OUT -> Status.Code.DEADLINE_EXCEEDED;
-          };
-      if (ops.kind() == OpsException.Kind.CONFLICT) {
-        code = Status.Code.ABORTED;
-      }
-      return Status.fromCode(code).withDescription(ops.getMessage());
+      return Status.fromCode(code(ops.kind())).withDescription(ops.getMessage());
     }
     if (e instanceof StatusRuntimeException sre) {
       return sre.getStatus().withCause(null);
@@ -41,9 +30,26 @@ public final class ErrorMapper {
     if (e instanceof StatusException se) {
       return se.getStatus().withCause(null);
     }
-    LOG.log(Level.SEVERE, "unexpected failure while serving a request", e);
+    String reference = java.util.UUID.randomUUID().toString().substring(0, 8);
+    LOG.log(Level.SEVERE, "unexpected failure while serving a request (reference " + reference + ")", e);
     return Status.INTERNAL.withDescription(
-        "internal error (" + e.getClass().getSimpleName() + "); details are in the server log");
+        "internal error; the server log has the details under reference " + reference);
+  }
+
+  /** The gRPC code of a failure {@code kind}. */
+  public static Status.Code code(OpsException.Kind kind) {
+    return switch (kind) {
+      case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;
+      case NOT_FOUND -> Status.Code.NOT_FOUND;
+      case CONFLICT -> Status.Code.ABORTED;
+      case FAILED_PRECONDITION -> Status.Code.FAILED_PRECONDITION;
+      case UNAVAILABLE -> Status.Code.UNAVAILABLE;
+      case TIMED_OUT -> Status.Code.DEADLINE_EXCEEDED;
+      case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
+      case PERMISSION_DENIED -> Status.Code.PERMISSION_DENIED;
+      case RESOURCE_EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
+      case INTERNAL -> Status.Code.INTERNAL;
+    };
   }
 
   /**

@@ -1,13 +1,15 @@
 package io.opsscaffold.daemon.config;
 
 import io.opsscaffold.time.Time;
-import io.grpc.Status;
+import io.opsscaffold.errors.OpsException;
+import io.opsscaffold.files.AtomicFiles;
 import io.opsscaffold.api.ConfigFileRules;
 import io.opentelemetry.context.Context;
 import io.opsscaffold.daemon.supervision.AgentHttp;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 import io.opsscaffold.daemon.supervision.ConfigPolicy;
+import io.opsscaffold.daemon.supervision.Lifecycle;
 import io.opsscaffold.daemon.supervision.Supervisor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -53,14 +55,24 @@ public final class ConfigPusher {
   /**
    * What happened.
    *
-   * @param outcome APPLIED, UNCHANGED or FAILED
    * @param hash the hash of the agent's config directory now (after a rollback: the restored one)
-   * @param code OK, or the failure's code (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ABORTED)
+   * @param failure empty when the files are in place; else what kind of failure (invalid files, no
+   *     such agent, an agent that takes no pushes, a push in progress or rolled back, a write error)
    */
-  public record Result(String outcome, String hash, String message, Status.Code code) {
+  public record Result(Outcome outcome, String hash, String message, Optional<OpsException.Kind> failure) {
     public boolean applied() {
-      return code == Status.Code.OK;
+      return failure.isEmpty();
     }
+  }
+
+  /** What became of a push. */
+  public enum Outcome {
+    /** The agent runs on the new files. */
+    APPLIED,
+    /** The agent already had exactly these files; nothing was done. */
+    UNCHANGED,
+    /** Refused, or rolled back. */
+    FAILED
   }
 
   private final Supervisor supervisor;
@@ -77,27 +89,27 @@ public final class ConfigPusher {
   public Result push(String agentId, List<File> files, Context ctx) {
     Optional<AgentRunner> found = supervisor.runner(agentId);
     if (found.isEmpty()) {
-      return failed(Status.Code.NOT_FOUND, "", "agent '" + agentId + "' is not supervised by this daemon");
+      return failed(OpsException.Kind.NOT_FOUND, "", "agent '" + agentId + "' is not supervised by this daemon");
     }
     AgentRunner runner = found.get();
     ConfigPolicy policy = runner.spec().config();
     if (policy.dir().isEmpty()) {
-      return failed(Status.Code.FAILED_PRECONDITION, "", "agent '" + agentId
+      return failed(OpsException.Kind.FAILED_PRECONDITION, "", "agent '" + agentId
           + "' has no config-dir in the daemon's configuration, so it takes no config pushes");
     }
     Optional<String> problem = ConfigFileRules.problem("files",
         files.stream().map(f -> new ConfigFileRules.FileRef(f.name(), f.content().length)).toList());
     if (problem.isPresent()) {
-      return failed(Status.Code.INVALID_ARGUMENT, "", problem.get());
+      return failed(OpsException.Kind.INVALID_ARGUMENT, "", problem.get());
     }
     ReentrantLock lock = locks.computeIfAbsent(agentId, k -> new ReentrantLock());
     if (!lock.tryLock()) {
-      return failed(Status.Code.ABORTED, "", "another config push to agent '" + agentId + "' is in progress");
+      return failed(OpsException.Kind.CONFLICT, "", "another config push to agent '" + agentId + "' is in progress");
     }
     try {
       return apply(runner, policy, policy.dir().get(), files, ctx);
     } catch (IOException e) {
-      return failed(Status.Code.INTERNAL, "", "could not write the configuration: " + e);
+      return failed(OpsException.Kind.INTERNAL, "", "could not write the configuration: " + e.getMessage());
     } finally {
       lock.unlock();
     }
@@ -106,18 +118,25 @@ public final class ConfigPusher {
   private Result apply(AgentRunner runner, ConfigPolicy policy, Path dir, List<File> files, Context ctx)
       throws IOException {
     Files.createDirectories(dir);
+    for (File f : files) {
+      if (Files.isSymbolicLink(dir.resolve(f.name()))) {
+        return failed(OpsException.Kind.FAILED_PRECONDITION, hash(dir), "files: '" + f.name()
+            + "' is a symbolic link in the agent's config-dir; pushes never write or read through links");
+      }
+    }
     String before = hash(dir);
     Map<String, Optional<byte[]>> previous = new LinkedHashMap<>();
     boolean same = true;
     for (File f : files) {
       Path p = dir.resolve(f.name());
-      Optional<byte[]> old = Files.isRegularFile(p) ? Optional.of(Files.readAllBytes(p)) : Optional.empty();
+      Optional<byte[]> old = Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+          ? Optional.of(Files.readAllBytes(p)) : Optional.empty();
       previous.put(f.name(), old);
       same &= old.isPresent() && java.util.Arrays.equals(old.get(), f.content());
     }
     if (same) {
-      return new Result("UNCHANGED", before, "unchanged: the agent already has these files (" + before + ")",
-          Status.Code.OK);
+      return new Result(Outcome.UNCHANGED, before, "unchanged: the agent already has these files (" + before + ")",
+          Optional.empty());
     }
     try {
       for (File f : files) {
@@ -131,8 +150,8 @@ public final class ConfigPusher {
     LOG.info(() -> "config of " + runner.spec().id() + " written: " + before + " -> " + after);
     Optional<String> trouble = activate(runner, policy, ctx);
     if (trouble.isEmpty()) {
-      return new Result("APPLIED", after, "applied " + after + " (was " + before + ", "
-          + describe(policy) + ")", Status.Code.OK);
+      return new Result(Outcome.APPLIED, after, "applied " + after + " (was " + before + ", "
+          + describe(policy) + ")", Optional.empty());
     }
     LOG.warning(() -> "config " + after + " of " + runner.spec().id() + " failed (" + trouble.get()
         + "); rolling back to " + before);
@@ -141,7 +160,7 @@ public final class ConfigPusher {
     Optional<String> back = activate(runner, policy, ctx);
     String message = "FAILED: " + trouble.get() + "; rolled back to " + restored
         + back.map(b -> ", but the agent did not come back on it either: " + b).orElse("");
-    return new Result("FAILED", restored, message, Status.Code.ABORTED);
+    return new Result(Outcome.FAILED, restored, message, Optional.of(OpsException.Kind.CONFLICT));
   }
 
   /** Puts back the files a push replaced and removes the ones it added. */
@@ -158,25 +177,25 @@ public final class ConfigPusher {
 
   /** Makes the agent take its files; empty when it did and stayed up for the verify window. */
   private Optional<String> activate(AgentRunner runner, ConfigPolicy policy, Context ctx) {
-    if (policy.reload().equals("none")) {
+    if (policy.reload() == ConfigPolicy.Reload.NONE) {
       return Optional.empty();
     }
     AgentSnapshot s = runner.snapshot();
-    if (policy.reload().equals("http") && s.lifecycle().equals("RUNNING")) {
+    if (policy.reload() == ConfigPolicy.Reload.HTTP && s.lifecycle() == Lifecycle.RUNNING) {
       Optional<String> refused = postReload(policy);
       if (refused.isPresent()) {
         return refused;
       }
     } else {
       s = runner.restart(ctx).join();
-      if (!s.lifecycle().equals("RUNNING")) {
+      if (s.lifecycle() != Lifecycle.RUNNING) {
         return Optional.of("the agent did not start on it: " + s.message());
       }
     }
     sleep(policy.verify());
     AgentSnapshot now = runner.snapshot();
-    if (!now.lifecycle().equals("RUNNING") || now.pid() != s.pid()) {
-      return Optional.of("the agent did not stay up on it (" + now.lifecycle().toLowerCase(java.util.Locale.ROOT)
+    if (now.lifecycle() != Lifecycle.RUNNING || now.pid() != s.pid()) {
+      return Optional.of("the agent did not stay up on it (" + now.lifecycle().name().toLowerCase(java.util.Locale.ROOT)
           + ": " + now.message() + ")");
     }
     return Optional.empty();
@@ -193,30 +212,25 @@ public final class ConfigPusher {
     } catch (AgentHttp.TimedOut e) {
       return Optional.of("the agent's reload (" + url + ") did not answer within " + RELOAD_TIMEOUT.toSeconds() + " s");
     } catch (IOException e) {
-      return Optional.of("the agent's reload (" + url + ") failed: " + e);
+      return Optional.of("the agent's reload (" + url + ") failed: " + e.getMessage());
     }
   }
 
   private static String describe(ConfigPolicy policy) {
     return switch (policy.reload()) {
-      case "http" -> "reloaded through " + policy.reloadUrl().map(Object::toString).orElse("");
-      case "none" -> "not reloaded: the agent reads its files itself";
-      default -> "agent restarted";
+      case HTTP -> "reloaded through " + policy.reloadUrl().map(Object::toString).orElse("");
+      case NONE -> "not reloaded: the agent reads its files itself";
+      case RESTART -> "agent restarted";
     };
   }
 
-  /** Replaces {@code target} atomically: a reader sees the old file or the new one, never a part. */
+  /**
+   * Replaces {@code target} atomically (a reader sees the old file or the new one, never a part),
+   * keeping the mode of the file it replaces; a new file is readable by its owner only. A symbolic
+   * link is never written through.
+   */
   static void write(Path target, byte[] content) throws IOException {
-    Path tmp = target.resolveSibling("." + target.getFileName() + TEMP_MARK + UUID.randomUUID());
-    try {
-      try (var ch = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        ch.write(java.nio.ByteBuffer.wrap(content));
-        ch.force(true);
-      }
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.write(target, content, AtomicFiles.modeOf(target).orElse(AtomicFiles.OWNER_ONLY));
   }
 
   /** A short hash of the directory's regular files (names and contents), e.g. "sha256:1a2b3c4d5e6f". */
@@ -224,7 +238,8 @@ public final class ConfigPusher {
     Map<String, Path> sorted = new TreeMap<>();
     if (Files.isDirectory(dir)) {
       try (Stream<Path> s = Files.list(dir)) {
-        s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().contains(TEMP_MARK))
+        s.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+            .filter(p -> !p.getFileName().toString().contains(TEMP_MARK))
             .forEach(p -> sorted.put(p.getFileName().toString(), p));
       }
     }
@@ -242,8 +257,8 @@ public final class ConfigPusher {
     }
   }
 
-  private static Result failed(Status.Code code, String hash, String message) {
-    return new Result("FAILED", hash, message, code);
+  private static Result failed(OpsException.Kind kind, String hash, String message) {
+    return new Result(Outcome.FAILED, hash, message, Optional.of(kind));
   }
 
   private void sleep(Duration d) {

@@ -16,9 +16,9 @@ import java.util.OptionalLong;
  */
 public final class HealthTracker {
   /** A health and why. */
-  public record Verdict(String health, String reason) {
+  public record Verdict(Health health, String reason) {
     public boolean healthy() {
-      return health.equals("HEALTHY");
+      return health == Health.HEALTHY;
     }
   }
 
@@ -114,19 +114,19 @@ public final class HealthTracker {
       Instant reference = lastHeartbeat != null ? lastHeartbeat : started;
       Duration silent = Duration.between(reference, now);
       if (silent.compareTo(timeout.get()) > 0) {
-        return new Verdict("NO_HEARTBEAT", "no heartbeat for " + silent.toMillis() + " ms (timeout "
+        return new Verdict(Health.NO_HEARTBEAT, "no heartbeat for " + silent.toMillis() + " ms (timeout "
             + timeout.get().toMillis() + " ms)");
       }
     }
     if (policy.probe().isPresent() && probeFailures >= policy.probe().get().failureThreshold()) {
-      return new Verdict("UNHEALTHY_PROBE", "health probe failed " + probeFailures + " times in a row: " + probeDetail);
+      return new Verdict(Health.UNHEALTHY_PROBE, "health probe failed " + probeFailures + " times in a row: " + probeDetail);
     }
     if (cpuOverSince != null && Duration.between(cpuOverSince, now).compareTo(policy.sustain()) >= 0) {
-      return new Verdict("OVER_THRESHOLD", "CPU " + lastCpu + " % above " + policy.cpuPercent() + " % for "
+      return new Verdict(Health.OVER_THRESHOLD, "CPU " + lastCpu + " % above " + policy.cpuPercent() + " % for "
           + Duration.between(cpuOverSince, now).toSeconds() + " s");
     }
     if (rssOverSince != null && Duration.between(rssOverSince, now).compareTo(policy.sustain()) >= 0) {
-      return new Verdict("OVER_THRESHOLD", "memory " + lastRss + " bytes above " + policy.rssBytes() + " for "
+      return new Verdict(Health.OVER_THRESHOLD, "memory " + lastRss + " bytes above " + policy.rssBytes() + " for "
           + Duration.between(rssOverSince, now).toSeconds() + " s");
     }
     if (!policy.noDataAfter().isZero() && lastProgress != Long.MIN_VALUE && progressMovedAt != null
@@ -134,8 +134,8 @@ public final class HealthTracker {
       noData = true;
     }
     if (noData) {
-      return new Verdict("NO_DATA", "heartbeating, but no progress since " + progressMovedAt);
+      return new Verdict(Health.NO_DATA, "heartbeating, but no progress since " + progressMovedAt);
     }
-    return new Verdict("HEALTHY", "");
+    return new Verdict(Health.HEALTHY, "");
   }
 }

@@ -171,10 +171,9 @@ public final class LinkCommands {
           .map(f -> new ConfigPusher.File(f.getName(), f.getContent().getBytes(StandardCharsets.UTF_8)))
           .toList(), ctx);
       CommandResult.Builder b = CommandResult.newBuilder().setCommandId(command.getCommandId())
-          .setSuccess(r.applied()).setMessage(r.message()).setConfigOutcome(r.outcome()).setConfigHash(r.hash());
-      if (!r.applied()) {
-        b.setErrorCode(r.code().value());
-      }
+          .setSuccess(r.applied()).setMessage(r.message()).setConfigOutcome(r.outcome().name())
+          .setConfigHash(r.hash());
+      r.failure().ifPresent(kind -> b.setErrorCode(ErrorMapper.code(kind).value()));
       supervisor.runner(push.getAgentId()).ifPresent(runner -> b.setAgent(LinkProtos.state(runner.snapshot())));
       return b.build();
     }

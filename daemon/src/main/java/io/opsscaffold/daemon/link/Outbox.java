@@ -57,7 +57,8 @@ public final class Outbox implements StateListener {
     try {
       Change last = pending.get(agentId);
       AgentSnapshot ghost = last != null ? last.snapshot()
-          : new AgentSnapshot(agentId, "", "STOPPED", "UNKNOWN", 0, java.util.Optional.empty(),
+          : new AgentSnapshot(agentId, "", io.opsscaffold.daemon.supervision.Lifecycle.STOPPED,
+              io.opsscaffold.daemon.health.Health.UNKNOWN, 0, java.util.Optional.empty(),
               java.util.Optional.empty(), java.time.Duration.ZERO, java.util.OptionalInt.empty(),
               java.util.Optional.empty(), 0, "removed", java.util.List.of(), "");
       pending.put(agentId, new Change(ghost, Context.root(), time.now(), true));

@@ -47,7 +47,7 @@ public final class RestartTracker {
 
   /** The process could not even be launched (missing binary, permission). */
   public RestartDecision launchFailed() {
-    if (policy.mode().equals("never")) {
+    if (policy.mode() == RestartPolicy.Mode.NEVER) {
       return RestartDecision.stay(++failures);
     }
     failures++;

@@ -5,6 +5,7 @@ import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonReader;
 import jakarta.json.JsonValue;
 import jakarta.json.spi.JsonProvider;
+import io.opsscaffold.files.AtomicFiles;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.ByteBuffer;
@@ -24,8 +25,8 @@ import java.util.logging.Logger;
 
 /**
  * The daemon's metadata store: one JSON file per agent under {@code <data-dir>/state/}, each
- * written atomically (temporary file in the same directory, fsync, rename, fsync of the
- * directory). A file that cannot be read is set aside as {@code <name>.corrupt-<millis>} and
+ * written atomically ({@link AtomicFiles}: temporary file in the same directory, fsync, rename,
+ * fsync of the directory), readable by the daemon's user only. A file that cannot be read is set aside as {@code <name>.corrupt-<millis>} and
  * reported; it never stops the daemon. Thread-safe per agent (each agent's runner writes its own
  * file); {@link #problems} collects what was set aside.
  */
@@ -94,29 +95,7 @@ public final class AgentStateStore {
     s.lastExitCode().ifPresentOrElse(c -> b.add("last_exit_code", c), () -> b.addNull("last_exit_code"));
     s.lastExitAt().ifPresentOrElse(t -> b.add("last_exit_at", t.toString()), () -> b.addNull("last_exit_at"));
     byte[] json = b.build().toString().getBytes(StandardCharsets.UTF_8);
-    Path target = file(s.agentId());
-    Path tmp = Files.createTempFile(dir, s.agentId(), ".tmp");
-    try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        ByteBuffer buf = ByteBuffer.wrap(json);
-        while (buf.hasRemaining()) {
-          ch.write(buf);
-        }
-        ch.force(true);
-      }
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-        d.force(true);
-      } catch (IOException e) {
-        // some file systems cannot sync a directory; the rename is still atomic
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.write(file(s.agentId()), json);
   }
 
   /** Forgets an agent (removed from the configuration). */

@@ -3,6 +3,7 @@ package io.opsscaffold.daemon.supervision;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.health.Health;
 import io.opsscaffold.daemon.health.HealthTracker;
 import io.opsscaffold.daemon.restart.RestartDecision;
 import io.opsscaffold.daemon.restart.RestartTracker;
@@ -57,8 +58,8 @@ public final class AgentRunner implements AutoCloseable {
   private final Scheduler thread;
 
   // Owned by the runner thread.
-  private String lifecycle = "STOPPED";
-  private String health = "UNKNOWN";
+  private Lifecycle lifecycle = Lifecycle.STOPPED;
+  private Health health = Health.UNKNOWN;
   // Written on the runner thread only; volatile for killNow, the daemon's last resort at exit.
   private volatile RunningProcess process;
   private Instant startedAt;
@@ -119,7 +120,7 @@ public final class AgentRunner implements AutoCloseable {
     return onThread(ctx, () -> {
       wanted = true;
       tracker.reset();
-      if (process != null && lifecycle.equals("RUNNING")) {
+      if (process != null && lifecycle == Lifecycle.RUNNING) {
         return CompletableFuture.completedFuture(snapshot("already running (pid " + process.pid() + ")"));
       }
       CompletableFuture<AgentSnapshot> done = new CompletableFuture<>();
@@ -141,8 +142,8 @@ public final class AgentRunner implements AutoCloseable {
       wanted = false;
       cancelRestart();
       if (process == null) {
-        if (!lifecycle.equals("STOPPED")) {
-          lifecycle = "STOPPED";
+        if (lifecycle != Lifecycle.STOPPED) {
+          lifecycle = Lifecycle.STOPPED;
           message = "stopped";
           publish();
         }
@@ -150,9 +151,9 @@ public final class AgentRunner implements AutoCloseable {
       }
       CompletableFuture<AgentSnapshot> done = new CompletableFuture<>();
       stopWaiters.add(done);
-      if (!lifecycle.equals("STOPPING")) {
+      if (lifecycle != Lifecycle.STOPPING) {
         cancelConfirm();
-        lifecycle = "STOPPING";
+        lifecycle = Lifecycle.STOPPING;
         message = "stopping (SIG" + spec.stopSignal() + " sent to process group " + process.pid() + ")";
         publish();
         RunningProcess p = process;
@@ -185,8 +186,8 @@ public final class AgentRunner implements AutoCloseable {
       lastRestartReason = stored.lastRestartReason();
       tracker.started();
       healthTracker.started();
-      lifecycle = "RUNNING";
-      health = "HEALTHY";
+      lifecycle = Lifecycle.RUNNING;
+      health = Health.HEALTHY;
       message = "adopted (pid " + p.pid() + ", started " + processStart + " by an earlier daemon)";
       p.onExit().whenComplete((code, error) -> thread.execute(() -> exited(p, code == null ? -1 : code)));
       publish();
@@ -201,7 +202,7 @@ public final class AgentRunner implements AutoCloseable {
   public CompletableFuture<AgentSnapshot> restart(Context ctx) {
     return thread.submit(() -> process == null ? 0L : process.pid())
         .thenCompose(oldPid -> stop(ctx).thenCompose(s -> start(ctx)).thenApply(s -> {
-          String m = s.lifecycle().equals("RUNNING")
+          String m = s.lifecycle() == Lifecycle.RUNNING
               ? "restarted (pid " + oldPid + " -> " + s.pid() + ")" : s.message();
           return withMessage(s, m);
         }));
@@ -243,11 +244,11 @@ public final class AgentRunner implements AutoCloseable {
    */
   public void checkHealth() {
     thread.execute(() -> {
-      if (!lifecycle.equals("RUNNING") || process == null) {
+      if (lifecycle != Lifecycle.RUNNING || process == null) {
         return;
       }
       HealthTracker.Verdict v = healthTracker.evaluate();
-      if (v.health().equals(health)) {
+      if (v.health() == health) {
         return;
       }
       health = v.health();
@@ -257,7 +258,7 @@ public final class AgentRunner implements AutoCloseable {
       if (!v.healthy() && spec.health().restart()) {
         LOG.warning(() -> spec.id() + " is " + v.health() + " (" + v.reason() + "); restarting it");
         unhealthyRestart = v.health() + ": " + v.reason();
-        lifecycle = "STOPPING";
+        lifecycle = Lifecycle.STOPPING;
         message = "restarting because " + unhealthyRestart;
         publish();
         RunningProcess p = process;
@@ -306,8 +307,8 @@ public final class AgentRunner implements AutoCloseable {
   }
 
   private void launch() {
-    lifecycle = "STARTING";
-    health = "UNKNOWN";
+    lifecycle = Lifecycle.STARTING;
+    health = Health.UNKNOWN;
     message = "starting";
     publish();
     Span span = tracer.spanBuilder("process.start").setParent(cause)
@@ -320,7 +321,7 @@ public final class AgentRunner implements AutoCloseable {
       startedAt = clock.instant();
       tracker.started();
       healthTracker.started();
-      health = "HEALTHY";
+      health = Health.HEALTHY;
       span.setAttribute("process.pid", p.pid());
       p.onExit().whenComplete((code, error) -> thread.execute(() -> exited(p, code == null ? -1 : code)));
       if (spec.startSeconds().isZero()) {
@@ -332,13 +333,13 @@ public final class AgentRunner implements AutoCloseable {
       }
     } catch (IOException | RuntimeException e) {
       span.recordException(e);
-      lifecycle = "FAILED";
-      health = "DEAD";
+      lifecycle = Lifecycle.FAILED;
+      health = Health.DEAD;
       message = "could not start: " + e.getMessage();
       LOG.warning(() -> spec.id() + " " + message);
       RestartDecision d = tracker.launchFailed();
       if (wanted) {
-        scheduleRestart(d, "FAILED");
+        scheduleRestart(d, Lifecycle.FAILED);
       }
       publish();
       completeStart();
@@ -349,10 +350,10 @@ public final class AgentRunner implements AutoCloseable {
 
   private void confirmStart(RunningProcess p) {
     pendingConfirm = null;
-    if (process != p || !lifecycle.equals("STARTING")) {
+    if (process != p || lifecycle != Lifecycle.STARTING) {
       return;
     }
-    lifecycle = "RUNNING";
+    lifecycle = Lifecycle.RUNNING;
     message = "running (pid " + p.pid() + ")";
     publish();
     completeStart();
@@ -371,9 +372,9 @@ public final class AgentRunner implements AutoCloseable {
     p.signalGroup("KILL"); // whatever is left of the group (children that ignored the stop signal)
     lastExitCode = code == -1 ? OptionalInt.empty() : OptionalInt.of(code);
     lastExitAt = clock.instant();
-    boolean duringStart = lifecycle.equals("STARTING");
+    boolean duringStart = lifecycle == Lifecycle.STARTING;
     startedAt = null;
-    health = "DEAD";
+    health = Health.DEAD;
     String how = describeExit(code);
     if (unhealthyRestart != null && wanted) {
       String why = unhealthyRestart;
@@ -381,13 +382,13 @@ public final class AgentRunner implements AutoCloseable {
       message = "restarted because " + why + " (" + how + ")";
       lastRestartReason = why;
       RestartDecision d = tracker.unhealthy();
-      scheduleRestart(d, d.crashLoop() ? "CRASH_LOOP" : "RESTARTING");
+      scheduleRestart(d, d.crashLoop() ? Lifecycle.CRASH_LOOP : Lifecycle.RESTARTING);
       publish();
       return;
     }
     unhealthyRestart = null;
-    if (!wanted || lifecycle.equals("STOPPING")) {
-      lifecycle = "STOPPED";
+    if (!wanted || lifecycle == Lifecycle.STOPPING) {
+      lifecycle = Lifecycle.STOPPED;
       message = "stopped (" + how + ")";
       publish();
       AgentSnapshot s = snapshot(message);
@@ -403,7 +404,7 @@ public final class AgentRunner implements AutoCloseable {
     if (d.restartAfter().isPresent()) {
       lastRestartReason = message;
     }
-    scheduleRestart(d, d.crashLoop() ? "CRASH_LOOP" : "RESTARTING");
+    scheduleRestart(d, d.crashLoop() ? Lifecycle.CRASH_LOOP : Lifecycle.RESTARTING);
     publish();
     completeStart();
   }
@@ -419,9 +420,9 @@ public final class AgentRunner implements AutoCloseable {
     return "exited with code " + code;
   }
 
-  private void scheduleRestart(RestartDecision decision, String waitingLifecycle) {
+  private void scheduleRestart(RestartDecision decision, Lifecycle waitingLifecycle) {
     if (decision.restartAfter().isEmpty()) {
-      lifecycle = lifecycle.equals("FAILED") ? "FAILED" : "STOPPED";
+      lifecycle = lifecycle == Lifecycle.FAILED ? Lifecycle.FAILED : Lifecycle.STOPPED;
       wanted = false;
       return;
     }
@@ -486,7 +487,7 @@ public final class AgentRunner implements AutoCloseable {
     publishedHeartbeat = lastHeartbeat;
     visiblePid = process == null ? 0 : process.pid();
     visibleStartedAt = startedAt;
-    visibleRunning = lifecycle.equals("RUNNING");
+    visibleRunning = lifecycle == Lifecycle.RUNNING;
     listener.changed(snapshot(message), cause);
   }
 

@@ -8,8 +8,8 @@ import java.util.OptionalInt;
 /**
  * An agent's state at one moment, as its runner published it. Immutable.
  *
- * @param lifecycle a DESIGN.md lifecycle name: STOPPED, STARTING, RUNNING, STOPPING, RESTARTING, FAILED
- * @param health HEALTHY, DEAD or UNKNOWN (more checks come with the health issue)
+ * @param lifecycle where the process is in its life
+ * @param health what the checks say of it
  * @param pid 0 when not running
  * @param lastLogLines the last lines of output before the latest unexpected exit (empty otherwise)
  * @param lastRestartReason why the daemon last restarted it on its own; empty when it never did
@@ -17,8 +17,8 @@ import java.util.OptionalInt;
 public record AgentSnapshot(
     String agentId,
     String type,
-    String lifecycle,
-    String health,
+    Lifecycle lifecycle,
+    io.opsscaffold.daemon.health.Health health,
     long pid,
     Optional<Instant> startedAt,
     Optional<Instant> lastHeartbeat,

@@ -81,12 +81,12 @@ final class AgentStateSaver implements AutoCloseable {
     // Right after the launch the process may still be setsid about to exec the agent: the command
     // line is only final once the agent runs, so it is read again until then. Otherwise (every
     // heartbeat) the process is not looked up at all.
-    boolean samePid = previous != null && previous.pid() == s.pid() && previous.lifecycle().equals("RUNNING");
+    boolean samePid = previous != null && previous.pid() == s.pid() && previous.lifecycle().equals(Lifecycle.RUNNING.name());
     Optional<ProcessHandle> h = samePid || s.pid() <= 0 ? Optional.empty() : ProcessHandle.of(s.pid());
     StoredAgent next = new StoredAgent(s.agentId(), s.pid(),
         samePid ? previous.processStart() : h.flatMap(p -> p.info().startInstant()),
         samePid ? previous.commandLine() : h.flatMap(p -> p.info().commandLine()).orElse(""),
-        s.lifecycle(), s.restartCount(), s.lastExitCode(), s.lastExitAt(), s.lastRestartReason());
+        s.lifecycle().name(), s.restartCount(), s.lastExitCode(), s.lastExitAt(), s.lastRestartReason());
     if (next.equals(previous)) {
       return;
     }

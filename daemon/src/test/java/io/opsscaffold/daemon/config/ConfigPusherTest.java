@@ -40,7 +40,7 @@ class ConfigPusherTest {
     conf = Files.createDirectories(dir.resolve("conf"));
     AgentSpec spec = new AgentSpec("a1", "t", "sleep", List.of("60"), dir, Map.of(), RestartPolicy.defaults(),
         HealthPolicy.defaults(), Duration.ofSeconds(1), false, Duration.ZERO, "TERM", LogPolicy.defaults(),
-        new ConfigPolicy(Optional.of(conf), "none", Optional.empty(), Duration.ZERO));
+        new ConfigPolicy(Optional.of(conf), ConfigPolicy.Reload.NONE, Optional.empty(), Duration.ZERO));
     supervisor = new Supervisor(List.of(spec), new OsProcessLauncher(new AgentLogs(dir.resolve("logs"))),
         (s, c) -> { }, io.opsscaffold.time.Time.system(), TracerProvider.noop().get("t"));
     pusher = new ConfigPusher(supervisor, io.opsscaffold.time.Time.system());
@@ -58,11 +58,11 @@ class ConfigPusherTest {
   @Test
   void filesAreWrittenAndASecondIdenticalPushChangesNothing() throws Exception {
     ConfigPusher.Result r = pusher.push("a1", List.of(file("a.conf", "x=1\n"), file("b.conf", "y=2\n")), Context.root());
-    assertEquals("APPLIED", r.outcome());
+    assertEquals(ConfigPusher.Outcome.APPLIED, r.outcome());
     assertEquals("x=1\n", Files.readString(conf.resolve("a.conf")));
     assertEquals(ConfigPusher.hash(conf), r.hash());
     ConfigPusher.Result again = pusher.push("a1", List.of(file("a.conf", "x=1\n")), Context.root());
-    assertEquals("UNCHANGED", again.outcome());
+    assertEquals(ConfigPusher.Outcome.UNCHANGED, again.outcome());
     assertEquals(r.hash(), again.hash());
   }
 
@@ -73,7 +73,7 @@ class ConfigPusherTest {
     String before = ConfigPusher.hash(conf);
     ConfigPusher.Result r = pusher.push("a1", List.of(file("a.conf", "new\n"), file("b.conf", "y\n")), Context.root());
     assertFalse(r.applied());
-    assertEquals(Status.Code.INTERNAL, r.code());
+    assertEquals(java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.INTERNAL), r.failure());
     assertEquals("old\n", Files.readString(conf.resolve("a.conf")), "a.conf is back: no half-applied push");
     assertEquals(before, ConfigPusher.hash(conf));
     try (var files = Files.list(conf)) {
@@ -84,8 +84,33 @@ class ConfigPusherTest {
   @Test
   void badNamesAndAgentsWithoutAConfigDirAreRefused() {
     ConfigPusher.Result escape = pusher.push("a1", List.of(file("../x", "x")), Context.root());
-    assertEquals(Status.Code.INVALID_ARGUMENT, escape.code());
+    assertEquals(java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.INVALID_ARGUMENT), escape.failure());
     assertFalse(Files.exists(dir.resolve("x")));
-    assertEquals(Status.Code.NOT_FOUND, pusher.push("nope", List.of(file("a", "x")), Context.root()).code());
+    assertEquals(java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.NOT_FOUND),
+        pusher.push("nope", List.of(file("a", "x")), Context.root()).failure());
+  }
+
+  @Test
+  void aPushedFileKeepsTheModeOfTheFileItReplacesAndANewOneIsForTheOwnerOnly() throws Exception {
+    Path shared = Files.writeString(conf.resolve("shared.conf"), "old\n");
+    Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    assertTrue(pusher.push("a1", List.of(file("shared.conf", "new\n"), file("fresh.conf", "x\n")), Context.root())
+        .applied());
+    assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(shared)));
+    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(conf.resolve("fresh.conf"))));
+  }
+
+  @Test
+  void aSymbolicLinkInTheConfigDirectoryIsNeverWrittenThrough() throws Exception {
+    Path outside = Files.writeString(dir.resolve("outside.txt"), "untouched\n");
+    Files.createSymbolicLink(conf.resolve("agent.yaml"), outside);
+    ConfigPusher.Result r = pusher.push("a1", List.of(file("agent.yaml", "state_file: /etc/passwd\n")), Context.root());
+    assertEquals(java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.FAILED_PRECONDITION), r.failure());
+    assertEquals("files: 'agent.yaml' is a symbolic link in the agent's config-dir; pushes never write or read"
+        + " through links", r.message());
+    assertEquals("untouched\n", Files.readString(outside));
+    assertTrue(Files.isSymbolicLink(conf.resolve("agent.yaml")), "the link itself is left alone");
   }
 }

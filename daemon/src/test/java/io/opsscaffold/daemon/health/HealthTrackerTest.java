@@ -33,23 +33,23 @@ class HealthTrackerTest {
       clock.advance(Duration.ofSeconds(5));
     }
     assertEquals(Optional.of(Duration.ofSeconds(15)), t.heartbeatTimeout());
-    assertEquals("HEALTHY", t.evaluate().health());
+    assertEquals(Health.HEALTHY, t.evaluate().health());
     clock.advance(Duration.ofSeconds(11)); // 16 s since the last heartbeat
     HealthTracker.Verdict v = t.evaluate();
-    assertEquals("NO_HEARTBEAT", v.health());
+    assertEquals(Health.NO_HEARTBEAT, v.health());
     assertTrue(v.reason().startsWith("no heartbeat for 16000 ms (timeout 15000 ms)"), v.reason());
     t.heartbeat(OptionalLong.empty());
-    assertEquals("HEALTHY", t.evaluate().health());
+    assertEquals(Health.HEALTHY, t.evaluate().health());
   }
 
   @Test
   void aConfiguredTimeoutCountsFromTheStartAndZeroSwitchesItOff() {
     HealthTracker t = tracker(policy(Optional.of(Duration.ofSeconds(10)), Optional.empty(), 0, 0, Duration.ZERO));
     clock.advance(Duration.ofSeconds(11));
-    assertEquals("NO_HEARTBEAT", t.evaluate().health(), "never heartbeated since the start");
+    assertEquals(Health.NO_HEARTBEAT, t.evaluate().health(), "never heartbeated since the start");
     HealthTracker off = tracker(policy(Optional.of(Duration.ZERO), Optional.empty(), 0, 0, Duration.ZERO));
     clock.advance(Duration.ofHours(1));
-    assertEquals("HEALTHY", off.evaluate().health());
+    assertEquals(Health.HEALTHY, off.evaluate().health());
   }
 
   @Test
@@ -58,17 +58,17 @@ class HealthTrackerTest {
     t.resources(95, 10);
     clock.advance(Duration.ofSeconds(59));
     t.resources(96, 10);
-    assertEquals("HEALTHY", t.evaluate().health(), "59 s over is not enough");
+    assertEquals(Health.HEALTHY, t.evaluate().health(), "59 s over is not enough");
     t.resources(40, 10); // a dip resets the window
     clock.advance(Duration.ofSeconds(30));
     t.resources(99, 10);
     clock.advance(Duration.ofSeconds(60));
     t.resources(97, 10);
     HealthTracker.Verdict v = t.evaluate();
-    assertEquals("OVER_THRESHOLD", v.health());
+    assertEquals(Health.OVER_THRESHOLD, v.health());
     assertTrue(v.reason().startsWith("CPU 97.0 % above 90.0 % for 60 s"), v.reason());
     t.resources(10, 200_000_000);
-    assertEquals("HEALTHY", t.evaluate().health());
+    assertEquals(Health.HEALTHY, t.evaluate().health());
     clock.advance(Duration.ofSeconds(61));
     t.resources(10, 200_000_000);
     assertTrue(t.evaluate().reason().startsWith("memory 200000000 bytes above 100000000"));
@@ -81,13 +81,13 @@ class HealthTrackerTest {
     HealthTracker t = tracker(policy(Optional.of(Duration.ZERO), Optional.of(probe), 0, 0, Duration.ZERO));
     t.probe(false, "503");
     t.probe(false, "503");
-    assertEquals("HEALTHY", t.evaluate().health());
+    assertEquals(Health.HEALTHY, t.evaluate().health());
     t.probe(false, "GET http://x/health timed out");
     HealthTracker.Verdict v = t.evaluate();
-    assertEquals("UNHEALTHY_PROBE", v.health());
+    assertEquals(Health.UNHEALTHY_PROBE, v.health());
     assertTrue(v.reason().endsWith("3 times in a row: GET http://x/health timed out"), v.reason());
     t.probe(true, "200");
-    assertEquals("HEALTHY", t.evaluate().health());
+    assertEquals(Health.HEALTHY, t.evaluate().health());
   }
 
   @Test
@@ -101,16 +101,16 @@ class HealthTrackerTest {
     for (int i = 0; i < 5; i++) { // up to 30 s after the last move (t = 20 s .. 50 s)
       t.heartbeat(OptionalLong.of(events));
       clock.advance(Duration.ofSeconds(5));
-      assertEquals("HEALTHY", t.evaluate().health(), "within the window");
+      assertEquals(Health.HEALTHY, t.evaluate().health(), "within the window");
     }
     t.heartbeat(OptionalLong.of(events));
     clock.advance(Duration.ofSeconds(1));
-    assertEquals("NO_DATA", t.evaluate().health());
+    assertEquals(Health.NO_DATA, t.evaluate().health());
     t.heartbeat(OptionalLong.of(events += 1));
-    assertEquals("NO_DATA", t.evaluate().health(), "one move is not a recovery");
+    assertEquals(Health.NO_DATA, t.evaluate().health(), "one move is not a recovery");
     clock.advance(Duration.ofSeconds(5));
     t.heartbeat(OptionalLong.of(events += 1));
-    assertEquals("HEALTHY", t.evaluate().health(), "two moves in a row are");
+    assertEquals(Health.HEALTHY, t.evaluate().health(), "two moves in a row are");
   }
 
   @Test
@@ -119,8 +119,8 @@ class HealthTrackerTest {
         Duration.ZERO);
     HealthTracker t = tracker(policy(Optional.of(Duration.ofSeconds(5)), Optional.of(probe), 1, 0, Duration.ZERO));
     t.probe(false, "down");
-    assertEquals("UNHEALTHY_PROBE", t.evaluate().health());
+    assertEquals(Health.UNHEALTHY_PROBE, t.evaluate().health());
     clock.advance(Duration.ofSeconds(6));
-    assertEquals("NO_HEARTBEAT", t.evaluate().health());
+    assertEquals(Health.NO_HEARTBEAT, t.evaluate().health());
   }
 }

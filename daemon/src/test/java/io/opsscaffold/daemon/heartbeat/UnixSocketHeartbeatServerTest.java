@@ -46,7 +46,7 @@ class UnixSocketHeartbeatServerTest {
   @BeforeEach
   void start() throws IOException {
     AgentSpec spec = new AgentSpec("a1", "t", "/bin/true", List.of(), Path.of("."), Map.of(),
-        new RestartPolicy("never", Duration.ZERO, 2, Duration.ZERO, Duration.ZERO, 5),
+        new RestartPolicy(io.opsscaffold.daemon.restart.RestartPolicy.Mode.NEVER, Duration.ZERO, 2, Duration.ZERO, Duration.ZERO, 5),
         io.opsscaffold.daemon.health.HealthPolicy.defaults(),
         Duration.ofSeconds(1), false, Duration.ZERO, "TERM", io.opsscaffold.daemon.logs.LogPolicy.defaults(), java.util.Optional.empty());
     supervisor = new Supervisor(List.of(spec), s -> {

@@ -138,7 +138,7 @@ class LinkRunnerTest {
         }).build().start();
     channel = InProcessChannelBuilder.forName(name).build();
     AgentSpec spec = new AgentSpec("a1", "test", "/bin/true", List.of(), dir, Map.of(),
-        new RestartPolicy("always", Duration.ofSeconds(1), 2, Duration.ofSeconds(4), Duration.ofMinutes(10), 3),
+        new RestartPolicy(io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS, Duration.ofSeconds(1), 2, Duration.ofSeconds(4), Duration.ofMinutes(10), 3),
         HealthPolicy.defaults(), Duration.ofSeconds(5), true, Duration.ZERO, "TERM", LogPolicy.defaults(),
         Optional.empty());
     Outbox outbox = new Outbox(time);

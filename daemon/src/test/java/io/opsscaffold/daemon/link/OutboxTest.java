@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.health.Health;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
+import io.opsscaffold.daemon.supervision.Lifecycle;
 import io.opsscaffold.testing.ManualTime;
 import java.time.Duration;
 import java.util.List;
@@ -18,19 +20,19 @@ class OutboxTest {
   private final ManualTime time = new ManualTime();
   private final Outbox outbox = new Outbox(time);
 
-  private static AgentSnapshot state(String id, String lifecycle) {
-    return new AgentSnapshot(id, "t", lifecycle, "HEALTHY", 1, Optional.empty(), Optional.empty(), Duration.ZERO,
-        OptionalInt.empty(), Optional.empty(), 0, lifecycle, List.of(), "");
+  private static AgentSnapshot state(String id, Lifecycle lifecycle) {
+    return new AgentSnapshot(id, "t", lifecycle, Health.HEALTHY, 1, Optional.empty(), Optional.empty(), Duration.ZERO,
+        OptionalInt.empty(), Optional.empty(), 0, lifecycle.name(), List.of(), "");
   }
 
   @Test
   void onlyTheNewestStateOfEachAgentWaitsStampedWithTheTime() throws Exception {
-    outbox.changed(state("a", "STARTING"), Context.root());
+    outbox.changed(state("a", Lifecycle.STARTING), Context.root());
     time.advance(Duration.ofSeconds(1));
-    outbox.changed(state("a", "RUNNING"), Context.root());
-    outbox.changed(state("b", "STOPPED"), Context.root());
+    outbox.changed(state("a", Lifecycle.RUNNING), Context.root());
+    outbox.changed(state("b", Lifecycle.STOPPED), Context.root());
     List<Outbox.Change> changes = outbox.awaitAndDrain(10_000, 0);
-    assertEquals(List.of("RUNNING", "STOPPED"), changes.stream().map(c -> c.snapshot().lifecycle()).toList());
+    assertEquals(List.of(Lifecycle.RUNNING, Lifecycle.STOPPED), changes.stream().map(c -> c.snapshot().lifecycle()).toList());
     assertEquals(time.now(), changes.get(0).observedAt());
     assertTrue(outbox.drain().isEmpty());
   }

@@ -16,7 +16,7 @@ class RestartTrackerTest {
   private final ManualClock clock = new ManualClock();
 
   private RestartTracker tracker(String mode, double jitter) {
-    return new RestartTracker(new RestartPolicy(mode, Duration.ofSeconds(1), 2.0, Duration.ofMinutes(5),
+    return new RestartTracker(new RestartPolicy(RestartPolicy.Mode.fromConfig(mode), Duration.ofSeconds(1), 2.0, Duration.ofMinutes(5),
         Duration.ofMinutes(10), 5), clock, () -> jitter);
   }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.opentelemetry.api.trace.TracerProvider;
 import io.opentelemetry.context.Context;
+import io.opsscaffold.daemon.health.Health;
 import io.opsscaffold.daemon.health.HealthPolicy;
 import io.opsscaffold.daemon.logs.LogPolicy;
 import io.opsscaffold.daemon.restart.RestartPolicy;
@@ -35,7 +36,7 @@ import org.junit.jupiter.api.Test;
  */
 class AgentRunnerTest {
   private static final RestartPolicy BACKOFF =
-      new RestartPolicy("always", Duration.ofSeconds(1), 2, Duration.ofSeconds(4), Duration.ofMinutes(10), 3);
+      new RestartPolicy(io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS, Duration.ofSeconds(1), 2, Duration.ofSeconds(4), Duration.ofMinutes(10), 3);
 
   private final ManualTime time = new ManualTime();
   private final FakeProcessLauncher launcher = new FakeProcessLauncher();
@@ -52,7 +53,7 @@ class AgentRunnerTest {
   }
 
   private AgentRunner runner(String policy, Duration stopTimeout) {
-    return runner(new RestartPolicy(policy, BACKOFF.initialDelay(), BACKOFF.multiplier(), BACKOFF.maxDelay(),
+    return runner(new RestartPolicy(RestartPolicy.Mode.fromConfig(policy), BACKOFF.initialDelay(), BACKOFF.multiplier(), BACKOFF.maxDelay(),
         BACKOFF.resetAfter(), BACKOFF.crashLoopAfter()), HealthPolicy.defaults(), stopTimeout, Duration.ZERO, "TERM");
   }
 
@@ -64,11 +65,11 @@ class AgentRunnerTest {
   }
 
   /** Waits for the next published state with {@code lifecycle}, skipping others. */
-  private AgentSnapshot awaitLifecycle(String lifecycle) throws InterruptedException {
+  private AgentSnapshot awaitLifecycle(Lifecycle lifecycle) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (System.nanoTime() < deadline) {
       AgentSnapshot s = published.poll(50, TimeUnit.MILLISECONDS);
-      if (s != null && s.lifecycle().equals(lifecycle)) {
+      if (s != null && s.lifecycle() == lifecycle) {
         return s;
       }
     }
@@ -82,11 +83,11 @@ class AgentRunnerTest {
   @Test
   void startPublishesStartingThenRunningWithThePid() throws Exception {
     AgentSnapshot started = done(runner("always", Duration.ofSeconds(1)).start(Context.root()));
-    assertEquals("RUNNING", started.lifecycle());
-    assertEquals("HEALTHY", started.health());
+    assertEquals(Lifecycle.RUNNING, started.lifecycle());
+    assertEquals(Health.HEALTHY, started.health());
     assertEquals(launcher.last().pid(), started.pid());
-    assertEquals("STARTING", published.take().lifecycle());
-    assertEquals("RUNNING", published.take().lifecycle());
+    assertEquals(Lifecycle.STARTING, published.take().lifecycle());
+    assertEquals(Lifecycle.RUNNING, published.take().lifecycle());
     AgentSnapshot again = done(runner.start(Context.root()));
     assertEquals(1, launcher.all().size(), "starting a running agent launches nothing");
     assertTrue(again.message().startsWith("already running"));
@@ -96,8 +97,8 @@ class AgentRunnerTest {
   void aCrashIsRestartedExactlyAfterTheDelayWithTheExitRecorded() throws Exception {
     done(runner("always", Duration.ofSeconds(1)).start(Context.root()));
     launcher.last().exitWith(3);
-    AgentSnapshot restarting = awaitLifecycle("RESTARTING");
-    assertEquals("DEAD", restarting.health());
+    AgentSnapshot restarting = awaitLifecycle(Lifecycle.RESTARTING);
+    assertEquals(Health.DEAD, restarting.health());
     assertEquals(0, restarting.pid());
     assertEquals(OptionalInt.of(3), restarting.lastExitCode());
     assertEquals("exited with code 3; restart 1 in 1000 ms", restarting.message());
@@ -106,7 +107,7 @@ class AgentRunnerTest {
     time.advance(Duration.ofMillis(999));
     assertEquals(1, launcher.all().size(), "no restart before the delay");
     time.advance(Duration.ofMillis(1));
-    AgentSnapshot running = awaitLifecycle("RUNNING");
+    AgentSnapshot running = awaitLifecycle(Lifecycle.RUNNING);
     assertEquals(1, running.restartCount());
     assertEquals(2, launcher.all().size());
     assertNotEquals(launcher.all().get(0).pid(), running.pid());
@@ -116,7 +117,7 @@ class AgentRunnerTest {
   void onFailureLeavesACleanExitStoppedAndNeverLeavesAnyExitStopped() throws Exception {
     done(runner("on-failure", Duration.ofSeconds(1)).start(Context.root()));
     launcher.last().exitWith(0);
-    AgentSnapshot stopped = awaitLifecycle("STOPPED");
+    AgentSnapshot stopped = awaitLifecycle(Lifecycle.STOPPED);
     assertEquals("exited with code 0", stopped.message());
     assertEquals(0, time.pendingTimers(), "no restart is scheduled");
     runner.close();
@@ -124,7 +125,7 @@ class AgentRunnerTest {
 
     done(runner("never", Duration.ofSeconds(1)).start(Context.root()));
     launcher.last().exitWith(1);
-    assertEquals(OptionalInt.of(1), awaitLifecycle("STOPPED").lastExitCode());
+    assertEquals(OptionalInt.of(1), awaitLifecycle(Lifecycle.STOPPED).lastExitCode());
     time.advance(Duration.ofHours(1));
     assertEquals(2, launcher.all().size(), "no restart under 'never'");
   }
@@ -141,7 +142,7 @@ class AgentRunnerTest {
     assertFalse(stop.isDone());
     time.advance(Duration.ofMillis(1));
     AgentSnapshot stopped = done(stop);
-    assertEquals("STOPPED", stopped.lifecycle());
+    assertEquals(Lifecycle.STOPPED, stopped.lifecycle());
     assertEquals(List.of("TERM", "KILL", "KILL"), launcher.last().signals,
         "TERM, KILL after the timeout, and the sweep of the group once the leader is gone");
     assertEquals(OptionalInt.of(137), stopped.lastExitCode());
@@ -163,7 +164,7 @@ class AgentRunnerTest {
   void restartEndsWithANewProcessAndSaysSo() throws Exception {
     AgentSnapshot first = done(runner("always", Duration.ofSeconds(5)).start(Context.root()));
     AgentSnapshot second = done(runner.restart(Context.root()));
-    assertEquals("RUNNING", second.lifecycle());
+    assertEquals(Lifecycle.RUNNING, second.lifecycle());
     assertEquals("restarted (pid " + first.pid() + " -> " + second.pid() + ")", second.message());
     assertEquals(0, second.restartCount(), "operator restarts are not crash restarts");
   }
@@ -186,8 +187,8 @@ class AgentRunnerTest {
       assertFalse(restart.isDone());
       launcher.termHangs.countDown();
       hanging.exitWith(143);
-      assertEquals("STOPPED", done(stuck).lifecycle());
-      assertEquals("RUNNING", done(restart).lifecycle());
+      assertEquals(Lifecycle.STOPPED, done(stuck).lifecycle());
+      assertEquals(Lifecycle.RUNNING, done(restart).lifecycle());
     } finally {
       launcher.termHangs.countDown();
     }
@@ -197,10 +198,10 @@ class AgentRunnerTest {
   void aLaunchFailureIsFailedThenRetriedAfterTheDelay() throws Exception {
     launcher.failuresToSimulate = 1;
     AgentSnapshot failed = done(runner("always", Duration.ofSeconds(5)).start(Context.root()));
-    assertEquals("FAILED", failed.lifecycle());
+    assertEquals(Lifecycle.FAILED, failed.lifecycle());
     assertTrue(failed.message().startsWith("could not start: Cannot run program"), failed.message());
     assertEquals(Duration.ofSeconds(1), time.advanceToNextTimer());
-    AgentSnapshot running = awaitLifecycle("RUNNING");
+    AgentSnapshot running = awaitLifecycle(Lifecycle.RUNNING);
     assertEquals(1, running.restartCount());
   }
 
@@ -211,10 +212,10 @@ class AgentRunnerTest {
         Duration.ofSeconds(4));
     for (int i = 1; i <= expected.size(); i++) {
       launcher.last().exitWith(2);
-      AgentSnapshot waiting = awaitLifecycle(i < 3 ? "RESTARTING" : "CRASH_LOOP");
+      AgentSnapshot waiting = awaitLifecycle(i < 3 ? Lifecycle.RESTARTING : Lifecycle.CRASH_LOOP);
       assertEquals(OptionalInt.of(2), waiting.lastExitCode());
       assertEquals(expected.get(i - 1), time.advanceToNextTimer(), "delay before restart " + i);
-      awaitLifecycle("RUNNING");
+      awaitLifecycle(Lifecycle.RUNNING);
     }
     assertEquals(5, launcher.all().size(), "still retried after the crash loop began");
   }
@@ -223,12 +224,12 @@ class AgentRunnerTest {
   void aStartCountsOnlyAfterStartSeconds() throws Exception {
     runner(BACKOFF, HealthPolicy.defaults(), Duration.ofSeconds(1), Duration.ofMillis(300), "INT");
     CompletableFuture<AgentSnapshot> start = runner.start(Context.root());
-    assertEquals("STARTING", awaitLifecycle("STARTING").lifecycle());
+    assertEquals(Lifecycle.STARTING, awaitLifecycle(Lifecycle.STARTING).lifecycle());
     time.awaitTimers(1);
     time.advance(Duration.ofMillis(299));
     assertFalse(start.isDone(), "start() waits for start-seconds");
     time.advance(Duration.ofMillis(1));
-    assertEquals("RUNNING", done(start).lifecycle());
+    assertEquals(Lifecycle.RUNNING, done(start).lifecycle());
     CompletableFuture<AgentSnapshot> stop = runner.stop(Context.root());
     assertEquals(Duration.ofSeconds(1), time.advanceToNextTimer(), "the fake ignores INT: SIGKILL after the timeout");
     done(stop);
@@ -237,9 +238,9 @@ class AgentRunnerTest {
     CompletableFuture<AgentSnapshot> again = runner.start(Context.root());
     time.awaitTimers(1);
     launcher.last().exitWith(1); // dies while starting
-    AgentSnapshot failed = awaitLifecycle("RESTARTING");
+    AgentSnapshot failed = awaitLifecycle(Lifecycle.RESTARTING);
     assertTrue(failed.message().startsWith("exited with code 1 within start-seconds"), failed.message());
-    assertEquals("RESTARTING", done(again).lifecycle(), "the start attempt reports its failure");
+    assertEquals(Lifecycle.RESTARTING, done(again).lifecycle(), "the start attempt reports its failure");
   }
 
   @Test
@@ -247,7 +248,7 @@ class AgentRunnerTest {
     runner(BACKOFF, new HealthPolicy(Optional.of(Duration.ofSeconds(8)), Optional.empty(), 0, 0,
         Duration.ofSeconds(60), Duration.ZERO, true), Duration.ofSeconds(1), Duration.ZERO, "TERM");
     done(runner.start(Context.root()));
-    awaitLifecycle("RUNNING");
+    awaitLifecycle(Lifecycle.RUNNING);
     Duration refresh = runner.heartbeatRefresh();
     assertEquals(Duration.ofSeconds(2), refresh, "a quarter of the 8 s heartbeat timeout");
     Instant t0 = time.now();

@@ -26,7 +26,7 @@ class AgentStateSaverTest {
   private final ManualTime time = new ManualTime();
 
   private static AgentSnapshot running(String id, long pid) {
-    return new AgentSnapshot(id, "t", "RUNNING", "HEALTHY", pid, Optional.empty(), Optional.empty(), Duration.ZERO,
+    return new AgentSnapshot(id, "t", Lifecycle.RUNNING, io.opsscaffold.daemon.health.Health.HEALTHY, pid, Optional.empty(), Optional.empty(), Duration.ZERO,
         OptionalInt.empty(), Optional.empty(), 0, "running", List.of(), "");
   }
 
@@ -64,7 +64,7 @@ class AgentStateSaverTest {
       saver.offer(running("a1", ProcessHandle.current().pid()));
       Await.until(Duration.ofSeconds(5), "the failure", saver::unsaved, s -> !s.isEmpty());
       Files.delete(stateDir);
-      AgentSnapshot stopped = new AgentSnapshot("a1", "t", "STOPPED", "DEAD", 0, Optional.empty(), Optional.empty(),
+      AgentSnapshot stopped = new AgentSnapshot("a1", "t", Lifecycle.STOPPED, io.opsscaffold.daemon.health.Health.DEAD, 0, Optional.empty(), Optional.empty(),
           Duration.ZERO, OptionalInt.of(0), Optional.empty(), 0, "stopped", List.of(), "");
       saver.offer(stopped);
       Await.until(Duration.ofSeconds(5), "the newer record", () -> store.load("a1").map(StoredAgent::lifecycle),

@@ -29,7 +29,7 @@ class SupervisorCloseTest {
 
   private static AgentSpec spec(String id) {
     return new AgentSpec(id, "test", "/bin/true", List.of(), Path.of("."), Map.of(),
-        new RestartPolicy("always", Duration.ofMillis(20), 2, Duration.ofMillis(50), Duration.ofMinutes(10), 3),
+        new RestartPolicy(io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS, Duration.ofMillis(20), 2, Duration.ofMillis(50), Duration.ofMinutes(10), 3),
         HealthPolicy.defaults(), Duration.ofMillis(100), true, Duration.ZERO, "TERM", LogPolicy.defaults(), Optional.empty());
   }
 

@@ -40,36 +40,62 @@ public final class AgentMain {
     AgentRuntime.setLogLevel(settings.logLevel());
     JsonLogging.addField("agent_id", settings.agentId());
     if (settings.faults().failAtStart()) {
-      log.severe(() -> "failing at start on purpose (faults.fail_at_start), exit code " + settings.faults().crashExitCode());
+      log.severe(
+          () ->
+              "failing at start on purpose (faults.fail_at_start), exit code "
+                  + settings.faults().crashExitCode());
       System.exit(settings.faults().crashExitCode());
     }
     AgentRuntime runtime = new AgentRuntime(file, settings);
     AgentHttpApi api = new AgentHttpApi(settings.httpHost(), settings.httpPort(), runtime);
 
     // SIGTERM and SIGINT run this hook. It stops cleanly and ends the process with status 0 (the
-    // JVM would report 143). With faults.ignore_sigterm it never returns: only SIGKILL ends the agent.
+    // JVM would report 143). With faults.ignore_sigterm it never returns: only SIGKILL ends the
+    // agent.
     // It is in place before the faults are applied and the first heartbeat is sent, so a stop that
     // follows them finds the agent ignoring it.
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      if (runtime.faults().current().ignoreSigterm()) {
-        log.warning("ignoring the stop signal on purpose (faults.ignore_sigterm)");
-        while (true) {
-          try {
-            Thread.sleep(60_000);
-          } catch (InterruptedException e) {
-            // keep ignoring
-          }
-        }
-      }
-      boolean said = runtime.stop(Duration.ofSeconds(2));
-      api.close();
-      log.info(() -> "agent " + settings.agentId() + " stopped (final heartbeat " + (said ? "sent" : "not sent") + ")");
-      Runtime.getRuntime().halt(0);
-    }, "agent-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  if (runtime.faults().current().ignoreSigterm()) {
+                    log.warning("ignoring the stop signal on purpose (faults.ignore_sigterm)");
+                    while (true) {
+                      try {
+                        Thread.sleep(60_000);
+                      } catch (InterruptedException e) {
+                        // keep ignoring
+                      }
+                    }
+                  }
+                  boolean said = runtime.stop(Duration.ofSeconds(2));
+                  api.close();
+                  log.info(
+                      () ->
+                          "agent "
+                              + settings.agentId()
+                              + " stopped (final heartbeat "
+                              + (said ? "sent" : "not sent")
+                              + ")");
+                  Runtime.getRuntime().halt(0);
+                },
+                "agent-shutdown"));
     runtime.start();
-    log.info(() -> "agent " + settings.agentId() + " (pid " + ProcessHandle.current().pid() + ") serving on "
-        + settings.httpHost() + ":" + api.port() + ", heartbeating to " + runtime.heartbeats().destination()
-        + " every " + settings.heartbeatInterval().toMillis() + " ms");
+    log.info(
+        () ->
+            "agent "
+                + settings.agentId()
+                + " (pid "
+                + ProcessHandle.current().pid()
+                + ") serving on "
+                + settings.httpHost()
+                + ":"
+                + api.port()
+                + ", heartbeating to "
+                + runtime.heartbeats().destination()
+                + " every "
+                + settings.heartbeatInterval().toMillis()
+                + " ms");
     System.out.println("ops-agent " + settings.agentId() + " ready on port " + api.port());
   }
 }

@@ -49,14 +49,31 @@ public final class AgentRuntime {
     Optional<StateFile.State> saved = stateFile.load(settings.agentId());
     this.firstStarted = saved.map(StateFile.State::firstStartedAt).orElse(processStarted);
     this.runs = saved.map(s -> s.runs() + 1).orElse(1L);
-    this.counters = saved
-        .map(s -> new AgentCounters(processStarted, s.heartbeatCount(), s.heartbeatFailures(),
-            s.eventsProcessed(), s.lastHeartbeat()))
-        .orElseGet(() -> new AgentCounters(processStarted, 0, 0, 0, null));
-    saved.ifPresent(s -> LOG.info(() -> "continuing from " + stateFile.path() + ": run " + runs + ", "
-        + s.heartbeatCount() + " heartbeats so far"));
-    this.heartbeats = new HeartbeatLoop(settings.agentId(), transport(settings), counters, monitor, faults,
-        c -> saveState());
+    this.counters =
+        saved
+            .map(
+                s ->
+                    new AgentCounters(
+                        processStarted,
+                        s.heartbeatCount(),
+                        s.heartbeatFailures(),
+                        s.eventsProcessed(),
+                        s.lastHeartbeat()))
+            .orElseGet(() -> new AgentCounters(processStarted, 0, 0, 0, null));
+    saved.ifPresent(
+        s ->
+            LOG.info(
+                () ->
+                    "continuing from "
+                        + stateFile.path()
+                        + ": run "
+                        + runs
+                        + ", "
+                        + s.heartbeatCount()
+                        + " heartbeats so far"));
+    this.heartbeats =
+        new HeartbeatLoop(
+            settings.agentId(), transport(settings), counters, monitor, faults, c -> saveState());
   }
 
   /** Applies the faults and starts heartbeating. */
@@ -115,15 +132,25 @@ public final class AgentRuntime {
     AgentSettings running = settings;
     if (running.faults().rejectReload() || next.faults().rejectReload()) {
       LOG.warning("reload refused (faults.reject_reload)");
-      return new ReloadResult(400, "configuration rejected by the agent (faults.reject_reload); "
-          + "the running configuration stays in force", at);
+      return new ReloadResult(
+          400,
+          "configuration rejected by the agent (faults.reject_reload); "
+              + "the running configuration stays in force",
+          at);
     }
     if (!next.agentId().equals(running.agentId())) {
-      return new ReloadResult(400, "agent_id cannot change on reload (running as " + running.agentId()
-          + ", file says " + next.agentId() + "); restart the agent instead", at);
+      return new ReloadResult(
+          400,
+          "agent_id cannot change on reload (running as "
+              + running.agentId()
+              + ", file says "
+              + next.agentId()
+              + "); restart the agent instead",
+          at);
     }
     try {
-      if (!next.daemonUrl().equals(running.daemonUrl()) || !next.daemonSocket().equals(running.daemonSocket())) {
+      if (!next.daemonUrl().equals(running.daemonUrl())
+          || !next.daemonSocket().equals(running.daemonSocket())) {
         heartbeats.switchTransport(transport(next));
       }
       settings = next;
@@ -136,8 +163,10 @@ public final class AgentRuntime {
       LOG.log(Level.SEVERE, "reload failed while applying the new configuration", e);
       return new ReloadResult(500, "reload failed: " + e.getMessage(), at);
     }
-    String note = next.httpPort() != running.httpPort() || !next.httpHost().equals(running.httpHost())
-        ? " (http_host/http_port changes take effect at the next start)" : "";
+    String note =
+        next.httpPort() != running.httpPort() || !next.httpHost().equals(running.httpHost())
+            ? " (http_host/http_port changes take effect at the next start)"
+            : "";
     LOG.info(() -> "configuration reloaded from " + configFile + note);
     return new ReloadResult(200, "configuration reloaded" + note, at);
   }
@@ -145,8 +174,16 @@ public final class AgentRuntime {
   /** Writes the counters to the state file; failures are logged, never fatal. */
   public void saveState() {
     try {
-      stateFile.save(new StateFile.State(settings.agentId(), firstStarted, processStarted, runs,
-          counters.lastHeartbeat(), counters.heartbeats(), counters.failures(), counters.events()));
+      stateFile.save(
+          new StateFile.State(
+              settings.agentId(),
+              firstStarted,
+              processStarted,
+              runs,
+              counters.lastHeartbeat(),
+              counters.heartbeats(),
+              counters.failures(),
+              counters.events()));
     } catch (IOException e) {
       LOG.warning(() -> "could not write state file " + stateFile.path() + ": " + e);
     }
@@ -165,17 +202,19 @@ public final class AgentRuntime {
   }
 
   static HeartbeatTransport transport(AgentSettings s) {
-    return s.daemonSocket().<HeartbeatTransport>map(UnixSocketHeartbeatTransport::new)
+    return s.daemonSocket()
+        .<HeartbeatTransport>map(UnixSocketHeartbeatTransport::new)
         .orElseGet(() -> new HttpHeartbeatTransport(s.daemonUrl().orElseThrow()));
   }
 
   static void setLogLevel(String level) {
-    Level l = switch (level) {
-      case "debug" -> Level.FINE;
-      case "warn" -> Level.WARNING;
-      case "error" -> Level.SEVERE;
-      default -> Level.INFO;
-    };
+    Level l =
+        switch (level) {
+          case "debug" -> Level.FINE;
+          case "warn" -> Level.WARNING;
+          case "error" -> Level.SEVERE;
+          default -> Level.INFO;
+        };
     Logger root = Logger.getLogger("");
     root.setLevel(l);
     for (var h : root.getHandlers()) {

@@ -1,10 +1,10 @@
 package io.opsscaffold.agent;
 
-import io.opsscaffold.testing.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.opsscaffold.testing.Await;
 import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonReader;
@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The reference agent as a real process, against receivers speaking the daemon's protocols. */
 class AgentIT extends RealAgentFixture {
@@ -29,7 +28,9 @@ class AgentIT extends RealAgentFixture {
         http_port: 0
         failure_threshold: 2
         state_file: %s
-        """.formatted(daemon.url(), dir.resolve("state.json")) + extra;
+        """
+            .formatted(daemon.url(), dir.resolve("state.json"))
+        + extra;
   }
 
   private AgentProcess start(String extra, String... jvm) {
@@ -44,7 +45,10 @@ class AgentIT extends RealAgentFixture {
   }
 
   private List<JsonObject> heartbeats(int atLeast) {
-    return Await.until(Duration.ofSeconds(10), atLeast + " heartbeats", () -> List.copyOf(daemon.received),
+    return Await.until(
+        Duration.ofSeconds(10),
+        atLeast + " heartbeats",
+        () -> List.copyOf(daemon.received),
         l -> l.size() >= atLeast);
   }
 
@@ -80,8 +84,16 @@ class AgentIT extends RealAgentFixture {
     Instant.parse(h.getString("last_heartbeat"));
 
     JsonObject m = agent.json(agent.get("/metrics"));
-    for (String key : List.of("agent_id", "uptime", "heartbeat_count", "heartbeat_failures", "last_heartbeat",
-        "cpu_percent", "memory_bytes", "status")) {
+    for (String key :
+        List.of(
+            "agent_id",
+            "uptime",
+            "heartbeat_count",
+            "heartbeat_failures",
+            "last_heartbeat",
+            "cpu_percent",
+            "memory_bytes",
+            "status")) {
       assertTrue(m.containsKey(key), key + " in " + m);
     }
     assertEquals("running", m.getString("status"));
@@ -91,8 +103,14 @@ class AgentIT extends RealAgentFixture {
     assertEquals(200, prom.statusCode());
     assertTrue(prom.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
     assertTrue(prom.body().contains("# TYPE agent_heartbeats_total counter"), prom.body());
-    assertTrue(prom.body().matches("(?s).*\\nagent_heartbeats_total\\{agent_id=\"a1\"} \\d+\\n.*"), prom.body());
-    assertTrue(agent.get("/metrics", "Accept", "text/plain").body().contains("agent_memory_bytes{agent_id=\"a1\"}"));
+    assertTrue(
+        prom.body().matches("(?s).*\\nagent_heartbeats_total\\{agent_id=\"a1\"} \\d+\\n.*"),
+        prom.body());
+    assertTrue(
+        agent
+            .get("/metrics", "Accept", "text/plain")
+            .body()
+            .contains("agent_memory_bytes{agent_id=\"a1\"}"));
 
     assertEquals(404, agent.get("/nope").statusCode());
     HttpResponse<String> wrong = agent.post("/health");
@@ -106,13 +124,22 @@ class AgentIT extends RealAgentFixture {
     start("");
     heartbeats(1);
     daemon.status = 500;
-    HttpResponse<String> sick = Await.until(Duration.ofSeconds(10), "/health to answer 503",
-        () -> agent.get("/health"), r -> r.statusCode() == 503);
+    HttpResponse<String> sick =
+        Await.until(
+            Duration.ofSeconds(10),
+            "/health to answer 503",
+            () -> agent.get("/health"),
+            r -> r.statusCode() == 503);
     assertEquals("unhealthy", agent.json(sick).getString("status"));
     assertTrue(agent.json(sick).getString("reason").contains("threshold 2"));
-    assertTrue(agent.json(agent.get("/metrics")).getJsonNumber("heartbeat_failures").longValue() >= 3);
+    assertTrue(
+        agent.json(agent.get("/metrics")).getJsonNumber("heartbeat_failures").longValue() >= 3);
     daemon.status = 200;
-    Await.until(Duration.ofSeconds(10), "/health to recover", () -> agent.get("/health").statusCode(), s -> s == 200);
+    Await.until(
+        Duration.ofSeconds(10),
+        "/health to recover",
+        () -> agent.get("/health").statusCode(),
+        s -> s == 200);
   }
 
   @Test
@@ -123,30 +150,48 @@ class AgentIT extends RealAgentFixture {
     JsonObject last = daemon.received.get(daemon.received.size() - 1);
     assertEquals("stopping", last.getString("status"));
     assertTrue(agent.output().contains("stopped (final heartbeat sent)"), agent.output());
-    String logLine = agent.output().lines().filter(l -> l.contains("stopped (final heartbeat sent)")).findFirst().orElseThrow();
-    assertTrue(logLine.startsWith("{\"time\":") && logLine.contains("\"agent_id\":\"a1\"")
-        && logLine.contains("\"level\":\"INFO\""), "JSON log lines carry the agent id: " + logLine);
+    String logLine =
+        agent
+            .output()
+            .lines()
+            .filter(l -> l.contains("stopped (final heartbeat sent)"))
+            .findFirst()
+            .orElseThrow();
+    assertTrue(
+        logLine.startsWith("{\"time\":")
+            && logLine.contains("\"agent_id\":\"a1\"")
+            && logLine.contains("\"level\":\"INFO\""),
+        "JSON log lines carry the agent id: " + logLine);
   }
 
   @Test
   void heartbeatsGoOverTheUnixSocketAsJsonRpc() throws Exception {
     Path sock = Files.createTempDirectory("ops-sock").resolve("d.sock");
     try (HeartbeatReceivers.Socket socket = new HeartbeatReceivers.Socket(sock)) {
-      agent = AgentProcess.start(dir, """
+      agent =
+          AgentProcess.start(
+              dir,
+              """
           agent_id: a1
           heartbeat_interval: 200ms
           daemon_socket: %s
           http_port: 0
           state_file: %s
-          """.formatted(sock, dir.resolve("state.json")));
-      List<JsonObject> got = Await.until(Duration.ofSeconds(10), "3 JSON-RPC heartbeats",
-          () -> List.copyOf(socket.requests), l -> l.size() >= 3);
+          """
+                  .formatted(sock, dir.resolve("state.json")));
+      List<JsonObject> got =
+          Await.until(
+              Duration.ofSeconds(10),
+              "3 JSON-RPC heartbeats",
+              () -> List.copyOf(socket.requests),
+              l -> l.size() >= 3);
       JsonObject req = got.get(2);
       assertEquals("2.0", req.getString("jsonrpc"));
       assertEquals("heartbeat", req.getString("method"));
       assertEquals("a1", req.getJsonObject("params").getString("agent_id"));
       assertEquals(agent.pid(), req.getJsonObject("params").getJsonNumber("pid").longValue());
-      assertTrue(got.stream().map(r -> r.get("id")).distinct().count() == got.size(), "ids are unique");
+      assertTrue(
+          got.stream().map(r -> r.get("id")).distinct().count() == got.size(), "ids are unique");
       assertEquals(200, agent.get("/health").statusCode());
     }
   }
@@ -167,10 +212,14 @@ class AgentIT extends RealAgentFixture {
     assertEquals(400, bad.statusCode());
     JsonObject refusal = agent.json(bad);
     assertFalse(refusal.getBoolean("success"));
-    assertTrue(refusal.getString("message").contains("heartbeat_interval: 'often' is not a duration"), refusal.toString());
+    assertTrue(
+        refusal.getString("message").contains("heartbeat_interval: 'often' is not a duration"),
+        refusal.toString());
     assertTrue(refusal.getString("message").contains("colour: unknown key"), refusal.toString());
     int before = daemon.received.size();
-    Await.holds(Duration.ofSeconds(1), "no heartbeat for five intervals: the running configuration stays in force",
+    Await.holds(
+        Duration.ofSeconds(1),
+        "no heartbeat for five intervals: the running configuration stays in force",
         () -> daemon.received.size() == before);
 
     Files.delete(agent.config);
@@ -182,7 +231,8 @@ class AgentIT extends RealAgentFixture {
     start("");
     heartbeats(3);
     assertEquals(0, agent.terminate(Duration.ofSeconds(10)));
-    try (JsonReader r = Json.createReader(new StringReader(Files.readString(dir.resolve("state.json"))))) {
+    try (JsonReader r =
+        Json.createReader(new StringReader(Files.readString(dir.resolve("state.json"))))) {
       JsonObject state = r.readObject();
       assertEquals("a1", state.getString("agent_id"));
       assertEquals(1, state.getInt("runs"));
@@ -191,7 +241,8 @@ class AgentIT extends RealAgentFixture {
     long before = daemon.received.size();
     start("");
     JsonObject m = agent.json(agent.get("/metrics"));
-    assertTrue(m.getJsonNumber("heartbeat_count").longValue() >= before - 1,
+    assertTrue(
+        m.getJsonNumber("heartbeat_count").longValue() >= before - 1,
         "counters continue across restarts: " + m);
     agent.close();
 
@@ -205,7 +256,10 @@ class AgentIT extends RealAgentFixture {
 
   @Test
   void badConfigurationStopsTheAgentWithEveryProblemNamed() throws Exception {
-    AgentProcess bad = AgentProcess.launch(dir, """
+    AgentProcess bad =
+        AgentProcess.launch(
+            dir,
+            """
         heartbeat_interval: 5 parsecs
         daemon_url: ftp://x
         http_port: 99999

@@ -54,8 +54,8 @@ final class AgentProcess implements AutoCloseable {
       cmd.add(ProcessHandle.current().info().command().orElse("java"));
       cmd.addAll(List.of(jvmArgs));
       cmd.addAll(List.of("-jar", jar().toString(), "--config", config.toString()));
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(output.toFile()).start();
+      Process p =
+          new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
       return new AgentProcess(dir, config, p, output);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -65,13 +65,19 @@ final class AgentProcess implements AutoCloseable {
   /** Starts the agent and waits until its HTTP API answers. */
   static AgentProcess start(Path dir, String yaml, String... jvmArgs) {
     AgentProcess a = launch(dir, yaml, jvmArgs);
-    a.port = Await.until(Duration.ofSeconds(20), "the agent to be ready", () -> {
-      Matcher m = READY.matcher(a.output());
-      if (!a.process.isAlive() && !m.find()) {
-        throw new IllegalStateException("the agent exited with " + a.process.exitValue() + ": " + a.output());
-      }
-      return m.find(0) ? Integer.parseInt(m.group(1)) : -1;
-    }, p -> p > 0);
+    a.port =
+        Await.until(
+            Duration.ofSeconds(20),
+            "the agent to be ready",
+            () -> {
+              Matcher m = READY.matcher(a.output());
+              if (!a.process.isAlive() && !m.find()) {
+                throw new IllegalStateException(
+                    "the agent exited with " + a.process.exitValue() + ": " + a.output());
+              }
+              return m.find(0) ? Integer.parseInt(m.group(1)) : -1;
+            },
+            p -> p > 0);
     return a;
   }
 
@@ -96,8 +102,10 @@ final class AgentProcess implements AutoCloseable {
   }
 
   HttpResponse<String> post(String path) {
-    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .POST(HttpRequest.BodyPublishers.noBody()).build());
+    return send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .POST(HttpRequest.BodyPublishers.noBody())
+            .build());
   }
 
   JsonObject json(HttpResponse<String> res) {
@@ -117,7 +125,9 @@ final class AgentProcess implements AutoCloseable {
     }
   }
 
-  /** SIGTERM; waits up to {@code within} for the exit and returns its code, or -1 if still alive. */
+  /**
+   * SIGTERM; waits up to {@code within} for the exit and returns its code, or -1 if still alive.
+   */
   int terminate(Duration within) {
     process.destroy();
     try {
@@ -130,7 +140,8 @@ final class AgentProcess implements AutoCloseable {
 
   @Override
   public void close() {
-    ProcessHandle.of(process.pid()).ifPresent(h -> h.descendants().forEach(ProcessHandle::destroyForcibly));
+    ProcessHandle.of(process.pid())
+        .ifPresent(h -> h.descendants().forEach(ProcessHandle::destroyForcibly));
     process.destroyForcibly();
   }
 }

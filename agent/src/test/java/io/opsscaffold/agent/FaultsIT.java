@@ -1,9 +1,9 @@
 package io.opsscaffold.agent;
 
-import io.opsscaffold.testing.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.opsscaffold.testing.Await;
 import jakarta.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -25,7 +25,8 @@ class FaultsIT extends RealAgentFixture {
         state_file: %s
         faults:
         %s
-        """.formatted(daemon.url(), dir.resolve("state.json"), faults.indent(2));
+        """
+        .formatted(daemon.url(), dir.resolve("state.json"), faults.indent(2));
   }
 
   private void start(String faults, String... jvm) {
@@ -61,7 +62,11 @@ class FaultsIT extends RealAgentFixture {
     reload("ignore_sigterm: true");
     assertEquals(-1, agent.terminate(Duration.ofSeconds(2)), "still alive 2 s after SIGTERM");
     int before = daemon.received.size();
-    Await.until(Duration.ofSeconds(5), "heartbeats to go on", () -> daemon.received.size(), n -> n > before + 2);
+    Await.until(
+        Duration.ofSeconds(5),
+        "heartbeats to go on",
+        () -> daemon.received.size(),
+        n -> n > before + 2);
     agent.process.destroyForcibly();
     assertTrue(agent.process.waitFor(5, TimeUnit.SECONDS));
     assertEquals(137, agent.process.exitValue());
@@ -73,37 +78,54 @@ class FaultsIT extends RealAgentFixture {
     // be ignoring SIGTERM, not still setting up (that was a race: it died with 143).
     agent = AgentProcess.launch(dir, config("ignore_sigterm: true\nfork_children: 1"));
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    // Polled without a pause, as the race is short. Only the fault's own shell counts: the JVM may run
+    // Polled without a pause, as the race is short. Only the fault's own shell counts: the JVM may
+    // run
     // other short-lived children (ldconfig, for JNA) while it starts.
     while (agent.process.toHandle().children().noneMatch(FaultsIT::isForkedChild)) {
-      assertTrue(agent.process.isAlive() && System.nanoTime() < deadline, "no child forked: " + agent.output());
+      assertTrue(
+          agent.process.isAlive() && System.nanoTime() < deadline,
+          "no child forked: " + agent.output());
     }
     int exit = agent.terminate(Duration.ofMillis(1500));
-    assertEquals(-1, exit, "still alive after SIGTERM, exited with " + exit + ": " + agent.output());
+    assertEquals(
+        -1, exit, "still alive after SIGTERM, exited with " + exit + ": " + agent.output());
   }
 
   private static boolean isForkedChild(ProcessHandle p) {
-    return p.info().arguments().map(args -> String.join(" ", args).contains("trap '' TERM")).orElse(false);
+    return p.info()
+        .arguments()
+        .map(args -> String.join(" ", args).contains("trap '' TERM"))
+        .orElse(false);
   }
 
   @Test
   void forkedChildrenShareTheProcessGroupAndIgnoreSigterm() throws Exception {
     start("fork_children: 2");
-    List<ProcessHandle> children = Await.until(Duration.ofSeconds(10), "two children",
-        () -> agent.process.toHandle().children().filter(ProcessHandle::isAlive).toList(), l -> l.size() == 2);
+    List<ProcessHandle> children =
+        Await.until(
+            Duration.ofSeconds(10),
+            "two children",
+            () -> agent.process.toHandle().children().filter(ProcessHandle::isAlive).toList(),
+            l -> l.size() == 2);
     for (ProcessHandle child : children) {
       assertEquals(processGroup(agent.pid()), processGroup(child.pid()), "same process group");
       child.destroy(); // SIGTERM
     }
-    Await.holds(Duration.ofMillis(300), "the children to ignore SIGTERM",
+    Await.holds(
+        Duration.ofMillis(300),
+        "the children to ignore SIGTERM",
         () -> children.stream().allMatch(ProcessHandle::isAlive));
   }
 
   @Test
   void cpuBurnShowsUpInTheAgentsOwnCpu() {
     start("cpu_burn_percent: 80");
-    double cpu = Await.until(Duration.ofSeconds(15), "cpu over 50 %",
-        () -> agent.json(agent.get("/metrics")).getJsonNumber("cpu_percent").doubleValue(), c -> c > 50);
+    double cpu =
+        Await.until(
+            Duration.ofSeconds(15),
+            "cpu over 50 %",
+            () -> agent.json(agent.get("/metrics")).getJsonNumber("cpu_percent").doubleValue(),
+            c -> c > 50);
     assertTrue(cpu <= 100);
   }
 
@@ -112,9 +134,12 @@ class FaultsIT extends RealAgentFixture {
     start("", "-Xmx256m");
     long before = agent.json(agent.get("/metrics")).getJsonNumber("memory_bytes").longValue();
     reload("memory_growth_mb_per_minute: 1200"); // 20 MB a second
-    long after = Await.until(Duration.ofSeconds(15), "RSS to grow by 40 MB",
-        () -> agent.json(agent.get("/metrics")).getJsonNumber("memory_bytes").longValue(),
-        m -> m > before + 40L * 1024 * 1024);
+    long after =
+        Await.until(
+            Duration.ofSeconds(15),
+            "RSS to grow by 40 MB",
+            () -> agent.json(agent.get("/metrics")).getJsonNumber("memory_bytes").longValue(),
+            m -> m > before + 40L * 1024 * 1024);
     assertTrue(after > before);
   }
 
@@ -124,7 +149,9 @@ class FaultsIT extends RealAgentFixture {
     Await.until(Duration.ofSeconds(10), "a heartbeat", () -> daemon.received.size(), n -> n > 0);
     reload("stop_heartbeat: true");
     int silentFrom = daemon.received.size();
-    Await.holds(Duration.ofSeconds(1), "silence (at most one heartbeat already under way) from a live agent",
+    Await.holds(
+        Duration.ofSeconds(1),
+        "silence (at most one heartbeat already under way) from a live agent",
         () -> agent.process.isAlive() && daemon.received.size() <= silentFrom + 1);
     assertEquals(200, agent.get("/health").statusCode(), "the process itself still answers");
   }
@@ -135,13 +162,18 @@ class FaultsIT extends RealAgentFixture {
     Await.until(Duration.ofSeconds(10), "a heartbeat", () -> daemon.received.size(), n -> n > 0);
     reload("stop_progress: true");
     int from = daemon.received.size() + 1;
-    List<JsonObject> later = Await.until(Duration.ofSeconds(10), "four more heartbeats",
-        () -> List.copyOf(daemon.received), l -> l.size() >= from + 4);
+    List<JsonObject> later =
+        Await.until(
+            Duration.ofSeconds(10),
+            "four more heartbeats",
+            () -> List.copyOf(daemon.received),
+            l -> l.size() >= from + 4);
     long first = later.get(from).getJsonNumber("events_processed").longValue();
     long last = later.get(later.size() - 1).getJsonNumber("events_processed").longValue();
     assertEquals(first, last, "no progress while heartbeating");
-    assertTrue(later.get(later.size() - 1).getJsonNumber("heartbeat_count").longValue()
-        > later.get(from).getJsonNumber("heartbeat_count").longValue());
+    assertTrue(
+        later.get(later.size() - 1).getJsonNumber("heartbeat_count").longValue()
+            > later.get(from).getJsonNumber("heartbeat_count").longValue());
   }
 
   @Test

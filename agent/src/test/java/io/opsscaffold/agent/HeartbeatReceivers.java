@@ -33,21 +33,27 @@ final class HeartbeatReceivers {
 
     Http() throws IOException {
       server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
-      server.createContext("/heartbeat", ex -> {
-        try (ex; JsonReader r = Json.createReader(ex.getRequestBody())) {
-          JsonObject body = r.readObject();
-          int answer = status;
-          if (answer == 200) {
-            received.add(body);
-          }
-          byte[] out = (answer == 200 ? "{\"message\":\"heartbeat received\"}" : "{\"error\":\"test says no\"}")
-              .getBytes(StandardCharsets.UTF_8);
-          ex.sendResponseHeaders(answer, out.length);
-          try (OutputStream o = ex.getResponseBody()) {
-            o.write(out);
-          }
-        }
-      });
+      server.createContext(
+          "/heartbeat",
+          ex -> {
+            try (ex;
+                JsonReader r = Json.createReader(ex.getRequestBody())) {
+              JsonObject body = r.readObject();
+              int answer = status;
+              if (answer == 200) {
+                received.add(body);
+              }
+              byte[] out =
+                  (answer == 200
+                          ? "{\"message\":\"heartbeat received\"}"
+                          : "{\"error\":\"test says no\"}")
+                      .getBytes(StandardCharsets.UTF_8);
+              ex.sendResponseHeaders(answer, out.length);
+              try (OutputStream o = ex.getResponseBody()) {
+                o.write(out);
+              }
+            }
+          });
       server.start();
     }
 
@@ -72,20 +78,25 @@ final class HeartbeatReceivers {
       Files.deleteIfExists(path);
       server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
       server.bind(UnixDomainSocketAddress.of(path));
-      Thread.ofVirtual().start(() -> {
-        while (server.isOpen()) {
-          try {
-            SocketChannel c = server.accept();
-            Thread.ofVirtual().start(() -> serve(c));
-          } catch (IOException e) {
-            return;
-          }
-        }
-      });
+      Thread.ofVirtual()
+          .start(
+              () -> {
+                while (server.isOpen()) {
+                  try {
+                    SocketChannel c = server.accept();
+                    Thread.ofVirtual().start(() -> serve(c));
+                  } catch (IOException e) {
+                    return;
+                  }
+                }
+              });
     }
 
     private void serve(SocketChannel c) {
-      try (c; BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c), StandardCharsets.UTF_8));
+      try (c;
+          BufferedReader in =
+              new BufferedReader(
+                  new InputStreamReader(Channels.newInputStream(c), StandardCharsets.UTF_8));
           OutputStream out = Channels.newOutputStream(c)) {
         String line;
         while ((line = in.readLine()) != null) {
@@ -94,7 +105,10 @@ final class HeartbeatReceivers {
             req = r.readObject();
           }
           requests.add(req);
-          String answer = "{\"jsonrpc\":\"2.0\",\"result\":{\"message\":\"heartbeat received\"},\"id\":" + req.get("id") + "}\n";
+          String answer =
+              "{\"jsonrpc\":\"2.0\",\"result\":{\"message\":\"heartbeat received\"},\"id\":"
+                  + req.get("id")
+                  + "}\n";
           out.write(answer.getBytes(StandardCharsets.UTF_8));
           out.flush();
         }

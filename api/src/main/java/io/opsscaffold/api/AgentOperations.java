@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The operations an agent accepts, by the names the APIs use ({@code start}, {@code stop},
- * {@code restart}) and as the link's {@link AgentOperation}: the one place a name is read, for the
+ * The operations an agent accepts, by the names the APIs use ({@code start}, {@code stop}, {@code
+ * restart}) and as the link's {@link AgentOperation}: the one place a name is read, for the
  * manager's API and the daemon's local API alike.
  */
 public final class AgentOperations {
@@ -26,8 +26,12 @@ public final class AgentOperations {
       case "start" -> AgentOperation.AGENT_OPERATION_START;
       case "stop" -> AgentOperation.AGENT_OPERATION_STOP;
       case "restart" -> AgentOperation.AGENT_OPERATION_RESTART;
-      default -> throw OpsException.invalidArgument(
-          "operation '" + name + "' is not valid; valid operations: " + String.join(", ", NAMES));
+      default ->
+          throw OpsException.invalidArgument(
+              "operation '"
+                  + name
+                  + "' is not valid; valid operations: "
+                  + String.join(", ", NAMES));
     };
   }
 
@@ -36,8 +40,9 @@ public final class AgentOperations {
     return switch (op) {
       case AGENT_OPERATION_START, AGENT_OPERATION_STOP, AGENT_OPERATION_RESTART ->
           op.name().substring("AGENT_OPERATION_".length()).toLowerCase(Locale.ROOT);
-      default -> throw OpsException.invalidArgument("operation " + op + " is not valid; valid operations: "
-          + String.join(", ", NAMES));
+      default ->
+          throw OpsException.invalidArgument(
+              "operation " + op + " is not valid; valid operations: " + String.join(", ", NAMES));
     };
   }
 }

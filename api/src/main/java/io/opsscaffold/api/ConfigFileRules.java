@@ -13,12 +13,16 @@ import java.util.regex.Pattern;
 public final class ConfigFileRules {
   /** Largest file a push may carry. */
   public static final int MAX_FILE_BYTES = 1 << 20;
+
   /** Largest push (all files of one agent together). */
   public static final int MAX_PUSH_BYTES = 4 << 20;
+
   /** Most files in one push. */
   public static final int MAX_FILES = 64;
+
   /** Part of the names the daemon gives its temporary files; never a pushed name. */
   public static final String TEMP_MARK = io.opsscaffold.files.AtomicFiles.TEMP_MARK;
+
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
   private ConfigFileRules() {}
@@ -32,8 +36,11 @@ public final class ConfigFileRules {
       return Optional.of("is required");
     }
     if (!NAME.matcher(name).matches() || name.contains("..") || name.contains(TEMP_MARK)) {
-      return Optional.of("'" + name + "' must be a plain file name of 1 to 128 characters of"
-          + " [A-Za-z0-9._-]: no path separators, no '..', not absolute");
+      return Optional.of(
+          "'"
+              + name
+              + "' must be a plain file name of 1 to 128 characters of"
+              + " [A-Za-z0-9._-]: no path separators, no '..', not absolute");
     }
     return Optional.empty();
   }
@@ -52,7 +59,8 @@ public final class ConfigFileRules {
       return Optional.of(field + " needs at least one file");
     }
     if (files.size() > MAX_FILES) {
-      return Optional.of(field + " may hold at most " + MAX_FILES + " files (got " + files.size() + ")");
+      return Optional.of(
+          field + " may hold at most " + MAX_FILES + " files (got " + files.size() + ")");
     }
     Set<String> names = new HashSet<>();
     long total = 0;
@@ -63,11 +71,20 @@ public final class ConfigFileRules {
         return Optional.of(field + "[" + i + "]." + nameField + " " + bad.get());
       }
       if (!names.add(f.name())) {
-        return Optional.of(field + "[" + i + "]." + nameField + " '" + f.name() + "' appears twice");
+        return Optional.of(
+            field + "[" + i + "]." + nameField + " '" + f.name() + "' appears twice");
       }
       if (f.bytes() > MAX_FILE_BYTES) {
-        return Optional.of(field + "[" + i + "].content of '" + f.name() + "' is " + f.bytes()
-            + " bytes; the limit is " + MAX_FILE_BYTES);
+        return Optional.of(
+            field
+                + "["
+                + i
+                + "].content of '"
+                + f.name()
+                + "' is "
+                + f.bytes()
+                + " bytes; the limit is "
+                + MAX_FILE_BYTES);
       }
       total += f.bytes();
     }

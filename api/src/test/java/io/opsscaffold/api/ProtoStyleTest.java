@@ -13,16 +13,18 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The proto conventions, checked on every build: every service, RPC, message, enum, field and
- * enum value has a comment; enum values carry the enum's name as prefix; the first value is
- * {@code <PREFIX>_UNSPECIFIED = 0}; packages are versioned.
+ * The proto conventions, checked on every build: every service, RPC, message, enum, field and enum
+ * value has a comment; enum values carry the enum's name as prefix; the first value is {@code
+ * <PREFIX>_UNSPECIFIED = 0}; packages are versioned.
  */
 class ProtoStyleTest {
   private static final Path PROTOS = Path.of("src/main/proto");
-  private static final Pattern DECLARATION = Pattern.compile(
-      "^\\s*(service|rpc|message|enum)\\s+(\\w+).*|^\\s*(?:repeated |optional |map<[^>]+> )?[\\w.]+\\s+\\w+\\s*=\\s*\\d+.*;.*|^\\s*[A-Z][A-Z0-9_]*\\s*=\\s*-?\\d+.*;.*");
+  private static final Pattern DECLARATION =
+      Pattern.compile(
+          "^\\s*(service|rpc|message|enum)\\s+(\\w+).*|^\\s*(?:repeated |optional |map<[^>]+> )?[\\w.]+\\s+\\w+\\s*=\\s*\\d+.*;.*|^\\s*[A-Z][A-Z0-9_]*\\s*=\\s*-?\\d+.*;.*");
   private static final Pattern ENUM = Pattern.compile("^\\s*enum\\s+(\\w+)\\s*\\{");
-  private static final Pattern ENUM_VALUE = Pattern.compile("^\\s*([A-Z][A-Z0-9_]*)\\s*=\\s*(-?\\d+)");
+  private static final Pattern ENUM_VALUE =
+      Pattern.compile("^\\s*([A-Z][A-Z0-9_]*)\\s*=\\s*(-?\\d+)");
 
   @Test
   void everyDeclarationIsCommentedAndEnumsFollowTheConventions() throws IOException {
@@ -57,7 +59,8 @@ class ProtoStyleTest {
         if (!v.group(1).startsWith(enumPrefix)) {
           problems.add(where + ": enum value " + v.group(1) + " must start with " + enumPrefix);
         }
-        if (firstValue && !(v.group(1).equals(enumPrefix + "UNSPECIFIED") && v.group(2).equals("0"))) {
+        if (firstValue
+            && !(v.group(1).equals(enumPrefix + "UNSPECIFIED") && v.group(2).equals("0"))) {
           problems.add(where + ": the first value must be " + enumPrefix + "UNSPECIFIED = 0");
         }
         firstValue = false;

@@ -27,16 +27,38 @@ import java.util.stream.Collectors;
  */
 public final class DaemonBench {
   /** The daemon's recommended small-footprint JVM flags (README, compose). */
-  static final List<String> DAEMON_FLAGS = List.of("-Xmx32m", "-Xms8m", "-XX:MinHeapFreeRatio=10",
-      "-XX:MaxHeapFreeRatio=30", "-Xss256k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-      "-XX:ReservedCodeCacheSize=24m",
-      "-XX:MaxMetaspaceSize=64m", "-XX:-UsePerfData");
-  /** The reference agent's recommended flags (README). */
-  static final List<String> AGENT_FLAGS = List.of("-Xint", "-Xmx8m", "-Xms2m", "-Xss256k", "-XX:+UseSerialGC",
-      "-XX:-UsePerfData", "-XX:MaxMetaspaceSize=32m");
+  static final List<String> DAEMON_FLAGS =
+      List.of(
+          "-Xmx32m",
+          "-Xms8m",
+          "-XX:MinHeapFreeRatio=10",
+          "-XX:MaxHeapFreeRatio=30",
+          "-Xss256k",
+          "-XX:+UseSerialGC",
+          "-XX:TieredStopAtLevel=1",
+          "-XX:ReservedCodeCacheSize=24m",
+          "-XX:MaxMetaspaceSize=64m",
+          "-XX:-UsePerfData");
 
-  private record Options(int agents, int idleSeconds, int loadSeconds, int connections, List<String> daemonFlags,
-      Path out, Path root) {}
+  /** The reference agent's recommended flags (README). */
+  static final List<String> AGENT_FLAGS =
+      List.of(
+          "-Xint",
+          "-Xmx8m",
+          "-Xms2m",
+          "-Xss256k",
+          "-XX:+UseSerialGC",
+          "-XX:-UsePerfData",
+          "-XX:MaxMetaspaceSize=32m");
+
+  private record Options(
+      int agents,
+      int idleSeconds,
+      int loadSeconds,
+      int connections,
+      List<String> daemonFlags,
+      Path out,
+      Path root) {}
 
   private final Options o;
   private final Map<String, Object> results = new LinkedHashMap<>();
@@ -49,18 +71,25 @@ public final class DaemonBench {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = Report.options(args, "DaemonBench [--agents=10] [--idle-seconds=600] [--load-seconds=10] [--connections=8]"
-            + " [--daemon-flags='-Xmx32m ...'] [--out=bench/target/daemon-bench.json]");
-    Options o = new Options(
-        Integer.parseInt(a.getOrDefault("agents", "10")),
-        Integer.parseInt(a.getOrDefault("idle-seconds", "600")),
-        Integer.parseInt(a.getOrDefault("load-seconds", "10")),
-        Integer.parseInt(a.getOrDefault("connections", "8")),
-        a.containsKey("daemon-flags") ? List.of(a.get("daemon-flags").strip().split("\\s+")) : DAEMON_FLAGS,
-        Path.of(a.getOrDefault("out", "bench/target/daemon-bench.json")),
-        Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize());
+    Map<String, String> a =
+        Report.options(
+            args,
+            "DaemonBench [--agents=10] [--idle-seconds=600] [--load-seconds=10] [--connections=8]"
+                + " [--daemon-flags='-Xmx32m ...'] [--out=bench/target/daemon-bench.json]");
+    Options o =
+        new Options(
+            Integer.parseInt(a.getOrDefault("agents", "10")),
+            Integer.parseInt(a.getOrDefault("idle-seconds", "600")),
+            Integer.parseInt(a.getOrDefault("load-seconds", "10")),
+            Integer.parseInt(a.getOrDefault("connections", "8")),
+            a.containsKey("daemon-flags")
+                ? List.of(a.get("daemon-flags").strip().split("\\s+"))
+                : DAEMON_FLAGS,
+            Path.of(a.getOrDefault("out", "bench/target/daemon-bench.json")),
+            Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize());
     if (o.idleSeconds() < 1 || o.loadSeconds() < 1 || o.agents() < 1 || o.connections() < 1) {
-      System.err.println("--agents, --idle-seconds, --load-seconds and --connections must be at least 1");
+      System.err.println(
+          "--agents, --idle-seconds, --load-seconds and --connections must be at least 1");
       System.exit(2);
     }
     new DaemonBench(o).run();
@@ -70,34 +99,59 @@ public final class DaemonBench {
     work = Files.createTempDirectory("ops-daemon-bench-");
     Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "stop-processes"));
     try {
-      results.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(),
-          "java", System.getProperty("java.version")));
-      results.put("options", Map.of("agents", o.agents(), "idle_seconds", o.idleSeconds(),
-          "load_seconds", o.loadSeconds(), "connections", o.connections(),
-          "daemon_flags", String.join(" ", o.daemonFlags())));
+      results.put(
+          "machine",
+          Map.of(
+              "cores",
+              Runtime.getRuntime().availableProcessors(),
+              "java",
+              System.getProperty("java.version")));
+      results.put(
+          "options",
+          Map.of(
+              "agents",
+              o.agents(),
+              "idle_seconds",
+              o.idleSeconds(),
+              "load_seconds",
+              o.loadSeconds(),
+              "connections",
+              o.connections(),
+              "daemon_flags",
+              String.join(" ", o.daemonFlags())));
       int managerPort = freePort();
       int daemonPort = freePort();
-      Files.writeString(work.resolve("manager.yaml"), """
+      Files.writeString(
+          work.resolve("manager.yaml"),
+          """
           server:
             port: %d
           data-dir: %s
-          """.formatted(managerPort, work.resolve("manager-data")));
+          """
+              .formatted(managerPort, work.resolve("manager-data")));
       manager = start("manager", List.of("-Xmx256m"), jar("manager"), work.resolve("manager.yaml"));
       writeDaemonConfig(managerPort, daemonPort);
       Process daemon = start("daemon", o.daemonFlags(), jar("daemon"), work.resolve("daemon.yaml"));
 
-      ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", daemonPort).usePlaintext().build();
+      ManagedChannel ch =
+          NettyChannelBuilder.forAddress("127.0.0.1", daemonPort).usePlaintext().build();
       try {
         List<LocalAgent> agents = awaitRunning(ch);
         Thread.sleep(20_000); // start-up work (class loading, JIT, first samples) settles
         footprint(daemon, agents);
-        String targets = agents.stream().map(x -> x.getState().getAgentId() + ":" + x.getState().getPid())
-            .collect(Collectors.joining(","));
+        String targets =
+            agents.stream()
+                .map(x -> x.getState().getAgentId() + ":" + x.getState().getPid())
+                .collect(Collectors.joining(","));
         results.put("heartbeats_http", load("http", "127.0.0.1:" + daemonPort, targets, daemon));
-        results.put("heartbeats_socket", load("socket", work.resolve("daemon-data/daemon.sock").toString(), targets, daemon));
+        results.put(
+            "heartbeats_socket",
+            load("socket", work.resolve("daemon-data/daemon.sock").toString(), targets, daemon));
         results.put("daemon_rss_after_load_mib", mib(ProcStats.rssBytes(daemon.pid())));
         List<LocalAgent> after = ch.isShutdown() ? List.of() : list(ch);
-        results.put("agents_restarted_during_run", after.stream().mapToLong(x -> x.getState().getRestartCount()).sum());
+        results.put(
+            "agents_restarted_during_run",
+            after.stream().mapToLong(x -> x.getState().getRestartCount()).sum());
       } finally {
         ch.shutdownNow();
       }
@@ -145,7 +199,9 @@ public final class DaemonBench {
       long minuteEnd = Math.min(end, System.nanoTime() + TimeUnit.SECONDS.toNanos(60));
       while (System.nanoTime() < minuteEnd) {
         maxRss = Math.max(maxRss, ProcStats.rssBytes(daemon.pid()));
-        Thread.sleep(Math.max(1, Math.min(1_000, TimeUnit.NANOSECONDS.toMillis(minuteEnd - System.nanoTime()))));
+        Thread.sleep(
+            Math.max(
+                1, Math.min(1_000, TimeUnit.NANOSECONDS.toMillis(minuteEnd - System.nanoTime()))));
       }
       perMinute.add(minute.coresSince() * 100);
     }
@@ -163,22 +219,38 @@ public final class DaemonBench {
     r.put("daemon_idle_cpu_first_minute_percent", perMinute.getFirst());
     r.put("daemon_idle_cpu_last_minute_percent", perMinute.getLast());
     r.put("daemon_idle_cpu_by_minute_percent", perMinute);
-    r.put("agent_rss_mean_mib", mib((long) rss.stream().mapToLong(Long::longValue).average().orElse(0)));
-    r.put("agent_pss_mean_mib", mib((long) pss.stream().mapToLong(Long::longValue).average().orElse(0)));
+    r.put(
+        "agent_rss_mean_mib",
+        mib((long) rss.stream().mapToLong(Long::longValue).average().orElse(0)));
+    r.put(
+        "agent_pss_mean_mib",
+        mib((long) pss.stream().mapToLong(Long::longValue).average().orElse(0)));
     results.put("footprint", r);
   }
 
   /** Runs {@link HeartbeatLoad} as its own process and reads its figures. */
-  private Map<String, Object> load(String transport, String address, String targets, Process daemon) throws Exception {
+  private Map<String, Object> load(String transport, String address, String targets, Process daemon)
+      throws Exception {
     ProcStats.Cpu cpu = ProcStats.cpu(daemon.pid());
     ProcStats.Cpu managerCpu = ProcStats.cpu(manager.pid());
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process p = new ProcessBuilder(java, "-cp", jar("bench").toString(), HeartbeatLoad.class.getName(), transport,
-        address, targets, Integer.toString(o.loadSeconds()), Integer.toString(o.connections()))
-        .redirectError(work.resolve("load-" + transport + ".err").toFile()).start();
+    Process p =
+        new ProcessBuilder(
+                java,
+                "-cp",
+                jar("bench").toString(),
+                HeartbeatLoad.class.getName(),
+                transport,
+                address,
+                targets,
+                Integer.toString(o.loadSeconds()),
+                Integer.toString(o.connections()))
+            .redirectError(work.resolve("load-" + transport + ".err").toFile())
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (p.waitFor() != 0) {
-      throw new IllegalStateException("the heartbeat load failed; see " + work.resolve("load-" + transport + ".err"));
+      throw new IllegalStateException(
+          "the heartbeat load failed; see " + work.resolve("load-" + transport + ".err"));
     }
     Map<String, Object> r = new LinkedHashMap<>();
     for (String line : out.strip().split("\n")) {
@@ -186,7 +258,8 @@ public final class DaemonBench {
       String v = line.substring(line.indexOf('=') + 1);
       r.put(k, v.matches("-?[0-9.]+(E-?[0-9]+)?") ? (Object) Double.parseDouble(v) : v);
     }
-    r.put("daemon_cpu_cores", cpu.coresSince()); // over warm-up and measurement, as is the manager's
+    r.put(
+        "daemon_cpu_cores", cpu.coresSince()); // over warm-up and measurement, as is the manager's
     r.put("manager_cpu_cores", managerCpu.coresSince());
     r.put("daemon_rss_mib", mib(ProcStats.rssBytes(daemon.pid())));
     return r;
@@ -198,8 +271,11 @@ public final class DaemonBench {
       try {
         List<LocalAgent> agents = list(ch);
         if (agents.size() == o.agents()
-            && agents.stream().allMatch(a -> a.getState().getLifecycle() == Lifecycle.LIFECYCLE_RUNNING
-                && a.getState().hasLastHeartbeat())) {
+            && agents.stream()
+                .allMatch(
+                    a ->
+                        a.getState().getLifecycle() == Lifecycle.LIFECYCLE_RUNNING
+                            && a.getState().hasLastHeartbeat())) {
           return agents;
         }
       } catch (RuntimeException e) {
@@ -207,17 +283,22 @@ public final class DaemonBench {
       }
       Thread.sleep(250);
     }
-    throw new IllegalStateException("the agents were not all running and heartbeating within 90 s; see " + work);
+    throw new IllegalStateException(
+        "the agents were not all running and heartbeating within 90 s; see " + work);
   }
 
   private static List<LocalAgent> list(ManagedChannel ch) {
-    return DaemonServiceGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS)
-        .listAgents(ListLocalAgentsRequest.getDefaultInstance()).getAgentsList();
+    return DaemonServiceGrpc.newBlockingStub(ch)
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .listAgents(ListLocalAgentsRequest.getDefaultInstance())
+        .getAgentsList();
   }
 
   private void writeDaemonConfig(int managerPort, int daemonPort) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    StringBuilder y = new StringBuilder("""
+    StringBuilder y =
+        new StringBuilder(
+            """
         node:
           id: bench-node
         manager:
@@ -226,24 +307,33 @@ public final class DaemonBench {
           port: %d
         data-dir: %s
         agents:
-        """.formatted(managerPort, daemonPort, work.resolve("daemon-data")));
+        """
+                .formatted(managerPort, daemonPort, work.resolve("daemon-data")));
     for (int i = 0; i < o.agents(); i++) {
       String id = "agent-" + i;
       Path dir = work.resolve("agents").resolve(id);
       Files.createDirectories(dir);
       // Half heartbeat over HTTP, half over the socket, every 5 s.
-      String transport = i % 2 == 0 ? "daemon_url: http://127.0.0.1:" + daemonPort
-          : "daemon_socket: " + work.resolve("daemon-data/daemon.sock");
-      Files.writeString(dir.resolve("agent.yaml"), """
+      String transport =
+          i % 2 == 0
+              ? "daemon_url: http://127.0.0.1:" + daemonPort
+              : "daemon_socket: " + work.resolve("daemon-data/daemon.sock");
+      Files.writeString(
+          dir.resolve("agent.yaml"),
+          """
           agent_id: %s
           heartbeat_interval: 5s
           %s
           http_port: 0
           state_file: %s
-          """.formatted(id, transport, work.resolve(id + ".state.json")));
+          """
+              .formatted(id, transport, work.resolve(id + ".state.json")));
       List<String> args = new ArrayList<>(AGENT_FLAGS);
-      args.addAll(List.of("-jar", jar("agent").toString(), "--config", dir.resolve("agent.yaml").toString()));
-      y.append("""
+      args.addAll(
+          List.of(
+              "-jar", jar("agent").toString(), "--config", dir.resolve("agent.yaml").toString()));
+      y.append(
+          """
             - id: %s
               type: reference-agent
               command: %s
@@ -252,7 +342,8 @@ public final class DaemonBench {
                 MALLOC_ARENA_MAX: "1"
               heartbeat-timeout: 30s
               config-dir: %s
-          """.formatted(id, java, String.join(", ", args), dir));
+          """
+              .formatted(id, java, String.join(", ", args), dir));
     }
     Files.writeString(work.resolve("daemon.yaml"), y.toString());
   }
@@ -262,8 +353,10 @@ public final class DaemonBench {
     List<String> cmd = new ArrayList<>(List.of(java));
     cmd.addAll(flags);
     cmd.addAll(List.of("-jar", jar.toString(), "--config", config.toString()));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(work.resolve(name + ".log").toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(work.resolve(name + ".log").toFile());
     pb.environment().put("MALLOC_ARENA_MAX", "2");
     pb.environment().put("OTEL_TRACES_EXPORTER", "none");
     pb.environment().put("OTEL_METRICS_EXPORTER", "none");
@@ -291,6 +384,4 @@ public final class DaemonBench {
   private static double mib(long bytes) {
     return bytes / 1024.0 / 1024.0;
   }
-
-
 }

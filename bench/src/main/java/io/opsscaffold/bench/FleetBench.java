@@ -39,15 +39,29 @@ import java.util.concurrent.TimeUnit;
  * reconnect storm (manager killed and restarted), raw baseline.
  */
 public final class FleetBench {
-  private record Options(int daemons, int agents, int seconds, int warmUp, int rate, int opRate, int window,
-      String pgUrl, String pgUser, Path out, Path root, java.util.Set<String> phases) {}
+  private record Options(
+      int daemons,
+      int agents,
+      int seconds,
+      int warmUp,
+      int rate,
+      int opRate,
+      int window,
+      String pgUrl,
+      String pgUser,
+      Path out,
+      Path root,
+      java.util.Set<String> phases) {}
+
   private static final int WARM_UP_SECONDS = 4;
+
   /**
    * A PostgreSQL backend publishes its table statistics at most once a second while busy, and an
    * idle one whose last publication was under a second before holds the rest for up to 10 s
    * (PGSTAT_IDLE_INTERVAL): rows are counted only after that long without load.
    */
   private static final long STATISTICS_SETTLE_MS = 10_500;
+
   private static final String PHASES = "throughput,propagation,operations,storm,tracing,raw";
 
   private final Options o;
@@ -64,21 +78,27 @@ public final class FleetBench {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = Report.options(args, "FleetBench [--daemons=200] [--agents=50] [--seconds=10] [--warm-up=4]"
-            + " [--rate=1000] [--op-rate=50] [--window=4] [--phases=" + PHASES + "] [--out=bench/target/bench.json]");
-    Options o = new Options(
-        Integer.parseInt(a.getOrDefault("daemons", "200")),
-        Integer.parseInt(a.getOrDefault("agents", "50")),
-        Integer.parseInt(a.getOrDefault("seconds", "10")),
-        Integer.parseInt(a.getOrDefault("warm-up", String.valueOf(WARM_UP_SECONDS))),
-        Integer.parseInt(a.getOrDefault("rate", "1000")),
-        Integer.parseInt(a.getOrDefault("op-rate", "50")),
-        Integer.parseInt(a.getOrDefault("window", "4")),
-        System.getenv().getOrDefault("OPS_BENCH_PG_URL", "jdbc:postgresql://127.0.0.1:5432/"),
-        System.getenv().getOrDefault("OPS_BENCH_PG_USER", "postgres"),
-        Path.of(a.getOrDefault("out", "bench/target/bench.json")),
-        Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize(),
-        java.util.Set.of(a.getOrDefault("phases", PHASES).split(",")));
+    Map<String, String> a =
+        Report.options(
+            args,
+            "FleetBench [--daemons=200] [--agents=50] [--seconds=10] [--warm-up=4]"
+                + " [--rate=1000] [--op-rate=50] [--window=4] [--phases="
+                + PHASES
+                + "] [--out=bench/target/bench.json]");
+    Options o =
+        new Options(
+            Integer.parseInt(a.getOrDefault("daemons", "200")),
+            Integer.parseInt(a.getOrDefault("agents", "50")),
+            Integer.parseInt(a.getOrDefault("seconds", "10")),
+            Integer.parseInt(a.getOrDefault("warm-up", String.valueOf(WARM_UP_SECONDS))),
+            Integer.parseInt(a.getOrDefault("rate", "1000")),
+            Integer.parseInt(a.getOrDefault("op-rate", "50")),
+            Integer.parseInt(a.getOrDefault("window", "4")),
+            System.getenv().getOrDefault("OPS_BENCH_PG_URL", "jdbc:postgresql://127.0.0.1:5432/"),
+            System.getenv().getOrDefault("OPS_BENCH_PG_USER", "postgres"),
+            Path.of(a.getOrDefault("out", "bench/target/bench.json")),
+            Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize(),
+            java.util.Set.of(a.getOrDefault("phases", PHASES).split(",")));
     if (o.seconds() < 1 || o.warmUp() < 0) {
       System.err.println("--seconds must be at least 1 and --warm-up at least 0");
       System.exit(2);
@@ -96,35 +116,68 @@ public final class FleetBench {
     admin("CREATE DATABASE " + database);
     List<SimDaemon> daemons = new java.util.concurrent.CopyOnWriteArrayList<>();
     try {
-      results.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(),
-          "java", System.getProperty("java.version"), "os", System.getProperty("os.name") + " "
-              + System.getProperty("os.version")));
-      results.put("options", Map.of("daemons", o.daemons(), "agents_per_daemon", o.agents(),
-          "seconds_per_phase", o.seconds(), "warm_up_seconds", o.warmUp(), "propagation_rate", o.rate(), "op_rate", o.opRate(), "window", o.window()));
+      results.put(
+          "machine",
+          Map.of(
+              "cores",
+              Runtime.getRuntime().availableProcessors(),
+              "java",
+              System.getProperty("java.version"),
+              "os",
+              System.getProperty("os.name") + " " + System.getProperty("os.version")));
+      results.put(
+          "options",
+          Map.of(
+              "daemons",
+              o.daemons(),
+              "agents_per_daemon",
+              o.agents(),
+              "seconds_per_phase",
+              o.seconds(),
+              "warm_up_seconds",
+              o.warmUp(),
+              "propagation_rate",
+              o.rate(),
+              "op_rate",
+              o.opRate(),
+              "window",
+              o.window()));
       startManager(false);
       Thread.sleep(2_000);
       // Each point: a full collection (which also gives the live heap), then RSS, so that both
       // RSS readings follow a collection.
       long idleLive = liveHeapBytes(manager.pid(), "idle");
       long idleRss = ProcStats.settledRssBytes(manager.pid());
-      // Pings from the start, while FullStates wait for their Acks too (the manager drops silent streams).
-      Thread keepAlive = Thread.ofVirtual().start(() -> {
-        while (!Thread.currentThread().isInterrupted()) {
-          daemons.forEach(SimDaemon::keepAlive);
-          try {
-            Thread.sleep(250);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      });
+      // Pings from the start, while FullStates wait for their Acks too (the manager drops silent
+      // streams).
+      Thread keepAlive =
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    while (!Thread.currentThread().isInterrupted()) {
+                      daemons.forEach(SimDaemon::keepAlive);
+                      try {
+                        Thread.sleep(250);
+                      } catch (InterruptedException e) {
+                        return;
+                      }
+                    }
+                  });
       connect(daemons);
       Thread.sleep(2_000);
       long connectedLive = liveHeapBytes(manager.pid(), "connected");
       long connectedRss = ProcStats.settledRssBytes(manager.pid());
-      results.put("memory", Map.of("manager_rss_idle_mib", mib(idleRss), "manager_rss_connected_mib", mib(connectedRss),
-          "kib_per_stream", (connectedRss - idleRss) / 1024.0 / o.daemons(),
-          "live_heap_kib_per_stream", (connectedLive - idleLive) / 1024.0 / o.daemons()));
+      results.put(
+          "memory",
+          Map.of(
+              "manager_rss_idle_mib",
+              mib(idleRss),
+              "manager_rss_connected_mib",
+              mib(connectedRss),
+              "kib_per_stream",
+              (connectedRss - idleRss) / 1024.0 / o.daemons(),
+              "live_heap_kib_per_stream",
+              (connectedLive - idleLive) / 1024.0 / o.daemons()));
 
       if (o.phases().contains("throughput")) {
         fullLoad(daemons, o.warmUp());
@@ -147,8 +200,11 @@ public final class FleetBench {
         rawBaseline();
       }
 
-      if (results.get("throughput") instanceof Map<?, ?> t && results.get("raw_baseline") instanceof Map<?, ?> raw) {
-        results.put("ratio_end_to_end_to_raw", (double) t.get("rows_per_s") / (double) raw.get("rows_per_s"));
+      if (results.get("throughput") instanceof Map<?, ?> t
+          && results.get("raw_baseline") instanceof Map<?, ?> raw) {
+        results.put(
+            "ratio_end_to_end_to_raw",
+            (double) t.get("rows_per_s") / (double) raw.get("rows_per_s"));
       }
       Report.print("Ops Scaffold fleet benchmark", results);
       Files.createDirectories(o.out().toAbsolutePath().getParent());
@@ -178,13 +234,25 @@ public final class FleetBench {
     // fewer beyond): 120 s, or 30 ms a daemon for large fleets.
     long limit = Math.max(120, o.daemons() * 30L / 1000);
     if (!synced.await(limit, TimeUnit.SECONDS)) {
-      throw new IllegalStateException(synced.getCount() + " daemons did not sync within " + limit
-          + " s; streams ended: " + SimDaemon.STREAM_ENDS);
+      throw new IllegalStateException(
+          synced.getCount()
+              + " daemons did not sync within "
+              + limit
+              + " s; streams ended: "
+              + SimDaemon.STREAM_ENDS);
     }
-    daemons.forEach(d -> d.onSynced(() -> { }));
-    results.put("connect", Map.of("daemons", o.daemons(), "agents", o.daemons() * o.agents(),
-        "seconds_to_sync_all", (System.nanoTime() - began) / 1e9,
-        "streams_ended_meanwhile", SimDaemon.STREAM_ENDS.values().stream().mapToLong(a -> a.sum()).sum()));
+    daemons.forEach(d -> d.onSynced(() -> {}));
+    results.put(
+        "connect",
+        Map.of(
+            "daemons",
+            o.daemons(),
+            "agents",
+            o.daemons() * o.agents(),
+            "seconds_to_sync_all",
+            (System.nanoTime() - began) / 1e9,
+            "streams_ended_meanwhile",
+            SimDaemon.STREAM_ENDS.values().stream().mapToLong(a -> a.sum()).sum()));
     if (!SimDaemon.STREAM_ENDS.isEmpty()) {
       System.out.println("streams that ended while connecting: " + SimDaemon.STREAM_ENDS);
     }
@@ -209,27 +277,45 @@ public final class FleetBench {
     long rssAfter = ProcStats.rssBytes(manager.pid());
     Thread.sleep(STATISTICS_SETTLE_MS);
     long rows = rowsWritten() - rowsBefore;
-    return Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,
-        "manager_cpu_cores", cpuCores, "postgres_cpu_cores", pgCores, "simulator_cpu_cores", simulatorCores,
-        "manager_rss_mib", mib(rssAfter));
+    return Map.of(
+        "rows",
+        rows,
+        "seconds",
+        secs,
+        "rows_per_s",
+        rows / secs,
+        "manager_cpu_cores",
+        cpuCores,
+        "postgres_cpu_cores",
+        pgCores,
+        "simulator_cpu_cores",
+        simulatorCores,
+        "manager_rss_mib",
+        mib(rssAfter));
   }
 
-  /** Every daemon sends Deltas of all its agents as fast as its window of unacknowledged messages allows. */
+  /**
+   * Every daemon sends Deltas of all its agents as fast as its window of unacknowledged messages
+   * allows.
+   */
   private void fullLoad(List<SimDaemon> daemons, int seconds) throws InterruptedException {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     List<Thread> threads = new ArrayList<>();
     for (SimDaemon d : daemons) {
-      threads.add(Thread.ofVirtual().start(() -> {
-        try {
-          while (System.nanoTime() < end) {
-            d.awaitWindow(o.window());
-            d.sendDeltas(o.agents(), false);
-          }
-          d.awaitWindow(1);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }));
+      threads.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    try {
+                      while (System.nanoTime() < end) {
+                        d.awaitWindow(o.window());
+                        d.sendDeltas(o.agents(), false);
+                      }
+                      d.awaitWindow(1);
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    }
+                  }));
     }
     for (Thread t : threads) {
       t.join();
@@ -242,7 +328,7 @@ public final class FleetBench {
    */
   private void propagation(List<SimDaemon> daemons) throws Exception {
     if (o.warmUp() > 0) {
-      daemons.forEach(d -> d.latencySink(nanos -> { }));
+      daemons.forEach(d -> d.latencySink(nanos -> {}));
       propagationLoad(daemons, o.warmUp());
     }
     ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
@@ -251,11 +337,24 @@ public final class FleetBench {
     Thread.sleep(1_000);
     List<Long> sorted = new ArrayList<>(latencies);
     Collections.sort(sorted);
-    results.put("propagation", Map.of("rate_per_s", o.rate(), "samples", sorted.size(),
-        "p50_ms", pct(sorted, 50), "p99_ms", pct(sorted, 99), "max_ms", pct(sorted, 100)));
+    results.put(
+        "propagation",
+        Map.of(
+            "rate_per_s",
+            o.rate(),
+            "samples",
+            sorted.size(),
+            "p50_ms",
+            pct(sorted, 50),
+            "p99_ms",
+            pct(sorted, 99),
+            "max_ms",
+            pct(sorted, 100)));
   }
 
-  /** Every daemon sends one-agent deltas at its share of {@code rate}, spread evenly over the fleet. */
+  /**
+   * Every daemon sends one-agent deltas at its share of {@code rate}, spread evenly over the fleet.
+   */
   private void propagationLoad(List<SimDaemon> daemons, int seconds) throws InterruptedException {
     long intervalNanos = (long) (1e9 * daemons.size() / o.rate());
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -263,21 +362,24 @@ public final class FleetBench {
     for (int i = 0; i < daemons.size(); i++) {
       SimDaemon d = daemons.get(i);
       long offset = intervalNanos * i / daemons.size();
-      threads.add(Thread.ofVirtual().start(() -> {
-        long next = System.nanoTime() + offset;
-        while (next < end) {
-          long wait = next - System.nanoTime();
-          if (wait > 0) {
-            try {
-              TimeUnit.NANOSECONDS.sleep(wait);
-            } catch (InterruptedException e) {
-              return;
-            }
-          }
-          d.sendDeltas(1, true);
-          next += intervalNanos;
-        }
-      }));
+      threads.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    long next = System.nanoTime() + offset;
+                    while (next < end) {
+                      long wait = next - System.nanoTime();
+                      if (wait > 0) {
+                        try {
+                          TimeUnit.NANOSECONDS.sleep(wait);
+                        } catch (InterruptedException e) {
+                          return;
+                        }
+                      }
+                      d.sendDeltas(1, true);
+                      next += intervalNanos;
+                    }
+                  }));
     }
     for (Thread t : threads) {
       t.join();
@@ -306,9 +408,13 @@ public final class FleetBench {
         }
         long t0 = System.nanoTime();
         try {
-          stub.withDeadlineAfter(10, TimeUnit.SECONDS).operateAgent(OperateAgentRequest.newBuilder()
-              .setNodeId(String.format("bench-%05d", r.nextInt(o.daemons())))
-              .setAgentId("agent-" + r.nextInt(o.agents())).setOperation("restart").build());
+          stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+              .operateAgent(
+                  OperateAgentRequest.newBuilder()
+                      .setNodeId(String.format("bench-%05d", r.nextInt(o.daemons())))
+                      .setAgentId("agent-" + r.nextInt(o.agents()))
+                      .setOperation("restart")
+                      .build());
           if (t0 >= measured) {
             times.add(System.nanoTime() - t0);
           }
@@ -320,14 +426,29 @@ public final class FleetBench {
         next += interval;
       }
       Collections.sort(times);
-      results.put("operation_round_trip", Map.of("rate_per_s", o.opRate(), "calls", times.size(), "failed", failed,
-          "p50_ms", pct(times, 50), "p99_ms", pct(times, 99), "max_ms", pct(times, 100)));
+      results.put(
+          "operation_round_trip",
+          Map.of(
+              "rate_per_s",
+              o.opRate(),
+              "calls",
+              times.size(),
+              "failed",
+              failed,
+              "p50_ms",
+              pct(times, 50),
+              "p99_ms",
+              pct(times, 99),
+              "max_ms",
+              pct(times, 100)));
     } finally {
       ch.shutdownNow();
     }
   }
 
-  /** kill -9 of the manager with every daemon connected; time until all reconnected and resynced. */
+  /**
+   * kill -9 of the manager with every daemon connected; time until all reconnected and resynced.
+   */
   private void reconnectStorm(List<SimDaemon> daemons) throws Exception {
     results.put("reconnect_storm", restart(daemons, false, true));
   }
@@ -336,7 +457,8 @@ public final class FleetBench {
    * Stops the manager ({@code kill -9}, or gracefully so that a flight recording is written),
    * starts it again, and waits until every daemon is back and resynced.
    */
-  private Map<String, Object> restart(List<SimDaemon> daemons, boolean tracing, boolean kill) throws Exception {
+  private Map<String, Object> restart(List<SimDaemon> daemons, boolean tracing, boolean kill)
+      throws Exception {
     CountDownLatch synced = new CountDownLatch(daemons.size());
     daemons.forEach(d -> d.onSynced(synced::countDown));
     long killed = System.nanoTime();
@@ -349,19 +471,29 @@ public final class FleetBench {
     long up = System.nanoTime();
     boolean all = synced.await(120, TimeUnit.SECONDS);
     long done = System.nanoTime();
-    daemons.forEach(d -> d.onSynced(() -> { }));
-    return Map.of("daemons", daemons.size(), "all_converged", all,
-        "not_converged", synced.getCount(), "seconds_kill_to_converged", (done - killed) / 1e9,
-        "seconds_manager_start", (up - killed) / 1e9, "seconds_up_to_converged", (done - up) / 1e9);
+    daemons.forEach(d -> d.onSynced(() -> {}));
+    return Map.of(
+        "daemons",
+        daemons.size(),
+        "all_converged",
+        all,
+        "not_converged",
+        synced.getCount(),
+        "seconds_kill_to_converged",
+        (done - killed) / 1e9,
+        "seconds_manager_start",
+        (up - killed) / 1e9,
+        "seconds_up_to_converged",
+        (done - up) / 1e9);
   }
 
   /**
    * The throughput phase on freshly started managers, alternating tracing off and on (OTLP export
    * to a local sink, the SDK's default sampler, a sampled trace context on every delta): off, on,
-   * off, on, off. Each manager first gets the warm-up ({@code --warm-up} s) of the same load, unmeasured,
-   * so that its JIT compilation is not counted. The cost is mean(on) against mean(off); the off
-   * runs on both sides of each on run keep drift during the run (the simulator warming up, the
-   * table growing) out of it.
+   * off, on, off. Each manager first gets the warm-up ({@code --warm-up} s) of the same load,
+   * unmeasured, so that its JIT compilation is not counted. The cost is mean(on) against mean(off);
+   * the off runs on both sides of each on run keep drift during the run (the simulator warming up,
+   * the table growing) out of it.
    */
   private void tracingCost(List<SimDaemon> daemons) throws Exception {
     List<Map<String, Object>> off = new ArrayList<>();
@@ -380,7 +512,8 @@ public final class FleetBench {
         (traced ? on : off).add(throughput(daemons, o.seconds()));
         if (traced) {
           daemons.forEach(d -> d.traced(false));
-          Thread.sleep(2_000); // the batch span processor exports what is left (every 1 s by default)
+          Thread.sleep(
+              2_000); // the batch span processor exports what is left (every 1 s by default)
           requests += sink.requests() - requestsBefore;
           bytes += sink.bytes() - bytesBefore;
         }
@@ -396,8 +529,12 @@ public final class FleetBench {
     r.put("rows_per_s_off", offRate);
     r.put("rows_per_s_on", onRate);
     r.put("cost", 1 - onRate / offRate);
-    r.put("manager_cpu_us_per_row_off", off.stream().mapToDouble(FleetBench::cpuMicrosPerRow).average().orElse(0));
-    r.put("manager_cpu_us_per_row_on", on.stream().mapToDouble(FleetBench::cpuMicrosPerRow).average().orElse(0));
+    r.put(
+        "manager_cpu_us_per_row_off",
+        off.stream().mapToDouble(FleetBench::cpuMicrosPerRow).average().orElse(0));
+    r.put(
+        "manager_cpu_us_per_row_on",
+        on.stream().mapToDouble(FleetBench::cpuMicrosPerRow).average().orElse(0));
     r.put("simulator_cpu_cores_off", mean(off, "simulator_cpu_cores"));
     r.put("simulator_cpu_cores_on", mean(on, "simulator_cpu_cores"));
     r.put("otlp_export_requests", requests);
@@ -409,28 +546,34 @@ public final class FleetBench {
     return runs.stream().mapToDouble(m -> ((Number) m.get(key)).doubleValue()).average().orElse(0);
   }
 
-  /** The best plain JDBC upsert on the same table shape and key space: UNNEST + ON CONFLICT, 5,000 rows a commit. */
+  /**
+   * The best plain JDBC upsert on the same table shape and key space: UNNEST + ON CONFLICT, 5,000
+   * rows a commit.
+   */
   private void rawBaseline() throws Exception {
     try (Connection c = DriverManager.getConnection(o.pgUrl() + database, o.pgUser(), "")) {
       try (Statement s = c.createStatement()) {
         s.execute("CREATE TABLE bench_raw (LIKE agents INCLUDING ALL) WITH (fillfactor = 70)");
       }
       c.setAutoCommit(false);
-      String sql = "INSERT INTO bench_raw (node_id, agent_id, type, lifecycle, health, pid, heartbeat_timeout_ms,"
-          + " restart_count, message, updated_ms, last_heartbeat_ms)"
-          + " SELECT * FROM UNNEST(?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::bigint[],"
-          + " ?::bigint[], ?::bigint[], ?::varchar[], ?::bigint[], ?::bigint[])"
-          + " ON CONFLICT (node_id, agent_id) DO UPDATE SET lifecycle = EXCLUDED.lifecycle, health = EXCLUDED.health,"
-          + " pid = EXCLUDED.pid, restart_count = EXCLUDED.restart_count, message = EXCLUDED.message,"
-          + " updated_ms = EXCLUDED.updated_ms, last_heartbeat_ms = EXCLUDED.last_heartbeat_ms";
+      String sql =
+          "INSERT INTO bench_raw (node_id, agent_id, type, lifecycle, health, pid, heartbeat_timeout_ms,"
+              + " restart_count, message, updated_ms, last_heartbeat_ms)"
+              + " SELECT * FROM UNNEST(?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::bigint[],"
+              + " ?::bigint[], ?::bigint[], ?::varchar[], ?::bigint[], ?::bigint[])"
+              + " ON CONFLICT (node_id, agent_id) DO UPDATE SET lifecycle = EXCLUDED.lifecycle, health = EXCLUDED.health,"
+              + " pid = EXCLUDED.pid, restart_count = EXCLUDED.restart_count, message = EXCLUDED.message,"
+              + " updated_ms = EXCLUDED.updated_ms, last_heartbeat_ms = EXCLUDED.last_heartbeat_ms";
       long keys = (long) o.daemons() * o.agents();
-      int batch = (int) Math.min(5_000, keys); // distinct keys per statement: a small fleet has fewer
+      int batch =
+          (int) Math.min(5_000, keys); // distinct keys per statement: a small fleet has fewer
       long rows = 0;
       long change = 0;
       java.util.Random r = new java.util.Random(3);
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         long began = System.nanoTime();
-        long measured = began + TimeUnit.SECONDS.toNanos(o.warmUp()); // the warm-up's rows are not counted
+        long measured =
+            began + TimeUnit.SECONDS.toNanos(o.warmUp()); // the warm-up's rows are not counted
         long end = measured + TimeUnit.SECONDS.toNanos(o.seconds());
         while (System.nanoTime() < end) {
           String[] node = new String[batch];
@@ -465,9 +608,14 @@ public final class FleetBench {
             heartbeat[n] = now;
             n++;
           }
-          Object[][] columns = {node, agent, type, lifecycle, health, pid, timeout, restarts, message, updated, heartbeat};
-          String[] types = {"varchar", "varchar", "varchar", "varchar", "varchar", "bigint", "bigint", "bigint", "varchar",
-              "bigint", "bigint"};
+          Object[][] columns = {
+            node, agent, type, lifecycle, health, pid, timeout, restarts, message, updated,
+            heartbeat
+          };
+          String[] types = {
+            "varchar", "varchar", "varchar", "varchar", "varchar", "bigint", "bigint", "bigint",
+            "varchar", "bigint", "bigint"
+          };
           for (int i = 0; i < columns.length; i++) {
             Array arr = c.createArrayOf(types[i], columns[i]);
             ps.setArray(i + 1, arr);
@@ -481,8 +629,19 @@ public final class FleetBench {
           }
         }
         double secs = (System.nanoTime() - began) / 1e9;
-        results.put("raw_baseline", Map.of("rows", rows, "seconds", secs, "rows_per_s", rows / secs,
-            "statement", "UNNEST + INSERT ... ON CONFLICT DO UPDATE, " + batch + " rows per commit, synchronous_commit on"));
+        results.put(
+            "raw_baseline",
+            Map.of(
+                "rows",
+                rows,
+                "seconds",
+                secs,
+                "rows_per_s",
+                rows / secs,
+                "statement",
+                "UNNEST + INSERT ... ON CONFLICT DO UPDATE, "
+                    + batch
+                    + " rows per commit, synchronous_commit on"));
       }
     }
   }
@@ -496,7 +655,9 @@ public final class FleetBench {
       }
     }
     Path config = work.resolve("manager.yaml");
-    Files.writeString(config, """
+    Files.writeString(
+        config,
+        """
         server:
           port: %d
         database:
@@ -508,7 +669,8 @@ public final class FleetBench {
           offline-grace: 30s
         operations:
           default-timeout: 10s
-        """.formatted(port, o.pgUrl(), database, o.pgUser()));
+        """
+            .formatted(port, o.pgUrl(), database, o.pgUser()));
     Path jar = o.root().resolve("manager/target/manager.jar");
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: build first (scripts/bench does)");
@@ -538,8 +700,11 @@ public final class FleetBench {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       try {
-        HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/nodes"))
-            .build(), HttpResponse.BodyHandlers.discarding());
+        HttpResponse<Void> r =
+            http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/nodes"))
+                    .build(),
+                HttpResponse.BodyHandlers.discarding());
         if (r.statusCode() == 200) {
           return;
         }
@@ -548,12 +713,17 @@ public final class FleetBench {
       }
       Thread.sleep(100);
     }
-    throw new IllegalStateException("the manager did not start; see " + work.resolve("manager.log"));
+    throw new IllegalStateException(
+        "the manager did not start; see " + work.resolve("manager.log"));
   }
 
-  /** Manager CPU time per row persisted: less noisy than rows/s when everything shares two cores. */
+  /**
+   * Manager CPU time per row persisted: less noisy than rows/s when everything shares two cores.
+   */
   private static double cpuMicrosPerRow(Map<String, Object> throughput) {
-    return (double) throughput.get("manager_cpu_cores") * 1e6 / (double) throughput.get("rows_per_s");
+    return (double) throughput.get("manager_cpu_cores")
+        * 1e6
+        / (double) throughput.get("rows_per_s");
   }
 
   /** A graceful stop (SIGTERM), so that a flight recording (OPS_BENCH_MANAGER_OPTS) is written. */
@@ -574,8 +744,11 @@ public final class FleetBench {
     Path dir = o.out().toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Files.writeString(dir.resolve("manager-heap-" + when + ".txt"), out);
-    if (System.getenv().getOrDefault("OPS_BENCH_MANAGER_OPTS", "").contains("NativeMemoryTracking")) {
-      Files.writeString(dir.resolve("manager-nmt-" + when + ".txt"), jcmd(pid, "VM.native_memory", "summary"));
+    if (System.getenv()
+        .getOrDefault("OPS_BENCH_MANAGER_OPTS", "")
+        .contains("NativeMemoryTracking")) {
+      Files.writeString(
+          dir.resolve("manager-nmt-" + when + ".txt"), jcmd(pid, "VM.native_memory", "summary"));
     }
     for (String line : out.split("\n")) {
       if (line.startsWith("Total")) {
@@ -588,11 +761,15 @@ public final class FleetBench {
 
   /** What {@code jcmd <pid> <command...>} prints (the JDK running the benchmark). */
   private static String jcmd(long pid, String... command) throws IOException, InterruptedException {
-    List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-        Long.toString(pid)));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(pid)));
     args.addAll(List.of(command));
     Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     p.waitFor();
     return out;
   }
@@ -600,15 +777,17 @@ public final class FleetBench {
   /** Rows inserted or updated in the agents table, as PostgreSQL counts them. */
   private long rowsWritten() throws SQLException {
     try (Connection c = DriverManager.getConnection(o.pgUrl() + database, o.pgUser(), "");
-         Statement s = c.createStatement();
-         ResultSet rs = s.executeQuery("SELECT n_tup_ins + n_tup_upd FROM pg_stat_user_tables WHERE relname = 'agents'")) {
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT n_tup_ins + n_tup_upd FROM pg_stat_user_tables WHERE relname = 'agents'")) {
       return rs.next() ? rs.getLong(1) : 0;
     }
   }
 
   private void admin(String sql) throws SQLException {
     try (Connection c = DriverManager.getConnection(o.pgUrl() + "postgres", o.pgUser(), "");
-         Statement s = c.createStatement()) {
+        Statement s = c.createStatement()) {
       s.execute(sql);
     }
   }
@@ -626,8 +805,4 @@ public final class FleetBench {
   private static double mib(long bytes) {
     return bytes / 1024.0 / 1024.0;
   }
-
-
-
-
 }

@@ -23,9 +23,9 @@ import java.util.concurrent.TimeUnit;
  * The second process of the heartbeat ingestion benchmark: sends heartbeats to a daemon over HTTP
  * ({@code POST /heartbeat}, keep-alive) or over its Unix socket (JSON-RPC, one line per request)
  * from {@code connections} connections in a closed loop, each waiting for its answer before the
- * next request, and prints {@code key=value} lines: heartbeats answered per second and latency percentiles.
- * Every heartbeat names a real supervised agent with its real pid, so the daemon does all its
- * work (validation, pid check, the agent's state update and the delta to the manager).
+ * next request, and prints {@code key=value} lines: heartbeats answered per second and latency
+ * percentiles. Every heartbeat names a real supervised agent with its real pid, so the daemon does
+ * all its work (validation, pid check, the agent's state update and the delta to the manager).
  *
  * <p>Usage: {@code HeartbeatLoad http 127.0.0.1:PORT|socket PATH agent:pid,... seconds connections}
  */
@@ -47,7 +47,10 @@ public final class HeartbeatLoad {
     String address = args[1];
     List<Target> targets = new ArrayList<>();
     for (String t : args[2].split(",")) {
-      targets.add(new Target(t.substring(0, t.lastIndexOf(':')), Long.parseLong(t.substring(t.lastIndexOf(':') + 1))));
+      targets.add(
+          new Target(
+              t.substring(0, t.lastIndexOf(':')),
+              Long.parseLong(t.substring(t.lastIndexOf(':') + 1))));
     }
     int seconds = Integer.parseInt(args[3]);
     int connections = Integer.parseInt(args[4]);
@@ -56,13 +59,16 @@ public final class HeartbeatLoad {
     run(transport, address, targets, Math.min(3, seconds), connections);
     double cpuBefore = ProcStats.cpuSeconds(ProcessHandle.current().pid());
     Map<String, Object> r = run(transport, address, targets, seconds, connections);
-    r.put("generator_cpu_cores", (ProcStats.cpuSeconds(ProcessHandle.current().pid()) - cpuBefore)
-        / (double) r.remove("seconds"));
+    r.put(
+        "generator_cpu_cores",
+        (ProcStats.cpuSeconds(ProcessHandle.current().pid()) - cpuBefore)
+            / (double) r.remove("seconds"));
     r.forEach((k, v) -> System.out.println(k + "=" + v));
   }
 
-  private static Map<String, Object> run(String transport, String address, List<Target> targets, int seconds,
-      int connections) throws Exception {
+  private static Map<String, Object> run(
+      String transport, String address, List<Target> targets, int seconds, int connections)
+      throws Exception {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     long[][] latencies = new long[connections][];
     int[] counts = new int[connections];
@@ -71,27 +77,33 @@ public final class HeartbeatLoad {
     long began = System.nanoTime();
     for (int c = 0; c < connections; c++) {
       int me = c;
-      threads.add(Thread.ofPlatform().start(() -> {
-        long[] mine = new long[1 << 16];
-        int n = 0;
-        try (Conn conn = transport.equals("http") ? new HttpConn(address) : new SocketConn(address)) {
-          int i = me;
-          while (System.nanoTime() < end) {
-            long t0 = System.nanoTime();
-            if (!conn.call(targets.get(i++ % targets.size()))) {
-              refused[me]++;
-            }
-            if (n == mine.length) {
-              mine = Arrays.copyOf(mine, n * 2);
-            }
-            mine[n++] = System.nanoTime() - t0;
-          }
-        } catch (IOException e) {
-          throw new IllegalStateException("heartbeat connection failed: " + e, e);
-        }
-        latencies[me] = Arrays.copyOf(mine, n);
-        counts[me] = n;
-      }));
+      threads.add(
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    long[] mine = new long[1 << 16];
+                    int n = 0;
+                    try (Conn conn =
+                        transport.equals("http")
+                            ? new HttpConn(address)
+                            : new SocketConn(address)) {
+                      int i = me;
+                      while (System.nanoTime() < end) {
+                        long t0 = System.nanoTime();
+                        if (!conn.call(targets.get(i++ % targets.size()))) {
+                          refused[me]++;
+                        }
+                        if (n == mine.length) {
+                          mine = Arrays.copyOf(mine, n * 2);
+                        }
+                        mine[n++] = System.nanoTime() - t0;
+                      }
+                    } catch (IOException e) {
+                      throw new IllegalStateException("heartbeat connection failed: " + e, e);
+                    }
+                    latencies[me] = Arrays.copyOf(mine, n);
+                    counts[me] = n;
+                  }));
     }
     for (Thread t : threads) {
       t.join();
@@ -115,13 +127,19 @@ public final class HeartbeatLoad {
     if (sorted.length == 0) {
       return Double.NaN;
     }
-    int i = Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(p / 100.0 * sorted.length) - 1));
+    int i =
+        Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(p / 100.0 * sorted.length) - 1));
     return sorted[i] / 1e6;
   }
 
   private static String body(Target t) {
-    return "{\"agent_id\":\"" + t.agentId() + "\",\"pid\":" + t.pid() + ",\"status\":\"running\",\"timestamp\":\""
-        + Instant.now() + "\"}";
+    return "{\"agent_id\":\""
+        + t.agentId()
+        + "\",\"pid\":"
+        + t.pid()
+        + ",\"status\":\"running\",\"timestamp\":\""
+        + Instant.now()
+        + "\"}";
   }
 
   /** HTTP/1.1 with keep-alive over one TCP connection: request out, status and body back. */
@@ -135,8 +153,10 @@ public final class HeartbeatLoad {
       this.host = hostPort;
       socket = new Socket();
       socket.setTcpNoDelay(true);
-      socket.connect(new InetSocketAddress(hostPort.substring(0, hostPort.lastIndexOf(':')),
-          Integer.parseInt(hostPort.substring(hostPort.lastIndexOf(':') + 1))));
+      socket.connect(
+          new InetSocketAddress(
+              hostPort.substring(0, hostPort.lastIndexOf(':')),
+              Integer.parseInt(hostPort.substring(hostPort.lastIndexOf(':') + 1))));
       out = socket.getOutputStream();
       in = new BufferedInputStream(socket.getInputStream(), 8192);
     }
@@ -144,8 +164,13 @@ public final class HeartbeatLoad {
     @Override
     public boolean call(Target t) throws IOException {
       byte[] body = body(t).getBytes(StandardCharsets.UTF_8);
-      byte[] head = ("POST /heartbeat HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: "
-          + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+      byte[] head =
+          ("POST /heartbeat HTTP/1.1\r\nHost: "
+                  + host
+                  + "\r\nContent-Type: application/json\r\nContent-Length: "
+                  + body.length
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII);
       byte[] request = Arrays.copyOf(head, head.length + body.length);
       System.arraycopy(body, 0, request, head.length, body.length);
       out.write(request);
@@ -196,8 +221,13 @@ public final class HeartbeatLoad {
 
     @Override
     public boolean call(Target t) throws IOException {
-      out.write(("{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":" + body(t) + ",\"id\":" + (++id) + "}\n")
-          .getBytes(StandardCharsets.UTF_8));
+      out.write(
+          ("{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":"
+                  + body(t)
+                  + ",\"id\":"
+                  + (++id)
+                  + "}\n")
+              .getBytes(StandardCharsets.UTF_8));
       out.flush();
       StringBuilder sb = new StringBuilder(96);
       for (int b = in.read(); b != '\n'; b = in.read()) {

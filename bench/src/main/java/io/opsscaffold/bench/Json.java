@@ -30,11 +30,14 @@ final class Json {
       }
       b.append(']');
     } else if (v instanceof Double d) {
-      b.append(d.isNaN() || d.isInfinite() ? "null" : String.format(java.util.Locale.ROOT, "%.3f", d));
+      b.append(
+          d.isNaN() || d.isInfinite() ? "null" : String.format(java.util.Locale.ROOT, "%.3f", d));
     } else if (v instanceof Number || v instanceof Boolean) {
       b.append(v);
     } else {
-      b.append('"').append(String.valueOf(v).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+      b.append('"')
+          .append(String.valueOf(v).replace("\\", "\\\\").replace("\"", "\\\""))
+          .append('"');
     }
   }
 }

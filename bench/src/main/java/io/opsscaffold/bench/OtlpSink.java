@@ -18,14 +18,17 @@ final class OtlpSink implements AutoCloseable {
 
   OtlpSink() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
-    server.createContext("/", exchange -> {
-      try (exchange; InputStream in = exchange.getRequestBody()) {
-        bytes.addAndGet(in.readAllBytes().length);
-        requests.incrementAndGet();
-        exchange.getResponseHeaders().add("Content-Type", "application/x-protobuf");
-        exchange.sendResponseHeaders(200, -1);
-      }
-    });
+    server.createContext(
+        "/",
+        exchange -> {
+          try (exchange;
+              InputStream in = exchange.getRequestBody()) {
+            bytes.addAndGet(in.readAllBytes().length);
+            requests.incrementAndGet();
+            exchange.getResponseHeaders().add("Content-Type", "application/x-protobuf");
+            exchange.sendResponseHeaders(200, -1);
+          }
+        });
     server.start();
   }
 

@@ -18,7 +18,8 @@ final class ProcStats {
   /**
    * RSS once it has stopped falling: after a full collection the JVM gives memory back in the
    * background (G1 uncommits regions concurrently), so an immediate reading depends on how far that
-   * got. Reads every 500 ms until two seconds pass without a drop of more than 1 MiB (at most 30 s).
+   * got. Reads every 500 ms until two seconds pass without a drop of more than 1 MiB (at most 30
+   * s).
    */
   static long settledRssBytes(long pid) throws InterruptedException {
     long low = rssBytes(pid);
@@ -40,7 +41,10 @@ final class ProcStats {
     return kibField(Path.of("/proc", Long.toString(pid), "smaps_rollup"), "Pss:") * 1024;
   }
 
-  /** The number on the line of {@code file} that starts with {@code key} (a size in KiB); 0 when none. */
+  /**
+   * The number on the line of {@code file} that starts with {@code key} (a size in KiB); 0 when
+   * none.
+   */
   private static long kibField(Path file, String key) {
     try {
       for (String line : Files.readAllLines(file)) {
@@ -78,8 +82,8 @@ final class ProcStats {
   }
 
   /**
-   * CPU seconds used so far by every running PostgreSQL server process (command name "postgres");
-   * a backend that exits in between takes its time with it, so measure over connections that stay.
+   * CPU seconds used so far by every running PostgreSQL server process (command name "postgres"); a
+   * backend that exits in between takes its time with it, so measure over connections that stay.
    */
   static double postgresCpuSeconds() {
     double total = 0;

@@ -27,9 +27,12 @@ final class Report {
     System.out.println();
     System.out.println(title);
     for (var e : results.entrySet()) {
-      String figures = e.getValue() instanceof Map<?, ?> m
-          ? m.entrySet().stream().map(x -> x.getKey() + "=" + fmt(x.getValue())).collect(Collectors.joining("  "))
-          : fmt(e.getValue());
+      String figures =
+          e.getValue() instanceof Map<?, ?> m
+              ? m.entrySet().stream()
+                  .map(x -> x.getKey() + "=" + fmt(x.getValue()))
+                  .collect(Collectors.joining("  "))
+              : fmt(e.getValue());
       System.out.printf(Locale.ROOT, "%-26s %s%n", e.getKey(), figures);
     }
   }

@@ -33,8 +33,9 @@ import java.util.function.LongConsumer;
  */
 final class SimDaemon implements AutoCloseable {
   /** How the simulated daemons' streams ended, by status and the start of its description. */
-  static final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.LongAdder> STREAM_ENDS =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  static final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.LongAdder>
+      STREAM_ENDS = new java.util.concurrent.ConcurrentHashMap<>();
+
   private final String nodeId;
   private final int agents;
   private final ManagedChannel channel;
@@ -43,29 +44,35 @@ final class SimDaemon implements AutoCloseable {
   private StreamObserver<DaemonMessage> out;
   private long seq;
   private long acked;
+
   /**
    * Seqs of the state messages (FullState, Deltas) not yet acknowledged, oldest first: the window.
    * Pings and command results take seqs too, but the manager acknowledges only state, so counting
    * them would stall a daemon that had been idle for a few ping intervals.
    */
   private final java.util.ArrayDeque<Long> unackedState = new java.util.ArrayDeque<>();
+
   private long fullStateSeq = -1;
   private volatile boolean synced;
   private volatile boolean closed;
   private volatile long lastSentNanos;
   private volatile int failures;
   private long change;
+
   /** Send time of each delta message whose latency is measured, by seq. */
   private final ConcurrentSkipListMap<Long, Long> timed = new ConcurrentSkipListMap<>();
-  private volatile LongConsumer latencySink = x -> { };
-  private volatile Runnable onSynced = () -> { };
+
+  private volatile LongConsumer latencySink = x -> {};
+  private volatile Runnable onSynced = () -> {};
   private volatile boolean traced;
+
   /**
    * Sampled trace contexts the deltas take turns carrying when traced: distinct traces, built once,
    * because on a real fleet building them is each daemon's own work on its own host, and here the
    * simulator shares the manager's cores.
    */
   private static final int TRACE_POOL = 256;
+
   private final ByteString[] traceContexts = new ByteString[TRACE_POOL];
   private int nextTrace;
 
@@ -79,7 +86,9 @@ final class SimDaemon implements AutoCloseable {
     this.channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
   }
 
-  /** Opens the stream: Hello, then FullState. {@link #synced} once the FullState is acknowledged. */
+  /**
+   * Opens the stream: Hello, then FullState. {@link #synced} once the FullState is acknowledged.
+   */
   void connect() {
     synchronized (lock) {
       synced = false;
@@ -88,10 +97,18 @@ final class SimDaemon implements AutoCloseable {
       unackedState.clear();
       timed.clear();
       out = DaemonLinkServiceGrpc.newStub(channel).connect(new Receiver());
-      send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(nodeId).setHostname(nodeId)
-          .setIp("10." + (nodeId.hashCode() & 0xff) + ".0.1").setDaemonVersion("bench").setProtocolVersion(1)
-          .setDaemonInstanceId(nodeId + "-" + System.nanoTime())
-          .setLabels(NodeLabels.newBuilder().setArea("bench-" + (nodeId.hashCode() & 3)))));
+      send(
+          DaemonMessage.newBuilder()
+              .setHello(
+                  Hello.newBuilder()
+                      .setNodeId(nodeId)
+                      .setHostname(nodeId)
+                      .setIp("10." + (nodeId.hashCode() & 0xff) + ".0.1")
+                      .setDaemonVersion("bench")
+                      .setProtocolVersion(1)
+                      .setDaemonInstanceId(nodeId + "-" + System.nanoTime())
+                      .setLabels(
+                          NodeLabels.newBuilder().setArea("bench-" + (nodeId.hashCode() & 3)))));
       FullState.Builder full = FullState.newBuilder();
       for (int i = 0; i < agents; i++) {
         full.addAgents(state(i));
@@ -137,8 +154,10 @@ final class SimDaemon implements AutoCloseable {
     Deltas.Builder d = Deltas.newBuilder();
     long now = System.currentTimeMillis();
     for (int i = 0; i < count; i++) {
-      AgentDelta.Builder delta = AgentDelta.newBuilder().setState(state(random.nextInt(agents)))
-          .setObservedAt(Timestamps.fromMillis(now));
+      AgentDelta.Builder delta =
+          AgentDelta.newBuilder()
+              .setState(state(random.nextInt(agents)))
+              .setObservedAt(Timestamps.fromMillis(now));
       if (traced) {
         delta.setTraceContext(traceContexts[nextTrace++ & (TRACE_POOL - 1)]);
       }
@@ -176,9 +195,16 @@ final class SimDaemon implements AutoCloseable {
 
   private AgentState state(int i) {
     long c = ++change;
-    return AgentState.newBuilder().setAgentId("agent-" + i).setType("bench").setLifecycle(Lifecycle.LIFECYCLE_RUNNING)
-        .setHealth(Health.HEALTH_HEALTHY).setPid(1000 + i).setRestartCount((int) (c % 7))
-        .setLastHeartbeat(Timestamps.fromMillis(System.currentTimeMillis())).setMessage("change " + c).build();
+    return AgentState.newBuilder()
+        .setAgentId("agent-" + i)
+        .setType("bench")
+        .setLifecycle(Lifecycle.LIFECYCLE_RUNNING)
+        .setHealth(Health.HEALTH_HEALTHY)
+        .setPid(1000 + i)
+        .setRestartCount((int) (c % 7))
+        .setLastHeartbeat(Timestamps.fromMillis(System.currentTimeMillis()))
+        .setMessage("change " + c)
+        .build();
   }
 
   /** Sends under {@code lock}. */
@@ -227,9 +253,19 @@ final class SimDaemon implements AutoCloseable {
         case COMMAND -> {
           synchronized (lock) {
             var c = m.getCommand();
-            send(DaemonMessage.newBuilder().setCommandResult(CommandResult.newBuilder().setCommandId(c.getCommandId())
-                .setSuccess(true).setMessage("done").setAgent(state(0).toBuilder()
-                    .setAgentId(c.hasOperate() ? c.getOperate().getAgentId() : "agent-0"))));
+            send(
+                DaemonMessage.newBuilder()
+                    .setCommandResult(
+                        CommandResult.newBuilder()
+                            .setCommandId(c.getCommandId())
+                            .setSuccess(true)
+                            .setMessage("done")
+                            .setAgent(
+                                state(0).toBuilder()
+                                    .setAgentId(
+                                        c.hasOperate()
+                                            ? c.getOperate().getAgentId()
+                                            : "agent-0"))));
           }
         }
         case RESYNC -> {
@@ -241,7 +277,7 @@ final class SimDaemon implements AutoCloseable {
             unackedState.add(send(DaemonMessage.newBuilder().setFullState(full)));
           }
         }
-        default -> { }
+        default -> {}
       }
     }
 
@@ -249,15 +285,22 @@ final class SimDaemon implements AutoCloseable {
     public void onError(Throwable t) {
       io.grpc.Status status = io.grpc.Status.fromThrowable(t);
       String description = String.valueOf(status.getDescription());
-      STREAM_ENDS.computeIfAbsent(status.getCode() + ": "
-          + description.substring(0, Math.min(80, description.length())), k -> new java.util.concurrent.atomic.LongAdder())
+      STREAM_ENDS
+          .computeIfAbsent(
+              status.getCode()
+                  + ": "
+                  + description.substring(0, Math.min(80, description.length())),
+              k -> new java.util.concurrent.atomic.LongAdder())
           .increment();
       reconnect();
     }
 
     @Override
     public void onCompleted() {
-      STREAM_ENDS.computeIfAbsent("completed by the manager", k -> new java.util.concurrent.atomic.LongAdder()).increment();
+      STREAM_ENDS
+          .computeIfAbsent(
+              "completed by the manager", k -> new java.util.concurrent.atomic.LongAdder())
+          .increment();
       reconnect();
     }
 
@@ -269,16 +312,18 @@ final class SimDaemon implements AutoCloseable {
       failures++;
       long base = Math.min(2_000, 100L << Math.min(failures, 5));
       long delay = base / 2 + random.nextLong(base / 2 + 1); // jitter: 50 % to 100 % of the step
-      Thread.ofVirtual().start(() -> {
-        try {
-          Thread.sleep(delay);
-        } catch (InterruptedException e) {
-          return;
-        }
-        if (!closed) {
-          connect();
-        }
-      });
+      Thread.ofVirtual()
+          .start(
+              () -> {
+                try {
+                  Thread.sleep(delay);
+                } catch (InterruptedException e) {
+                  return;
+                }
+                if (!closed) {
+                  connect();
+                }
+              });
     }
   }
 

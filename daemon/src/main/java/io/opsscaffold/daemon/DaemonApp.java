@@ -57,6 +57,7 @@ import java.util.logging.Logger;
  */
 public final class DaemonApp implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DaemonApp.class.getName());
+
   /** The daemon's version, reported in Hello. */
   public static final String VERSION = "0.1.0";
 
@@ -68,7 +69,10 @@ public final class DaemonApp implements AutoCloseable {
    * @param launchers makes the process launcher from the agents' log files
    * @param channels makes the channel to the manager from the link settings
    */
-  public record Wiring(Time time, DoubleSupplier random, Function<AgentLogs, ProcessLauncher> launchers,
+  public record Wiring(
+      Time time,
+      DoubleSupplier random,
+      Function<AgentLogs, ProcessLauncher> launchers,
       Function<LinkPolicy, ManagedChannel> channels) {
     /** Real time, real processes, the manager at {@code manager.address}. */
     public static Wiring production() {
@@ -85,8 +89,15 @@ public final class DaemonApp implements AutoCloseable {
   private final LinkRunner link;
   private final ManagedChannel channel;
 
-  private DaemonApp(DaemonSettings settings, Supplier<DaemonSettings> reread, Supervisor supervisor, HealthMonitor health, WebServer server, Optional<UnixSocketHeartbeatServer> socket,
-      LinkRunner link, ManagedChannel channel) {
+  private DaemonApp(
+      DaemonSettings settings,
+      Supplier<DaemonSettings> reread,
+      Supervisor supervisor,
+      HealthMonitor health,
+      WebServer server,
+      Optional<UnixSocketHeartbeatServer> socket,
+      LinkRunner link,
+      ManagedChannel channel) {
     this.settings = settings;
     this.reread = reread;
     this.supervisor = supervisor;
@@ -101,41 +112,57 @@ public final class DaemonApp implements AutoCloseable {
    * Builds and starts the daemon: re-adopts or starts its agents, listens for heartbeats and the
    * local API, and connects to the manager.
    *
-   * @param reread reads the configuration file again, for a reload (throws {@link SettingsException})
+   * @param reread reads the configuration file again, for a reload (throws {@link
+   *     SettingsException})
    * @throws UncheckedIOException when the heartbeat socket cannot be opened
    */
-  public static DaemonApp start(DaemonSettings settings, Supplier<DaemonSettings> reread, Telemetry telemetry,
+  public static DaemonApp start(
+      DaemonSettings settings,
+      Supplier<DaemonSettings> reread,
+      Telemetry telemetry,
       Wiring wiring) {
     SharedMappers.install();
     Time time = wiring.time();
     Outbox outbox = new Outbox(time);
     AgentLogs logs = new AgentLogs(settings.dataDir().resolve("logs"));
-    Supervisor supervisor = new Supervisor(settings.agents(), wiring.launchers().apply(logs), outbox, time,
-        wiring.random(), telemetry.tracer(), logs, new AgentStateStore(settings.dataDir().resolve("state")));
+    Supervisor supervisor =
+        new Supervisor(
+            settings.agents(),
+            wiring.launchers().apply(logs),
+            outbox,
+            time,
+            wiring.random(),
+            telemetry.tracer(),
+            logs,
+            new AgentStateStore(settings.dataDir().resolve("state")));
     HeartbeatIntake intake = new HeartbeatIntake(supervisor, time.clock());
-    HealthMonitor health = new HealthMonitor(supervisor, new ResourceMonitor(time.clock()),
-        settings.monitorInterval(), time);
+    HealthMonitor health =
+        new HealthMonitor(
+            supervisor, new ResourceMonitor(time.clock()), settings.monitorInterval(), time);
     LocalQueries queries = new LocalQueries(supervisor, health, logs, time);
 
     DaemonApp[] self = new DaemonApp[1];
     Supplier<ReloadConfigResponse> reload = () -> self[0].reload();
     GrpcTracing tracing = new GrpcTracing(telemetry);
-    BindableService api = tracing.traced(new DaemonGrpcService(supervisor, health, queries, reload, time));
-    HttpRouting.Builder http = HttpRouting.builder()
-        .addFilter(new HttpTracingFilter(telemetry))
-        .register(new HeartbeatHttpService(intake));
+    BindableService api =
+        tracing.traced(new DaemonGrpcService(supervisor, health, queries, reload, time));
+    HttpRouting.Builder http =
+        HttpRouting.builder()
+            .addFilter(new HttpTracingFilter(telemetry))
+            .register(new HeartbeatHttpService(intake));
     HttpJsonTranscoder.create(List.of(api)).register(http);
-    WebServer server = WebServer.builder()
-        .host(settings.host())
-        .port(settings.port())
-        .connectionOptions(o -> o.tcpNoDelay(true))
-        .maxPayloadSize(HeartbeatHttpService.MAX_BODY_BYTES * 4L)
-        .shutdownHook(false)
-        .addFeature(GrpcReflectionFeature.create(r -> r.enabled(true)))
-        .addRouting(http)
-        .addRouting(GrpcRouting.builder().service(DaemonProto.getDescriptor(), api))
-        .build()
-        .start();
+    WebServer server =
+        WebServer.builder()
+            .host(settings.host())
+            .port(settings.port())
+            .connectionOptions(o -> o.tcpNoDelay(true))
+            .maxPayloadSize(HeartbeatHttpService.MAX_BODY_BYTES * 4L)
+            .shutdownHook(false)
+            .addFeature(GrpcReflectionFeature.create(r -> r.enabled(true)))
+            .addRouting(http)
+            .addRouting(GrpcRouting.builder().service(DaemonProto.getDescriptor(), api))
+            .build()
+            .start();
     Optional<UnixSocketHeartbeatServer> socket = Optional.empty();
     if (settings.socket().isPresent()) {
       try {
@@ -143,7 +170,8 @@ public final class DaemonApp implements AutoCloseable {
       } catch (IOException e) {
         server.stop();
         supervisor.close(false);
-        throw new UncheckedIOException("cannot listen on " + settings.socket().get() + ": " + e.getMessage(), e);
+        throw new UncheckedIOException(
+            "cannot listen on " + settings.socket().get() + ": " + e.getMessage(), e);
       }
     }
     supervisor.startAll();
@@ -151,10 +179,25 @@ public final class DaemonApp implements AutoCloseable {
     DaemonMetrics.register(telemetry.meter(), settings.nodeId(), supervisor, health, intake);
 
     ManagedChannel channel = wiring.channels().apply(settings.link());
-    LinkCommands commands = new LinkCommands(supervisor, queries, new ConfigPusher(supervisor, time),
-        telemetry.tracer(), time.clock(), settings.nodeId());
-    LinkRunner link = new LinkRunner(settings.link(), hello(settings), channel, supervisor::snapshots, outbox,
-        commands, () -> health.hostHistory().latest().map(HostProtos::host), time, wiring.random());
+    LinkCommands commands =
+        new LinkCommands(
+            supervisor,
+            queries,
+            new ConfigPusher(supervisor, time),
+            telemetry.tracer(),
+            time.clock(),
+            settings.nodeId());
+    LinkRunner link =
+        new LinkRunner(
+            settings.link(),
+            hello(settings),
+            channel,
+            supervisor::snapshots,
+            outbox,
+            commands,
+            () -> health.hostHistory().latest().map(HostProtos::host),
+            time,
+            wiring.random());
     link.start();
     self[0] = new DaemonApp(settings, reread, supervisor, health, server, socket, link, channel);
     return self[0];
@@ -184,8 +227,12 @@ public final class DaemonApp implements AutoCloseable {
     }
     Supervisor.ReloadResult r = supervisor.reload(next.agents());
     return ReloadConfigResponse.newBuilder()
-        .addAllAdded(r.added()).addAllRemoved(r.removed()).addAllChanged(r.changed())
-        .addAllUnchanged(r.unchanged()).addAllNeedsRestart(settings.needsRestart(next)).build();
+        .addAllAdded(r.added())
+        .addAllRemoved(r.removed())
+        .addAllChanged(r.changed())
+        .addAllUnchanged(r.unchanged())
+        .addAllNeedsRestart(settings.needsRestart(next))
+        .build();
   }
 
   static Hello hello(DaemonSettings s) {
@@ -198,12 +245,13 @@ public final class DaemonApp implements AutoCloseable {
         .setDaemonVersion(VERSION)
         .setProtocolVersion(1)
         .setDaemonInstanceId(UUID.randomUUID().toString())
-        .setLabels(NodeLabels.newBuilder()
-            .setArea(s.area())
-            .setZone(s.zone())
-            .setCloudId((int) s.cloudId())
-            .setBusiness(s.business())
-            .putAllExtra(s.extraLabels()))
+        .setLabels(
+            NodeLabels.newBuilder()
+                .setArea(s.area())
+                .setZone(s.zone())
+                .setCloudId((int) s.cloudId())
+                .setBusiness(s.business())
+                .putAllExtra(s.extraLabels()))
         .build();
   }
 

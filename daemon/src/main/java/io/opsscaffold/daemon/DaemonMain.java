@@ -36,11 +36,16 @@ public final class DaemonMain {
       return;
     }
     Telemetry telemetry =
-        Telemetry.start(new TelemetryPolicy("ops-daemon", settings.otlpEndpoint(), Optional.empty()));
+        Telemetry.start(
+            new TelemetryPolicy("ops-daemon", settings.otlpEndpoint(), Optional.empty()));
     DaemonApp app;
     try {
-      app = DaemonApp.start(settings, () -> DaemonSettings.read(Settings.load(file, true)), telemetry,
-          DaemonApp.Wiring.production());
+      app =
+          DaemonApp.start(
+              settings,
+              () -> DaemonSettings.read(Settings.load(file, true)),
+              telemetry,
+              DaemonApp.Wiring.production());
     } catch (UncheckedIOException e) {
       System.err.println(e.getMessage());
       System.exit(1);
@@ -48,26 +53,45 @@ public final class DaemonMain {
     }
     Logger log = Logger.getLogger(DaemonMain.class.getName());
     // SIGHUP reloads the configuration, as with most daemons (the JVM would otherwise exit on it).
-    sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> Thread.ofVirtual().start(() -> {
-      try {
-        ReloadConfigResponse r = app.reload();
-        log.info(() -> "SIGHUP: reloaded " + r.toString().replace('\n', ' '));
-      } catch (RuntimeException e) {
-        log.warning(() -> "SIGHUP: reload refused: " + e.getMessage());
-      }
-    }));
+    sun.misc.Signal.handle(
+        new sun.misc.Signal("HUP"),
+        sig ->
+            Thread.ofVirtual()
+                .start(
+                    () -> {
+                      try {
+                        ReloadConfigResponse r = app.reload();
+                        log.info(() -> "SIGHUP: reloaded " + r.toString().replace('\n', ' '));
+                      } catch (RuntimeException e) {
+                        log.warning(() -> "SIGHUP: reload refused: " + e.getMessage());
+                      }
+                    }));
     CountDownLatch stopped = new CountDownLatch(1);
     // SIGTERM and Ctrl-C run this hook; after a clean stop the process ends with status 0.
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      app.close();
-      telemetry.close();
-      stopped.countDown();
-      Runtime.getRuntime().halt(0);
-    }, "daemon-shutdown"));
-    System.out.println("ops-daemon " + settings.nodeId() + " ready: heartbeats on http://"
-        + settings.host() + ":" + app.port() + "/heartbeat"
-        + app.socketPath().map(s -> " and unix:" + s).orElse("") + ", manager " + settings.link().address()
-        + ", " + settings.agents().size() + " agent(s)");
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  app.close();
+                  telemetry.close();
+                  stopped.countDown();
+                  Runtime.getRuntime().halt(0);
+                },
+                "daemon-shutdown"));
+    System.out.println(
+        "ops-daemon "
+            + settings.nodeId()
+            + " ready: heartbeats on http://"
+            + settings.host()
+            + ":"
+            + app.port()
+            + "/heartbeat"
+            + app.socketPath().map(s -> " and unix:" + s).orElse("")
+            + ", manager "
+            + settings.link().address()
+            + ", "
+            + settings.agents().size()
+            + " agent(s)");
     stopped.await();
   }
 
@@ -78,6 +102,8 @@ public final class DaemonMain {
       }
     }
     String env = System.getenv("OPS_DAEMON_CONFIG");
-    return env == null || env.isBlank() ? Optional.of(Path.of("daemon.yaml")) : Optional.of(Path.of(env));
+    return env == null || env.isBlank()
+        ? Optional.of(Path.of("daemon.yaml"))
+        : Optional.of(Path.of(env));
   }
 }

@@ -3,9 +3,9 @@ package io.opsscaffold.daemon;
 import io.opsscaffold.daemon.health.HealthPolicy;
 import io.opsscaffold.daemon.link.LinkPolicy;
 import io.opsscaffold.daemon.logs.LogPolicy;
-import io.opsscaffold.daemon.supervision.ConfigPolicy;
 import io.opsscaffold.daemon.restart.RestartPolicy;
 import io.opsscaffold.daemon.supervision.AgentSpec;
+import io.opsscaffold.daemon.supervision.ConfigPolicy;
 import io.opsscaffold.settings.Settings;
 import java.io.File;
 import java.net.InetAddress;
@@ -56,43 +56,71 @@ public record DaemonSettings(
     }
     Settings labels = s.section("node.labels");
     Path dataDir = Path.of(s.string("data-dir", "data/daemon"));
-    LinkPolicy link = new LinkPolicy(
-        s.string("manager.address", "127.0.0.1:8080"),
-        s.duration("manager.reconnect-initial", Duration.ofMillis(500), Duration.ofMillis(10), Duration.ofMinutes(1)),
-        s.duration("manager.reconnect-max", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10)),
-        s.duration("manager.ping-interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(5)),
-        s.duration("manager.coalesce", Duration.ofMillis(2), Duration.ZERO, Duration.ofSeconds(1)),
-        s.duration("manager.stats-interval", Duration.ofSeconds(30), Duration.ofMillis(200), Duration.ofHours(1)));
-    DaemonSettings settings = new DaemonSettings(
-        nodeId,
-        s.string("node.hostname", detectedHost),
-        s.string("node.ip", detectIp()),
-        labels.string("area", ""),
-        labels.string("zone", ""),
-        labels.longValue("cloud-id", 0),
-        labels.string("business", ""),
-        labels.stringMap("extra"),
-        link,
-        s.string("server.host", "127.0.0.1"),
-        s.integer("server.port", 8090, 0, 65535),
-        socket(s, dataDir),
-        dataDir,
-        s.bool("stop-agents-on-exit", true),
-        Optional.of(s.string("telemetry.otlp-endpoint", "")).filter(e -> !e.isBlank()),
-        s.duration("monitor.interval", Duration.ofSeconds(5), Duration.ofMillis(200), Duration.ofMinutes(10)),
-        agents(s));
+    LinkPolicy link =
+        new LinkPolicy(
+            s.string("manager.address", "127.0.0.1:8080"),
+            s.duration(
+                "manager.reconnect-initial",
+                Duration.ofMillis(500),
+                Duration.ofMillis(10),
+                Duration.ofMinutes(1)),
+            s.duration(
+                "manager.reconnect-max",
+                Duration.ofSeconds(30),
+                Duration.ofMillis(100),
+                Duration.ofMinutes(10)),
+            s.duration(
+                "manager.ping-interval",
+                Duration.ofSeconds(10),
+                Duration.ofMillis(100),
+                Duration.ofMinutes(5)),
+            s.duration(
+                "manager.coalesce", Duration.ofMillis(2), Duration.ZERO, Duration.ofSeconds(1)),
+            s.duration(
+                "manager.stats-interval",
+                Duration.ofSeconds(30),
+                Duration.ofMillis(200),
+                Duration.ofHours(1)));
+    DaemonSettings settings =
+        new DaemonSettings(
+            nodeId,
+            s.string("node.hostname", detectedHost),
+            s.string("node.ip", detectIp()),
+            labels.string("area", ""),
+            labels.string("zone", ""),
+            labels.longValue("cloud-id", 0),
+            labels.string("business", ""),
+            labels.stringMap("extra"),
+            link,
+            s.string("server.host", "127.0.0.1"),
+            s.integer("server.port", 8090, 0, 65535),
+            socket(s, dataDir),
+            dataDir,
+            s.bool("stop-agents-on-exit", true),
+            Optional.of(s.string("telemetry.otlp-endpoint", "")).filter(e -> !e.isBlank()),
+            s.duration(
+                "monitor.interval",
+                Duration.ofSeconds(5),
+                Duration.ofMillis(200),
+                Duration.ofMinutes(10)),
+            agents(s));
     s.finish();
     return settings;
   }
 
-  /** The settings other than the agents that differ from {@code next}: they need a daemon restart. */
+  /**
+   * The settings other than the agents that differ from {@code next}: they need a daemon restart.
+   */
   public List<String> needsRestart(DaemonSettings next) {
     List<String> keys = new ArrayList<>();
     if (!nodeId.equals(next.nodeId) || !hostname.equals(next.hostname) || !ip.equals(next.ip)) {
       keys.add("node");
     }
-    if (!area.equals(next.area) || !zone.equals(next.zone) || cloudId != next.cloudId
-        || !business.equals(next.business) || !extraLabels.equals(next.extraLabels)) {
+    if (!area.equals(next.area)
+        || !zone.equals(next.zone)
+        || cloudId != next.cloudId
+        || !business.equals(next.business)
+        || !extraLabels.equals(next.extraLabels)) {
       keys.add("node.labels");
     }
     if (!link.equals(next.link)) {
@@ -123,7 +151,9 @@ public record DaemonSettings(
       return Optional.empty();
     }
     if (text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 100) {
-      s.problem("server.socket", "a Unix socket path must be at most 100 bytes (got " + text.length() + ")");
+      s.problem(
+          "server.socket",
+          "a Unix socket path must be at most 100 bytes (got " + text.length() + ")");
     }
     return Optional.of(Path.of(text));
   }
@@ -153,30 +183,39 @@ public record DaemonSettings(
       }
       Settings restart = a.section("restart");
       RestartPolicy defaults = RestartPolicy.defaults();
-      specs.add(new AgentSpec(
-          id,
-          a.string("type", "generic"),
-          command,
-          a.strings("args"),
-          workingDir,
-          a.stringMap("env"),
-          new RestartPolicy(
-              RestartPolicy.Mode.fromConfig(restart.oneOf("policy", defaults.mode().configName(),
-                  RestartPolicy.Mode.configNames())),
-              restart.duration("initial-delay", defaults.initialDelay(), Duration.ZERO, Duration.ofHours(1)),
-              multiplier(restart),
-              restart.duration("max-delay", defaults.maxDelay(), Duration.ZERO, Duration.ofDays(1)),
-              restart.duration("reset-after", defaults.resetAfter(), Duration.ZERO, Duration.ofDays(7)),
-              restart.integer("crash-loop-after", defaults.crashLoopAfter(), 1, 1000)),
-          health(a),
-          a.duration("stop-timeout", Duration.ofSeconds(10), Duration.ZERO, Duration.ofMinutes(10)),
-          a.bool("autostart", true),
-          a.duration("start-seconds", Duration.ofSeconds(1), Duration.ZERO, Duration.ofMinutes(10)),
-          a.oneOf("stop-signal", "TERM", AgentSpec.STOP_SIGNALS),
-          new LogPolicy(
-              a.bytes("log.max-bytes", LogPolicy.defaults().maxBytes(), 1024, 1L << 40),
-              a.integer("log.backups", LogPolicy.defaults().backups(), 0, 100)),
-          config(a)));
+      specs.add(
+          new AgentSpec(
+              id,
+              a.string("type", "generic"),
+              command,
+              a.strings("args"),
+              workingDir,
+              a.stringMap("env"),
+              new RestartPolicy(
+                  RestartPolicy.Mode.fromConfig(
+                      restart.oneOf(
+                          "policy",
+                          defaults.mode().configName(),
+                          RestartPolicy.Mode.configNames())),
+                  restart.duration(
+                      "initial-delay", defaults.initialDelay(), Duration.ZERO, Duration.ofHours(1)),
+                  multiplier(restart),
+                  restart.duration(
+                      "max-delay", defaults.maxDelay(), Duration.ZERO, Duration.ofDays(1)),
+                  restart.duration(
+                      "reset-after", defaults.resetAfter(), Duration.ZERO, Duration.ofDays(7)),
+                  restart.integer("crash-loop-after", defaults.crashLoopAfter(), 1, 1000)),
+              health(a),
+              a.duration(
+                  "stop-timeout", Duration.ofSeconds(10), Duration.ZERO, Duration.ofMinutes(10)),
+              a.bool("autostart", true),
+              a.duration(
+                  "start-seconds", Duration.ofSeconds(1), Duration.ZERO, Duration.ofMinutes(10)),
+              a.oneOf("stop-signal", "TERM", AgentSpec.STOP_SIGNALS),
+              new LogPolicy(
+                  a.bytes("log.max-bytes", LogPolicy.defaults().maxBytes(), 1024, 1L << 40),
+                  a.integer("log.backups", LogPolicy.defaults().backups(), 0, 100)),
+              config(a)));
     }
     return specs;
   }
@@ -200,13 +239,26 @@ public record DaemonSettings(
       if (!url.isEmpty() && !url.startsWith("http://") && !url.startsWith("https://")) {
         p.problem("url", "must be an http:// or https:// URL (got '" + url + "')");
       }
-      probe = Optional.of(new HealthPolicy.Probe(url,
-          p.duration("period", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofHours(1)),
-          p.duration("timeout", Duration.ofSeconds(1), Duration.ofMillis(10), Duration.ofMinutes(1)),
-          p.integer("failure-threshold", 3, 1, 100),
-          p.duration("initial-delay", Duration.ZERO, Duration.ZERO, Duration.ofHours(1))));
+      probe =
+          Optional.of(
+              new HealthPolicy.Probe(
+                  url,
+                  p.duration(
+                      "period",
+                      Duration.ofSeconds(10),
+                      Duration.ofMillis(100),
+                      Duration.ofHours(1)),
+                  p.duration(
+                      "timeout",
+                      Duration.ofSeconds(1),
+                      Duration.ofMillis(10),
+                      Duration.ofMinutes(1)),
+                  p.integer("failure-threshold", 3, 1, 100),
+                  p.duration("initial-delay", Duration.ZERO, Duration.ZERO, Duration.ofHours(1))));
     }
-    return new HealthPolicy(timeout, probe,
+    return new HealthPolicy(
+        timeout,
+        probe,
         h.integer("cpu-percent", 0, 0, 100_000),
         h.bytes("max-rss", 0, 0, 1L << 44),
         h.duration("sustain", Duration.ofSeconds(60), Duration.ZERO, Duration.ofHours(24)),
@@ -214,7 +266,10 @@ public record DaemonSettings(
         h.bool("restart", true));
   }
 
-  /** {@code config-dir}, {@code config-reload} (restart, http, none), {@code config-reload-url}, {@code config-verify}. */
+  /**
+   * {@code config-dir}, {@code config-reload} (restart, http, none), {@code config-reload-url},
+   * {@code config-verify}.
+   */
   private static ConfigPolicy config(Settings a) {
     String text = a.string("config-dir", "");
     Optional<Path> dir = Optional.empty();
@@ -224,20 +279,26 @@ public record DaemonSettings(
         a.problem("config-dir", "'" + text + "' exists and is not a directory");
       }
     }
-    ConfigPolicy.Reload reload = ConfigPolicy.Reload.valueOf(
-        a.oneOf("config-reload", "restart", ConfigPolicy.Reload.configNames()).toUpperCase(java.util.Locale.ROOT));
+    ConfigPolicy.Reload reload =
+        ConfigPolicy.Reload.valueOf(
+            a.oneOf("config-reload", "restart", ConfigPolicy.Reload.configNames())
+                .toUpperCase(java.util.Locale.ROOT));
     Optional<java.net.URI> url = Optional.empty();
     String urlText = a.string("config-reload-url", "");
     if (!urlText.isBlank()) {
       if (!urlText.startsWith("http://") && !urlText.startsWith("https://")) {
-        a.problem("config-reload-url", "must be an http:// or https:// URL (got '" + urlText + "')");
+        a.problem(
+            "config-reload-url", "must be an http:// or https:// URL (got '" + urlText + "')");
       } else {
         url = Optional.of(java.net.URI.create(urlText));
       }
     } else if (reload == ConfigPolicy.Reload.HTTP) {
       a.problem("config-reload-url", "is required when config-reload is http");
     }
-    return new ConfigPolicy(dir, reload, url,
+    return new ConfigPolicy(
+        dir,
+        reload,
+        url,
         a.duration("config-verify", Duration.ofSeconds(2), Duration.ZERO, Duration.ofMinutes(10)));
   }
 

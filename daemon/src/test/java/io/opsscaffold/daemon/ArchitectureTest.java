@@ -1,7 +1,7 @@
 package io.opsscaffold.daemon;
 
-import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -14,9 +14,10 @@ import org.junit.jupiter.api.Test;
  * config pushes, health checks) build on, never the other way round; the deciders are plain Java.
  */
 class ArchitectureTest {
-  private static final JavaClasses CLASSES = new ClassFileImporter()
-      .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-      .importPackages("io.opsscaffold.daemon");
+  private static final JavaClasses CLASSES =
+      new ClassFileImporter()
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          .importPackages("io.opsscaffold.daemon");
 
   @Test
   void featurePackagesFormNoCycle() {
@@ -25,23 +26,43 @@ class ArchitectureTest {
 
   @Test
   void supervisionDependsOnNoAdapter() {
-    noClasses().that().resideInAPackage("..daemon.supervision..")
-        .should().dependOnClassesThat().resideInAnyPackage("..daemon.link..", "..daemon.api..",
-            "..daemon.heartbeat..", "..daemon.config..", "..daemon.monitor..", "..daemon.queries..")
+    noClasses()
+        .that()
+        .resideInAPackage("..daemon.supervision..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "..daemon.link..",
+            "..daemon.api..",
+            "..daemon.heartbeat..",
+            "..daemon.config..",
+            "..daemon.monitor..",
+            "..daemon.queries..")
         .check(CLASSES);
   }
 
   @Test
   void theLinkAndTheLocalApiShareReadsButNotEachOther() {
-    noClasses().that().resideInAPackage("..daemon.link..")
-        .should().dependOnClassesThat().resideInAPackage("..daemon.api..")
+    noClasses()
+        .that()
+        .resideInAPackage("..daemon.link..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("..daemon.api..")
         .check(CLASSES);
   }
 
   @Test
   void decidersArePlainJava() {
-    noClasses().that().resideInAnyPackage("..daemon.restart..", "..daemon.health..")
-        .should().dependOnClassesThat().resideInAnyPackage("io.grpc..", "io.helidon..", "io.opentelemetry..",
+    noClasses()
+        .that()
+        .resideInAnyPackage("..daemon.restart..", "..daemon.health..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "io.grpc..",
+            "io.helidon..",
+            "io.opentelemetry..",
             "io.opsscaffold.daemon.supervision..")
         .check(CLASSES);
   }

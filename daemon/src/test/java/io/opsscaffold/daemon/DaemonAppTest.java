@@ -56,8 +56,14 @@ class DaemonAppTest {
   private Path config;
 
   private static String yaml(Path dir, String... agents) {
-    StringBuilder b = new StringBuilder("node:\n  id: n1\n  labels:\n    area: east\n"
-        + "server:\n  port: 0\n  socket: " + dir.resolve("d.sock") + "\ndata-dir: " + dir.resolve("data") + "\nagents:\n");
+    StringBuilder b =
+        new StringBuilder(
+            "node:\n  id: n1\n  labels:\n    area: east\n"
+                + "server:\n  port: 0\n  socket: "
+                + dir.resolve("d.sock")
+                + "\ndata-dir: "
+                + dir.resolve("data")
+                + "\nagents:\n");
     for (String a : agents) {
       b.append("  - id: ").append(a).append("\n    command: /bin/true\n    start-seconds: 0s\n");
     }
@@ -67,30 +73,42 @@ class DaemonAppTest {
   @BeforeEach
   void start() throws Exception {
     String name = InProcessServerBuilder.generateName();
-    manager = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new DaemonLinkServiceGrpc.DaemonLinkServiceImplBase() {
-          @Override
-          public StreamObserver<DaemonMessage> connect(StreamObserver<ManagerMessage> out) {
-            toDaemon.set(out);
-            return new StreamObserver<>() {
-              @Override
-              public void onNext(DaemonMessage m) {
-                fromDaemon.add(m);
-              }
+    manager =
+        InProcessServerBuilder.forName(name)
+            .directExecutor()
+            .addService(
+                new DaemonLinkServiceGrpc.DaemonLinkServiceImplBase() {
+                  @Override
+                  public StreamObserver<DaemonMessage> connect(StreamObserver<ManagerMessage> out) {
+                    toDaemon.set(out);
+                    return new StreamObserver<>() {
+                      @Override
+                      public void onNext(DaemonMessage m) {
+                        fromDaemon.add(m);
+                      }
 
-              @Override
-              public void onError(Throwable t) { }
+                      @Override
+                      public void onError(Throwable t) {}
 
-              @Override
-              public void onCompleted() { }
-            };
-          }
-        }).build().start();
+                      @Override
+                      public void onCompleted() {}
+                    };
+                  }
+                })
+            .build()
+            .start();
     telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
     config = Files.writeString(dir.resolve("daemon.yaml"), yaml(dir, "a1"));
-    app = DaemonApp.start(DaemonSettings.read(Settings.ofYaml(Files.readString(config))),
-        () -> DaemonSettings.read(Settings.ofYaml(readConfig())), telemetry,
-        new DaemonApp.Wiring(time, () -> 0.0, logs -> launcher, policy -> InProcessChannelBuilder.forName(name).build()));
+    app =
+        DaemonApp.start(
+            DaemonSettings.read(Settings.ofYaml(Files.readString(config))),
+            () -> DaemonSettings.read(Settings.ofYaml(readConfig())),
+            telemetry,
+            new DaemonApp.Wiring(
+                time,
+                () -> 0.0,
+                logs -> launcher,
+                policy -> InProcessChannelBuilder.forName(name).build()));
   }
 
   private String readConfig() {
@@ -125,14 +143,28 @@ class DaemonAppTest {
     DaemonMessage hello = next(DaemonMessage.BodyCase.HELLO);
     assertEquals("n1", hello.getHello().getNodeId());
     assertEquals("east", hello.getHello().getLabels().getArea());
-    assertEquals("a1", next(DaemonMessage.BodyCase.FULL_STATE).getFullState().getAgents(0).getAgentId());
-    toDaemon.get().onNext(ManagerMessage.newBuilder().setWelcome(Welcome.newBuilder().setSessionId("s")).build());
+    assertEquals(
+        "a1", next(DaemonMessage.BodyCase.FULL_STATE).getFullState().getAgents(0).getAgentId());
+    toDaemon
+        .get()
+        .onNext(
+            ManagerMessage.newBuilder().setWelcome(Welcome.newBuilder().setSessionId("s")).build());
     Await.until(Duration.ofSeconds(5), "the link to be up", app::linked, up -> up);
 
-    Await.until(Duration.ofSeconds(5), "the agent to run", () -> launcher.launched.size(), n -> n == 1);
-    toDaemon.get().onNext(ManagerMessage.newBuilder().setCommand(Command.newBuilder().setCommandId("c1")
-        .setOperate(OperateAgent.newBuilder().setAgentId("a1").setOperation(AgentOperation.AGENT_OPERATION_RESTART)))
-        .build());
+    Await.until(
+        Duration.ofSeconds(5), "the agent to run", () -> launcher.launched.size(), n -> n == 1);
+    toDaemon
+        .get()
+        .onNext(
+            ManagerMessage.newBuilder()
+                .setCommand(
+                    Command.newBuilder()
+                        .setCommandId("c1")
+                        .setOperate(
+                            OperateAgent.newBuilder()
+                                .setAgentId("a1")
+                                .setOperation(AgentOperation.AGENT_OPERATION_RESTART)))
+                .build());
     CommandResult r = next(DaemonMessage.BodyCase.COMMAND_RESULT).getCommandResult();
     assertTrue(r.getSuccess(), r.getMessage());
     assertEquals(2, launcher.launched.size(), "restarted through the supervisor");
@@ -141,15 +173,29 @@ class DaemonAppTest {
   @Test
   void theLocalApiAndHeartbeatsServeTheSameAgents() throws Exception {
     HttpClient http = HttpClient.newHttpClient();
-    Await.until(Duration.ofSeconds(5), "the agent to run", () -> app.supervisor().runner("a1").orElseThrow().runningPid(),
+    Await.until(
+        Duration.ofSeconds(5),
+        "the agent to run",
+        () -> app.supervisor().runner("a1").orElseThrow().runningPid(),
         pid -> pid > 0);
-    HttpResponse<String> agents = http.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + app.port() + "/api/v1/local/agents")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> agents =
+        http.send(
+            HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + app.port() + "/api/v1/local/agents"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, agents.statusCode());
     assertTrue(agents.body().contains("\"agentId\":\"a1\""), agents.body());
-    HttpResponse<String> beat = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + "/heartbeat"))
-        .POST(HttpRequest.BodyPublishers.ofString("{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\""
-            + time.now() + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> beat =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + "/heartbeat"))
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\""
+                            + time.now()
+                            + "\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, beat.statusCode(), beat.body());
     assertEquals(Optional.of(dir.resolve("d.sock")), app.socketPath());
   }

@@ -14,7 +14,10 @@ class DaemonSettingsTest {
 
   @Test
   void readsAgentsWithTheirPolicies() {
-    DaemonSettings s = DaemonSettings.read(Settings.ofYaml("""
+    DaemonSettings s =
+        DaemonSettings.read(
+            Settings.ofYaml(
+                """
         node:
           id: n1
           labels: {area: east, cloud-id: 3, extra: {rack: r7}}
@@ -53,14 +56,22 @@ class DaemonSettingsTest {
     assertEquals("TERM", s.agents().get(1).stopSignal());
     assertEquals(Duration.ofSeconds(3), a1.stopTimeout());
     assertEquals(java.util.Optional.of(Duration.ofSeconds(30)), a1.health().heartbeatTimeout());
-    assertEquals(java.util.Optional.empty(), s.agents().get(1).health().heartbeatTimeout(), "auto by default");
-    assertEquals(io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS, s.agents().get(1).restart().mode());
+    assertEquals(
+        java.util.Optional.empty(),
+        s.agents().get(1).health().heartbeatTimeout(),
+        "auto by default");
+    assertEquals(
+        io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS,
+        s.agents().get(1).restart().mode());
     assertEquals(false, s.agents().get(1).autostart());
   }
 
   @Test
   void theLegacySingleAgentFormIsAListOfOne() {
-    DaemonSettings s = DaemonSettings.read(Settings.ofYaml("""
+    DaemonSettings s =
+        DaemonSettings.read(
+            Settings.ofYaml(
+                """
         node: {id: n1}
         agent:
           id: solo
@@ -71,7 +82,13 @@ class DaemonSettingsTest {
 
   @Test
   void everyProblemIsNamedAtOnce() {
-    SettingsException e = assertThrows(SettingsException.class, () -> DaemonSettings.read(Settings.ofYaml("""
+    SettingsException e =
+        assertThrows(
+            SettingsException.class,
+            () ->
+                DaemonSettings.read(
+                    Settings.ofYaml(
+                        """
         node: {id: "bad id!"}
         manager: {adress: x}
         agents:

@@ -31,7 +31,10 @@ public final class ErrorMapper {
       return se.getStatus().withCause(null);
     }
     String reference = java.util.UUID.randomUUID().toString().substring(0, 8);
-    LOG.log(Level.SEVERE, "unexpected failure while serving a request (reference " + reference + ")", e);
+    LOG.log(
+        Level.SEVERE,
+        "unexpected failure while serving a request (reference " + reference + ")",
+        e);
     return Status.INTERNAL.withDescription(
         "internal error; the server log has the details under reference " + reference);
   }
@@ -56,7 +59,8 @@ public final class ErrorMapper {
    * Answers a unary call: the value of {@code call}, or its failure mapped by {@link #toStatus}.
    * For service methods that compute their answer synchronously.
    */
-  public static <T> void reply(io.grpc.stub.StreamObserver<T> out, java.util.function.Supplier<T> call) {
+  public static <T> void reply(
+      io.grpc.stub.StreamObserver<T> out, java.util.function.Supplier<T> call) {
     T result;
     try {
       result = call.get();
@@ -72,7 +76,8 @@ public final class ErrorMapper {
    * Answers a unary call whose value comes later: {@code call} starts the work (a failure to start
    * is answered at once), the future's value or failure is answered when it completes.
    */
-  public static <T> void replyLater(io.grpc.stub.StreamObserver<T> out,
+  public static <T> void replyLater(
+      io.grpc.stub.StreamObserver<T> out,
       java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> call) {
     java.util.concurrent.CompletableFuture<T> future;
     try {
@@ -81,14 +86,15 @@ public final class ErrorMapper {
       out.onError(toException(e));
       return;
     }
-    future.whenComplete((value, error) -> {
-      if (error != null) {
-        out.onError(toException(error));
-      } else {
-        out.onNext(value);
-        out.onCompleted();
-      }
-    });
+    future.whenComplete(
+        (value, error) -> {
+          if (error != null) {
+            out.onError(toException(error));
+          } else {
+            out.onNext(value);
+            out.onCompleted();
+          }
+        });
   }
 
   /** {@link #toStatus} as an exception for {@code StreamObserver.onError}. */

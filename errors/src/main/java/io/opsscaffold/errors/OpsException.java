@@ -2,7 +2,8 @@ package io.opsscaffold.errors;
 
 /**
  * The domain's one exception family: something a caller did or asked for that cannot be done, with
- * a message a person can act on. {@link ErrorMapper} turns it into a gRPC status and an HTTP answer.
+ * a message a person can act on. {@link ErrorMapper} turns it into a gRPC status and an HTTP
+ * answer.
  */
 public final class OpsException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -11,9 +12,14 @@ public final class OpsException extends RuntimeException {
   public enum Kind {
     INVALID_ARGUMENT,
     NOT_FOUND,
-    /** The request conflicts with something in progress or with the current state (ABORTED, 409). */
+    /**
+     * The request conflicts with something in progress or with the current state (ABORTED, 409).
+     */
     CONFLICT,
-    /** The target is not in a state that allows it, and retrying will not help (FAILED_PRECONDITION, 400). */
+    /**
+     * The target is not in a state that allows it, and retrying will not help (FAILED_PRECONDITION,
+     * 400).
+     */
     FAILED_PRECONDITION,
     UNAVAILABLE,
     TIMED_OUT,
@@ -73,12 +79,17 @@ public final class OpsException extends RuntimeException {
     return new OpsException(Kind.RESOURCE_EXHAUSTED, message);
   }
 
-  /** Something failed on this side; the message says what without internals (no class names, no paths). */
+  /**
+   * Something failed on this side; the message says what without internals (no class names, no
+   * paths).
+   */
   public static OpsException internal(String message) {
     return new OpsException(Kind.INTERNAL, message);
   }
 
-  /** Something needed is not reachable now (e.g. the node's daemon is not connected); retry later. */
+  /**
+   * Something needed is not reachable now (e.g. the node's daemon is not connected); retry later.
+   */
   public static OpsException unavailable(String message) {
     return new OpsException(Kind.UNAVAILABLE, message);
   }

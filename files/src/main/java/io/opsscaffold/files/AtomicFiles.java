@@ -19,14 +19,16 @@ import java.util.UUID;
  * Replaces a file so that a reader, or the same program after a crash, sees the old content or the
  * new one, never a part: the content goes to a temporary file in the same directory (created with
  * its final mode, so a secret is never readable by others, not even for a moment), which is
- * fsynced, renamed over the target, and the directory fsynced. Stateless and thread-safe; writes
- * to one target should be serialized by the caller (the last rename wins).
+ * fsynced, renamed over the target, and the directory fsynced. Stateless and thread-safe; writes to
+ * one target should be serialized by the caller (the last rename wins).
  */
 public final class AtomicFiles {
   /** Part of every temporary file's name: never the name of a real file. */
   public static final String TEMP_MARK = ".ops-tmp-";
+
   /** {@code rw-------}: only the owner reads and writes. */
-  public static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+  public static final Set<PosixFilePermission> OWNER_ONLY =
+      PosixFilePermissions.fromString("rw-------");
 
   private AtomicFiles() {}
 
@@ -41,15 +43,20 @@ public final class AtomicFiles {
    * @throws IOException when the target is a symbolic link (it is never written through) or when
    *     writing fails; the target is then unchanged
    */
-  public static void write(Path target, byte[] content, Set<PosixFilePermission> mode) throws IOException {
+  public static void write(Path target, byte[] content, Set<PosixFilePermission> mode)
+      throws IOException {
     if (Files.isSymbolicLink(target)) {
-      throw new IOException(target.getFileName() + " is a symbolic link; it is not written through");
+      throw new IOException(
+          target.getFileName() + " is a symbolic link; it is not written through");
     }
     Path dir = target.toAbsolutePath().getParent();
     Path tmp = dir.resolve("." + target.getFileName() + TEMP_MARK + UUID.randomUUID());
     try {
-      try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-          PosixFilePermissions.asFileAttribute(mode))) {
+      try (FileChannel ch =
+          FileChannel.open(
+              tmp,
+              Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+              PosixFilePermissions.asFileAttribute(mode))) {
         Files.setPosixFilePermissions(tmp, mode); // the umask may have taken bits away
         ByteBuffer buf = ByteBuffer.wrap(content);
         while (buf.hasRemaining()) {
@@ -58,7 +65,8 @@ public final class AtomicFiles {
         ch.force(true);
       }
       try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+            tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
       }
@@ -68,7 +76,10 @@ public final class AtomicFiles {
     }
   }
 
-  /** The mode of {@code file} when it is a regular file (not followed through a link); empty otherwise. */
+  /**
+   * The mode of {@code file} when it is a regular file (not followed through a link); empty
+   * otherwise.
+   */
   public static Optional<Set<PosixFilePermission>> modeOf(Path file) {
     try {
       if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
@@ -80,7 +91,10 @@ public final class AtomicFiles {
     }
   }
 
-  /** Makes a rename in {@code dir} durable; some file systems cannot, and the rename is atomic anyway. */
+  /**
+   * Makes a rename in {@code dir} durable; some file systems cannot, and the rename is atomic
+   * anyway.
+   */
   private static void syncDirectory(Path dir) {
     try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
       d.force(true);

@@ -37,7 +37,8 @@ class AtomicFilesTest {
   void aReplacedFileTakesTheModeItIsGiven() throws Exception {
     Path f = Files.writeString(dir.resolve("agent.yaml"), "old");
     Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
-    AtomicFiles.write(f, "new".getBytes(StandardCharsets.UTF_8), AtomicFiles.modeOf(f).orElseThrow());
+    AtomicFiles.write(
+        f, "new".getBytes(StandardCharsets.UTF_8), AtomicFiles.modeOf(f).orElseThrow());
     assertEquals("new", Files.readString(f));
     assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(f)));
   }

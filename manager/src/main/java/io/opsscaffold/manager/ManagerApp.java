@@ -25,9 +25,9 @@ import io.opsscaffold.manager.persistence.JdbcFleetRepository;
 import io.opsscaffold.observability.GrpcTracing;
 import io.opsscaffold.observability.HttpTracingFilter;
 import io.opsscaffold.observability.Telemetry;
+import io.opsscaffold.time.Time;
 import io.opsscaffold.transcoding.HttpJsonTranscoder;
 import io.opsscaffold.transcoding.SharedMappers;
-import io.opsscaffold.time.Time;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -39,6 +39,7 @@ import java.util.logging.Logger;
  */
 public final class ManagerApp implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ManagerApp.class.getName());
+
   /** The manager's version, as the controller status reports it. */
   public static final String VERSION = "0.1.0";
 
@@ -53,9 +54,15 @@ public final class ManagerApp implements AutoCloseable {
   private final io.opsscaffold.manager.fleet.AgentWatch agentWatch;
 
   private ManagerApp(
-      WebServer server, Database database, StateWriter writer, ConnectivityTracker connectivity,
-      CommandRouter router, HealthStatusManager health, List<String> routes,
-      io.opsscaffold.manager.alerts.AlertEngine alerts, io.opsscaffold.manager.fleet.AgentWatch agentWatch) {
+      WebServer server,
+      Database database,
+      StateWriter writer,
+      ConnectivityTracker connectivity,
+      CommandRouter router,
+      HealthStatusManager health,
+      List<String> routes,
+      io.opsscaffold.manager.alerts.AlertEngine alerts,
+      io.opsscaffold.manager.fleet.AgentWatch agentWatch) {
     this.agentWatch = agentWatch;
     this.alerts = alerts;
     this.server = server;
@@ -79,42 +86,78 @@ public final class ManagerApp implements AutoCloseable {
     Database database = Database.open(settings.database());
     FleetRepository repository = new JdbcFleetRepository(database);
     SessionRegistry registry = new SessionRegistry();
-    StateWriter writer = new StateWriter(repository, registry, telemetry.tracer(), telemetry.meter(), time);
+    StateWriter writer =
+        new StateWriter(repository, registry, telemetry.tracer(), telemetry.meter(), time);
     ConnectivityTracker connectivity =
-        new ConnectivityTracker(registry, writer, time, settings.offlineGrace(), settings.pingInterval());
+        new ConnectivityTracker(
+            registry, writer, time, settings.offlineGrace(), settings.pingInterval());
     CommandRouter router = new CommandRouter(time);
     FleetQueries queries = new FleetQueries(repository, clock);
-    io.opsscaffold.manager.operations.OperationRepository operationLog = ManagerMetrics.metered(
-        new io.opsscaffold.manager.persistence.JdbcOperationRepository(database), telemetry.meter());
-    OperationService operations = new OperationService(queries, registry, router, telemetry.tracer(), clock,
-        settings.operationTimeout(), operationLog);
-    io.opsscaffold.manager.operations.BatchOperations batches = new io.opsscaffold.manager.operations.BatchOperations(
-        queries, operations, operationLog, telemetry.tracer(), clock);
+    io.opsscaffold.manager.operations.OperationRepository operationLog =
+        ManagerMetrics.metered(
+            new io.opsscaffold.manager.persistence.JdbcOperationRepository(database),
+            telemetry.meter());
+    OperationService operations =
+        new OperationService(
+            queries,
+            registry,
+            router,
+            telemetry.tracer(),
+            clock,
+            settings.operationTimeout(),
+            operationLog);
+    io.opsscaffold.manager.operations.BatchOperations batches =
+        new io.opsscaffold.manager.operations.BatchOperations(
+            queries, operations, operationLog, telemetry.tracer(), clock);
 
     GrpcTracing tracing = new GrpcTracing(telemetry);
-    io.opsscaffold.manager.alerts.AlertRepository alertLog = new io.opsscaffold.manager.persistence.JdbcAlertRepository(database);
-    io.opsscaffold.manager.alerts.AlertEngine alerts = new io.opsscaffold.manager.alerts.AlertEngine(repository, alertLog,
-        time, settings.alertWebhook().map(u -> new io.opsscaffold.manager.alerts.AlertWebhook(u, Duration.ofSeconds(1), time)),
-        settings.alertScanInterval());
+    io.opsscaffold.manager.alerts.AlertRepository alertLog =
+        new io.opsscaffold.manager.persistence.JdbcAlertRepository(database);
+    io.opsscaffold.manager.alerts.AlertEngine alerts =
+        new io.opsscaffold.manager.alerts.AlertEngine(
+            repository,
+            alertLog,
+            time,
+            settings
+                .alertWebhook()
+                .map(
+                    u ->
+                        new io.opsscaffold.manager.alerts.AlertWebhook(
+                            u, Duration.ofSeconds(1), time)),
+            settings.alertScanInterval());
     writer.afterCommit(alerts::committed);
     ManagerMetrics.register(telemetry.meter(), registry, alerts, repository);
-    io.opsscaffold.manager.fleet.AgentWatch agentWatch = new io.opsscaffold.manager.fleet.AgentWatch(repository, clock);
+    io.opsscaffold.manager.fleet.AgentWatch agentWatch =
+        new io.opsscaffold.manager.fleet.AgentWatch(repository, clock);
     writer.afterCommit(agentWatch::committed);
-    io.opsscaffold.manager.operations.Requester requester = new io.opsscaffold.manager.operations.Requester();
+    io.opsscaffold.manager.operations.Requester requester =
+        new io.opsscaffold.manager.operations.Requester();
     // One FleetService on the wire, one adapter per feature in the code.
-    io.grpc.ServerServiceDefinition fleetService = ServiceParts.compose(FleetServiceGrpc.getServiceDescriptor(),
-        FleetServiceGrpc.AsyncService.class, FleetServiceGrpc::bindService, List.of(
-            new FleetGrpcService(queries, agentWatch),
-            new io.opsscaffold.manager.operations.OperationsGrpcService(operations, batches, operationLog, clock),
-            new io.opsscaffold.manager.alerts.AlertsGrpcService(alertLog, alerts)));
-    BindableService fleet = tracing.traced(() -> io.grpc.ServerInterceptors.intercept(fleetService, requester));
+    io.grpc.ServerServiceDefinition fleetService =
+        ServiceParts.compose(
+            FleetServiceGrpc.getServiceDescriptor(),
+            FleetServiceGrpc.AsyncService.class,
+            FleetServiceGrpc::bindService,
+            List.of(
+                new FleetGrpcService(queries, agentWatch),
+                new io.opsscaffold.manager.operations.OperationsGrpcService(
+                    operations, batches, operationLog, clock),
+                new io.opsscaffold.manager.alerts.AlertsGrpcService(alertLog, alerts)));
+    BindableService fleet =
+        tracing.traced(() -> io.grpc.ServerInterceptors.intercept(fleetService, requester));
     LinkGrpcService link =
-        LinkGrpcService.create(registry, writer, connectivity, router, clock, settings.pingInterval());
+        LinkGrpcService.create(
+            registry, writer, connectivity, router, clock, settings.pingInterval());
     HealthStatusManager health = new HealthStatusManager();
-    BindableService gse = tracing.traced(new io.opsscaffold.manager.gse.GseGrpcService(repository, clock));
-    BindableService controller = tracing.traced(() -> io.grpc.ServerInterceptors.intercept(
-        new io.opsscaffold.manager.compat.ControllerGrpcService(repository, queries, operations, batches, clock,
-            VERSION), requester));
+    BindableService gse =
+        tracing.traced(new io.opsscaffold.manager.gse.GseGrpcService(repository, clock));
+    BindableService controller =
+        tracing.traced(
+            () ->
+                io.grpc.ServerInterceptors.intercept(
+                    new io.opsscaffold.manager.compat.ControllerGrpcService(
+                        repository, queries, operations, batches, clock, VERSION),
+                    requester));
     HttpJsonTranscoder transcoder = HttpJsonTranscoder.create(List.of(fleet, gse, controller));
 
     HttpRouting.Builder http = HttpRouting.builder().addFilter(new HttpTracingFilter(telemetry));
@@ -124,7 +167,8 @@ public final class ManagerApp implements AutoCloseable {
             .host(settings.host())
             .port(settings.port())
             .connectionOptions(o -> o.tcpNoDelay(true))
-            // Blocking sockets (virtual threads park on them as cheaply): Helidon's NIO socket keeps an
+            // Blocking sockets (virtual threads park on them as cheaply): Helidon's NIO socket
+            // keeps an
             // 8 KiB write buffer per connection besides its read buffer, a seventh of what each
             // daemon's stream costs the manager.
             .useNio(false)
@@ -136,7 +180,9 @@ public final class ManagerApp implements AutoCloseable {
                 GrpcRouting.builder()
                     .service(FleetProto.getDescriptor(), fleet)
                     .service(io.opsscaffold.api.gse.v1.GseProto.getDescriptor(), gse)
-                    .service(io.opsscaffold.api.compat.controller.v1.ControllerProto.getDescriptor(), controller)
+                    .service(
+                        io.opsscaffold.api.compat.controller.v1.ControllerProto.getDescriptor(),
+                        controller)
                     .service(LinkProto.getDescriptor(), link)
                     .service(HealthProto.getDescriptor(), health.getHealthService()))
             .build()
@@ -144,14 +190,32 @@ public final class ManagerApp implements AutoCloseable {
     connectivity.start(repository);
     alerts.start();
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
-    health.setStatus("opsscaffold.fleet.v1.FleetService", HealthCheckResponse.ServingStatus.SERVING);
+    health.setStatus(
+        "opsscaffold.fleet.v1.FleetService", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus("opsscaffold.gse.v1.GseService", HealthCheckResponse.ServingStatus.SERVING);
-    health.setStatus("opsscaffold.compat.controller.v1.ControllerService", HealthCheckResponse.ServingStatus.SERVING);
-    health.setStatus("opsscaffold.link.v1.DaemonLinkService", HealthCheckResponse.ServingStatus.SERVING);
-    LOG.info(() -> "manager listening on " + settings.host() + ":" + server.port()
-        + " (gRPC and HTTP/JSON), database " + database.vendor());
-    return new ManagerApp(server, database, writer, connectivity, router, health,
-        transcoder.describeRoutes(), alerts, agentWatch);
+    health.setStatus(
+        "opsscaffold.compat.controller.v1.ControllerService",
+        HealthCheckResponse.ServingStatus.SERVING);
+    health.setStatus(
+        "opsscaffold.link.v1.DaemonLinkService", HealthCheckResponse.ServingStatus.SERVING);
+    LOG.info(
+        () ->
+            "manager listening on "
+                + settings.host()
+                + ":"
+                + server.port()
+                + " (gRPC and HTTP/JSON), database "
+                + database.vendor());
+    return new ManagerApp(
+        server,
+        database,
+        writer,
+        connectivity,
+        router,
+        health,
+        transcoder.describeRoutes(),
+        alerts,
+        agentWatch);
   }
 
   public int port() {

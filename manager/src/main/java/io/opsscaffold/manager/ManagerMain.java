@@ -1,11 +1,11 @@
 package io.opsscaffold.manager;
 
-import io.opsscaffold.transcoding.SharedMappers;
 import io.opsscaffold.observability.JsonLogging;
 import io.opsscaffold.observability.Telemetry;
 import io.opsscaffold.observability.TelemetryPolicy;
 import io.opsscaffold.settings.Settings;
 import io.opsscaffold.settings.SettingsException;
+import io.opsscaffold.transcoding.SharedMappers;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -31,17 +31,22 @@ public final class ManagerMain {
       return;
     }
     Telemetry telemetry =
-        Telemetry.start(new TelemetryPolicy("ops-manager", settings.otlpEndpoint(), Optional.empty()));
+        Telemetry.start(
+            new TelemetryPolicy("ops-manager", settings.otlpEndpoint(), Optional.empty()));
     ManagerApp app = ManagerApp.start(settings, telemetry);
     CountDownLatch stopped = new CountDownLatch(1);
     // SIGTERM and Ctrl-C run this hook. After a clean stop the process ends with status 0 (the JVM
     // would report 143 for SIGTERM), so supervisors and scripts can tell a clean stop from a crash.
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      app.close();
-      telemetry.close();
-      stopped.countDown();
-      Runtime.getRuntime().halt(0);
-    }, "manager-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  app.close();
+                  telemetry.close();
+                  stopped.countDown();
+                  Runtime.getRuntime().halt(0);
+                },
+                "manager-shutdown"));
     System.out.println("ops-manager ready on port " + app.port());
     stopped.await();
   }

@@ -31,9 +31,23 @@ public record ManagerSettings(
     Optional<java.net.URI> alertWebhook) {
 
   /** Settings for tests: alerts scanned every second, no webhook. */
-  public ManagerSettings(String host, int port, DatabaseSettings database, Duration pingInterval, Duration offlineGrace,
-      Duration operationTimeout, Optional<String> otlpEndpoint) {
-    this(host, port, database, pingInterval, offlineGrace, operationTimeout, otlpEndpoint, Duration.ofSeconds(1),
+  public ManagerSettings(
+      String host,
+      int port,
+      DatabaseSettings database,
+      Duration pingInterval,
+      Duration offlineGrace,
+      Duration operationTimeout,
+      Optional<String> otlpEndpoint) {
+    this(
+        host,
+        port,
+        database,
+        pingInterval,
+        offlineGrace,
+        operationTimeout,
+        otlpEndpoint,
+        Duration.ofSeconds(1),
         Optional.empty());
   }
 
@@ -52,11 +66,27 @@ public record ManagerSettings(
                 db.string("password", ""),
                 db.integer("pool-size", 10, 1, 200),
                 dataDir),
-            s.duration("link.ping-interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(5)),
-            s.duration("link.offline-grace", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofHours(1)),
-            s.duration("operations.default-timeout", Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(5)),
+            s.duration(
+                "link.ping-interval",
+                Duration.ofSeconds(10),
+                Duration.ofMillis(100),
+                Duration.ofMinutes(5)),
+            s.duration(
+                "link.offline-grace",
+                Duration.ofSeconds(30),
+                Duration.ofMillis(100),
+                Duration.ofHours(1)),
+            s.duration(
+                "operations.default-timeout",
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(1),
+                Duration.ofMinutes(5)),
             Optional.of(s.string("telemetry.otlp-endpoint", "")).filter(e -> !e.isBlank()),
-            s.duration("alerts.scan-interval", Duration.ofSeconds(2), Duration.ofMillis(100), Duration.ofMinutes(10)),
+            s.duration(
+                "alerts.scan-interval",
+                Duration.ofSeconds(2),
+                Duration.ofMillis(100),
+                Duration.ofMinutes(10)),
             webhook(s));
     s.finish();
     return settings;
@@ -69,7 +99,8 @@ public record ManagerSettings(
     }
     try {
       java.net.URI uri = java.net.URI.create(url);
-      if ((uri.getScheme() != null && uri.getScheme().startsWith("http")) && uri.getHost() != null) {
+      if ((uri.getScheme() != null && uri.getScheme().startsWith("http"))
+          && uri.getHost() != null) {
         return Optional.of(uri);
       }
     } catch (IllegalArgumentException e) {

@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * One gRPC service served by several feature adapters: each adapter implements the generated
- * {@code AsyncService} interface for the RPCs of its feature only (the others keep the interface's
+ * One gRPC service served by several feature adapters: each adapter implements the generated {@code
+ * AsyncService} interface for the RPCs of its feature only (the others keep the interface's
  * UNIMPLEMENTED default), and {@link #compose} takes each RPC from the one adapter that implements
  * it. The wire keeps one service; the code keeps one adapter per feature. A method implemented by
  * no adapter, or by two, stops the manager at start (and fails its tests).
@@ -26,19 +26,28 @@ final class ServiceParts {
    * @param parts the feature adapters
    * @throws IllegalStateException naming every RPC implemented by none or by several adapters
    */
-  static <S> ServerServiceDefinition compose(ServiceDescriptor descriptor, Class<S> api,
-      Function<S, ServerServiceDefinition> bind, List<? extends S> parts) {
+  static <S> ServerServiceDefinition compose(
+      ServiceDescriptor descriptor,
+      Class<S> api,
+      Function<S, ServerServiceDefinition> bind,
+      List<? extends S> parts) {
     ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(descriptor);
     List<String> problems = new ArrayList<>();
     for (MethodDescriptor<?, ?> method : descriptor.getMethods()) {
       String rpc = method.getBareMethodName();
-      List<? extends S> owners = parts.stream().filter(p -> implementsRpc(p.getClass(), api, rpc)).toList();
+      List<? extends S> owners =
+          parts.stream().filter(p -> implementsRpc(p.getClass(), api, rpc)).toList();
       if (owners.size() != 1) {
-        problems.add(rpc + " is implemented by " + (owners.isEmpty() ? "no adapter"
-            : owners.stream().map(o -> o.getClass().getSimpleName()).toList()));
+        problems.add(
+            rpc
+                + " is implemented by "
+                + (owners.isEmpty()
+                    ? "no adapter"
+                    : owners.stream().map(o -> o.getClass().getSimpleName()).toList()));
         continue;
       }
-      ServerMethodDefinition<?, ?> definition = bind.apply(owners.get(0)).getMethod(method.getFullMethodName());
+      ServerMethodDefinition<?, ?> definition =
+          bind.apply(owners.get(0)).getMethod(method.getFullMethodName());
       b.addMethod(definition);
     }
     if (!problems.isEmpty()) {
@@ -51,7 +60,8 @@ final class ServiceParts {
   private static boolean implementsRpc(Class<?> type, Class<?> api, String rpc) {
     String name = Character.toLowerCase(rpc.charAt(0)) + rpc.substring(1);
     for (Method m : type.getMethods()) {
-      if (m.getName().equals(name) && !m.getDeclaringClass().equals(api)
+      if (m.getName().equals(name)
+          && !m.getDeclaringClass().equals(api)
           && api.isAssignableFrom(m.getDeclaringClass())) {
         return true;
       }

@@ -17,34 +17,58 @@ import org.junit.jupiter.api.Test;
 
 class ServicePartsTest {
   private static ServerServiceDefinition compose(List<FleetServiceGrpc.AsyncService> parts) {
-    return ServiceParts.compose(FleetServiceGrpc.getServiceDescriptor(), FleetServiceGrpc.AsyncService.class,
-        FleetServiceGrpc::bindService, parts);
+    return ServiceParts.compose(
+        FleetServiceGrpc.getServiceDescriptor(),
+        FleetServiceGrpc.AsyncService.class,
+        FleetServiceGrpc::bindService,
+        parts);
   }
 
   @Test
   void theManagersAdaptersServeEveryRpcOfTheFleetServiceExactlyOnce() {
-    ServerServiceDefinition d = compose(List.of(new FleetGrpcService(null, null),
-        new OperationsGrpcService(null, null, null, null), new AlertsGrpcService(null, null)));
-    assertEquals(FleetServiceGrpc.getServiceDescriptor().getMethods().size(), d.getMethods().size());
+    ServerServiceDefinition d =
+        compose(
+            List.of(
+                new FleetGrpcService(null, null),
+                new OperationsGrpcService(null, null, null, null),
+                new AlertsGrpcService(null, null)));
+    assertEquals(
+        FleetServiceGrpc.getServiceDescriptor().getMethods().size(), d.getMethods().size());
   }
 
   @Test
   void anRpcNobodyImplementsIsNamed() {
-    IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> compose(List.of(new FleetGrpcService(null, null), new AlertsGrpcService(null, null))));
-    assertTrue(e.getMessage().contains("OperateAgent is implemented by no adapter"), e.getMessage());
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                compose(
+                    List.of(new FleetGrpcService(null, null), new AlertsGrpcService(null, null))));
+    assertTrue(
+        e.getMessage().contains("OperateAgent is implemented by no adapter"), e.getMessage());
   }
 
   @Test
   void anRpcTwoAdaptersImplementIsNamed() {
-    FleetServiceGrpc.AsyncService second = new FleetServiceGrpc.AsyncService() {
-      @Override
-      public void getNode(GetNodeRequest request, StreamObserver<Node> out) { }
-    };
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> compose(List.of(
-        new FleetGrpcService(null, null), new OperationsGrpcService(null, null, null, null),
-        new AlertsGrpcService(null, null), second)));
-    assertTrue(e.getMessage().startsWith("opsscaffold.fleet.v1.FleetService: GetNode is implemented by [FleetGrpcService, "),
+    FleetServiceGrpc.AsyncService second =
+        new FleetServiceGrpc.AsyncService() {
+          @Override
+          public void getNode(GetNodeRequest request, StreamObserver<Node> out) {}
+        };
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                compose(
+                    List.of(
+                        new FleetGrpcService(null, null),
+                        new OperationsGrpcService(null, null, null, null),
+                        new AlertsGrpcService(null, null),
+                        second)));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "opsscaffold.fleet.v1.FleetService: GetNode is implemented by [FleetGrpcService, "),
         e.getMessage());
   }
 }

@@ -10,8 +10,8 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 
 /**
- * Formats java.util.logging records as one JSON object per line, with {@code trace_id} and
- * {@code span_id} when a span is current on the logging thread.
+ * Formats java.util.logging records as one JSON object per line, with {@code trace_id} and {@code
+ * span_id} when a span is current on the logging thread.
  */
 public final class JsonLogFormatter extends Formatter {
   private final String service;

@@ -16,8 +16,8 @@ import java.util.function.Function;
  * {@code OTEL_*} environment variables and {@code otel.*} system properties (OpenTelemetry's own
  * autoconfiguration). Traces go over OTLP when an endpoint is configured anywhere, and nowhere
  * otherwise, so a first run without a collector logs no export errors. Metrics follow the same rule
- * (every 15 s unless {@code OTEL_METRIC_EXPORT_INTERVAL} says otherwise); logs stay in the JSON
- * log files.
+ * (every 15 s unless {@code OTEL_METRIC_EXPORT_INTERVAL} says otherwise); logs stay in the JSON log
+ * files.
  */
 public final class Telemetry implements AutoCloseable {
   private static final String INSTRUMENTATION = "io.opsscaffold";
@@ -48,8 +48,11 @@ public final class Telemetry implements AutoCloseable {
             || System.getProperty("otel.exporter.otlp.endpoint") != null;
     String exporter = policy.tracesExporter().orElse(endpointKnown ? "otlp" : "none");
     defaults.put("otel.traces.exporter", exporter);
-    defaults.put("otel.metrics.exporter", endpointKnown || env.apply("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") != null
-        ? "otlp" : "none");
+    defaults.put(
+        "otel.metrics.exporter",
+        endpointKnown || env.apply("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") != null
+            ? "otlp"
+            : "none");
     OpenTelemetrySdk sdk =
         AutoConfiguredOpenTelemetrySdk.builder()
             .addPropertiesSupplier(() -> defaults)

@@ -6,8 +6,8 @@ import java.util.Optional;
  * How a process exports telemetry.
  *
  * @param serviceName the OpenTelemetry {@code service.name} of the process
- * @param otlpEndpoint where to send OTLP, e.g. {@code http://127.0.0.1:4317}; empty means "only when
- *     the standard {@code OTEL_*} environment variables ask for it"
+ * @param otlpEndpoint where to send OTLP, e.g. {@code http://127.0.0.1:4317}; empty means "only
+ *     when the standard {@code OTEL_*} environment variables ask for it"
  * @param tracesExporter {@code otlp} or {@code none}; empty means "otlp when an endpoint is known"
  */
 public record TelemetryPolicy(

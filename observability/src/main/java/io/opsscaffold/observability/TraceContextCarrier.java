@@ -23,7 +23,9 @@ import java.util.Map;
 public final class TraceContextCarrier {
   private static final TextMapPropagator PROPAGATOR = W3CTraceContextPropagator.getInstance();
 
-  /** Length of the link's binary trace context: trace id (16 bytes), span id (8), trace flags (1). */
+  /**
+   * Length of the link's binary trace context: trace id (16 bytes), span id (8), trace flags (1).
+   */
   public static final int BINARY_LENGTH = 25;
 
   private TraceContextCarrier() {}
@@ -56,7 +58,9 @@ public final class TraceContextCarrier {
         TraceState.getDefault());
   }
 
-  /** A context whose parent span is the one a link binary trace context names, or the root context. */
+  /**
+   * A context whose parent span is the one a link binary trace context names, or the root context.
+   */
   public static Context extract(byte[] binary) {
     SpanContext sc = spanContext(binary);
     return sc.isValid() ? Context.root().with(Span.wrap(sc)) : Context.root();

@@ -22,7 +22,9 @@ class JsonLogFormatterTest {
     LogRecord record = new LogRecord(Level.WARNING, "agent \"a1\" exited\nwith code 3");
     record.setLoggerName("io.opsscaffold.Test");
     String line;
-    Span span = Span.wrap(SpanContext.create(TRACE, SPAN, TraceFlags.getSampled(), TraceState.getDefault()));
+    Span span =
+        Span.wrap(
+            SpanContext.create(TRACE, SPAN, TraceFlags.getSampled(), TraceState.getDefault()));
     try (Scope ignored = span.makeCurrent()) {
       line = new JsonLogFormatter("daemon").format(record);
     }
@@ -39,7 +41,9 @@ class JsonLogFormatterTest {
   void addedFieldsAppearOnEveryLine() {
     JsonLogFormatter f = new JsonLogFormatter("agent");
     f.addField("agent_id", "a1");
-    assertTrue(f.format(new LogRecord(Level.INFO, "x")).contains("\"service\":\"agent\",\"agent_id\":\"a1\""));
+    assertTrue(
+        f.format(new LogRecord(Level.INFO, "x"))
+            .contains("\"service\":\"agent\",\"agent_id\":\"a1\""));
   }
 
   @Test

@@ -14,16 +14,20 @@ class TelemetryTest {
     try (Telemetry t = Telemetry.start(TelemetryPolicy.of("svc"), k -> null)) {
       assertFalse(t.exporting());
     }
-    try (Telemetry t = Telemetry.start(
-        new TelemetryPolicy("svc", Optional.of("http://127.0.0.1:4317"), Optional.empty()), k -> null)) {
+    try (Telemetry t =
+        Telemetry.start(
+            new TelemetryPolicy("svc", Optional.of("http://127.0.0.1:4317"), Optional.empty()),
+            k -> null)) {
       assertTrue(t.exporting());
     }
     Map<String, String> env = Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317");
     try (Telemetry t = Telemetry.start(TelemetryPolicy.of("svc"), env::get)) {
       assertTrue(t.exporting(), "the standard variable turns export on");
     }
-    try (Telemetry t = Telemetry.start(
-        new TelemetryPolicy("svc", Optional.of("http://127.0.0.1:4317"), Optional.of("none")), k -> null)) {
+    try (Telemetry t =
+        Telemetry.start(
+            new TelemetryPolicy("svc", Optional.of("http://127.0.0.1:4317"), Optional.of("none")),
+            k -> null)) {
       assertFalse(t.exporting(), "exporter none turns it off");
     }
   }

@@ -18,13 +18,18 @@ class TraceContextCarrierTest {
 
   @Test
   void theCurrentSpanBecomesATraceparentHeader() {
-    SpanContext sc = SpanContext.create("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331",
-        TraceFlags.getSampled(), TraceState.getDefault());
+    SpanContext sc =
+        SpanContext.create(
+            "0af7651916cd43dd8448eb211c80319c",
+            "b7ad6b7169203331",
+            TraceFlags.getSampled(),
+            TraceState.getDefault());
     Map<String, String> carrier;
     try (Scope ignored = Span.wrap(sc).makeCurrent()) {
       carrier = TraceContextCarrier.current();
     }
-    assertEquals(Map.of("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), carrier);
+    assertEquals(
+        Map.of("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), carrier);
   }
 
   @Test
@@ -34,8 +39,12 @@ class TraceContextCarrierTest {
 
   @Test
   void aSpanTravelsInTheLinksBinaryFormAndBack() {
-    SpanContext sc = SpanContext.create("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331",
-        TraceFlags.getSampled(), TraceState.getDefault());
+    SpanContext sc =
+        SpanContext.create(
+            "0af7651916cd43dd8448eb211c80319c",
+            "b7ad6b7169203331",
+            TraceFlags.getSampled(),
+            TraceState.getDefault());
     byte[] binary = TraceContextCarrier.binary(Context.root().with(Span.wrap(sc)));
     assertEquals(TraceContextCarrier.BINARY_LENGTH, binary.length);
     assertEquals(0x0a, binary[0]);
@@ -54,10 +63,20 @@ class TraceContextCarrierTest {
     assertFalse(TraceContextCarrier.spanContext(new byte[0]).isValid());
     assertFalse(TraceContextCarrier.spanContext(null).isValid());
     assertFalse(TraceContextCarrier.spanContext(new byte[24]).isValid());
-    assertFalse(TraceContextCarrier.spanContext(new byte[TraceContextCarrier.BINARY_LENGTH]).isValid(), "all-zero ids");
+    assertFalse(
+        TraceContextCarrier.spanContext(new byte[TraceContextCarrier.BINARY_LENGTH]).isValid(),
+        "all-zero ids");
     assertEquals(Context.root(), TraceContextCarrier.extract(new byte[3]));
-    byte[] unsampled = TraceContextCarrier.binary(Context.root().with(Span.wrap(SpanContext.create(
-        "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", TraceFlags.getDefault(), TraceState.getDefault()))));
+    byte[] unsampled =
+        TraceContextCarrier.binary(
+            Context.root()
+                .with(
+                    Span.wrap(
+                        SpanContext.create(
+                            "0af7651916cd43dd8448eb211c80319c",
+                            "b7ad6b7169203331",
+                            TraceFlags.getDefault(),
+                            TraceState.getDefault()))));
     SpanContext back = TraceContextCarrier.spanContext(unsampled);
     assertTrue(back.isValid() && !back.isSampled());
   }

@@ -25,25 +25,26 @@ interface ConfigNode {
   List<Map.Entry<String, ConfigNode>> children();
 
   /** A node that is not there. */
-  ConfigNode MISSING = new ConfigNode() {
-    @Override
-    public Kind kind() {
-      return Kind.MISSING;
-    }
+  ConfigNode MISSING =
+      new ConfigNode() {
+        @Override
+        public Kind kind() {
+          return Kind.MISSING;
+        }
 
-    @Override
-    public String text() {
-      return "";
-    }
+        @Override
+        public String text() {
+          return "";
+        }
 
-    @Override
-    public ConfigNode child(String name) {
-      return this;
-    }
+        @Override
+        public ConfigNode child(String name) {
+          return this;
+        }
 
-    @Override
-    public List<Map.Entry<String, ConfigNode>> children() {
-      return List.of();
-    }
-  };
+        @Override
+        public List<Map.Entry<String, ConfigNode>> children() {
+          return List.of();
+        }
+      };
 }

@@ -12,7 +12,9 @@ public final class DurationText {
 
   private DurationText() {}
 
-  /** @throws IllegalArgumentException with the accepted forms when {@code text} is not one */
+  /**
+   * @throws IllegalArgumentException with the accepted forms when {@code text} is not one
+   */
   public static Duration parse(String text) {
     String t = text.trim().toLowerCase(Locale.ROOT);
     Matcher m = SIMPLE.matcher(t);

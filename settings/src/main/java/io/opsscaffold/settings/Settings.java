@@ -17,16 +17,16 @@ import java.util.function.Supplier;
 
 /**
  * Strict, typed reading of one YAML configuration file, with system properties and environment
- * variables overriding single values: the property named as the key ({@code -Dlink.offline-grace=5s}),
- * else the variable whose name is the key in upper case with {@code .} as {@code _} and {@code -} as
- * {@code __} ({@code SERVER_PORT} overrides {@code server.port}, {@code LINK_OFFLINE__GRACE}
- * overrides {@code link.offline-grace}). The manager, the daemon and the agent all use this one
- * mapping, whichever YAML reader they load the file with.
+ * variables overriding single values: the property named as the key ({@code
+ * -Dlink.offline-grace=5s}), else the variable whose name is the key in upper case with {@code .}
+ * as {@code _} and {@code -} as {@code __} ({@code SERVER_PORT} overrides {@code server.port},
+ * {@code LINK_OFFLINE__GRACE} overrides {@code link.offline-grace}). The manager, the daemon and
+ * the agent all use this one mapping, whichever YAML reader they load the file with.
  *
  * <p>Each read names a key and a default; a bad value is recorded as a problem naming the key and
- * the default is used. {@link #finish()} adds every key present in the file that nothing read
- * (a typo, a key of another version) and throws one {@link SettingsException} listing them all, so
- * a person fixes a file in one pass. Not thread-safe: read everything in {@code main}, then finish.
+ * the default is used. {@link #finish()} adds every key present in the file that nothing read (a
+ * typo, a key of another version) and throws one {@link SettingsException} listing them all, so a
+ * person fixes a file in one pass. Not thread-safe: read everything in {@code main}, then finish.
  */
 public final class Settings {
   private final String source;
@@ -38,8 +38,12 @@ public final class Settings {
   private final List<String> problems;
 
   private Settings(
-      String source, ConfigNode effective, ConfigNode fileOnly,
-      Function<String, Optional<String>> overrides, String prefix, Set<String> consumed,
+      String source,
+      ConfigNode effective,
+      ConfigNode fileOnly,
+      Function<String, Optional<String>> overrides,
+      String prefix,
+      Set<String> consumed,
       List<String> problems) {
     this.source = source;
     this.effective = effective;
@@ -70,8 +74,14 @@ public final class Settings {
             .disableEnvironmentVariablesSource()
             .disableSystemPropertiesSource()
             .build();
-    return new Settings(source, new HelidonConfigNode(effective), fileOnly, Settings::environmentOverride,
-        "", new TreeSet<>(), new ArrayList<>());
+    return new Settings(
+        source,
+        new HelidonConfigNode(effective),
+        fileOnly,
+        Settings::environmentOverride,
+        "",
+        new TreeSet<>(),
+        new ArrayList<>());
   }
 
   /**
@@ -83,15 +93,15 @@ public final class Settings {
     String source = file.map(Path::toString).orElse("(defaults)");
     ConfigNode fileOnly = readFile(file, required, source);
     ConfigNode root = fileOnly == ConfigNode.MISSING ? YamlNode.parse("") : fileOnly;
-    return new Settings(source, root, root, Settings::environmentOverride, "", new TreeSet<>(),
-        new ArrayList<>());
+    return new Settings(
+        source, root, root, Settings::environmentOverride, "", new TreeSet<>(), new ArrayList<>());
   }
 
   /** Settings from an in-memory YAML text, without overrides; for tests. */
   public static Settings ofYaml(String yaml) {
     ConfigNode root = YamlNode.parse(yaml);
-    return new Settings("(inline)", root, root, key -> Optional.empty(), "", new TreeSet<>(),
-        new ArrayList<>());
+    return new Settings(
+        "(inline)", root, root, key -> Optional.empty(), "", new TreeSet<>(), new ArrayList<>());
   }
 
   private static ConfigNode readFile(Optional<Path> file, boolean required, String source) {
@@ -107,7 +117,8 @@ public final class Settings {
     try {
       ConfigNode root = YamlNode.parse(Files.readString(file.get()));
       if (root.kind() != ConfigNode.Kind.OBJECT) {
-        throw new SettingsException(source, List.of("the file must hold a YAML mapping of keys to values"));
+        throw new SettingsException(
+            source, List.of("the file must hold a YAML mapping of keys to values"));
       }
       return root;
     } catch (java.io.IOException | RuntimeException e) {
@@ -118,7 +129,9 @@ public final class Settings {
     }
   }
 
-  /** {@code server.port} from system property {@code server.port} or variable {@code SERVER_PORT}. */
+  /**
+   * {@code server.port} from system property {@code server.port} or variable {@code SERVER_PORT}.
+   */
   static Optional<String> environmentOverride(String key) {
     String property = System.getProperty(key);
     if (property != null) {
@@ -237,8 +250,15 @@ public final class Settings {
     try {
       Duration d = DurationText.parse(text);
       if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
-        problem(key, "must be between " + DurationText.format(min) + " and "
-            + DurationText.format(max) + " (got " + text + ")");
+        problem(
+            key,
+            "must be between "
+                + DurationText.format(min)
+                + " and "
+                + DurationText.format(max)
+                + " (got "
+                + text
+                + ")");
         return defaultValue;
       }
       return d;
@@ -248,25 +268,30 @@ public final class Settings {
     }
   }
 
-  /** A size in bytes: a number, optionally with KB, MB or GB (powers of 1024); within [min, max]. */
+  /**
+   * A size in bytes: a number, optionally with KB, MB or GB (powers of 1024); within [min, max].
+   */
   public long bytes(String key, long defaultValue, long min, long max) {
     String text = string(key, null);
     if (text == null) {
       return defaultValue;
     }
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\s*(\\d+)\\s*(b|kb|kib|mb|mib|gb|gib)?\\s*").matcher(text);
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(?i)\\s*(\\d+)\\s*(b|kb|kib|mb|mib|gb|gib)?\\s*")
+            .matcher(text);
     if (!m.matches()) {
       problem(key, "must be a size such as 512KB, 50MB or 1GB (got '" + text + "')");
       return defaultValue;
     }
     long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(java.util.Locale.ROOT);
-    long v = switch (unit.charAt(0)) {
-      case 'k' -> n * 1024;
-      case 'm' -> n * 1024 * 1024;
-      case 'g' -> n * 1024 * 1024 * 1024;
-      default -> n;
-    };
+    long v =
+        switch (unit.charAt(0)) {
+          case 'k' -> n * 1024;
+          case 'm' -> n * 1024 * 1024;
+          case 'g' -> n * 1024 * 1024 * 1024;
+          default -> n;
+        };
     if (v < min || v > max) {
       problem(key, "must be between " + min + " and " + max + " bytes (got " + text + ")");
       return defaultValue;
@@ -385,7 +410,7 @@ public final class Settings {
           collectLeaves(e.getValue(), key.isEmpty() ? e.getKey() : key + "." + e.getKey(), out);
         }
       }
-      default -> { }
+      default -> {}
     }
   }
 
@@ -394,8 +419,9 @@ public final class Settings {
       return true;
     }
     for (String c : consumed) {
-      if (c.endsWith(".*") && (key.startsWith(c.substring(0, c.length() - 1))
-          || key.equals(c.substring(0, c.length() - 2)))) {
+      if (c.endsWith(".*")
+          && (key.startsWith(c.substring(0, c.length() - 1))
+              || key.equals(c.substring(0, c.length() - 2)))) {
         return true;
       }
     }

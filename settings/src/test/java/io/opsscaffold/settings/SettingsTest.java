@@ -13,7 +13,9 @@ class SettingsTest {
 
   @Test
   void readsTypedValuesWithDefaults() {
-    Settings s = Settings.ofYaml("""
+    Settings s =
+        Settings.ofYaml(
+            """
         server:
           port: 9000
         link:
@@ -26,8 +28,10 @@ class SettingsTest {
         """);
     assertEquals(9000, s.integer("server.port", 8080, 0, 65535));
     assertEquals("0.0.0.0", s.string("server.host", "0.0.0.0"));
-    assertEquals(Duration.ofMillis(500),
-        s.duration("link.ping-interval", Duration.ofSeconds(10), Duration.ZERO, Duration.ofHours(1)));
+    assertEquals(
+        Duration.ofMillis(500),
+        s.duration(
+            "link.ping-interval", Duration.ofSeconds(10), Duration.ZERO, Duration.ofHours(1)));
     List<Settings> agents = s.list("agents");
     assertEquals(2, agents.size());
     assertEquals("a", agents.get(0).string("id", ""));
@@ -39,7 +43,9 @@ class SettingsTest {
 
   @Test
   void reportsEveryUnknownKeyAndBadValueByName() {
-    Settings s = Settings.ofYaml("""
+    Settings s =
+        Settings.ofYaml(
+            """
         server:
           port: eighty
           hots: x
@@ -58,7 +64,9 @@ class SettingsTest {
 
   @Test
   void rangesAndChoicesAreChecked() {
-    Settings s = Settings.ofYaml("""
+    Settings s =
+        Settings.ofYaml(
+            """
         port: 70000
         policy: sometimes
         """);
@@ -66,7 +74,9 @@ class SettingsTest {
     assertEquals("always", s.oneOf("policy", "always", List.of("always", "on-failure", "never")));
     SettingsException e = assertThrows(SettingsException.class, s::finish);
     assertTrue(e.getMessage().contains("port: must be between 0 and 65535 (got 70000)"));
-    assertTrue(e.getMessage().contains("policy: must be one of always, on-failure, never (got 'sometimes')"));
+    assertTrue(
+        e.getMessage()
+            .contains("policy: must be one of always, on-failure, never (got 'sometimes')"));
   }
 
   @Test
@@ -86,8 +96,10 @@ class SettingsTest {
     java.nio.file.Files.writeString(file, "server:\n  port: 8081\n  host: h1\nlist: [a, b]\n");
     System.setProperty("server.port", "9999");
     try {
-      for (Settings s : List.of(Settings.load(java.util.Optional.of(file), true),
-          Settings.loadLean(java.util.Optional.of(file), true))) {
+      for (Settings s :
+          List.of(
+              Settings.load(java.util.Optional.of(file), true),
+              Settings.loadLean(java.util.Optional.of(file), true))) {
         assertEquals(9999, s.integer("server.port", 1, 0, 65535), "the override wins");
         assertEquals("h1", s.string("server.host", ""));
         assertEquals(List.of("a", "b"), s.strings("list"));
@@ -101,21 +113,27 @@ class SettingsTest {
   @Test
   void aMissingOrMalformedFileIsReportedByName() throws Exception {
     java.nio.file.Path missing = dir.resolve("nope.yaml");
-    SettingsException e = assertThrows(SettingsException.class,
-        () -> Settings.loadLean(java.util.Optional.of(missing), true));
-    assertTrue(e.getMessage().contains("nope.yaml") && e.getMessage().contains("does not exist"), e.getMessage());
+    SettingsException e =
+        assertThrows(
+            SettingsException.class, () -> Settings.loadLean(java.util.Optional.of(missing), true));
+    assertTrue(
+        e.getMessage().contains("nope.yaml") && e.getMessage().contains("does not exist"),
+        e.getMessage());
     java.nio.file.Path broken = dir.resolve("broken.yaml");
     java.nio.file.Files.writeString(broken, "a: [1, 2\n");
-    SettingsException parse = assertThrows(SettingsException.class,
-        () -> Settings.load(java.util.Optional.of(broken), true));
+    SettingsException parse =
+        assertThrows(
+            SettingsException.class, () -> Settings.load(java.util.Optional.of(broken), true));
     assertTrue(parse.getMessage().contains("cannot parse the file"), parse.getMessage());
     java.nio.file.Path scalar = dir.resolve("scalar.yaml");
     java.nio.file.Files.writeString(scalar, "just text\n");
-    assertThrows(SettingsException.class, () -> Settings.loadLean(java.util.Optional.of(scalar), true));
+    assertThrows(
+        SettingsException.class, () -> Settings.loadLean(java.util.Optional.of(scalar), true));
   }
 
   @Test
   void environmentVariableNamesFollowHelidonsMapping() {
-    assertEquals(java.util.Optional.ofNullable(System.getenv("PATH")), Settings.environmentOverride("path"));
+    assertEquals(
+        java.util.Optional.ofNullable(System.getenv("PATH")), Settings.environmentOverride("path"));
   }
 }

@@ -17,9 +17,16 @@ final class AppProcess implements AutoCloseable {
 
   AppProcess(String name, Path jar, Path config, Map<String, String> env, Path logDir) {
     this.name = name;
-    this.command = new ArrayList<>(List.of(
-        javaBinary(), "-Xmx128m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(),
-        "--config", config.toString()));
+    this.command =
+        new ArrayList<>(
+            List.of(
+                javaBinary(),
+                "-Xmx128m",
+                "-XX:TieredStopAtLevel=1",
+                "-jar",
+                jar.toString(),
+                "--config",
+                config.toString()));
     this.env = env;
     this.log = logDir.resolve(name + ".log");
   }
@@ -30,9 +37,10 @@ final class AppProcess implements AutoCloseable {
 
   AppProcess start() {
     try {
-      ProcessBuilder pb = new ProcessBuilder(command)
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+      ProcessBuilder pb =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
       pb.environment().putAll(env);
       process = pb.start();
       return this;

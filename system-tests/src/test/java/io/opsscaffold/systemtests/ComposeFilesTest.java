@@ -42,14 +42,24 @@ class ComposeFilesTest {
 
   @SuppressWarnings("unchecked")
   private static Map<String, Map<String, Object>> services() throws IOException {
-    return (Map<String, Map<String, Object>>) yaml(COMPOSE.resolve("docker-compose.yml")).get("services");
+    return (Map<String, Map<String, Object>>)
+        yaml(COMPOSE.resolve("docker-compose.yml")).get("services");
   }
 
   @Test
   void theStackHasEveryPartWithHealthChecksAndAConsistentStartOrder() throws IOException {
     Map<String, Map<String, Object>> services = services();
-    assertEquals(Set.of("postgres", "manager", "daemon-1", "daemon-2", "otel-collector", "jaeger", "prometheus",
-        "grafana"), services.keySet());
+    assertEquals(
+        Set.of(
+            "postgres",
+            "manager",
+            "daemon-1",
+            "daemon-2",
+            "otel-collector",
+            "jaeger",
+            "prometheus",
+            "grafana"),
+        services.keySet());
     for (String s : List.of("postgres", "manager", "daemon-1", "daemon-2", "prometheus")) {
       assertTrue(services.get(s).containsKey("healthcheck"), s + " has a health check");
     }
@@ -57,16 +67,22 @@ class ComposeFilesTest {
       Object deps = e.getValue().get("depends_on");
       if (deps instanceof Map<?, ?> m) {
         for (var d : m.entrySet()) {
-          assertTrue(services.containsKey(d.getKey()), e.getKey() + " depends on unknown " + d.getKey());
+          assertTrue(
+              services.containsKey(d.getKey()), e.getKey() + " depends on unknown " + d.getKey());
           Object condition = ((Map<?, ?>) d.getValue()).get("condition");
           if ("service_healthy".equals(condition)) {
-            assertTrue(services.get(d.getKey()).containsKey("healthcheck"),
-                e.getKey() + " waits for " + d.getKey() + " to be healthy, which has no health check");
+            assertTrue(
+                services.get(d.getKey()).containsKey("healthcheck"),
+                e.getKey()
+                    + " waits for "
+                    + d.getKey()
+                    + " to be healthy, which has no health check");
           }
         }
       }
     }
-    assertEquals(Set.of("manager"), ((Map<?, ?>) services.get("daemon-1").get("depends_on")).keySet());
+    assertEquals(
+        Set.of("manager"), ((Map<?, ?>) services.get("daemon-1").get("depends_on")).keySet());
   }
 
   @Test
@@ -81,7 +97,9 @@ class ComposeFilesTest {
           continue;
         }
         String target = String.valueOf(build.get("target"));
-        assertTrue(Files.readString(dockerfile).contains(" AS " + target), dockerfile + " has a stage " + target);
+        assertTrue(
+            Files.readString(dockerfile).contains(" AS " + target),
+            dockerfile + " has a stage " + target);
         for (String line : Files.readAllLines(dockerfile)) {
           if (line.startsWith("COPY ") && !line.contains("--from=")) {
             String[] parts = line.split("\\s+");
@@ -107,20 +125,30 @@ class ComposeFilesTest {
 
   @Test
   void theAppsConfigsPassTheAppsOwnReaders() throws IOException {
-    ManagerSettings manager = ManagerSettings.read(Settings.load(Optional.of(COMPOSE.resolve("config/manager.yaml")), true));
+    ManagerSettings manager =
+        ManagerSettings.read(
+            Settings.load(Optional.of(COMPOSE.resolve("config/manager.yaml")), true));
     assertEquals(8080, manager.port());
     Set<String> agentsRun = new HashSet<>();
     for (String d : List.of("daemon-1", "daemon-2")) {
-      DaemonSettings daemon = DaemonSettings.read(Settings.load(Optional.of(COMPOSE.resolve("config/" + d + ".yaml")), true));
+      DaemonSettings daemon =
+          DaemonSettings.read(
+              Settings.load(Optional.of(COMPOSE.resolve("config/" + d + ".yaml")), true));
       assertEquals("manager:8080", daemon.link().address());
-      daemon.agents().forEach(a -> {
-        agentsRun.add(a.id());
-        assertTrue(a.args().contains("/var/lib/ops/agents/" + a.id() + "/agent.yaml"), a.args().toString());
-      });
+      daemon
+          .agents()
+          .forEach(
+              a -> {
+                agentsRun.add(a.id());
+                assertTrue(
+                    a.args().contains("/var/lib/ops/agents/" + a.id() + "/agent.yaml"),
+                    a.args().toString());
+              });
     }
     try (Stream<Path> agents = Files.list(COMPOSE.resolve("config/agents"))) {
       for (Path dir : agents.toList()) {
-        AgentSettings agent = AgentSettings.read(Settings.loadLean(Optional.of(dir.resolve("agent.yaml")), true));
+        AgentSettings agent =
+            AgentSettings.read(Settings.loadLean(Optional.of(dir.resolve("agent.yaml")), true));
         assertEquals(dir.getFileName().toString(), agent.agentId());
         assertTrue(agentsRun.remove(agent.agentId()), agent.agentId() + " is run by a daemon");
       }
@@ -131,26 +159,48 @@ class ComposeFilesTest {
   @Test
   @SuppressWarnings("unchecked")
   void theCollectorPrometheusAndGrafanaFilesFitEachOther() throws IOException {
-    Map<String, Object> collector = yaml(ROOT.resolve("observability/collector/otel-collector.yaml"));
-    Map<String, Object> pipelines = (Map<String, Object>) ((Map<String, Object>) collector.get("service")).get("pipelines");
+    Map<String, Object> collector =
+        yaml(ROOT.resolve("observability/collector/otel-collector.yaml"));
+    Map<String, Object> pipelines =
+        (Map<String, Object>) ((Map<String, Object>) collector.get("service")).get("pipelines");
     assertEquals(Set.of("traces", "metrics", "logs"), pipelines.keySet());
     for (Object p : pipelines.values()) {
       Map<String, List<String>> pipeline = (Map<String, List<String>>) p;
-      pipeline.get("receivers").forEach(r -> assertTrue(((Map<?, ?>) collector.get("receivers")).containsKey(r), r));
-      pipeline.get("exporters").forEach(x -> assertTrue(((Map<?, ?>) collector.get("exporters")).containsKey(x), x));
+      pipeline
+          .get("receivers")
+          .forEach(r -> assertTrue(((Map<?, ?>) collector.get("receivers")).containsKey(r), r));
+      pipeline
+          .get("exporters")
+          .forEach(x -> assertTrue(((Map<?, ?>) collector.get("exporters")).containsKey(x), x));
     }
-    Map<String, Object> prometheusExporter = (Map<String, Object>) ((Map<String, Object>) collector.get("exporters")).get("prometheus");
-    assertEquals(false, prometheusExporter.get("add_metric_suffixes"), "dashboards rely on unsuffixed names");
+    Map<String, Object> prometheusExporter =
+        (Map<String, Object>) ((Map<String, Object>) collector.get("exporters")).get("prometheus");
+    assertEquals(
+        false,
+        prometheusExporter.get("add_metric_suffixes"),
+        "dashboards rely on unsuffixed names");
 
     Map<String, Object> prometheus = yaml(ROOT.resolve("observability/prometheus/prometheus.yaml"));
-    String target = ((List<String>) ((Map<String, Object>) ((List<Map<String, Object>>) ((List<Map<String, Object>>)
-        prometheus.get("scrape_configs")).get(0).get("static_configs")).get(0)).get("targets")).get(0);
-    assertEquals("otel-collector:" + String.valueOf(prometheusExporter.get("endpoint")).split(":")[1], target);
+    String target =
+        ((List<String>)
+                ((Map<String, Object>)
+                        ((List<Map<String, Object>>)
+                                ((List<Map<String, Object>>) prometheus.get("scrape_configs"))
+                                    .get(0)
+                                    .get("static_configs"))
+                            .get(0))
+                    .get("targets"))
+            .get(0);
+    assertEquals(
+        "otel-collector:" + String.valueOf(prometheusExporter.get("endpoint")).split(":")[1],
+        target);
     assertTrue(services().containsKey(target.split(":")[0]));
 
-    Map<String, Object> datasources = yaml(ROOT.resolve("observability/grafana/provisioning/datasources/datasources.yaml"));
+    Map<String, Object> datasources =
+        yaml(ROOT.resolve("observability/grafana/provisioning/datasources/datasources.yaml"));
     Set<String> uids = new HashSet<>();
-    ((List<Map<String, Object>>) datasources.get("datasources")).forEach(d -> uids.add(String.valueOf(d.get("uid"))));
+    ((List<Map<String, Object>>) datasources.get("datasources"))
+        .forEach(d -> uids.add(String.valueOf(d.get("uid"))));
     assertEquals(Set.of("prometheus", "jaeger", "postgres"), uids);
     yaml(ROOT.resolve("observability/grafana/provisioning/dashboards/dashboards.yaml"));
     Set<String> titles = new HashSet<>();
@@ -158,14 +208,22 @@ class ComposeFilesTest {
       for (Path f : files.toList()) {
         JsonObject d = JsonParser.parseString(Files.readString(f)).getAsJsonObject();
         titles.add(d.get("title").getAsString());
-        d.getAsJsonArray("panels").forEach(p -> {
-          String uid = p.getAsJsonObject().getAsJsonObject("datasource").get("uid").getAsString();
-          assertTrue(uids.contains(uid), f.getFileName() + " uses data source " + uid);
-        });
+        d.getAsJsonArray("panels")
+            .forEach(
+                p -> {
+                  String uid =
+                      p.getAsJsonObject().getAsJsonObject("datasource").get("uid").getAsString();
+                  assertTrue(uids.contains(uid), f.getFileName() + " uses data source " + uid);
+                });
       }
     }
-    assertEquals(Set.of("Ops Scaffold / Fleet overview", "Ops Scaffold / State path", "Ops Scaffold / Operations",
-        "Ops Scaffold / Node detail"), titles);
+    assertEquals(
+        Set.of(
+            "Ops Scaffold / Fleet overview",
+            "Ops Scaffold / State path",
+            "Ops Scaffold / Operations",
+            "Ops Scaffold / Node detail"),
+        titles);
     assertFalse(ObservabilityIT.dashboardMetrics().isEmpty());
   }
 }

@@ -31,11 +31,15 @@ class ConfigOverridesIT {
   private record Run(int exit, String output) {}
 
   private Run run(String app, List<String> args, Map<String, String> env) throws Exception {
-    List<String> command = new ArrayList<>(List.of(AppProcess.javaBinary(), "-jar", Stack.jar(app).toString()));
+    List<String> command =
+        new ArrayList<>(List.of(AppProcess.javaBinary(), "-jar", Stack.jar(app).toString()));
     command.addAll(args);
     Path out = dir.resolve(app + "-" + System.nanoTime() + ".out");
-    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-        .redirectOutput(out.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(out.toFile());
     pb.environment().putAll(Stack.env(env));
     Process p = pb.start();
     assertTrue(p.waitFor(60, TimeUnit.SECONDS), app + " should stop by itself on a bad value");
@@ -44,17 +48,27 @@ class ConfigOverridesIT {
 
   @Test
   void aDashedKeyIsOverriddenWithADoubleUnderscoreInEveryApp() throws Exception {
-    Run manager = run("manager", List.of(), Map.of("LINK_OFFLINE__GRACE", "soon", "SERVER_PORT", "0"));
+    Run manager =
+        run("manager", List.of(), Map.of("LINK_OFFLINE__GRACE", "soon", "SERVER_PORT", "0"));
     assertEquals(2, manager.exit(), manager.output());
     assertTrue(manager.output().contains("link.offline-grace"), manager.output());
 
-    Path daemonYaml = Files.writeString(dir.resolve("daemon.yaml"), "node:\n  id: n1\nagents: []\n");
-    Run daemon = run("daemon", List.of("--config", daemonYaml.toString()), Map.of("MANAGER_PING__INTERVAL", "often"));
+    Path daemonYaml =
+        Files.writeString(dir.resolve("daemon.yaml"), "node:\n  id: n1\nagents: []\n");
+    Run daemon =
+        run(
+            "daemon",
+            List.of("--config", daemonYaml.toString()),
+            Map.of("MANAGER_PING__INTERVAL", "often"));
     assertEquals(2, daemon.exit(), daemon.output());
     assertTrue(daemon.output().contains("manager.ping-interval"), daemon.output());
 
     Path agentYaml = Files.writeString(dir.resolve("agent.yaml"), "agent_id: a1\n");
-    Run agent = run("agent", List.of("--config", agentYaml.toString()), Map.of("HEARTBEAT_INTERVAL", "often"));
+    Run agent =
+        run(
+            "agent",
+            List.of("--config", agentYaml.toString()),
+            Map.of("HEARTBEAT_INTERVAL", "often"));
     assertEquals(2, agent.exit(), agent.output());
     assertTrue(agent.output().contains("heartbeat_interval"), agent.output());
   }
@@ -64,25 +78,45 @@ class ConfigOverridesIT {
     Path data = dir.resolve("from-env");
     int port = Stack.freePort();
     Path out = dir.resolve("manager.out");
-    ProcessBuilder pb = new ProcessBuilder(AppProcess.javaBinary(), "-jar", Stack.jar("manager").toString())
-        .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
-    pb.environment().putAll(Stack.env(Map.of("DATA__DIR", data.toString(), "SERVER_PORT", Integer.toString(port),
-        "SERVER_HOST", "127.0.0.1")));
+    ProcessBuilder pb =
+        new ProcessBuilder(AppProcess.javaBinary(), "-jar", Stack.jar("manager").toString())
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(out.toFile());
+    pb.environment()
+        .putAll(
+            Stack.env(
+                Map.of(
+                    "DATA__DIR",
+                    data.toString(),
+                    "SERVER_PORT",
+                    Integer.toString(port),
+                    "SERVER_HOST",
+                    "127.0.0.1")));
     Process p = pb.start();
     try {
       HttpClient http = HttpClient.newHttpClient();
-      Await.until(Duration.ofSeconds(60), "the manager on port " + port + " from SERVER_PORT", () -> {
-        try {
-          return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/nodes")).build(),
-              HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException | InterruptedException e) {
-          throw new IllegalStateException(e);
-        }
-      }, code -> code == 200);
+      Await.until(
+          Duration.ofSeconds(60),
+          "the manager on port " + port + " from SERVER_PORT",
+          () -> {
+            try {
+              return http.send(
+                      HttpRequest.newBuilder(
+                              URI.create("http://127.0.0.1:" + port + "/api/v1/nodes"))
+                          .build(),
+                      HttpResponse.BodyHandlers.discarding())
+                  .statusCode();
+            } catch (IOException | InterruptedException e) {
+              throw new IllegalStateException(e);
+            }
+          },
+          code -> code == 200);
       try (Stream<Path> files = Files.list(data)) {
         assertTrue(files.findAny().isPresent(), "the embedded database lives in DATA__DIR " + data);
       }
-      assertTrue(Files.notExists(dir.resolve("data")), "nothing was written to the default data/manager");
+      assertTrue(
+          Files.notExists(dir.resolve("data")), "nothing was written to the default data/manager");
     } finally {
       p.destroy();
       p.waitFor(20, TimeUnit.SECONDS);

@@ -1,6 +1,5 @@
 package io.opsscaffold.systemtests;
 
-import io.opsscaffold.testing.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,6 +19,7 @@ import io.opsscaffold.api.daemon.v1.ReloadConfigResponse;
 import io.opsscaffold.api.daemon.v1.TailLogsResponse;
 import io.opsscaffold.api.fleet.v1.Agent;
 import io.opsscaffold.api.status.v1.Lifecycle;
+import io.opsscaffold.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -53,9 +53,14 @@ class DaemonApiIT {
   void start() throws Exception {
     stack = new Stack(List.of("a1", "a2"), Stack.env(Map.of()));
     stack.startManager().startDaemon();
-    Await.until(Duration.ofSeconds(20), "both agents RUNNING", this::local,
-        r -> r.getAgentsCount() == 2 && r.getAgentsList().stream()
-            .allMatch(a -> a.getState().getLifecycle() == Lifecycle.LIFECYCLE_RUNNING));
+    Await.until(
+        Duration.ofSeconds(20),
+        "both agents RUNNING",
+        this::local,
+        r ->
+            r.getAgentsCount() == 2
+                && r.getAgentsList().stream()
+                    .allMatch(a -> a.getState().getLifecycle() == Lifecycle.LIFECYCLE_RUNNING));
   }
 
   @AfterAll
@@ -64,28 +69,49 @@ class DaemonApiIT {
   }
 
   private ListLocalAgentsResponse local() {
-    return Stack.parse(stack.getDaemon("/api/v1/local/agents").body(), ListLocalAgentsResponse.newBuilder());
+    return Stack.parse(
+        stack.getDaemon("/api/v1/local/agents").body(), ListLocalAgentsResponse.newBuilder());
   }
 
   private int localPid(String id) {
-    return local().getAgentsList().stream().filter(a -> a.getState().getAgentId().equals(id))
-        .map(a -> a.getState().getPid()).findFirst().orElse(0);
+    return local().getAgentsList().stream()
+        .filter(a -> a.getState().getAgentId().equals(id))
+        .map(a -> a.getState().getPid())
+        .findFirst()
+        .orElse(0);
   }
 
   @Test
   @Order(1)
   void agentsAndTheirMetricsAreReadable() {
-    LocalAgent a1 = Await.until(Duration.ofSeconds(10), "a resource sample of a1", () -> Stack.parse(
-        stack.getDaemon("/api/v1/local/agents/a1").body(), LocalAgent.newBuilder()), a -> a.hasLatest());
+    LocalAgent a1 =
+        Await.until(
+            Duration.ofSeconds(10),
+            "a resource sample of a1",
+            () ->
+                Stack.parse(
+                    stack.getDaemon("/api/v1/local/agents/a1").body(), LocalAgent.newBuilder()),
+            a -> a.hasLatest());
     assertTrue(a1.getLatest().getRssBytes() > 10_000_000, a1.toString());
     assertTrue(a1.getLatest().getThreads() > 5);
-    AgentMetrics history = Await.until(Duration.ofSeconds(10), "three samples",
-        () -> Stack.parse(stack.getDaemon("/api/v1/local/agents/a1/metrics?duration=1m").body(), AgentMetrics.newBuilder()),
-        m -> m.getSamplesCount() >= 3);
-    assertTrue(history.getSamples(0).getAt().getSeconds() <= history.getSamples(2).getAt().getSeconds());
-    HostMetrics host = Stack.parse(stack.getDaemon("/api/v1/local/host/metrics?duration=300s").body(), HostMetrics.newBuilder());
+    AgentMetrics history =
+        Await.until(
+            Duration.ofSeconds(10),
+            "three samples",
+            () ->
+                Stack.parse(
+                    stack.getDaemon("/api/v1/local/agents/a1/metrics?duration=1m").body(),
+                    AgentMetrics.newBuilder()),
+            m -> m.getSamplesCount() >= 3);
+    assertTrue(
+        history.getSamples(0).getAt().getSeconds() <= history.getSamples(2).getAt().getSeconds());
+    HostMetrics host =
+        Stack.parse(
+            stack.getDaemon("/api/v1/local/host/metrics?duration=300s").body(),
+            HostMetrics.newBuilder());
     assertTrue(host.getSamplesCount() >= 1);
-    assertTrue(host.getSamples(0).getMemoryTotalBytes() > host.getSamples(0).getMemoryAvailableBytes());
+    assertTrue(
+        host.getSamples(0).getMemoryTotalBytes() > host.getSamples(0).getMemoryAvailableBytes());
     assertEquals(Runtime.getRuntime().availableProcessors(), host.getSamples(0).getCores());
 
     assertEquals(404, stack.getDaemon("/api/v1/local/agents/ghost").statusCode());
@@ -97,34 +123,46 @@ class DaemonApiIT {
   @Test
   @Order(2)
   void logsTailExactlyAndFollowNewLinesUntilTheClientLeaves() throws Exception {
-    TailLogsResponse tail = Stack.parse(stack.getDaemon("/api/v1/local/agents/a1/logs?lines=2").body(),
-        TailLogsResponse.newBuilder());
+    TailLogsResponse tail =
+        Stack.parse(
+            stack.getDaemon("/api/v1/local/agents/a1/logs?lines=2").body(),
+            TailLogsResponse.newBuilder());
     assertEquals(2, tail.getLinesCount());
     List<String> file = Files.readAllLines(stack.dir.resolve("daemon-data/logs/a1.log"));
-    assertEquals(file.subList(file.size() - 2, file.size()), tail.getLinesList(), "exactly the last lines");
+    assertEquals(
+        file.subList(file.size() - 2, file.size()), tail.getLinesList(), "exactly the last lines");
     HttpResponse<String> tooMany = stack.getDaemon("/api/v1/local/agents/a1/logs?lines=5000");
     assertEquals(400, tooMany.statusCode());
     assertTrue(tooMany.body().contains("lines must be between 1 and 1000"), tooMany.body());
 
     HttpClient client = HttpClient.newHttpClient();
-    HttpResponse<Stream<String>> follow = client.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + stack.daemonPort + "/api/v1/local/agents/a1/logs/follow?lines=1")).build(),
-        HttpResponse.BodyHandlers.ofLines());
+    HttpResponse<Stream<String>> follow =
+        client.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:"
+                            + stack.daemonPort
+                            + "/api/v1/local/agents/a1/logs/follow?lines=1"))
+                .build(),
+            HttpResponse.BodyHandlers.ofLines());
     assertEquals(200, follow.statusCode());
     assertEquals("application/x-ndjson", follow.headers().firstValue("Content-Type").orElse(""));
     Iterator<String> lines = follow.body().iterator();
     assertTrue(lines.next().startsWith("{\"text\":"), "one NDJSON object per line");
     // Restarting the agent makes it write new lines; the follower must deliver them.
     CompletableFuture.runAsync(() -> stack.postDaemon("/api/v1/local/agents/a1/restart", ""));
-    String seen = CompletableFuture.supplyAsync(() -> {
-      while (lines.hasNext()) {
-        String l = lines.next();
-        if (l.contains("serving on")) {
-          return l;
-        }
-      }
-      return "";
-    }).get(30, TimeUnit.SECONDS);
+    String seen =
+        CompletableFuture.supplyAsync(
+                () -> {
+                  while (lines.hasNext()) {
+                    String l = lines.next();
+                    if (l.contains("serving on")) {
+                      return l;
+                    }
+                  }
+                  return "";
+                })
+            .get(30, TimeUnit.SECONDS);
     assertTrue(seen.contains("serving on"), seen);
     follow.body().close();
   }
@@ -139,25 +177,30 @@ class DaemonApiIT {
     assertTrue(r.getMessage().startsWith("restarted (pid " + before + " -> "), r.getMessage());
     assertEquals(400, stack.postDaemon("/api/v1/local/agents/a2/dance", "").statusCode());
 
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", stack.daemonPort).usePlaintext().build();
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", stack.daemonPort).usePlaintext().build();
     try {
       CompletableFuture<Set<String>> names = new CompletableFuture<>();
-      StreamObserver<ServerReflectionRequest> req = ServerReflectionGrpc.newStub(channel).serverReflectionInfo(
-          new StreamObserver<>() {
-            @Override
-            public void onNext(ServerReflectionResponse v) {
-              names.complete(v.getListServicesResponse().getServiceList().stream().map(s -> s.getName())
-                  .collect(Collectors.toSet()));
-            }
+      StreamObserver<ServerReflectionRequest> req =
+          ServerReflectionGrpc.newStub(channel)
+              .serverReflectionInfo(
+                  new StreamObserver<>() {
+                    @Override
+                    public void onNext(ServerReflectionResponse v) {
+                      names.complete(
+                          v.getListServicesResponse().getServiceList().stream()
+                              .map(s -> s.getName())
+                              .collect(Collectors.toSet()));
+                    }
 
-            @Override
-            public void onError(Throwable t) {
-              names.completeExceptionally(t);
-            }
+                    @Override
+                    public void onError(Throwable t) {
+                      names.completeExceptionally(t);
+                    }
 
-            @Override
-            public void onCompleted() {}
-          });
+                    @Override
+                    public void onCompleted() {}
+                  });
       req.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
       assertTrue(names.get(10, TimeUnit.SECONDS).contains("opsscaffold.daemon.v1.DaemonService"));
       req.onCompleted();
@@ -174,7 +217,8 @@ class DaemonApiIT {
     Path config = stack.dir.resolve("daemon.yaml");
     String original = Files.readString(config);
     String withoutA2 = original.substring(0, original.indexOf("  - id: a2"));
-    String a3 = """
+    String a3 =
+        """
           - id: a3
             type: script
             command: sleep
@@ -191,8 +235,16 @@ class DaemonApiIT {
     assertEquals(List.of(), r.getChangedList());
     assertEquals(a1, localPid("a1"), "the untouched agent kept its process");
     assertFalse(ProcessHandle.of(a2).map(ProcessHandle::isAlive).orElse(false), "a2 was stopped");
-    var fleet = Await.until(Duration.ofSeconds(10), "the manager to see a3 and no a2", stack::agents,
-        l -> l.getAgentsList().stream().map(Agent::getAgentId).collect(Collectors.toSet()).equals(Set.of("a1", "a3")));
+    var fleet =
+        Await.until(
+            Duration.ofSeconds(10),
+            "the manager to see a3 and no a2",
+            stack::agents,
+            l ->
+                l.getAgentsList().stream()
+                    .map(Agent::getAgentId)
+                    .collect(Collectors.toSet())
+                    .equals(Set.of("a1", "a3")));
     assertEquals(2, fleet.getAgentsCount());
 
     // SIGHUP does the same; this time a3 changes and is restarted, a1 is again left alone.
@@ -200,16 +252,24 @@ class DaemonApiIT {
     Files.writeString(config, withoutA2 + a3.replace("\"300\"", "\"301\""));
     ProcessBuilder hup = new ProcessBuilder("kill", "-HUP", Long.toString(stack.daemon.pid()));
     assertEquals(0, hup.start().waitFor());
-    int newA3 = Await.until(Duration.ofSeconds(20), "a3 restarted with its new arguments", () -> localPid("a3"),
-        p -> p > 0 && p != a3Pid);
-    assertTrue(ProcessHandle.of(newA3).orElseThrow().info().commandLine().orElse("").contains("301"));
+    int newA3 =
+        Await.until(
+            Duration.ofSeconds(20),
+            "a3 restarted with its new arguments",
+            () -> localPid("a3"),
+            p -> p > 0 && p != a3Pid);
+    assertTrue(
+        ProcessHandle.of(newA3).orElseThrow().info().commandLine().orElse("").contains("301"));
     assertEquals(a1, localPid("a1"));
     assertTrue(stack.daemon.alive(), "SIGHUP does not stop the daemon");
 
     Files.writeString(config, withoutA2 + a3 + "    colour: blue\n");
     HttpResponse<String> bad = stack.postDaemon("/api/v1/local/reload", "");
     assertEquals(400, bad.statusCode());
-    assertTrue(bad.body().contains("agents.1.colour: unknown key") && bad.body().contains("nothing was changed"), bad.body());
+    assertTrue(
+        bad.body().contains("agents.1.colour: unknown key")
+            && bad.body().contains("nothing was changed"),
+        bad.body());
     assertEquals(newA3, localPid("a3"));
   }
 
@@ -217,55 +277,89 @@ class DaemonApiIT {
   @Order(5)
   void everyBadHeartbeatGetsAClearErrorFromTheRealDaemonAndItStaysUp() {
     String now = java.time.Instant.now().toString();
-    List<String> bad = List.of("", "   ", "{", "not json", "[1,2]", "\"text\"", "42", "null", "{}",
-        "{\"agent_id\":null}", "{\"agent_id\":7}", "{\"agent_id\":\"\",\"pid\":1}", "{\"agent_id\":\"a1\"}",
-        "{\"agent_id\":\"a1\",\"pid\":\"42\"}", "{\"agent_id\":\"a1\",\"pid\":4.2}",
-        "{\"agent_id\":\"a1\",\"pid\":-1}", "{\"agent_id\":\"a1\",\"pid\":0}",
-        "{\"agent_id\":\"a1\",\"pid\":99999999999999999999999}", "{\"agent_id\":\"a1\",\"pid\":1}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"happy\"}", "{\"agent_id\":\"a1\",\"pid\":1,\"status\":true}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"cpu\":\"high\"}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"cpu\":101}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"memory\":-5}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\"}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"yesterday\"}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":1700000000}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2001-01-01T00:00:00Z\"}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2999-01-01T00:00:00Z\"}",
-        "{\"agent_id\":\"ghost\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"" + now + "\"}",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"" + now + "\"} trailing",
-        "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"" + now + "\",\"events_processed\":-1}");
+    List<String> bad =
+        List.of(
+            "",
+            "   ",
+            "{",
+            "not json",
+            "[1,2]",
+            "\"text\"",
+            "42",
+            "null",
+            "{}",
+            "{\"agent_id\":null}",
+            "{\"agent_id\":7}",
+            "{\"agent_id\":\"\",\"pid\":1}",
+            "{\"agent_id\":\"a1\"}",
+            "{\"agent_id\":\"a1\",\"pid\":\"42\"}",
+            "{\"agent_id\":\"a1\",\"pid\":4.2}",
+            "{\"agent_id\":\"a1\",\"pid\":-1}",
+            "{\"agent_id\":\"a1\",\"pid\":0}",
+            "{\"agent_id\":\"a1\",\"pid\":99999999999999999999999}",
+            "{\"agent_id\":\"a1\",\"pid\":1}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"happy\"}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":true}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"cpu\":\"high\"}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"cpu\":101}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"memory\":-5}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\"}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"yesterday\"}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":1700000000}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2001-01-01T00:00:00Z\"}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\"2999-01-01T00:00:00Z\"}",
+            "{\"agent_id\":\"ghost\",\"pid\":1,\"status\":\"running\",\"timestamp\":\""
+                + now
+                + "\"}",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\""
+                + now
+                + "\"} trailing",
+            "{\"agent_id\":\"a1\",\"pid\":1,\"status\":\"running\",\"timestamp\":\""
+                + now
+                + "\",\"events_processed\":-1}");
     assertTrue(bad.size() >= 30);
     for (String body : bad) {
       HttpResponse<String> res = stack.postDaemon("/heartbeat", body);
       assertEquals(400, res.statusCode(), "for " + body + ": " + res.body());
-      assertTrue(res.body().startsWith("{\"error\":\"") && !res.body().contains("Exception"), res.body());
+      assertTrue(
+          res.body().startsWith("{\"error\":\"") && !res.body().contains("Exception"), res.body());
     }
-    HttpResponse<String> huge = stack.postDaemon("/heartbeat", "{\"pad\":\"" + "x".repeat(20_000) + "\"}");
+    HttpResponse<String> huge =
+        stack.postDaemon("/heartbeat", "{\"pad\":\"" + "x".repeat(20_000) + "\"}");
     assertEquals(413, huge.statusCode(), huge.body());
     assertTrue(huge.body().contains("larger than"), huge.body());
     assertTrue(stack.daemon.alive());
-    assertEquals(200, stack.getDaemon("/api/v1/local/agents").statusCode(), "the daemon still answers");
+    assertEquals(
+        200, stack.getDaemon("/api/v1/local/agents").statusCode(), "the daemon still answers");
   }
 
   @Test
   @Order(6)
   void theManagerReadsLogsAndMetricsThroughTheStream() {
-    var logs = Await.until(Duration.ofSeconds(10), "a1's logs through the manager",
-        () -> stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/a1/logs?lines=3"), r -> r.statusCode() == 200);
+    var logs =
+        Await.until(
+            Duration.ofSeconds(10),
+            "a1's logs through the manager",
+            () -> stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/a1/logs?lines=3"),
+            r -> r.statusCode() == 200);
     io.opsscaffold.api.fleet.v1.GetAgentLogsResponse lines =
         Stack.parse(logs.body(), io.opsscaffold.api.fleet.v1.GetAgentLogsResponse.newBuilder());
     assertEquals(3, lines.getLinesCount());
-    TailLogsResponse local = Stack.parse(stack.getDaemon("/api/v1/local/agents/a1/logs?lines=3").body(),
-        TailLogsResponse.newBuilder());
+    TailLogsResponse local =
+        Stack.parse(
+            stack.getDaemon("/api/v1/local/agents/a1/logs?lines=3").body(),
+            TailLogsResponse.newBuilder());
     assertEquals(local.getLinesList(), lines.getLinesList(), "the same code answers both");
 
-    io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse metrics = Stack.parse(
-        stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/a1/metrics?duration=1m").body(),
-        io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse.newBuilder());
+    io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse metrics =
+        Stack.parse(
+            stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/a1/metrics?duration=1m").body(),
+            io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse.newBuilder());
     assertTrue(metrics.getSamplesCount() >= 1, metrics.toString());
     assertTrue(metrics.getSamples(0).getRssBytes() > 0);
 
-    HttpResponse<String> tooMany = stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/a1/logs?lines=1001");
+    HttpResponse<String> tooMany =
+        stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/a1/logs?lines=1001");
     assertEquals(400, tooMany.statusCode());
     assertTrue(tooMany.body().contains("lines must be between 1 and 1000"), tooMany.body());
     assertEquals(404, stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/ghost/logs").statusCode());

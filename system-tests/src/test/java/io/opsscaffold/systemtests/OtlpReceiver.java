@@ -26,12 +26,17 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * An OTLP/HTTP (protobuf) receiver in the test process: the traces and metrics the apps export
- * land here.
+ * An OTLP/HTTP (protobuf) receiver in the test process: the traces and metrics the apps export land
+ * here.
  */
 final class OtlpReceiver implements AutoCloseable {
   /** One received span, with its attributes as text. */
-  record ReceivedSpan(String service, String traceId, String spanId, String parentSpanId, String name,
+  record ReceivedSpan(
+      String service,
+      String traceId,
+      String spanId,
+      String parentSpanId,
+      String name,
       Map<String, String> attributes) {}
 
   private final HttpServer server;
@@ -40,35 +45,47 @@ final class OtlpReceiver implements AutoCloseable {
 
   OtlpReceiver() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
-    server.createContext("/v1/traces", exchange -> {
-      try (InputStream in = exchange.getRequestBody()) {
-        ExportTraceServiceRequest request = ExportTraceServiceRequest.parseFrom(in.readAllBytes());
-        for (ResourceSpans rs : request.getResourceSpansList()) {
-          String service = service(rs.getResource());
-          for (ScopeSpans ss : rs.getScopeSpansList()) {
-            for (Span s : ss.getSpansList()) {
-              spans.add(new ReceivedSpan(service, hex(s.getTraceId().toByteArray()),
-                  hex(s.getSpanId().toByteArray()), hex(s.getParentSpanId().toByteArray()), s.getName(),
-                  text(s.getAttributesList())));
+    server.createContext(
+        "/v1/traces",
+        exchange -> {
+          try (InputStream in = exchange.getRequestBody()) {
+            ExportTraceServiceRequest request =
+                ExportTraceServiceRequest.parseFrom(in.readAllBytes());
+            for (ResourceSpans rs : request.getResourceSpansList()) {
+              String service = service(rs.getResource());
+              for (ScopeSpans ss : rs.getScopeSpansList()) {
+                for (Span s : ss.getSpansList()) {
+                  spans.add(
+                      new ReceivedSpan(
+                          service,
+                          hex(s.getTraceId().toByteArray()),
+                          hex(s.getSpanId().toByteArray()),
+                          hex(s.getParentSpanId().toByteArray()),
+                          s.getName(),
+                          text(s.getAttributesList())));
+                }
+              }
             }
           }
-        }
-      }
-      answer(exchange, ExportTraceServiceResponse.getDefaultInstance().toByteArray());
-    });
-    server.createContext("/v1/metrics", exchange -> {
-      try (InputStream in = exchange.getRequestBody()) {
-        ExportMetricsServiceRequest request = ExportMetricsServiceRequest.parseFrom(in.readAllBytes());
-        for (ResourceMetrics rm : request.getResourceMetricsList()) {
-          Set<String> names = metricsByService.computeIfAbsent(service(rm.getResource()),
-              k -> ConcurrentHashMap.newKeySet());
-          for (ScopeMetrics sm : rm.getScopeMetricsList()) {
-            sm.getMetricsList().forEach(m -> names.add(m.getName()));
+          answer(exchange, ExportTraceServiceResponse.getDefaultInstance().toByteArray());
+        });
+    server.createContext(
+        "/v1/metrics",
+        exchange -> {
+          try (InputStream in = exchange.getRequestBody()) {
+            ExportMetricsServiceRequest request =
+                ExportMetricsServiceRequest.parseFrom(in.readAllBytes());
+            for (ResourceMetrics rm : request.getResourceMetricsList()) {
+              Set<String> names =
+                  metricsByService.computeIfAbsent(
+                      service(rm.getResource()), k -> ConcurrentHashMap.newKeySet());
+              for (ScopeMetrics sm : rm.getScopeMetricsList()) {
+                sm.getMetricsList().forEach(m -> names.add(m.getName()));
+              }
+            }
           }
-        }
-      }
-      answer(exchange, ExportMetricsServiceResponse.getDefaultInstance().toByteArray());
-    });
+          answer(exchange, ExportMetricsServiceResponse.getDefaultInstance().toByteArray());
+        });
     server.start();
   }
 
@@ -97,21 +114,27 @@ final class OtlpReceiver implements AutoCloseable {
   }
 
   private static String service(Resource resource) {
-    return resource.getAttributesList().stream().filter(kv -> kv.getKey().equals("service.name"))
-        .map(KeyValue::getValue).map(AnyValue::getStringValue).findFirst().orElse("?");
+    return resource.getAttributesList().stream()
+        .filter(kv -> kv.getKey().equals("service.name"))
+        .map(KeyValue::getValue)
+        .map(AnyValue::getStringValue)
+        .findFirst()
+        .orElse("?");
   }
 
   private static Map<String, String> text(List<KeyValue> attributes) {
     Map<String, String> out = new HashMap<>();
     for (KeyValue kv : attributes) {
       AnyValue v = kv.getValue();
-      out.put(kv.getKey(), switch (v.getValueCase()) {
-        case STRING_VALUE -> v.getStringValue();
-        case INT_VALUE -> Long.toString(v.getIntValue());
-        case BOOL_VALUE -> Boolean.toString(v.getBoolValue());
-        case DOUBLE_VALUE -> Double.toString(v.getDoubleValue());
-        default -> v.toString();
-      });
+      out.put(
+          kv.getKey(),
+          switch (v.getValueCase()) {
+            case STRING_VALUE -> v.getStringValue();
+            case INT_VALUE -> Long.toString(v.getIntValue());
+            case BOOL_VALUE -> Boolean.toString(v.getBoolValue());
+            case DOUBLE_VALUE -> Double.toString(v.getDoubleValue());
+            default -> v.toString();
+          });
     }
     return out;
   }

@@ -1,10 +1,10 @@
 package io.opsscaffold.systemtests;
 
-import io.opsscaffold.testing.Await;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.opsscaffold.api.fleet.v1.ListAgentsResponse;
 import io.opsscaffold.manager.persistence.TestDatabases;
+import io.opsscaffold.testing.Await;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -23,7 +23,8 @@ import java.util.Optional;
 
 /**
  * A whole local fleet from the packaged jars: a manager on a fresh PostgreSQL database and one
- * daemon supervising reference agents, each a real process, with its configs and logs in a temp dir.
+ * daemon supervising reference agents, each a real process, with its configs and logs in a temp
+ * dir.
  */
 final class Stack implements AutoCloseable {
   static final String NODE = "node-it";
@@ -50,14 +51,25 @@ final class Stack implements AutoCloseable {
    * @param extraAgents more entries for the daemon's {@code agents:} list (e.g. shell scripts),
    *     indented as list items; {@code ${dir}} stands for the stack's directory
    */
-  Stack(List<String> agentIds, Map<String, String> agentFaults, String extraAgents, Map<String, String> env)
+  Stack(
+      List<String> agentIds,
+      Map<String, String> agentFaults,
+      String extraAgents,
+      Map<String, String> env)
       throws IOException {
     this(agentIds, agentFaults, Map.of(), extraAgents, env);
   }
 
-  /** @param agentSpecs extra daemon.yaml keys per reference agent (e.g. a {@code health:} section) */
-  Stack(List<String> agentIds, Map<String, String> agentFaults, Map<String, String> agentSpecs, String extraAgents,
-      Map<String, String> env) throws IOException {
+  /**
+   * @param agentSpecs extra daemon.yaml keys per reference agent (e.g. a {@code health:} section)
+   */
+  Stack(
+      List<String> agentIds,
+      Map<String, String> agentFaults,
+      Map<String, String> agentSpecs,
+      String extraAgents,
+      Map<String, String> env)
+      throws IOException {
     this.dir = Files.createTempDirectory("ops-it-");
     this.agentFaults = agentFaults;
     this.agentSpecs = agentSpecs;
@@ -77,13 +89,16 @@ final class Stack implements AutoCloseable {
   static Path jar(String app) {
     Path jar = root().resolve(app).resolve("target").resolve(app + ".jar");
     if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(jar + " is missing: run the tests with 'mvn verify' from the root");
+      throw new IllegalStateException(
+          jar + " is missing: run the tests with 'mvn verify' from the root");
     }
     return jar;
   }
 
   private void writeConfigs() throws IOException {
-    Files.writeString(dir.resolve("manager.yaml"), """
+    Files.writeString(
+        dir.resolve("manager.yaml"),
+        """
         server:
           port: %d
         database:
@@ -94,8 +109,11 @@ final class Stack implements AutoCloseable {
           offline-grace: 2s
         operations:
           default-timeout: 20s
-        """.formatted(managerPort, database.url(), database.user()));
-    StringBuilder daemon = new StringBuilder("""
+        """
+            .formatted(managerPort, database.url(), database.user()));
+    StringBuilder daemon =
+        new StringBuilder(
+            """
         node:
           id: %s
           labels:
@@ -115,22 +133,30 @@ final class Stack implements AutoCloseable {
         monitor:
           interval: 500ms
         agents:
-        """.formatted(NODE, managerPort, daemonPort, dir.resolve("daemon-data")));
+        """
+                .formatted(NODE, managerPort, daemonPort, dir.resolve("daemon-data")));
     for (int i = 0; i < agentIds.size(); i++) {
       String id = agentIds.get(i);
-      // Odd agents heartbeat over the daemon's Unix socket, even ones over HTTP: both transports run.
-      String transport = i % 2 == 1
-          ? "daemon_socket: " + dir.resolve("daemon-data").resolve("daemon.sock")
-          : "daemon_url: http://127.0.0.1:" + daemonPort;
+      // Odd agents heartbeat over the daemon's Unix socket, even ones over HTTP: both transports
+      // run.
+      String transport =
+          i % 2 == 1
+              ? "daemon_socket: " + dir.resolve("daemon-data").resolve("daemon.sock")
+              : "daemon_url: http://127.0.0.1:" + daemonPort;
       Files.createDirectories(configFile(id).getParent());
-      Files.writeString(configFile(id), """
+      Files.writeString(
+          configFile(id),
+          """
           agent_id: %s
           heartbeat_interval: 1s
           %s
           state_file: %s
-          """.formatted(id, transport, dir.resolve(id + ".state.json")) + agentFaults.getOrDefault(id, "")
-          + (agentFaults.getOrDefault(id, "").contains("http_port") ? "" : "http_port: 0\n"));
-      daemon.append("""
+          """
+                  .formatted(id, transport, dir.resolve(id + ".state.json"))
+              + agentFaults.getOrDefault(id, "")
+              + (agentFaults.getOrDefault(id, "").contains("http_port") ? "" : "http_port: 0\n"));
+      daemon.append(
+          """
             - id: %s
               type: reference-agent
               command: %s
@@ -141,17 +167,27 @@ final class Stack implements AutoCloseable {
                 initial-delay: 500ms
               stop-timeout: %s
               config-dir: %s
-          """.formatted(id, AppProcess.javaBinary(), jar("agent"), configFile(id),
-              agentFaults.containsKey(id) ? "1s" : "5s", configFile(id).getParent())
-          + agentSpecs.getOrDefault(id, "").indent(4));
+          """
+                  .formatted(
+                      id,
+                      AppProcess.javaBinary(),
+                      jar("agent"),
+                      configFile(id),
+                      agentFaults.containsKey(id) ? "1s" : "5s",
+                      configFile(id).getParent())
+              + agentSpecs.getOrDefault(id, "").indent(4));
     }
     daemon.append(extraAgents.replace("${dir}", dir.toString()));
     Files.writeString(dir.resolve("daemon.yaml"), daemon.toString());
   }
 
   Stack startManager() {
-    manager = new AppProcess("manager", jar("manager"), dir.resolve("manager.yaml"), env, dir).start();
-    Await.until(Duration.ofSeconds(30), "the manager to answer HTTP", () -> get("/api/v1/nodes").statusCode(),
+    manager =
+        new AppProcess("manager", jar("manager"), dir.resolve("manager.yaml"), env, dir).start();
+    Await.until(
+        Duration.ofSeconds(30),
+        "the manager to answer HTTP",
+        () -> get("/api/v1/nodes").statusCode(),
         code -> code == 200);
     return this;
   }
@@ -170,7 +206,8 @@ final class Stack implements AutoCloseable {
   Optional<ProcessHandle> agentProcess(String agentId) {
     String marker = configFile(agentId).toString();
     return ProcessHandle.allProcesses()
-        .filter(p -> p.isAlive() && p.info().commandLine().map(c -> c.contains(marker)).orElse(false))
+        .filter(
+            p -> p.isAlive() && p.info().commandLine().map(c -> c.contains(marker)).orElse(false))
         .findFirst();
   }
 
@@ -180,24 +217,31 @@ final class Stack implements AutoCloseable {
 
   /** One agent as the manager lists it. */
   io.opsscaffold.api.fleet.v1.Agent agent(String id) {
-    return agents().getAgentsList().stream().filter(a -> a.getAgentId().equals(id)).findFirst()
+    return agents().getAgentsList().stream()
+        .filter(a -> a.getAgentId().equals(id))
+        .findFirst()
         .orElseThrow(() -> new IllegalStateException(id + " is not listed (yet)"));
   }
 
   HttpResponse<String> post(String path, String body) {
-    return send(HttpRequest.newBuilder(uri(path))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    return send(
+        HttpRequest.newBuilder(uri(path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build());
   }
 
   HttpResponse<String> getDaemon(String path) {
-    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path)).GET().build());
+    return send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path)).GET().build());
   }
 
   HttpResponse<String> postDaemon(String path, String body) {
-    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    return send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build());
   }
 
   private URI uri(String path) {
@@ -218,7 +262,8 @@ final class Stack implements AutoCloseable {
   ListAgentsResponse agents() {
     HttpResponse<String> res = get("/api/v1/nodes/" + NODE + "/agents");
     if (res.statusCode() != 200) {
-      throw new IllegalStateException("GET agents answered " + res.statusCode() + ": " + res.body());
+      throw new IllegalStateException(
+          "GET agents answered " + res.statusCode() + ": " + res.body());
     }
     return parse(res.body(), ListAgentsResponse.newBuilder());
   }
@@ -258,13 +303,14 @@ final class Stack implements AutoCloseable {
     for (String id : agentIds) {
       agentProcess(id).ifPresent(ProcessHandle::destroyForcibly);
     }
-    all.forEach(a -> {
-      try {
-        a.close();
-      } catch (Exception e) {
-        // best effort
-      }
-    });
+    all.forEach(
+        a -> {
+          try {
+            a.close();
+          } catch (Exception e) {
+            // best effort
+          }
+        });
     database.close();
   }
 }

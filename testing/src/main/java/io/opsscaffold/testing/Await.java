@@ -34,8 +34,14 @@ public final class Await {
         lastError = e;
       }
       if (System.nanoTime() >= deadline) {
-        AssertionError failure = new AssertionError(
-            "timed out after " + within.toMillis() + " ms waiting for " + what + "; last value: " + last);
+        AssertionError failure =
+            new AssertionError(
+                "timed out after "
+                    + within.toMillis()
+                    + " ms waiting for "
+                    + what
+                    + "; last value: "
+                    + last);
         if (lastError != null) {
           failure.initCause(lastError);
         }
@@ -45,12 +51,16 @@ public final class Await {
     }
   }
 
-  /** Checks {@code condition} throughout {@code window}; fails naming {@code what} if it ever is false. */
+  /**
+   * Checks {@code condition} throughout {@code window}; fails naming {@code what} if it ever is
+   * false.
+   */
   public static void holds(Duration window, String what, BooleanSupplier condition) {
     long end = System.nanoTime() + window.toNanos();
     do {
       if (!condition.getAsBoolean()) {
-        throw new AssertionError("expected " + what + " to hold for " + window.toMillis() + " ms, but it did not");
+        throw new AssertionError(
+            "expected " + what + " to hold for " + window.toMillis() + " ms, but it did not");
       }
       pause();
     } while (System.nanoTime() < end);

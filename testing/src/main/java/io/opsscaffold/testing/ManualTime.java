@@ -13,9 +13,9 @@ import java.util.concurrent.CountDownLatch;
 /**
  * A {@link Time} that moves only when a test calls {@link #advance}: timers due by then run, in
  * deadline order, on the calling thread (a {@code Scheduler}'s timers only hand their task to its
- * thread, so wait for the consequence with {@link Await}); sleepers wake. As Kafka's
- * {@code MockTime}, but for code with several threads: {@link #awaitTimers} waits until the code
- * under test has armed its timers, so a test never advances past a timer that was not set yet.
+ * thread, so wait for the consequence with {@link Await}); sleepers wake. As Kafka's {@code
+ * MockTime}, but for code with several threads: {@link #awaitTimers} waits until the code under
+ * test has armed its timers, so a test never advances past a timer that was not set yet.
  * Thread-safe.
  */
 public final class ManualTime implements Time {
@@ -26,22 +26,23 @@ public final class ManualTime implements Time {
   private long nanos; // since START
   private long sequence;
 
-  private final Clock clock = new Clock() {
-    @Override
-    public Instant instant() {
-      return START.plusNanos(nanos());
-    }
+  private final Clock clock =
+      new Clock() {
+        @Override
+        public Instant instant() {
+          return START.plusNanos(nanos());
+        }
 
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
+        @Override
+        public ZoneId getZone() {
+          return ZoneOffset.UTC;
+        }
 
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-  };
+        @Override
+        public Clock withZone(ZoneId zone) {
+          return this;
+        }
+      };
 
   @Override
   public Clock clock() {
@@ -109,8 +110,10 @@ public final class ManualTime implements Time {
   /** How far off the nearest armed timer is, or null when none is. */
   public Duration nextTimerIn() {
     synchronized (lock) {
-      return timers.stream().filter(t -> !t.cancelled).mapToLong(t -> t.due - nanos).min()
-          .stream().mapToObj(Duration::ofNanos).findFirst().orElse(null);
+      return timers.stream().filter(t -> !t.cancelled).mapToLong(t -> t.due - nanos).min().stream()
+          .mapToObj(Duration::ofNanos)
+          .findFirst()
+          .orElse(null);
     }
   }
 
@@ -119,7 +122,8 @@ public final class ManualTime implements Time {
    * test has reached the point where it waits on this time.
    */
   public void awaitTimers(int count) {
-    Await.until(Duration.ofSeconds(10), count + " armed timer(s)", this::pendingTimers, n -> n >= count);
+    Await.until(
+        Duration.ofSeconds(10), count + " armed timer(s)", this::pendingTimers, n -> n >= count);
   }
 
   /**

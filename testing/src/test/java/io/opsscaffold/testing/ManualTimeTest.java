@@ -48,14 +48,17 @@ class ManualTimeTest {
   @Test
   void sleepReturnsOnlyOnceTimeHasMoved() throws Exception {
     AtomicBoolean woke = new AtomicBoolean();
-    Thread sleeper = Thread.ofVirtual().start(() -> {
-      try {
-        time.sleep(Duration.ofMinutes(5));
-        woke.set(true);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    Thread sleeper =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    time.sleep(Duration.ofMinutes(5));
+                    woke.set(true);
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                });
     time.awaitTimers(1);
     time.advance(Duration.ofMinutes(4));
     assertFalse(woke.get());
@@ -68,12 +71,15 @@ class ManualTimeTest {
   void aSchedulersDelaysAndRepeatsFollowTheManualTime() {
     List<Long> runs = new CopyOnWriteArrayList<>();
     try (Scheduler s = time.scheduler("test")) {
-      s.scheduleWithFixedDelay(Duration.ofSeconds(1), Duration.ofSeconds(10), () -> runs.add(time.millis() % 100_000));
+      s.scheduleWithFixedDelay(
+          Duration.ofSeconds(1), Duration.ofSeconds(10), () -> runs.add(time.millis() % 100_000));
       time.advanceToNextTimer();
       Await.until(Duration.ofSeconds(5), "the first run", runs::size, n -> n == 1);
       // the next run is armed only after the first one ended, 10 s after it
-      assertEquals(Duration.ofSeconds(10), Await.until(Duration.ofSeconds(5), "the next run armed",
-          time::nextTimerIn, d -> d != null));
+      assertEquals(
+          Duration.ofSeconds(10),
+          Await.until(
+              Duration.ofSeconds(5), "the next run armed", time::nextTimerIn, d -> d != null));
       time.advance(Duration.ofSeconds(10));
       Await.until(Duration.ofSeconds(5), "the second run", runs::size, n -> n == 2);
       assertEquals(List.of(1000L, 11000L), runs);

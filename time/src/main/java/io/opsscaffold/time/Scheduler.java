@@ -7,14 +7,16 @@ import java.util.concurrent.Executor;
 
 /**
  * One thread that owns some state: tasks run on it one at a time, in the order they were handed
- * over, and delayed tasks wait on a {@link Time} before they are handed over. What
- * {@code Executors.newSingleThreadScheduledExecutor} is, with its delays on an injected time.
+ * over, and delayed tasks wait on a {@link Time} before they are handed over. What {@code
+ * Executors.newSingleThreadScheduledExecutor} is, with its delays on an injected time.
  *
- * <p>Every method may be called from any thread and never blocks. Tasks handed over after
- * {@link #close} are dropped.
+ * <p>Every method may be called from any thread and never blocks. Tasks handed over after {@link
+ * #close} are dropped.
  */
 public interface Scheduler extends Executor, AutoCloseable {
-  /** Runs {@code task} on this scheduler's thread. A task that throws is logged; the thread goes on. */
+  /**
+   * Runs {@code task} on this scheduler's thread. A task that throws is logged; the thread goes on.
+   */
   @Override
   void execute(Runnable task);
 

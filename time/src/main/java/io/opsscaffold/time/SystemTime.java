@@ -17,8 +17,11 @@ final class SystemTime implements Time {
   private final ScheduledThreadPoolExecutor timer;
 
   private SystemTime() {
-    timer = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().name("time").daemon(true).unstarted(r));
-    timer.setRemoveOnCancelPolicy(true); // cancelled timers (most stop timeouts) free their slot at once
+    timer =
+        new ScheduledThreadPoolExecutor(
+            1, r -> Thread.ofPlatform().name("time").daemon(true).unstarted(r));
+    timer.setRemoveOnCancelPolicy(
+        true); // cancelled timers (most stop timeouts) free their slot at once
   }
 
   @Override
@@ -40,13 +43,17 @@ final class SystemTime implements Time {
 
   @Override
   public Scheduled schedule(Duration delay, Runnable task) {
-    ScheduledFuture<?> f = timer.schedule(() -> {
-      try {
-        task.run();
-      } catch (RuntimeException | Error e) {
-        LOG.log(Level.WARNING, "a timer task failed", e);
-      }
-    }, Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
+    ScheduledFuture<?> f =
+        timer.schedule(
+            () -> {
+              try {
+                task.run();
+              } catch (RuntimeException | Error e) {
+                LOG.log(Level.WARNING, "a timer task failed", e);
+              }
+            },
+            Math.max(0, delay.toNanos()),
+            TimeUnit.NANOSECONDS);
     return () -> f.cancel(false);
   }
 }

@@ -24,23 +24,26 @@ final class ThreadScheduler implements Scheduler {
   ThreadScheduler(Time time, String name) {
     this.time = time;
     this.name = name;
-    this.thread = Executors.newSingleThreadExecutor(r -> {
-      Thread t = Thread.ofPlatform().name(name).daemon(true).unstarted(r);
-      owner = t;
-      return t;
-    });
+    this.thread =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = Thread.ofPlatform().name(name).daemon(true).unstarted(r);
+              owner = t;
+              return t;
+            });
   }
 
   @Override
   public void execute(Runnable task) {
     try {
-      thread.execute(() -> {
-        try {
-          task.run();
-        } catch (RuntimeException | Error e) {
-          LOG.log(Level.WARNING, "a task on " + name + " failed", e);
-        }
-      });
+      thread.execute(
+          () -> {
+            try {
+              task.run();
+            } catch (RuntimeException | Error e) {
+              LOG.log(Level.WARNING, "a task on " + name + " failed", e);
+            }
+          });
     } catch (RejectedExecutionException e) {
       // closed: the owner is gone, and so is the work
     }
@@ -50,13 +53,14 @@ final class ThreadScheduler implements Scheduler {
   public <T> CompletableFuture<T> submit(Callable<T> task) {
     CompletableFuture<T> result = new CompletableFuture<>();
     try {
-      thread.execute(() -> {
-        try {
-          result.complete(task.call());
-        } catch (Exception | Error e) {
-          result.completeExceptionally(e);
-        }
-      });
+      thread.execute(
+          () -> {
+            try {
+              result.complete(task.call());
+            } catch (Exception | Error e) {
+              result.completeExceptionally(e);
+            }
+          });
     } catch (RejectedExecutionException e) {
       result.completeExceptionally(new IllegalStateException(name + " is closed"));
     }

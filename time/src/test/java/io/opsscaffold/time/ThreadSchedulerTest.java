@@ -14,7 +14,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** The scheduler on the real time: order, one thread, cancellation, failures that do not stop it. */
+/**
+ * The scheduler on the real time: order, one thread, cancellation, failures that do not stop it.
+ */
 class ThreadSchedulerTest {
   @Test
   void tasksRunInOrderOnTheSchedulersOwnThread() throws Exception {
@@ -36,11 +38,19 @@ class ThreadSchedulerTest {
   @Test
   void aFailingTaskDoesNotStopTheThreadAndSubmitReportsIt() throws Exception {
     try (Scheduler s = Time.system().scheduler("failing")) {
-      s.execute(() -> {
-        throw new IllegalStateException("boom");
-      });
-      ExecutionException e = assertThrows(ExecutionException.class,
-          () -> s.submit(() -> { throw new IllegalArgumentException("bad"); }).get(5, TimeUnit.SECONDS));
+      s.execute(
+          () -> {
+            throw new IllegalStateException("boom");
+          });
+      ExecutionException e =
+          assertThrows(
+              ExecutionException.class,
+              () ->
+                  s.submit(
+                          () -> {
+                            throw new IllegalArgumentException("bad");
+                          })
+                      .get(5, TimeUnit.SECONDS));
       assertEquals("bad", e.getCause().getMessage());
       assertEquals(42, s.submit(() -> 42).get(5, TimeUnit.SECONDS));
     }
@@ -53,10 +63,12 @@ class ThreadSchedulerTest {
     try (Scheduler s = Time.system().scheduler("cancel")) {
       Scheduled once = s.schedule(Duration.ofMillis(50), ran::incrementAndGet);
       assertTrue(once.cancel());
-      Scheduled repeating = s.scheduleWithFixedDelay(Duration.ZERO, Duration.ofMillis(1), three::countDown);
+      Scheduled repeating =
+          s.scheduleWithFixedDelay(Duration.ZERO, Duration.ofMillis(1), three::countDown);
       assertTrue(three.await(5, TimeUnit.SECONDS));
       repeating.cancel();
-      // a marker scheduled after the cancelled task's time: once it ran, the cancelled one had its chance
+      // a marker scheduled after the cancelled task's time: once it ran, the cancelled one had its
+      // chance
       CountDownLatch marker = new CountDownLatch(1);
       s.schedule(Duration.ofMillis(100), marker::countDown);
       assertTrue(marker.await(5, TimeUnit.SECONDS));
@@ -68,8 +80,9 @@ class ThreadSchedulerTest {
   void tasksAfterCloseAreDroppedAndSubmitFails() {
     Scheduler s = Time.system().scheduler("closed");
     s.close();
-    s.execute(() -> { });
-    ExecutionException e = assertThrows(ExecutionException.class, () -> s.submit(() -> 1).get(5, TimeUnit.SECONDS));
+    s.execute(() -> {});
+    ExecutionException e =
+        assertThrows(ExecutionException.class, () -> s.submit(() -> 1).get(5, TimeUnit.SECONDS));
     assertTrue(e.getCause().getMessage().contains("closed"));
   }
 }

@@ -13,10 +13,10 @@ import java.text.ParseException;
 import java.util.Locale;
 
 /**
- * Sets message fields from the strings of path variables and query parameters, following the
- * {@code google.api.http} rules: dotted names address nested messages, repeated fields collect
- * every value, enums accept their name or number, well-known Duration and Timestamp accept their
- * JSON forms ("1.5s", RFC 3339).
+ * Sets message fields from the strings of path variables and query parameters, following the {@code
+ * google.api.http} rules: dotted names address nested messages, repeated fields collect every
+ * value, enums accept their name or number, well-known Duration and Timestamp accept their JSON
+ * forms ("1.5s", RFC 3339).
  */
 final class FieldValues {
   private FieldValues() {}
@@ -88,14 +88,20 @@ final class FieldValues {
         case DOUBLE -> Double.parseDouble(value);
         case BOOLEAN -> parseBoolean(value);
         case ENUM -> parseEnum(field, value);
-        case BYTE_STRING -> com.google.protobuf.ByteString.copyFrom(
-            java.util.Base64.getUrlDecoder().decode(value));
+        case BYTE_STRING ->
+            com.google.protobuf.ByteString.copyFrom(java.util.Base64.getUrlDecoder().decode(value));
         case MESSAGE -> parseMessage(field, value);
       };
     } catch (IllegalArgumentException | ParseException e) {
       throw OpsException.invalidArgument(
-          origin + " '" + path + "' has an invalid value '" + value + "' for a "
-              + typeName(field) + " field");
+          origin
+              + " '"
+              + path
+              + "' has an invalid value '"
+              + value
+              + "' for a "
+              + typeName(field)
+              + " field");
     }
   }
 
@@ -144,8 +150,13 @@ final class FieldValues {
       case INT, LONG -> "integer";
       case FLOAT, DOUBLE -> "number";
       case BOOLEAN -> "boolean (true or false)";
-      case ENUM -> "enum (" + field.getEnumType().getValues().stream()
-          .map(EnumValueDescriptor::getName).reduce((a, b) -> a + ", " + b).orElse("") + ")";
+      case ENUM ->
+          "enum ("
+              + field.getEnumType().getValues().stream()
+                  .map(EnumValueDescriptor::getName)
+                  .reduce((a, b) -> a + ", " + b)
+                  .orElse("")
+              + ")";
       case MESSAGE -> field.getMessageType().getName();
       default -> field.getJavaType().name().toLowerCase(Locale.ROOT);
     };

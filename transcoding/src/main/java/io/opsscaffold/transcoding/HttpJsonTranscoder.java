@@ -65,7 +65,10 @@ public final class HttpJsonTranscoder {
       ServerMethodDefinition<?, ?> definition) {
 
     String describe() {
-      return httpMethod.text() + " " + template + " -> "
+      return httpMethod.text()
+          + " "
+          + template
+          + " -> "
           + definition.getMethodDescriptor().getFullMethodName();
     }
   }
@@ -143,10 +146,12 @@ public final class HttpJsonTranscoder {
         path = rule.getCustom().getPath();
         httpMethod = Method.create(rule.getCustom().getKind().toUpperCase(Locale.ROOT));
       }
-      default -> throw new IllegalArgumentException(method.getFullName() + " has an empty HTTP rule");
+      default ->
+          throw new IllegalArgumentException(method.getFullName() + " has an empty HTTP rule");
     }
     Message prototype = prototypeOf(definition.getMethodDescriptor().getRequestMarshaller());
-    if (!rule.getBody().isEmpty() && !rule.getBody().equals("*")
+    if (!rule.getBody().isEmpty()
+        && !rule.getBody().equals("*")
         && method.getInputType().findFieldByName(rule.getBody()) == null) {
       throw new IllegalArgumentException(
           method.getFullName() + ": body field '" + rule.getBody() + "' does not exist");
@@ -201,7 +206,11 @@ public final class HttpJsonTranscoder {
           res,
           405,
           Status.Code.UNIMPLEMENTED,
-          "method " + method.text() + " is not allowed on " + path + "; allowed: "
+          "method "
+              + method.text()
+              + " is not allowed on "
+              + path
+              + "; allowed: "
               + String.join(", ", allowed));
       return;
     }
@@ -215,7 +224,8 @@ public final class HttpJsonTranscoder {
       request = buildRequest(route, pathVars, req);
     } catch (OpsException e) {
       Status status = ErrorMapper.toStatus(e);
-      sendError(res, ErrorMapper.httpStatus(status.getCode()), status.getCode(), status.getDescription());
+      sendError(
+          res, ErrorMapper.httpStatus(status.getCode()), status.getCode(), status.getDescription());
       return;
     }
     if (route.definition().getMethodDescriptor().getType().serverSendsOneMessage()) {
@@ -262,7 +272,8 @@ public final class HttpJsonTranscoder {
     start(route, request, req, m -> response[0] = m, closed);
     Status status = closed.join();
     if (!status.isOk()) {
-      sendError(res, ErrorMapper.httpStatus(status.getCode()), status.getCode(), status.getDescription());
+      sendError(
+          res, ErrorMapper.httpStatus(status.getCode()), status.getCode(), status.getDescription());
       return;
     }
     res.header(HeaderNames.CONTENT_TYPE, "application/json");
@@ -284,10 +295,12 @@ public final class HttpJsonTranscoder {
                     res.header(HeaderNames.CONTENT_TYPE, "application/x-ndjson");
                     out[0] = res.outputStream();
                   }
-                  out[0].write((print(responseOf(route, m)) + "\n").getBytes(StandardCharsets.UTF_8));
+                  out[0].write(
+                      (print(responseOf(route, m)) + "\n").getBytes(StandardCharsets.UTF_8));
                   out[0].flush();
                 } catch (IOException | UncheckedIOException e) {
-                  throw new UncheckedIOException("client went away", e instanceof IOException io ? io : new IOException(e));
+                  throw new UncheckedIOException(
+                      "client went away", e instanceof IOException io ? io : new IOException(e));
                 }
               }
             },
@@ -303,7 +316,11 @@ public final class HttpJsonTranscoder {
       try {
         if (out[0] == null) {
           if (!status.isOk()) {
-            sendError(res, ErrorMapper.httpStatus(status.getCode()), status.getCode(), status.getDescription());
+            sendError(
+                res,
+                ErrorMapper.httpStatus(status.getCode()),
+                status.getCode(),
+                status.getDescription());
           } else {
             res.header(HeaderNames.CONTENT_TYPE, "application/x-ndjson");
             res.send("");
@@ -311,8 +328,9 @@ public final class HttpJsonTranscoder {
           return;
         }
         if (!status.isOk()) {
-          out[0].write(("{\"error\":" + errorJson(status.getCode(), status.getDescription()) + "}\n")
-              .getBytes(StandardCharsets.UTF_8));
+          out[0].write(
+              ("{\"error\":" + errorJson(status.getCode(), status.getDescription()) + "}\n")
+                  .getBytes(StandardCharsets.UTF_8));
         }
         out[0].close();
       } catch (IOException e) {
@@ -346,39 +364,56 @@ public final class HttpJsonTranscoder {
       return call;
     }
     ServerCall.Listener started = listener;
-    closed.whenComplete((s, e) -> {
-      if (e != null || call.isCancelled()) {
-        started.onCancel();
-      } else {
-        started.onComplete();
-      }
-    });
+    closed.whenComplete(
+        (s, e) -> {
+          if (e != null || call.isCancelled()) {
+            started.onCancel();
+          } else {
+            started.onComplete();
+          }
+        });
     return call;
   }
 
   /**
-   * Headers that are not passed on as metadata: the trace context (passed on from the current
-   * span instead), and HTTP/1.1's connection-level headers, which gRPC refuses as metadata (it
-   * logged a warning with a stack trace for each).
+   * Headers that are not passed on as metadata: the trace context (passed on from the current span
+   * instead), and HTTP/1.1's connection-level headers, which gRPC refuses as metadata (it logged a
+   * warning with a stack trace for each).
    */
-  private static final java.util.Set<String> NOT_METADATA = java.util.Set.of("traceparent", "tracestate",
-      "content-length", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
-      "http2-settings", "te", "host");
+  private static final java.util.Set<String> NOT_METADATA =
+      java.util.Set.of(
+          "traceparent",
+          "tracestate",
+          "content-length",
+          "connection",
+          "keep-alive",
+          "proxy-connection",
+          "transfer-encoding",
+          "upgrade",
+          "http2-settings",
+          "te",
+          "host");
 
-  /** Request headers become call metadata; the current span (the HTTP server span) is the parent. */
+  /**
+   * Request headers become call metadata; the current span (the HTTP server span) is the parent.
+   */
   private static Metadata metadataOf(ServerRequest req) {
     Metadata metadata = new Metadata();
-    req.headers().forEach(h -> {
-      String name = h.name().toLowerCase(Locale.ROOT);
-      if (name.startsWith(":") || name.endsWith(Metadata.BINARY_HEADER_SUFFIX) || NOT_METADATA.contains(name)) {
-        return;
-      }
-      try {
-        metadata.put(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER), h.get());
-      } catch (IllegalArgumentException e) {
-        // A header that is not valid gRPC metadata is not passed on.
-      }
-    });
+    req.headers()
+        .forEach(
+            h -> {
+              String name = h.name().toLowerCase(Locale.ROOT);
+              if (name.startsWith(":")
+                  || name.endsWith(Metadata.BINARY_HEADER_SUFFIX)
+                  || NOT_METADATA.contains(name)) {
+                return;
+              }
+              try {
+                metadata.put(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER), h.get());
+              } catch (IllegalArgumentException e) {
+                // A header that is not valid gRPC metadata is not passed on.
+              }
+            });
     TraceContextCarrier.current()
         .forEach((k, v) -> metadata.put(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER), v));
     return metadata;
@@ -401,7 +436,8 @@ public final class HttpJsonTranscoder {
     }
   }
 
-  private static void sendError(ServerResponse res, int httpStatus, Status.Code code, String message) {
+  private static void sendError(
+      ServerResponse res, int httpStatus, Status.Code code, String message) {
     res.status(io.helidon.http.Status.create(httpStatus));
     res.header(HeaderNames.CONTENT_TYPE, "application/json");
     res.send(errorJson(code, message));

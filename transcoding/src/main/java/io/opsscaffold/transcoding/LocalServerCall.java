@@ -9,8 +9,8 @@ import java.util.function.Consumer;
 
 /**
  * A {@link ServerCall} that lives inside the process: the transcoder feeds a request message
- * straight to the service's call handler (the same handler, with the same interceptors, that
- * serves gRPC), and receives response messages and the closing status through callbacks.
+ * straight to the service's call handler (the same handler, with the same interceptors, that serves
+ * gRPC), and receives response messages and the closing status through callbacks.
  *
  * <p>Callbacks run on whatever thread the service uses to respond; they must not block for long.
  */

@@ -7,9 +7,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A {@code google.api.http} path template: literal segments, {@code {field}} (one segment),
- * {@code {field=*}} and {@code {field=**}} (the rest of the path). Field names may be dotted paths
- * into nested messages. Immutable and thread-safe.
+ * A {@code google.api.http} path template: literal segments, {@code {field}} (one segment), {@code
+ * {field=*}} and {@code {field=**}} (the rest of the path). Field names may be dotted paths into
+ * nested messages. Immutable and thread-safe.
  */
 public final class PathTemplate {
   private sealed interface Segment permits Literal, Variable {}
@@ -26,7 +26,9 @@ public final class PathTemplate {
     this.segments = segments;
   }
 
-  /** Parses a template; throws IllegalArgumentException naming the template when it is malformed. */
+  /**
+   * Parses a template; throws IllegalArgumentException naming the template when it is malformed.
+   */
   public static PathTemplate parse(String template) {
     if (!template.startsWith("/")) {
       throw new IllegalArgumentException("path template must start with '/': " + template);
@@ -118,8 +120,10 @@ public final class PathTemplate {
     int start = 0;
     for (int i = 0; i <= trimmed.length(); i++) {
       if (i == trimmed.length() || trimmed.charAt(i) == '/') {
-        parts.add(java.net.URLDecoder.decode(
-            trimmed.substring(start, i).replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8));
+        parts.add(
+            java.net.URLDecoder.decode(
+                trimmed.substring(start, i).replace("+", "%2B"),
+                java.nio.charset.StandardCharsets.UTF_8));
         start = i + 1;
       }
     }

@@ -16,7 +16,9 @@ public final class SharedMappers {
 
   private SharedMappers() {}
 
-  /** Makes every later {@link MapperManager#global()} return one manager; later calls do nothing. */
+  /**
+   * Makes every later {@link MapperManager#global()} return one manager; later calls do nothing.
+   */
   public static void install() {
     if (INSTALLED.compareAndSet(false, true)) {
       MapperManager.global(MapperManager.create());

@@ -12,11 +12,13 @@ class PathTemplateTest {
   @Test
   void bindsVariablesAndDecodesThem() {
     PathTemplate t = PathTemplate.parse("/api/v1/nodes/{node_id}/agents/{agent_id}/{operation}");
-    assertEquals(Map.of("node_id", "n 1", "agent_id", "a1", "operation", "restart"),
+    assertEquals(
+        Map.of("node_id", "n 1", "agent_id", "a1", "operation", "restart"),
         t.match("/api/v1/nodes/n%201/agents/a1/restart").orElseThrow());
     assertTrue(t.match("/api/v1/nodes/n1/agents/a1").isEmpty());
     assertTrue(t.match("/api/v1/nodes/n1/agents/a1/restart/x").isEmpty());
-    assertTrue(t.match("/api/v1/nodes//agents/a1/restart").isEmpty(), "an empty segment binds nothing");
+    assertTrue(
+        t.match("/api/v1/nodes//agents/a1/restart").isEmpty(), "an empty segment binds nothing");
   }
 
   @Test
@@ -38,7 +40,8 @@ class PathTemplateTest {
 
   @Test
   void moreLiteralTemplatesAreMoreSpecific() {
-    assertTrue(PathTemplate.parse("/api/v1/agents/batch/start").literalCount()
-        > PathTemplate.parse("/api/v1/agents/{agent_id}/{op}").literalCount());
+    assertTrue(
+        PathTemplate.parse("/api/v1/agents/batch/start").literalCount()
+            > PathTemplate.parse("/api/v1/agents/{agent_id}/{op}").literalCount());
   }
 }

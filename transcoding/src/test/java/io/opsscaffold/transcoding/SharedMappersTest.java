@@ -14,7 +14,8 @@ class SharedMappersTest {
     SharedMappers.install();
     SharedMappers.install(); // a second call (a second server in one JVM) changes nothing
     MapperManager global = MapperManager.global();
-    assertSame(global, MapperManager.global(), "Helidon would otherwise build a new manager per lookup");
+    assertSame(
+        global, MapperManager.global(), "Helidon would otherwise build a new manager per lookup");
     // What Helidon's HTTP/1.1 connection does with every request's Content-Length.
     assertEquals(1234L, HeaderValues.create(HeaderNames.CONTENT_LENGTH, "1234").get(long.class));
   }

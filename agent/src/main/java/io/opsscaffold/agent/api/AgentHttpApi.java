@@ -18,11 +18,12 @@ import java.util.concurrent.Executors;
 
 /**
  * The agent's HTTP API on the JDK's small HTTP server: {@code GET /health}, {@code POST /reload},
- * {@code GET /metrics} (JSON, or Prometheus text for {@code Accept: text/plain} or
- * {@code ?format=prometheus}). Requests run on virtual threads.
+ * {@code GET /metrics} (JSON, or Prometheus text for {@code Accept: text/plain} or {@code
+ * ?format=prometheus}). Requests run on virtual threads.
  */
 public final class AgentHttpApi implements AutoCloseable {
-  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on
+  // every call.
   private static final JsonProvider JSON = JsonProvider.provider();
   private final HttpServer server;
   private final AgentRuntime runtime;
@@ -59,18 +60,28 @@ public final class AgentHttpApi implements AutoCloseable {
             metrics(ex);
           }
         }
-        default -> send(ex, 404, JSON.createObjectBuilder().add("error", "no such endpoint: " + path
-            + " (try /health, /reload, /metrics)"));
+        default ->
+            send(
+                ex,
+                404,
+                JSON.createObjectBuilder()
+                    .add(
+                        "error",
+                        "no such endpoint: " + path + " (try /health, /reload, /metrics)"));
       }
     }
   }
 
-  private static boolean allowed(HttpExchange ex, String method, String expected) throws IOException {
+  private static boolean allowed(HttpExchange ex, String method, String expected)
+      throws IOException {
     if (method.equals(expected)) {
       return true;
     }
     ex.getResponseHeaders().set("Allow", expected);
-    send(ex, 405, JSON.createObjectBuilder().add("error", method + " is not allowed here; use " + expected));
+    send(
+        ex,
+        405,
+        JSON.createObjectBuilder().add("error", method + " is not allowed here; use " + expected));
     return false;
   }
 
@@ -85,23 +96,27 @@ public final class AgentHttpApi implements AutoCloseable {
     }
     AgentCounters c = runtime.counters();
     boolean healthy = c.consecutiveFailures() <= runtime.settings().failureThreshold();
-    JsonObjectBuilder body = JSON.createObjectBuilder()
-        .add("status", healthy ? "healthy" : "unhealthy")
-        .add("uptime", uptimeSeconds(c))
-        .add("agent_id", runtime.settings().agentId());
+    JsonObjectBuilder body =
+        JSON.createObjectBuilder()
+            .add("status", healthy ? "healthy" : "unhealthy")
+            .add("uptime", uptimeSeconds(c))
+            .add("agent_id", runtime.settings().agentId());
     instant(body, "last_heartbeat", c.lastHeartbeat());
     if (!healthy) {
-      body.add("reason", c.consecutiveFailures() + " heartbeats in a row failed (threshold "
-          + runtime.settings().failureThreshold() + ")");
+      body.add(
+          "reason",
+          c.consecutiveFailures()
+              + " heartbeats in a row failed (threshold "
+              + runtime.settings().failureThreshold()
+              + ")");
     }
     send(ex, healthy ? 200 : 503, body);
   }
 
   private void reload(HttpExchange ex) throws IOException {
     AgentRuntime.ReloadResult r = runtime.reload();
-    JsonObjectBuilder body = JSON.createObjectBuilder()
-        .add("success", r.status() == 200)
-        .add("message", r.message());
+    JsonObjectBuilder body =
+        JSON.createObjectBuilder().add("success", r.status() == 200).add("message", r.message());
     if (r.status() == 200) {
       body.add("reloaded_at", r.at().toString());
     }
@@ -113,25 +128,51 @@ public final class AgentHttpApi implements AutoCloseable {
     SelfMonitor.Usage u = runtime.monitor().sample();
     String query = ex.getRequestURI().getQuery() == null ? "" : ex.getRequestURI().getQuery();
     String accept = ex.getRequestHeaders().getFirst("Accept");
-    boolean prometheus = query.contains("format=prometheus")
-        || (accept != null && accept.toLowerCase(Locale.ROOT).contains("text/plain"));
+    boolean prometheus =
+        query.contains("format=prometheus")
+            || (accept != null && accept.toLowerCase(Locale.ROOT).contains("text/plain"));
     String id = runtime.settings().agentId();
     String status = runtime.status();
     if (prometheus) {
       String l = "{agent_id=\"" + id.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}";
-      String text = ""
-          + "# HELP agent_uptime_seconds Seconds since the agent process started.\n"
-          + "# TYPE agent_uptime_seconds gauge\nagent_uptime_seconds" + l + " " + uptimeSeconds(c) + "\n"
-          + "# HELP agent_heartbeats_total Heartbeats the daemon accepted.\n"
-          + "# TYPE agent_heartbeats_total counter\nagent_heartbeats_total" + l + " " + c.heartbeats() + "\n"
-          + "# HELP agent_heartbeat_failures_total Heartbeats that failed.\n"
-          + "# TYPE agent_heartbeat_failures_total counter\nagent_heartbeat_failures_total" + l + " " + c.failures() + "\n"
-          + "# HELP agent_events_processed_total Units of work done (the progress counter).\n"
-          + "# TYPE agent_events_processed_total counter\nagent_events_processed_total" + l + " " + c.events() + "\n"
-          + "# HELP agent_cpu_percent CPU used, percent of one core.\n"
-          + "# TYPE agent_cpu_percent gauge\nagent_cpu_percent" + l + " " + u.cpuPercent() + "\n"
-          + "# HELP agent_memory_bytes Resident memory.\n"
-          + "# TYPE agent_memory_bytes gauge\nagent_memory_bytes" + l + " " + u.rssBytes() + "\n";
+      String text =
+          ""
+              + "# HELP agent_uptime_seconds Seconds since the agent process started.\n"
+              + "# TYPE agent_uptime_seconds gauge\nagent_uptime_seconds"
+              + l
+              + " "
+              + uptimeSeconds(c)
+              + "\n"
+              + "# HELP agent_heartbeats_total Heartbeats the daemon accepted.\n"
+              + "# TYPE agent_heartbeats_total counter\nagent_heartbeats_total"
+              + l
+              + " "
+              + c.heartbeats()
+              + "\n"
+              + "# HELP agent_heartbeat_failures_total Heartbeats that failed.\n"
+              + "# TYPE agent_heartbeat_failures_total counter\nagent_heartbeat_failures_total"
+              + l
+              + " "
+              + c.failures()
+              + "\n"
+              + "# HELP agent_events_processed_total Units of work done (the progress counter).\n"
+              + "# TYPE agent_events_processed_total counter\nagent_events_processed_total"
+              + l
+              + " "
+              + c.events()
+              + "\n"
+              + "# HELP agent_cpu_percent CPU used, percent of one core.\n"
+              + "# TYPE agent_cpu_percent gauge\nagent_cpu_percent"
+              + l
+              + " "
+              + u.cpuPercent()
+              + "\n"
+              + "# HELP agent_memory_bytes Resident memory.\n"
+              + "# TYPE agent_memory_bytes gauge\nagent_memory_bytes"
+              + l
+              + " "
+              + u.rssBytes()
+              + "\n";
       byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
       ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
       ex.sendResponseHeaders(200, bytes.length);
@@ -140,15 +181,16 @@ public final class AgentHttpApi implements AutoCloseable {
       }
       return;
     }
-    JsonObjectBuilder body = JSON.createObjectBuilder()
-        .add("agent_id", id)
-        .add("uptime", uptimeSeconds(c))
-        .add("heartbeat_count", c.heartbeats())
-        .add("heartbeat_failures", c.failures())
-        .add("events_processed", c.events())
-        .add("cpu_percent", u.cpuPercent())
-        .add("memory_bytes", u.rssBytes())
-        .add("status", status);
+    JsonObjectBuilder body =
+        JSON.createObjectBuilder()
+            .add("agent_id", id)
+            .add("uptime", uptimeSeconds(c))
+            .add("heartbeat_count", c.heartbeats())
+            .add("heartbeat_failures", c.failures())
+            .add("events_processed", c.events())
+            .add("cpu_percent", u.cpuPercent())
+            .add("memory_bytes", u.rssBytes())
+            .add("status", status);
     instant(body, "last_heartbeat", c.lastHeartbeat());
     send(ex, 200, body);
   }

@@ -37,7 +37,11 @@ public record AgentSettings(
       s.problem("agent_id", "must be 1 to 128 characters of [A-Za-z0-9._-] (got '" + id + "')");
     }
     Duration interval =
-        s.duration("heartbeat_interval", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofHours(1));
+        s.duration(
+            "heartbeat_interval",
+            Duration.ofSeconds(30),
+            Duration.ofMillis(100),
+            Duration.ofHours(1));
     Optional<URI> url = Optional.empty();
     Optional<Path> socket = Optional.empty();
     String socketText = s.string("daemon_socket", "");
@@ -60,11 +64,16 @@ public record AgentSettings(
     String host = s.string("http_host", "127.0.0.1");
     int port = s.integer("http_port", 8081, 0, 65535);
     int threshold = s.integer("failure_threshold", 3, 1, 1000);
-    String defaultState = Path.of(System.getProperty("java.io.tmpdir"), "ops-agent-" + (id.isEmpty() ? "agent" : id) + ".json").toString();
+    String defaultState =
+        Path.of(
+                System.getProperty("java.io.tmpdir"),
+                "ops-agent-" + (id.isEmpty() ? "agent" : id) + ".json")
+            .toString();
     Path state = Path.of(s.string("state_file", defaultState));
     String level = s.oneOf("log_level", "info", List.of("debug", "info", "warn", "error"));
     FaultSettings faults = FaultSettings.read(s.section("faults"));
     s.finish();
-    return new AgentSettings(id, interval, url, socket, host, port, threshold, state, level, faults);
+    return new AgentSettings(
+        id, interval, url, socket, host, port, threshold, state, level, faults);
   }
 }

@@ -7,7 +7,8 @@ import java.time.Duration;
  * Faults the reference agent simulates, so that the daemon's supervision can be shown and tested.
  * All are off by default; all can be changed in a running agent with {@code POST /reload}.
  *
- * @param crashAfter exit abruptly this long after start (or after the reload that set it); zero = never
+ * @param crashAfter exit abruptly this long after start (or after the reload that set it); zero =
+ *     never
  * @param crashExitCode the exit code of that crash
  * @param failAtStart exit with {@code crashExitCode} before serving anything
  * @param ignoreSigterm do not exit on SIGTERM (only SIGKILL ends the agent)
@@ -34,7 +35,8 @@ public record FaultSettings(
 
   /** No fault at all. */
   public static final FaultSettings NONE =
-      new FaultSettings(Duration.ZERO, 1, false, false, 0, 0, 0, false, false, false, Duration.ZERO);
+      new FaultSettings(
+          Duration.ZERO, 1, false, false, 0, 0, 0, false, false, false, Duration.ZERO);
 
   static FaultSettings read(Settings s) {
     return new FaultSettings(

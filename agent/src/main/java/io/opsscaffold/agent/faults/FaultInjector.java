@@ -12,14 +12,15 @@ import java.util.logging.Logger;
 
 /**
  * Makes the agent misbehave on purpose, as its {@link FaultSettings} say; {@link #apply} switches
- * faults on and off in a running agent (called at start and on every accepted reload, one call at
- * a time). Flags that other parts read ({@link #current}) are published through a volatile field.
+ * faults on and off in a running agent (called at start and on every accepted reload, one call at a
+ * time). Flags that other parts read ({@link #current}) are published through a volatile field.
  */
 public final class FaultInjector implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(FaultInjector.class.getName());
 
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
-      r -> Thread.ofPlatform().name("faults").daemon(true).unstarted(r));
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().name("faults").daemon(true).unstarted(r));
   private volatile FaultSettings current = FaultSettings.NONE;
   private ScheduledFuture<?> crash;
   private ScheduledFuture<?> growth;
@@ -31,7 +32,9 @@ public final class FaultInjector implements AutoCloseable {
     return current;
   }
 
-  /** Switches to {@code faults}: the crash timer restarts, burners and growth follow the new rates. */
+  /**
+   * Switches to {@code faults}: the crash timer restarts, burners and growth follow the new rates.
+   */
   public synchronized void apply(FaultSettings faults) {
     FaultSettings before = current;
     current = faults;
@@ -40,10 +43,17 @@ public final class FaultInjector implements AutoCloseable {
       crash = null;
     }
     if (!faults.crashAfter().isZero()) {
-      crash = timer.schedule(() -> {
-        LOG.severe(() -> "crashing on purpose (faults.crash_after) with exit code " + faults.crashExitCode());
-        Runtime.getRuntime().halt(faults.crashExitCode());
-      }, faults.crashAfter().toMillis(), TimeUnit.MILLISECONDS);
+      crash =
+          timer.schedule(
+              () -> {
+                LOG.severe(
+                    () ->
+                        "crashing on purpose (faults.crash_after) with exit code "
+                            + faults.crashExitCode());
+                Runtime.getRuntime().halt(faults.crashExitCode());
+              },
+              faults.crashAfter().toMillis(),
+              TimeUnit.MILLISECONDS);
     }
     forkChildren(faults.forkChildren());
     if (faults.cpuBurnPercent() > 0 && burner == null) {
@@ -71,10 +81,14 @@ public final class FaultInjector implements AutoCloseable {
     while (children.size() < wanted) {
       try {
         // A shell that ignores SIGTERM and idles; it stays in the agent's process group.
-        Process child = new ProcessBuilder("sh", "-c", "trap '' TERM; while :; do sleep 1; done")
-            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process child =
+            new ProcessBuilder("sh", "-c", "trap '' TERM; while :; do sleep 1; done")
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
         children.add(child);
-        LOG.warning(() -> "forked child " + child.pid() + " that ignores SIGTERM (faults.fork_children)");
+        LOG.warning(
+            () -> "forked child " + child.pid() + " that ignores SIGTERM (faults.fork_children)");
       } catch (IOException e) {
         LOG.warning(() -> "could not fork a child: " + e);
         return;

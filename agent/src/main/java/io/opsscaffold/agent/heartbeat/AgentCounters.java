@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What the agent has done so far: heartbeats sent and failed, events processed, when. Written by
- * the heartbeat loop and the work loop, read by the HTTP API and the state file; atomics make
- * every read consistent per field without a lock.
+ * the heartbeat loop and the work loop, read by the HTTP API and the state file; atomics make every
+ * read consistent per field without a lock.
  */
 public final class AgentCounters {
   private final Instant started;
@@ -18,7 +18,8 @@ public final class AgentCounters {
   private final AtomicReference<Instant> lastHeartbeat = new AtomicReference<>();
 
   /** Counters continuing from a previous run (see the state file). */
-  public AgentCounters(Instant started, long heartbeats, long failures, long events, Instant lastHeartbeat) {
+  public AgentCounters(
+      Instant started, long heartbeats, long failures, long events, Instant lastHeartbeat) {
     this.started = started;
     this.heartbeats.set(heartbeats);
     this.failures.set(failures);

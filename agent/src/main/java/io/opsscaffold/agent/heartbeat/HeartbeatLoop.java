@@ -15,9 +15,9 @@ import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
- * Sends a heartbeat every interval and counts processed events between them. One scheduler
- * thread does both, so sends never overlap: a slow daemon delays the next tick instead of piling
- * requests up, and a failure is simply counted and retried on the next tick.
+ * Sends a heartbeat every interval and counts processed events between them. One scheduler thread
+ * does both, so sends never overlap: a slow daemon delays the next tick instead of piling requests
+ * up, and a failure is simply counted and retried on the next tick.
  */
 public final class HeartbeatLoop implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(HeartbeatLoop.class.getName());
@@ -27,14 +27,20 @@ public final class HeartbeatLoop implements AutoCloseable {
   private final SelfMonitor monitor;
   private final FaultInjector faults;
   private final Consumer<AgentCounters> afterHeartbeat;
-  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(
-      r -> Thread.ofPlatform().name("heartbeat").daemon(true).unstarted(r));
+  private final ScheduledExecutorService thread =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().name("heartbeat").daemon(true).unstarted(r));
   private volatile HeartbeatTransport transport;
   private ScheduledFuture<?> ticks;
   private ScheduledFuture<?> work;
 
-  public HeartbeatLoop(String agentId, HeartbeatTransport transport, AgentCounters counters,
-      SelfMonitor monitor, FaultInjector faults, Consumer<AgentCounters> afterHeartbeat) {
+  public HeartbeatLoop(
+      String agentId,
+      HeartbeatTransport transport,
+      AgentCounters counters,
+      SelfMonitor monitor,
+      FaultInjector faults,
+      Consumer<AgentCounters> afterHeartbeat) {
     this.agentId = agentId;
     this.transport = transport;
     this.counters = counters;
@@ -50,11 +56,16 @@ public final class HeartbeatLoop implements AutoCloseable {
     }
     ticks = thread.scheduleAtFixedRate(this::tick, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     if (work == null) {
-      work = thread.scheduleAtFixedRate(() -> {
-        if (!faults.current().stopProgress()) {
-          counters.eventProcessed();
-        }
-      }, 100, 100, TimeUnit.MILLISECONDS);
+      work =
+          thread.scheduleAtFixedRate(
+              () -> {
+                if (!faults.current().stopProgress()) {
+                  counters.eventProcessed();
+                }
+              },
+              100,
+              100,
+              TimeUnit.MILLISECONDS);
     }
   }
 
@@ -80,14 +91,26 @@ public final class HeartbeatLoop implements AutoCloseable {
   public boolean send(String status, Duration timeout) {
     Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     SelfMonitor.Usage usage = monitor.sample();
-    String json = "{\"agent_id\":" + JsonText.quote(agentId)
-        + ",\"pid\":" + ProcessHandle.current().pid()
-        + ",\"status\":\"" + status + "\""
-        + ",\"cpu\":" + usage.cpuPercent()
-        + ",\"memory\":" + usage.rssBytes()
-        + ",\"timestamp\":\"" + now + "\""
-        + ",\"heartbeat_count\":" + counters.heartbeats()
-        + ",\"events_processed\":" + counters.events() + "}";
+    String json =
+        "{\"agent_id\":"
+            + JsonText.quote(agentId)
+            + ",\"pid\":"
+            + ProcessHandle.current().pid()
+            + ",\"status\":\""
+            + status
+            + "\""
+            + ",\"cpu\":"
+            + usage.cpuPercent()
+            + ",\"memory\":"
+            + usage.rssBytes()
+            + ",\"timestamp\":\""
+            + now
+            + "\""
+            + ",\"heartbeat_count\":"
+            + counters.heartbeats()
+            + ",\"events_processed\":"
+            + counters.events()
+            + "}";
     try {
       transport.send(json, timeout);
       counters.heartbeatSent(now);
@@ -95,8 +118,14 @@ public final class HeartbeatLoop implements AutoCloseable {
       return true;
     } catch (IOException e) {
       counters.heartbeatFailed();
-      LOG.warning(() -> "heartbeat to " + transport.describe() + " failed (" + counters.consecutiveFailures()
-          + " in a row): " + e.getMessage());
+      LOG.warning(
+          () ->
+              "heartbeat to "
+                  + transport.describe()
+                  + " failed ("
+                  + counters.consecutiveFailures()
+                  + " in a row): "
+                  + e.getMessage());
       return false;
     }
   }

@@ -15,9 +15,9 @@ import java.util.Locale;
 /**
  * {@code POST <daemon_url>/heartbeat} with the heartbeat as JSON; 200 means accepted.
  *
- * <p>A deliberately small HTTP/1.1 client on one kept-alive socket: the JDK's HttpClient loads
- * its TLS and HTTP/2 machinery (several hundred classes, megabytes of memory) even for plain HTTP
- * on loopback, and the agent's footprint matters more than features it does not use. Any failure
+ * <p>A deliberately small HTTP/1.1 client on one kept-alive socket: the JDK's HttpClient loads its
+ * TLS and HTTP/2 machinery (several hundred classes, megabytes of memory) even for plain HTTP on
+ * loopback, and the agent's footprint matters more than features it does not use. Any failure
  * closes the socket; the next heartbeat opens a new one.
  */
 public final class HttpHeartbeatTransport implements HeartbeatTransport {
@@ -38,11 +38,20 @@ public final class HttpHeartbeatTransport implements HeartbeatTransport {
   @Override
   public void send(String json, Duration timeout) throws IOException {
     byte[] body = json.getBytes(StandardCharsets.UTF_8);
-    String head = "POST " + endpoint.getRawPath() + " HTTP/1.1\r\n"
-        + "Host: " + host + ":" + port + "\r\n"
-        + "Content-Type: application/json\r\n"
-        + "Content-Length: " + body.length + "\r\n"
-        + "Connection: keep-alive\r\n\r\n";
+    String head =
+        "POST "
+            + endpoint.getRawPath()
+            + " HTTP/1.1\r\n"
+            + "Host: "
+            + host
+            + ":"
+            + port
+            + "\r\n"
+            + "Content-Type: application/json\r\n"
+            + "Content-Length: "
+            + body.length
+            + "\r\n"
+            + "Connection: keep-alive\r\n\r\n";
     try {
       boolean reused = socket != null;
       try {
@@ -140,7 +149,9 @@ public final class HttpHeartbeatTransport implements HeartbeatTransport {
     while ((b = in.read()) != -1) {
       if (b == '\n') {
         int len = line.length();
-        return len > 0 && line.charAt(len - 1) == '\r' ? line.substring(0, len - 1) : line.toString();
+        return len > 0 && line.charAt(len - 1) == '\r'
+            ? line.substring(0, len - 1)
+            : line.toString();
       }
       if (line.length() > 8192) {
         throw new IOException("response header line too long");

@@ -22,16 +22,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * JSON-RPC 2.0 over the daemon's Unix socket, one request per line:
- * {@code {"jsonrpc":"2.0","method":"heartbeat","params":{...},"id":N}}. The connection is kept
- * and reopened after any failure.
+ * JSON-RPC 2.0 over the daemon's Unix socket, one request per line: {@code
+ * {"jsonrpc":"2.0","method":"heartbeat","params":{...},"id":N}}. The connection is kept and
+ * reopened after any failure.
  */
 public final class UnixSocketHeartbeatTransport implements HeartbeatTransport {
-  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on
+  // every call.
   private static final JsonProvider JSON = JsonProvider.provider();
   private final Path socket;
-  private final ExecutorService reader = Executors.newSingleThreadExecutor(
-      r -> Thread.ofPlatform().name("heartbeat-socket").daemon(true).unstarted(r));
+  private final ExecutorService reader =
+      Executors.newSingleThreadExecutor(
+          r -> Thread.ofPlatform().name("heartbeat-socket").daemon(true).unstarted(r));
   private SocketChannel channel;
   private BufferedReader in;
   private long nextId = 1;
@@ -43,12 +45,19 @@ public final class UnixSocketHeartbeatTransport implements HeartbeatTransport {
   @Override
   public void send(String json, Duration timeout) throws IOException {
     long id = nextId++;
-    String request = "{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":" + json + ",\"id\":" + id + "}\n";
+    String request =
+        "{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":"
+            + json
+            + ",\"id\":"
+            + id
+            + "}\n";
     try {
       if (channel == null) {
         channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         channel.connect(UnixDomainSocketAddress.of(socket));
-        in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
+        in =
+            new BufferedReader(
+                new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
       }
       ByteBuffer bytes = ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8));
       while (bytes.hasRemaining()) {

@@ -1,20 +1,15 @@
 package io.opsscaffold.agent.state;
 
+import io.opsscaffold.files.AtomicFiles;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonReader;
 import jakarta.json.JsonValue;
 import jakarta.json.spi.JsonProvider;
-import io.opsscaffold.files.AtomicFiles;
 import java.io.IOException;
 import java.io.StringReader;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.logging.Logger;
@@ -22,11 +17,12 @@ import java.util.logging.Logger;
 /**
  * The agent's counters on disk, so they survive restarts. Written atomically (a temporary file in
  * the same directory, fsync, rename), so a crash mid-write leaves the previous file intact. A
- * corrupt file is set aside (renamed {@code .corrupt-<millis>}) and the agent starts fresh.
- * Called from one thread at a time.
+ * corrupt file is set aside (renamed {@code .corrupt-<millis>}) and the agent starts fresh. Called
+ * from one thread at a time.
  */
 public final class StateFile {
-  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on
+  // every call.
   private static final JsonProvider JSON = JsonProvider.provider();
   private static final Logger LOG = Logger.getLogger(StateFile.class.getName());
 
@@ -61,28 +57,45 @@ public final class StateFile {
       try (JsonReader r = JSON.createReader(new StringReader(Files.readString(path)))) {
         o = r.readObject();
       }
-      State s = new State(
-          o.getString("agent_id"),
-          instant(o, "first_started_at"),
-          instant(o, "started_at"),
-          o.getJsonNumber("runs").longValueExact(),
-          instant(o, "last_heartbeat"),
-          o.getJsonNumber("heartbeat_count").longValueExact(),
-          o.getJsonNumber("heartbeat_failures").longValueExact(),
-          o.getJsonNumber("events_processed").longValueExact());
+      State s =
+          new State(
+              o.getString("agent_id"),
+              instant(o, "first_started_at"),
+              instant(o, "started_at"),
+              o.getJsonNumber("runs").longValueExact(),
+              instant(o, "last_heartbeat"),
+              o.getJsonNumber("heartbeat_count").longValueExact(),
+              o.getJsonNumber("heartbeat_failures").longValueExact(),
+              o.getJsonNumber("events_processed").longValueExact());
       if (!s.agentId().equals(agentId)) {
-        LOG.warning(() -> path + " belongs to agent " + s.agentId() + ", not " + agentId + "; starting fresh");
+        LOG.warning(
+            () ->
+                path
+                    + " belongs to agent "
+                    + s.agentId()
+                    + ", not "
+                    + agentId
+                    + "; starting fresh");
         return Optional.empty();
       }
       return Optional.of(s);
     } catch (IOException | RuntimeException e) {
-      Path aside = path.resolveSibling(path.getFileName() + ".corrupt-" + System.currentTimeMillis());
+      Path aside =
+          path.resolveSibling(path.getFileName() + ".corrupt-" + System.currentTimeMillis());
       try {
         Files.move(path, aside);
       } catch (IOException moveFailed) {
         LOG.warning(() -> "could not set aside " + path + ": " + moveFailed);
       }
-      LOG.warning(() -> "state file " + path + " is unreadable (" + e + "); set aside as " + aside + ", starting fresh");
+      LOG.warning(
+          () ->
+              "state file "
+                  + path
+                  + " is unreadable ("
+                  + e
+                  + "); set aside as "
+                  + aside
+                  + ", starting fresh");
       return Optional.empty();
     }
   }
@@ -95,13 +108,14 @@ public final class StateFile {
   }
 
   private static String toJson(State s) {
-    var b = JSON.createObjectBuilder()
-        .add("agent_id", s.agentId())
-        .add("runs", s.runs())
-        .add("heartbeat_count", s.heartbeatCount())
-        .add("heartbeat_failures", s.heartbeatFailures())
-        .add("events_processed", s.eventsProcessed())
-        .add("saved_at", Instant.now().toString());
+    var b =
+        JSON.createObjectBuilder()
+            .add("agent_id", s.agentId())
+            .add("runs", s.runs())
+            .add("heartbeat_count", s.heartbeatCount())
+            .add("heartbeat_failures", s.heartbeatFailures())
+            .add("events_processed", s.eventsProcessed())
+            .add("saved_at", Instant.now().toString());
     put(b, "first_started_at", s.firstStartedAt());
     put(b, "started_at", s.startedAt());
     put(b, "last_heartbeat", s.lastHeartbeat());

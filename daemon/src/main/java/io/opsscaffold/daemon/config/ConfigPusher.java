@@ -1,22 +1,20 @@
 package io.opsscaffold.daemon.config;
 
-import io.opsscaffold.time.Time;
-import io.opsscaffold.errors.OpsException;
-import io.opsscaffold.files.AtomicFiles;
-import io.opsscaffold.api.ConfigFileRules;
 import io.opentelemetry.context.Context;
+import io.opsscaffold.api.ConfigFileRules;
 import io.opsscaffold.daemon.supervision.AgentHttp;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.AgentSnapshot;
 import io.opsscaffold.daemon.supervision.ConfigPolicy;
 import io.opsscaffold.daemon.supervision.Lifecycle;
 import io.opsscaffold.daemon.supervision.Supervisor;
+import io.opsscaffold.errors.OpsException;
+import io.opsscaffold.files.AtomicFiles;
+import io.opsscaffold.time.Time;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -26,26 +24,25 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 /**
  * Applies a pushed configuration to an agent: checks the file names and sizes ({@link
- * ConfigFileRules}), writes each file
- * atomically (temporary file, fsync, rename) into the agent's config directory, makes the agent take
- * it (reload URL or restart, per the agent's {@link ConfigPolicy}), and verifies that the agent stays
- * up on it. When it does not, the previous files are restored (and files the push added removed),
- * the agent is brought back on them, and the result says "rolled back to &lt;hash&gt;".
+ * ConfigFileRules}), writes each file atomically (temporary file, fsync, rename) into the agent's
+ * config directory, makes the agent take it (reload URL or restart, per the agent's {@link
+ * ConfigPolicy}), and verifies that the agent stays up on it. When it does not, the previous files
+ * are restored (and files the push added removed), the agent is brought back on them, and the
+ * result says "rolled back to &lt;hash&gt;".
  *
  * <p>One push per agent at a time; {@link #push} blocks (call it on a virtual thread).
  */
 public final class ConfigPusher {
   private static final Logger LOG = Logger.getLogger(ConfigPusher.class.getName());
   private static final String TEMP_MARK = ConfigFileRules.TEMP_MARK;
+
   /** How long an agent's reload URL may take to answer. */
   private static final Duration RELOAD_TIMEOUT = Duration.ofSeconds(10);
 
@@ -57,9 +54,11 @@ public final class ConfigPusher {
    *
    * @param hash the hash of the agent's config directory now (after a rollback: the restored one)
    * @param failure empty when the files are in place; else what kind of failure (invalid files, no
-   *     such agent, an agent that takes no pushes, a push in progress or rolled back, a write error)
+   *     such agent, an agent that takes no pushes, a push in progress or rolled back, a write
+   *     error)
    */
-  public record Result(Outcome outcome, String hash, String message, Optional<OpsException.Kind> failure) {
+  public record Result(
+      Outcome outcome, String hash, String message, Optional<OpsException.Kind> failure) {
     public boolean applied() {
       return failure.isEmpty();
     }
@@ -79,7 +78,9 @@ public final class ConfigPusher {
   private final Time time;
   private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
 
-  /** @param time the verify window waits on it */
+  /**
+   * @param time the verify window waits on it
+   */
   public ConfigPusher(Supervisor supervisor, Time time) {
     this.supervisor = supervisor;
     this.time = time;
@@ -89,39 +90,59 @@ public final class ConfigPusher {
   public Result push(String agentId, List<File> files, Context ctx) {
     Optional<AgentRunner> found = supervisor.runner(agentId);
     if (found.isEmpty()) {
-      return failed(OpsException.Kind.NOT_FOUND, "", "agent '" + agentId + "' is not supervised by this daemon");
+      return failed(
+          OpsException.Kind.NOT_FOUND,
+          "",
+          "agent '" + agentId + "' is not supervised by this daemon");
     }
     AgentRunner runner = found.get();
     ConfigPolicy policy = runner.spec().config();
     if (policy.dir().isEmpty()) {
-      return failed(OpsException.Kind.FAILED_PRECONDITION, "", "agent '" + agentId
-          + "' has no config-dir in the daemon's configuration, so it takes no config pushes");
+      return failed(
+          OpsException.Kind.FAILED_PRECONDITION,
+          "",
+          "agent '"
+              + agentId
+              + "' has no config-dir in the daemon's configuration, so it takes no config pushes");
     }
-    Optional<String> problem = ConfigFileRules.problem("files",
-        files.stream().map(f -> new ConfigFileRules.FileRef(f.name(), f.content().length)).toList());
+    Optional<String> problem =
+        ConfigFileRules.problem(
+            "files",
+            files.stream()
+                .map(f -> new ConfigFileRules.FileRef(f.name(), f.content().length))
+                .toList());
     if (problem.isPresent()) {
       return failed(OpsException.Kind.INVALID_ARGUMENT, "", problem.get());
     }
     ReentrantLock lock = locks.computeIfAbsent(agentId, k -> new ReentrantLock());
     if (!lock.tryLock()) {
-      return failed(OpsException.Kind.CONFLICT, "", "another config push to agent '" + agentId + "' is in progress");
+      return failed(
+          OpsException.Kind.CONFLICT,
+          "",
+          "another config push to agent '" + agentId + "' is in progress");
     }
     try {
       return apply(runner, policy, policy.dir().get(), files, ctx);
     } catch (IOException e) {
-      return failed(OpsException.Kind.INTERNAL, "", "could not write the configuration: " + e.getMessage());
+      return failed(
+          OpsException.Kind.INTERNAL, "", "could not write the configuration: " + e.getMessage());
     } finally {
       lock.unlock();
     }
   }
 
-  private Result apply(AgentRunner runner, ConfigPolicy policy, Path dir, List<File> files, Context ctx)
+  private Result apply(
+      AgentRunner runner, ConfigPolicy policy, Path dir, List<File> files, Context ctx)
       throws IOException {
     Files.createDirectories(dir);
     for (File f : files) {
       if (Files.isSymbolicLink(dir.resolve(f.name()))) {
-        return failed(OpsException.Kind.FAILED_PRECONDITION, hash(dir), "files: '" + f.name()
-            + "' is a symbolic link in the agent's config-dir; pushes never write or read through links");
+        return failed(
+            OpsException.Kind.FAILED_PRECONDITION,
+            hash(dir),
+            "files: '"
+                + f.name()
+                + "' is a symbolic link in the agent's config-dir; pushes never write or read through links");
       }
     }
     String before = hash(dir);
@@ -129,13 +150,18 @@ public final class ConfigPusher {
     boolean same = true;
     for (File f : files) {
       Path p = dir.resolve(f.name());
-      Optional<byte[]> old = Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-          ? Optional.of(Files.readAllBytes(p)) : Optional.empty();
+      Optional<byte[]> old =
+          Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+              ? Optional.of(Files.readAllBytes(p))
+              : Optional.empty();
       previous.put(f.name(), old);
       same &= old.isPresent() && java.util.Arrays.equals(old.get(), f.content());
     }
     if (same) {
-      return new Result(Outcome.UNCHANGED, before, "unchanged: the agent already has these files (" + before + ")",
+      return new Result(
+          Outcome.UNCHANGED,
+          before,
+          "unchanged: the agent already has these files (" + before + ")",
           Optional.empty());
     }
     try {
@@ -150,16 +176,31 @@ public final class ConfigPusher {
     LOG.info(() -> "config of " + runner.spec().id() + " written: " + before + " -> " + after);
     Optional<String> trouble = activate(runner, policy, ctx);
     if (trouble.isEmpty()) {
-      return new Result(Outcome.APPLIED, after, "applied " + after + " (was " + before + ", "
-          + describe(policy) + ")", Optional.empty());
+      return new Result(
+          Outcome.APPLIED,
+          after,
+          "applied " + after + " (was " + before + ", " + describe(policy) + ")",
+          Optional.empty());
     }
-    LOG.warning(() -> "config " + after + " of " + runner.spec().id() + " failed (" + trouble.get()
-        + "); rolling back to " + before);
+    LOG.warning(
+        () ->
+            "config "
+                + after
+                + " of "
+                + runner.spec().id()
+                + " failed ("
+                + trouble.get()
+                + "); rolling back to "
+                + before);
     restore(dir, previous);
     String restored = hash(dir);
     Optional<String> back = activate(runner, policy, ctx);
-    String message = "FAILED: " + trouble.get() + "; rolled back to " + restored
-        + back.map(b -> ", but the agent did not come back on it either: " + b).orElse("");
+    String message =
+        "FAILED: "
+            + trouble.get()
+            + "; rolled back to "
+            + restored
+            + back.map(b -> ", but the agent did not come back on it either: " + b).orElse("");
     return new Result(Outcome.FAILED, restored, message, Optional.of(OpsException.Kind.CONFLICT));
   }
 
@@ -195,8 +236,12 @@ public final class ConfigPusher {
     sleep(policy.verify());
     AgentSnapshot now = runner.snapshot();
     if (now.lifecycle() != Lifecycle.RUNNING || now.pid() != s.pid()) {
-      return Optional.of("the agent did not stay up on it (" + now.lifecycle().name().toLowerCase(java.util.Locale.ROOT)
-          + ": " + now.message() + ")");
+      return Optional.of(
+          "the agent did not stay up on it ("
+              + now.lifecycle().name().toLowerCase(java.util.Locale.ROOT)
+              + ": "
+              + now.message()
+              + ")");
     }
     return Optional.empty();
   }
@@ -206,11 +251,17 @@ public final class ConfigPusher {
     try {
       AgentHttp.Answer r = AgentHttp.post(url, RELOAD_TIMEOUT);
       if (r.status() / 100 != 2) {
-        return Optional.of("the agent's reload (" + url + ") answered " + r.status() + ": " + r.body().strip());
+        return Optional.of(
+            "the agent's reload (" + url + ") answered " + r.status() + ": " + r.body().strip());
       }
       return Optional.empty();
     } catch (AgentHttp.TimedOut e) {
-      return Optional.of("the agent's reload (" + url + ") did not answer within " + RELOAD_TIMEOUT.toSeconds() + " s");
+      return Optional.of(
+          "the agent's reload ("
+              + url
+              + ") did not answer within "
+              + RELOAD_TIMEOUT.toSeconds()
+              + " s");
     } catch (IOException e) {
       return Optional.of("the agent's reload (" + url + ") failed: " + e.getMessage());
     }
@@ -233,7 +284,9 @@ public final class ConfigPusher {
     AtomicFiles.write(target, content, AtomicFiles.modeOf(target).orElse(AtomicFiles.OWNER_ONLY));
   }
 
-  /** A short hash of the directory's regular files (names and contents), e.g. "sha256:1a2b3c4d5e6f". */
+  /**
+   * A short hash of the directory's regular files (names and contents), e.g. "sha256:1a2b3c4d5e6f".
+   */
   public static String hash(Path dir) throws IOException {
     Map<String, Path> sorted = new TreeMap<>();
     if (Files.isDirectory(dir)) {

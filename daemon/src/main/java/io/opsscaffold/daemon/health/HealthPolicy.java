@@ -9,7 +9,8 @@ import java.util.Optional;
  * @param heartbeatTimeout NO_HEARTBEAT when the last heartbeat (or the start) is older; empty means
  *     "three times the interval the agent is seen to heartbeat at", zero means no check
  * @param probe an HTTP health probe, like a kubelet liveness probe
- * @param cpuPercent OVER_THRESHOLD when CPU (percent of one core) stays above this for {@code sustain}
+ * @param cpuPercent OVER_THRESHOLD when CPU (percent of one core) stays above this for {@code
+ *     sustain}
  * @param rssBytes OVER_THRESHOLD when resident memory stays above this for {@code sustain}
  * @param sustain how long a resource must stay over its limit
  * @param noDataAfter NO_DATA when the agent heartbeats but its progress counter has not moved for
@@ -29,10 +30,12 @@ public record HealthPolicy(
    * An HTTP GET that must answer 2xx or 3xx within {@code timeout}; {@code failureThreshold}
    * failures in a row make the agent UNHEALTHY_PROBE, one success makes it healthy again.
    */
-  public record Probe(String url, Duration period, Duration timeout, int failureThreshold, Duration initialDelay) {}
+  public record Probe(
+      String url, Duration period, Duration timeout, int failureThreshold, Duration initialDelay) {}
 
   /** Heartbeat timeout learned from the agent, no other check, restart when unhealthy. */
   public static HealthPolicy defaults() {
-    return new HealthPolicy(Optional.empty(), Optional.empty(), 0, 0, Duration.ofSeconds(60), Duration.ZERO, true);
+    return new HealthPolicy(
+        Optional.empty(), Optional.empty(), 0, 0, Duration.ofSeconds(60), Duration.ZERO, true);
   }
 }

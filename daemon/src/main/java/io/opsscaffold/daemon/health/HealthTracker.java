@@ -43,7 +43,9 @@ public final class HealthTracker {
     this.clock = clock;
   }
 
-  /** A new process started: everything observed so far is forgotten (learned intervals are kept). */
+  /**
+   * A new process started: everything observed so far is forgotten (learned intervals are kept).
+   */
   public void started() {
     started = clock.instant();
     lastHeartbeat = null;
@@ -84,10 +86,14 @@ public final class HealthTracker {
     Instant now = clock.instant();
     lastCpu = cpuPercent;
     lastRss = rssBytes;
-    cpuOverSince = policy.cpuPercent() > 0 && cpuPercent > policy.cpuPercent()
-        ? (cpuOverSince == null ? now : cpuOverSince) : null;
-    rssOverSince = policy.rssBytes() > 0 && rssBytes > policy.rssBytes()
-        ? (rssOverSince == null ? now : rssOverSince) : null;
+    cpuOverSince =
+        policy.cpuPercent() > 0 && cpuPercent > policy.cpuPercent()
+            ? (cpuOverSince == null ? now : cpuOverSince)
+            : null;
+    rssOverSince =
+        policy.rssBytes() > 0 && rssBytes > policy.rssBytes()
+            ? (rssOverSince == null ? now : rssOverSince)
+            : null;
   }
 
   public void probe(boolean ok, String detail) {
@@ -114,22 +120,47 @@ public final class HealthTracker {
       Instant reference = lastHeartbeat != null ? lastHeartbeat : started;
       Duration silent = Duration.between(reference, now);
       if (silent.compareTo(timeout.get()) > 0) {
-        return new Verdict(Health.NO_HEARTBEAT, "no heartbeat for " + silent.toMillis() + " ms (timeout "
-            + timeout.get().toMillis() + " ms)");
+        return new Verdict(
+            Health.NO_HEARTBEAT,
+            "no heartbeat for "
+                + silent.toMillis()
+                + " ms (timeout "
+                + timeout.get().toMillis()
+                + " ms)");
       }
     }
     if (policy.probe().isPresent() && probeFailures >= policy.probe().get().failureThreshold()) {
-      return new Verdict(Health.UNHEALTHY_PROBE, "health probe failed " + probeFailures + " times in a row: " + probeDetail);
+      return new Verdict(
+          Health.UNHEALTHY_PROBE,
+          "health probe failed " + probeFailures + " times in a row: " + probeDetail);
     }
-    if (cpuOverSince != null && Duration.between(cpuOverSince, now).compareTo(policy.sustain()) >= 0) {
-      return new Verdict(Health.OVER_THRESHOLD, "CPU " + lastCpu + " % above " + policy.cpuPercent() + " % for "
-          + Duration.between(cpuOverSince, now).toSeconds() + " s");
+    if (cpuOverSince != null
+        && Duration.between(cpuOverSince, now).compareTo(policy.sustain()) >= 0) {
+      return new Verdict(
+          Health.OVER_THRESHOLD,
+          "CPU "
+              + lastCpu
+              + " % above "
+              + policy.cpuPercent()
+              + " % for "
+              + Duration.between(cpuOverSince, now).toSeconds()
+              + " s");
     }
-    if (rssOverSince != null && Duration.between(rssOverSince, now).compareTo(policy.sustain()) >= 0) {
-      return new Verdict(Health.OVER_THRESHOLD, "memory " + lastRss + " bytes above " + policy.rssBytes() + " for "
-          + Duration.between(rssOverSince, now).toSeconds() + " s");
+    if (rssOverSince != null
+        && Duration.between(rssOverSince, now).compareTo(policy.sustain()) >= 0) {
+      return new Verdict(
+          Health.OVER_THRESHOLD,
+          "memory "
+              + lastRss
+              + " bytes above "
+              + policy.rssBytes()
+              + " for "
+              + Duration.between(rssOverSince, now).toSeconds()
+              + " s");
     }
-    if (!policy.noDataAfter().isZero() && lastProgress != Long.MIN_VALUE && progressMovedAt != null
+    if (!policy.noDataAfter().isZero()
+        && lastProgress != Long.MIN_VALUE
+        && progressMovedAt != null
         && Duration.between(progressMovedAt, now).compareTo(policy.noDataAfter()) > 0) {
       noData = true;
     }

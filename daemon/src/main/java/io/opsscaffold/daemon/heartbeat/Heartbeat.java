@@ -11,5 +11,10 @@ import java.time.Instant;
  * @param progress the agent's progress counter ({@code events_processed}), when it sends one
  */
 public record Heartbeat(
-    String agentId, long pid, String status, double cpu, long memory, Instant timestamp,
+    String agentId,
+    long pid,
+    String status,
+    double cpu,
+    long memory,
+    Instant timestamp,
     java.util.OptionalLong progress) {}

@@ -14,12 +14,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.logging.Logger;
 
 /**
- * {@code POST /heartbeat}: 200 {@code {"message":"heartbeat received"}}, or 400
- * {@code {"error":"..."}} naming what is wrong (malformed body, unknown agent). Runs on Helidon's
- * request threads; only hands the heartbeat to the agent's runner.
+ * {@code POST /heartbeat}: 200 {@code {"message":"heartbeat received"}}, or 400 {@code
+ * {"error":"..."}} naming what is wrong (malformed body, unknown agent). Runs on Helidon's request
+ * threads; only hands the heartbeat to the agent's runner.
  */
 public final class HeartbeatHttpService implements HttpService {
   private static final Logger LOG = Logger.getLogger(HeartbeatHttpService.class.getName());
+
   /** Largest heartbeat body accepted; agents send a few hundred bytes. */
   public static final int MAX_BODY_BYTES = 16 * 1024;
 
@@ -40,7 +41,10 @@ public final class HeartbeatHttpService implements HttpService {
     byte[] bytes;
     try {
       if (declaredLength(req) > MAX_BODY_BYTES) {
-        error(res, Status.REQUEST_ENTITY_TOO_LARGE_413, "the body is larger than " + MAX_BODY_BYTES + " bytes");
+        error(
+            res,
+            Status.REQUEST_ENTITY_TOO_LARGE_413,
+            "the body is larger than " + MAX_BODY_BYTES + " bytes");
         return;
       }
       try (InputStream in = req.content().inputStream()) {
@@ -51,7 +55,10 @@ public final class HeartbeatHttpService implements HttpService {
       return;
     }
     if (bytes.length > MAX_BODY_BYTES) {
-      error(res, Status.REQUEST_ENTITY_TOO_LARGE_413, "the body is larger than " + MAX_BODY_BYTES + " bytes");
+      error(
+          res,
+          Status.REQUEST_ENTITY_TOO_LARGE_413,
+          "the body is larger than " + MAX_BODY_BYTES + " bytes");
       return;
     }
     String body = new String(bytes, StandardCharsets.UTF_8);
@@ -74,8 +81,11 @@ public final class HeartbeatHttpService implements HttpService {
     }
     intake.count("http", "accepted");
     res.header(HeaderNames.CONTENT_TYPE, "application/json");
-    res.send(("{\"message\":\"heartbeat received\""
-        + outcome.warning().map(w -> ",\"warning\":" + JsonText.quote(w)).orElse("") + "}").getBytes(StandardCharsets.UTF_8));
+    res.send(
+        ("{\"message\":\"heartbeat received\""
+                + outcome.warning().map(w -> ",\"warning\":" + JsonText.quote(w)).orElse("")
+                + "}")
+            .getBytes(StandardCharsets.UTF_8));
   }
 
   private static long declaredLength(ServerRequest req) {
@@ -90,7 +100,8 @@ public final class HeartbeatHttpService implements HttpService {
   }
 
   private void error(ServerResponse res, Status status, String message) {
-    intake.count("http", status.code() == 413 ? "too_large" : status.code() == 503 ? "busy" : "invalid");
+    intake.count(
+        "http", status.code() == 413 ? "too_large" : status.code() == 503 ? "busy" : "invalid");
     LOG.fine(() -> "heartbeat rejected: " + message);
     res.status(status);
     res.header(HeaderNames.CONTENT_TYPE, "application/json");

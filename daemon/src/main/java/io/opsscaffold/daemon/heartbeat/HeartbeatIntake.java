@@ -21,11 +21,13 @@ import java.util.concurrent.Semaphore;
 public final class HeartbeatIntake {
   /** Timestamps further in the future than this are refused. */
   static final Duration MAX_FUTURE = Duration.ofMinutes(10);
+
   /** Timestamps older than this are refused. */
   static final Duration MAX_AGE = Duration.ofDays(1);
 
   /** What became of a heartbeat. */
-  public record Outcome(boolean accepted, boolean busy, Optional<String> problem, Optional<String> warning) {
+  public record Outcome(
+      boolean accepted, boolean busy, Optional<String> problem, Optional<String> warning) {
     static Outcome ok(Optional<String> warning) {
       return new Outcome(true, false, Optional.empty(), warning);
     }
@@ -35,7 +37,8 @@ public final class HeartbeatIntake {
     }
 
     static Outcome tooBusy() {
-      return new Outcome(false, true, Optional.of("the daemon is busy; retry in a second"), Optional.empty());
+      return new Outcome(
+          false, true, Optional.of("the daemon is busy; retry in a second"), Optional.empty());
     }
   }
 
@@ -43,15 +46,17 @@ public final class HeartbeatIntake {
   private final Clock clock;
   private final Semaphore admission;
 
-  private final java.util.Map<java.util.List<String>, java.util.concurrent.atomic.LongAdder> counts =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.Map<java.util.List<String>, java.util.concurrent.atomic.LongAdder>
+      counts = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * Counts one heartbeat by how it came ("http" or "socket") and what became of it ("accepted",
    * "invalid", "too_large", "busy", "refused").
    */
   public void count(String transport, String result) {
-    counts.computeIfAbsent(java.util.List.of(transport, result), k -> new java.util.concurrent.atomic.LongAdder())
+    counts
+        .computeIfAbsent(
+            java.util.List.of(transport, result), k -> new java.util.concurrent.atomic.LongAdder())
         .increment();
   }
 
@@ -80,21 +85,37 @@ public final class HeartbeatIntake {
     try {
       Optional<AgentRunner> runner = supervisor.runner(hb.agentId());
       if (runner.isEmpty()) {
-        return Outcome.refused("unknown agent '" + hb.agentId() + "': this daemon supervises "
-            + (supervisor.agentIds().isEmpty() ? "no agents" : String.join(", ", supervisor.agentIds())));
+        return Outcome.refused(
+            "unknown agent '"
+                + hb.agentId()
+                + "': this daemon supervises "
+                + (supervisor.agentIds().isEmpty()
+                    ? "no agents"
+                    : String.join(", ", supervisor.agentIds())));
       }
       Instant now = clock.instant();
       if (hb.timestamp().isAfter(now.plus(MAX_FUTURE))) {
-        return Outcome.refused("timestamp " + hb.timestamp() + " is more than " + MAX_FUTURE.toMinutes()
-            + " minutes ahead of the daemon's clock (" + now + ")");
+        return Outcome.refused(
+            "timestamp "
+                + hb.timestamp()
+                + " is more than "
+                + MAX_FUTURE.toMinutes()
+                + " minutes ahead of the daemon's clock ("
+                + now
+                + ")");
       }
       if (hb.timestamp().isBefore(now.minus(MAX_AGE))) {
         return Outcome.refused("timestamp " + hb.timestamp() + " is more than a day old");
       }
       long leader = runner.get().runningPid();
       if (leader > 0 && hb.pid() != leader && processGroup(hb.pid()) != leader) {
-        return Outcome.ok(Optional.of("pid " + hb.pid() + " is not part of the supervised process (pid " + leader
-            + "); the heartbeat was recorded as foreign and does not count as a sign of life"));
+        return Outcome.ok(
+            Optional.of(
+                "pid "
+                    + hb.pid()
+                    + " is not part of the supervised process (pid "
+                    + leader
+                    + "); the heartbeat was recorded as foreign and does not count as a sign of life"));
       }
       supervisor.heartbeat(hb.agentId(), now, hb.progress(), cause);
       return Outcome.ok(Optional.empty());

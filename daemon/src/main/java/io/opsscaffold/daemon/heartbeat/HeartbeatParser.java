@@ -2,25 +2,26 @@ package io.opsscaffold.daemon.heartbeat;
 
 import jakarta.json.JsonNumber;
 import jakarta.json.JsonObject;
-import jakarta.json.stream.JsonParser;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
-import jakarta.json.stream.JsonParsingException;
 import jakarta.json.spi.JsonProvider;
+import jakarta.json.stream.JsonParser;
+import jakarta.json.stream.JsonParsingException;
 import java.io.StringReader;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Set;
 
 /**
- * Reads a heartbeat in the agents' documented format:
- * {@code {"agent_id": "a1", "pid": 123, "status": "running", "cpu": 1.5, "memory": 1048576,
- * "timestamp": "2026-01-01T00:00:00Z"}}. Every problem is reported with the field it concerns.
- * Stateless and thread-safe.
+ * Reads a heartbeat in the agents' documented format: {@code {"agent_id": "a1", "pid": 123,
+ * "status": "running", "cpu": 1.5, "memory": 1048576, "timestamp": "2026-01-01T00:00:00Z"}}. Every
+ * problem is reported with the field it concerns. Stateless and thread-safe.
  */
 public final class HeartbeatParser {
-  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on
+  // every call.
   private static final JsonProvider JSON = JsonProvider.provider();
+
   /** The statuses an agent may report. */
   public static final Set<String> STATUSES = Set.of("running", "stopping", "error");
 
@@ -35,7 +36,9 @@ public final class HeartbeatParser {
     }
   }
 
-  /** @throws InvalidHeartbeat naming the field at fault */
+  /**
+   * @throws InvalidHeartbeat naming the field at fault
+   */
   public static Heartbeat parse(String body) throws InvalidHeartbeat {
     if (body == null || body.isBlank()) {
       throw new InvalidHeartbeat("the body is empty; expected a JSON object");
@@ -58,7 +61,9 @@ public final class HeartbeatParser {
     return parse(o);
   }
 
-  /** Reads an already parsed heartbeat object; @throws InvalidHeartbeat naming the field at fault */
+  /**
+   * Reads an already parsed heartbeat object; @throws InvalidHeartbeat naming the field at fault
+   */
   public static Heartbeat parse(JsonObject o) throws InvalidHeartbeat {
     String agentId = requiredString(o, "agent_id");
     if (agentId.isBlank() || agentId.length() > 128) {
@@ -70,7 +75,8 @@ public final class HeartbeatParser {
     }
     String status = requiredString(o, "status");
     if (!STATUSES.contains(status)) {
-      throw new InvalidHeartbeat("status must be one of running, stopping, error (got '" + status + "')");
+      throw new InvalidHeartbeat(
+          "status must be one of running, stopping, error (got '" + status + "')");
     }
     double cpu = 0;
     if (o.containsKey("cpu") && o.get("cpu") != JsonValue.NULL) {
@@ -86,7 +92,8 @@ public final class HeartbeatParser {
     if (o.containsKey("memory") && o.get("memory") != JsonValue.NULL) {
       memory = requiredInteger(o, "memory");
       if (memory < 0) {
-        throw new InvalidHeartbeat("memory must be a non-negative number of bytes (got " + memory + ")");
+        throw new InvalidHeartbeat(
+            "memory must be a non-negative number of bytes (got " + memory + ")");
       }
     }
     String ts = requiredString(o, "timestamp");
@@ -94,13 +101,15 @@ public final class HeartbeatParser {
     try {
       timestamp = IsoInstant.parse(ts);
     } catch (DateTimeParseException e) {
-      throw new InvalidHeartbeat("timestamp must be ISO-8601 UTC, e.g. 2026-01-01T00:00:00Z (got '" + ts + "')");
+      throw new InvalidHeartbeat(
+          "timestamp must be ISO-8601 UTC, e.g. 2026-01-01T00:00:00Z (got '" + ts + "')");
     }
     java.util.OptionalLong progress = java.util.OptionalLong.empty();
     if (o.containsKey("events_processed") && o.get("events_processed") != JsonValue.NULL) {
       long p = requiredInteger(o, "events_processed");
       if (p < 0) {
-        throw new InvalidHeartbeat("events_processed must be a non-negative counter (got " + p + ")");
+        throw new InvalidHeartbeat(
+            "events_processed must be a non-negative counter (got " + p + ")");
       }
       progress = java.util.OptionalLong.of(p);
     }

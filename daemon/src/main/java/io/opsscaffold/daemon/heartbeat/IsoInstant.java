@@ -15,17 +15,26 @@ import java.time.format.DateTimeParseException;
 final class IsoInstant {
   private IsoInstant() {}
 
-  /** @throws DateTimeParseException as {@link Instant#parse} would */
+  /**
+   * @throws DateTimeParseException as {@link Instant#parse} would
+   */
   static Instant parse(String text) {
     Instant fast = fast(text);
     return fast != null ? fast : Instant.parse(text);
   }
 
-  /** The instant, or null when {@code text} is not in the fast path's form (or not a valid date). */
+  /**
+   * The instant, or null when {@code text} is not in the fast path's form (or not a valid date).
+   */
   private static Instant fast(String s) {
     int n = s.length();
-    if (n < 20 || s.charAt(n - 1) != 'Z' || s.charAt(4) != '-' || s.charAt(7) != '-' || s.charAt(10) != 'T'
-        || s.charAt(13) != ':' || s.charAt(16) != ':') {
+    if (n < 20
+        || s.charAt(n - 1) != 'Z'
+        || s.charAt(4) != '-'
+        || s.charAt(7) != '-'
+        || s.charAt(10) != 'T'
+        || s.charAt(13) != ':'
+        || s.charAt(16) != ':') {
       return null;
     }
     int year = digits(s, 0, 4);
@@ -34,7 +43,10 @@ final class IsoInstant {
     int hour = digits(s, 11, 2);
     int minute = digits(s, 14, 2);
     int second = digits(s, 17, 2);
-    if ((year | month | day | hour | minute | second) < 0 || hour > 23 || minute > 59 || second > 59) {
+    if ((year | month | day | hour | minute | second) < 0
+        || hour > 23
+        || minute > 59
+        || second > 59) {
       return null;
     }
     int nanos = 0;

@@ -8,8 +8,8 @@ import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
-import jakarta.json.stream.JsonParser;
 import jakarta.json.spi.JsonProvider;
+import jakarta.json.stream.JsonParser;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,16 +28,17 @@ import java.util.logging.Logger;
 
 /**
  * Heartbeats as JSON-RPC 2.0 on a Unix domain socket: one request (or batch) per line, method
- * {@code heartbeat}, params the same object as the HTTP body. Answers
- * {@code {"jsonrpc":"2.0","result":{"message":"heartbeat received"},"id":...}} or a JSON-RPC error
- * object: -32700 parse error, -32600 invalid request, -32601 unknown method, -32602 invalid params
- * (naming the field), -32001 unknown agent. Notifications (no id) get no answer.
+ * {@code heartbeat}, params the same object as the HTTP body. Answers {@code
+ * {"jsonrpc":"2.0","result":{"message":"heartbeat received"},"id":...}} or a JSON-RPC error object:
+ * -32700 parse error, -32600 invalid request, -32601 unknown method, -32602 invalid params (naming
+ * the field), -32001 unknown agent. Notifications (no id) get no answer.
  *
  * <p>The socket file is readable and writable by the daemon's user only. One virtual thread per
  * connection; a line longer than {@value #MAX_LINE} bytes closes the connection after an error.
  */
 public final class UnixSocketHeartbeatServer implements AutoCloseable {
-  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on
+  // every call.
   private static final JsonProvider JSON = JsonProvider.provider();
   private static final Logger LOG = Logger.getLogger(UnixSocketHeartbeatServer.class.getName());
   static final int MAX_LINE = 64 * 1024;
@@ -141,8 +142,10 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
     JsonValue id = req.getOrDefault("id", null);
     boolean notification = id == null;
     JsonValue replyId = notification ? JsonValue.NULL : id;
-    if (!notification && !(id instanceof JsonString || id instanceof JsonNumber || id == JsonValue.NULL)) {
-      return error(JsonValue.NULL, -32600, "Invalid Request: id must be a string, a number or null");
+    if (!notification
+        && !(id instanceof JsonString || id instanceof JsonNumber || id == JsonValue.NULL)) {
+      return error(
+          JsonValue.NULL, -32600, "Invalid Request: id must be a string, a number or null");
     }
     if (!(req.get("jsonrpc") instanceof JsonString v) || !v.getString().equals("2.0")) {
       return error(replyId, -32600, "Invalid Request: jsonrpc must be \"2.0\"");
@@ -151,11 +154,17 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
       return error(replyId, -32600, "Invalid Request: method must be a string");
     }
     if (!method.getString().equals("heartbeat")) {
-      return notification ? null : error(replyId, -32601, "Method not found: " + method.getString()
-          + " (this socket serves: heartbeat)");
+      return notification
+          ? null
+          : error(
+              replyId,
+              -32601,
+              "Method not found: " + method.getString() + " (this socket serves: heartbeat)");
     }
     if (!(req.get("params") instanceof JsonObject params)) {
-      return notification ? null : error(replyId, -32602, "Invalid params: params must be the heartbeat object");
+      return notification
+          ? null
+          : error(replyId, -32602, "Invalid params: params must be the heartbeat object");
     }
     Heartbeat hb;
     try {
@@ -182,8 +191,9 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
    * of a heartbeat's handling. {@code id} is a string, a number or null, and prints as JSON.
    */
   static String accepted(JsonValue id, Optional<String> warning) {
-    StringBuilder reply = new StringBuilder(96)
-        .append("{\"jsonrpc\":\"2.0\",\"result\":{\"message\":\"heartbeat received\"");
+    StringBuilder reply =
+        new StringBuilder(96)
+            .append("{\"jsonrpc\":\"2.0\",\"result\":{\"message\":\"heartbeat received\"");
     warning.ifPresent(w -> JsonText.appendQuoted(reply.append(",\"warning\":"), w));
     return reply.append("},\"id\":").append(id).append('}').toString();
   }
@@ -191,7 +201,12 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
   private String error(JsonValue id, int code, String message) {
     intake.count("socket", code == -32002 ? "busy" : code == -32001 ? "refused" : "invalid");
     JsonObjectBuilder err = JSON.createObjectBuilder().add("code", code).add("message", message);
-    return JSON.createObjectBuilder().add("jsonrpc", "2.0").add("error", err).add("id", id).build().toString();
+    return JSON.createObjectBuilder()
+        .add("jsonrpc", "2.0")
+        .add("error", err)
+        .add("id", id)
+        .build()
+        .toString();
   }
 
   private static void write(OutputStream out, String answer) throws IOException {

@@ -39,7 +39,9 @@ public final class LinkCommands {
   /** How many recent results are kept for repeated command ids. */
   static final int RECENT_RESULTS = 256;
 
-  /** Where a session's messages go: the current stream. Thread-safe; false once the stream ended. */
+  /**
+   * Where a session's messages go: the current stream. Thread-safe; false once the stream ended.
+   */
   public interface Outgoing {
     boolean send(DaemonMessage.Builder message);
   }
@@ -58,7 +60,12 @@ public final class LinkCommands {
         }
       };
 
-  public LinkCommands(Supervisor supervisor, LocalQueries reads, ConfigPusher pusher, Tracer tracer, Clock clock,
+  public LinkCommands(
+      Supervisor supervisor,
+      LocalQueries reads,
+      ConfigPusher pusher,
+      Tracer tracer,
+      Clock clock,
       String nodeId) {
     this.supervisor = supervisor;
     this.reads = reads;
@@ -84,12 +91,14 @@ public final class LinkCommands {
 
     /** Carries out {@code command} (traced as a child of {@code parent}); never blocks. */
     public void handle(Command command, Context parent) {
-      Span span = tracer.spanBuilder("daemon operate agent")
-          .setParent(parent)
-          .setSpanKind(SpanKind.CONSUMER)
-          .setAttribute("ops.command.id", command.getCommandId())
-          .setAttribute("ops.node.id", nodeId)
-          .startSpan();
+      Span span =
+          tracer
+              .spanBuilder("daemon operate agent")
+              .setParent(parent)
+              .setSpanKind(SpanKind.CONSUMER)
+              .setAttribute("ops.command.id", command.getCommandId())
+              .setAttribute("ops.node.id", nodeId)
+              .startSpan();
       Context ctx = parent.with(span);
       CommandResult cached;
       synchronized (recentResults) {
@@ -100,7 +109,11 @@ public final class LinkCommands {
         return;
       }
       if (command.hasDeadline() && Timestamps.toMillis(command.getDeadline()) < clock.millis()) {
-        reply(failure(command, Status.Code.DEADLINE_EXCEEDED, "the command arrived after its deadline"), ctx, span);
+        reply(
+            failure(
+                command, Status.Code.DEADLINE_EXCEEDED, "the command arrived after its deadline"),
+            ctx,
+            span);
         return;
       }
       try {
@@ -112,11 +125,18 @@ public final class LinkCommands {
           case PUSH_CONFIG -> {
             span.setAttribute("ops.agent.id", command.getPushConfig().getAgentId());
             span.setAttribute("ops.operation", "push-config");
-            Thread.ofVirtual().name("push-config-" + command.getPushConfig().getAgentId())
+            Thread.ofVirtual()
+                .name("push-config-" + command.getPushConfig().getAgentId())
                 .start(() -> reply(pushConfig(command, ctx), ctx, span));
           }
-          default -> reply(failure(command, Status.Code.UNIMPLEMENTED,
-              "this daemon does not know " + command.getActionCase()), ctx, span);
+          default ->
+              reply(
+                  failure(
+                      command,
+                      Status.Code.UNIMPLEMENTED,
+                      "this daemon does not know " + command.getActionCase()),
+                  ctx,
+                  span);
         }
       } catch (RuntimeException e) {
         Status s = ErrorMapper.toStatus(e);
@@ -128,21 +148,25 @@ public final class LinkCommands {
       String agentId = command.getOperate().getAgentId();
       span.setAttribute("ops.agent.id", agentId);
       span.setAttribute("ops.operation", command.getOperate().getOperation().name());
-      supervisor.operate(agentId, command.getOperate().getOperation(), ctx).whenComplete((snapshot, error) -> {
-        CommandResult result;
-        if (error != null) {
-          Status s = ErrorMapper.toStatus(error);
-          result = failure(command, s.getCode(), String.valueOf(s.getDescription()));
-        } else {
-          result = CommandResult.newBuilder()
-              .setCommandId(command.getCommandId())
-              .setSuccess(true)
-              .setMessage(snapshot.message())
-              .setAgent(LinkProtos.state(snapshot))
-              .build();
-        }
-        reply(result, ctx, span);
-      });
+      supervisor
+          .operate(agentId, command.getOperate().getOperation(), ctx)
+          .whenComplete(
+              (snapshot, error) -> {
+                CommandResult result;
+                if (error != null) {
+                  Status s = ErrorMapper.toStatus(error);
+                  result = failure(command, s.getCode(), String.valueOf(s.getDescription()));
+                } else {
+                  result =
+                      CommandResult.newBuilder()
+                          .setCommandId(command.getCommandId())
+                          .setSuccess(true)
+                          .setMessage(snapshot.message())
+                          .setAgent(LinkProtos.state(snapshot))
+                          .build();
+                }
+                reply(result, ctx, span);
+              });
     }
 
     private void cancel(Command command, Context ctx, Span span) {
@@ -150,8 +174,14 @@ public final class LinkCommands {
       if (f != null) {
         f.close();
       }
-      reply(CommandResult.newBuilder().setCommandId(command.getCommandId()).setSuccess(true)
-          .setMessage(f == null ? "nothing to cancel" : "cancelled").build(), ctx, span);
+      reply(
+          CommandResult.newBuilder()
+              .setCommandId(command.getCommandId())
+              .setSuccess(true)
+              .setMessage(f == null ? "nothing to cancel" : "cancelled")
+              .build(),
+          ctx,
+          span);
     }
 
     private void reply(CommandResult result, Context ctx, Span span) {
@@ -161,20 +191,36 @@ public final class LinkCommands {
       if (!result.getSuccess()) {
         span.setStatus(StatusCode.ERROR, result.getMessage());
       }
-      out.send(DaemonMessage.newBuilder().setCommandResult(result).setTraceContext(LinkProtos.traceContext(ctx)));
+      out.send(
+          DaemonMessage.newBuilder()
+              .setCommandResult(result)
+              .setTraceContext(LinkProtos.traceContext(ctx)));
       span.end();
     }
 
     private CommandResult pushConfig(Command command, Context ctx) {
       var push = command.getPushConfig();
-      ConfigPusher.Result r = pusher.push(push.getAgentId(), push.getFilesList().stream()
-          .map(f -> new ConfigPusher.File(f.getName(), f.getContent().getBytes(StandardCharsets.UTF_8)))
-          .toList(), ctx);
-      CommandResult.Builder b = CommandResult.newBuilder().setCommandId(command.getCommandId())
-          .setSuccess(r.applied()).setMessage(r.message()).setConfigOutcome(r.outcome().name())
-          .setConfigHash(r.hash());
+      ConfigPusher.Result r =
+          pusher.push(
+              push.getAgentId(),
+              push.getFilesList().stream()
+                  .map(
+                      f ->
+                          new ConfigPusher.File(
+                              f.getName(), f.getContent().getBytes(StandardCharsets.UTF_8)))
+                  .toList(),
+              ctx);
+      CommandResult.Builder b =
+          CommandResult.newBuilder()
+              .setCommandId(command.getCommandId())
+              .setSuccess(r.applied())
+              .setMessage(r.message())
+              .setConfigOutcome(r.outcome().name())
+              .setConfigHash(r.hash());
       r.failure().ifPresent(kind -> b.setErrorCode(ErrorMapper.code(kind).value()));
-      supervisor.runner(push.getAgentId()).ifPresent(runner -> b.setAgent(LinkProtos.state(runner.snapshot())));
+      supervisor
+          .runner(push.getAgentId())
+          .ifPresent(runner -> b.setAgent(LinkProtos.state(runner.snapshot())));
       return b.build();
     }
 
@@ -185,14 +231,20 @@ public final class LinkCommands {
     private void follow(Command command, Context ctx, Span span) {
       var f = command.getFollowLogs();
       String id = command.getCommandId();
-      LogFollower follower = reads.follower(f.getAgentId(), f.getLines(), line -> {
-        if (!out.send(DaemonMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setCommandId(id).addLines(line)))) {
-          LogFollower self = followers.remove(id);
-          if (self != null) {
-            self.close();
-          }
-        }
-      });
+      LogFollower follower =
+          reads.follower(
+              f.getAgentId(),
+              f.getLines(),
+              line -> {
+                if (!out.send(
+                    DaemonMessage.newBuilder()
+                        .setLogChunk(LogChunk.newBuilder().setCommandId(id).addLines(line)))) {
+                  LogFollower self = followers.remove(id);
+                  if (self != null) {
+                    self.close();
+                  }
+                }
+              });
       span.setAttribute("ops.agent.id", f.getAgentId());
       span.end();
       followers.put(id, follower);
@@ -201,13 +253,19 @@ public final class LinkCommands {
     }
 
     private CommandResult read(Command command) {
-      CommandResult.Builder r = CommandResult.newBuilder().setCommandId(command.getCommandId()).setSuccess(true);
+      CommandResult.Builder r =
+          CommandResult.newBuilder().setCommandId(command.getCommandId()).setSuccess(true);
       if (command.hasReadLogs()) {
-        r.addAllLogLines(reads.tail(command.getReadLogs().getAgentId(), command.getReadLogs().getLines(), 100));
+        r.addAllLogLines(
+            reads.tail(command.getReadLogs().getAgentId(), command.getReadLogs().getLines(), 100));
       } else {
         var m = command.getReadMetrics();
-        r.addAllSamples(reads.metrics(m.getAgentId(),
-            m.hasDuration() ? Duration.ofMillis(Durations.toMillis(m.getDuration())) : Duration.ZERO));
+        r.addAllSamples(
+            reads.metrics(
+                m.getAgentId(),
+                m.hasDuration()
+                    ? Duration.ofMillis(Durations.toMillis(m.getDuration()))
+                    : Duration.ZERO));
       }
       return r.build();
     }

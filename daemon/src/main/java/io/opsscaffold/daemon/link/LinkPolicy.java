@@ -13,5 +13,9 @@ import java.time.Duration;
  * @param statsInterval how often the host's measurements are sent
  */
 public record LinkPolicy(
-    String address, Duration reconnectInitial, Duration reconnectMax, Duration pingInterval, Duration coalesce,
+    String address,
+    Duration reconnectInitial,
+    Duration reconnectMax,
+    Duration pingInterval,
+    Duration coalesce,
     Duration statsInterval) {}

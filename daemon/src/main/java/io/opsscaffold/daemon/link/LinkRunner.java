@@ -43,6 +43,7 @@ import java.util.logging.Logger;
  */
 public final class LinkRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(LinkRunner.class.getName());
+
   /** A welcomed stream that lasted this long resets the backoff. */
   static final long STABLE_MS = 10_000;
 
@@ -67,8 +68,15 @@ public final class LinkRunner implements AutoCloseable {
    * @param time reconnect delays, keepalive and coalescing wait on it
    * @param random the reconnect jitter's source, uniform in [0, 1)
    */
-  public LinkRunner(LinkPolicy policy, Hello hello, Channel channel, Supplier<List<AgentSnapshot>> fullState,
-      Outbox outbox, LinkCommands commands, Supplier<Optional<HostStats>> hostStats, Time time,
+  public LinkRunner(
+      LinkPolicy policy,
+      Hello hello,
+      Channel channel,
+      Supplier<List<AgentSnapshot>> fullState,
+      Outbox outbox,
+      LinkCommands commands,
+      Supplier<Optional<HostStats>> hostStats,
+      Time time,
       DoubleSupplier random) {
     this.policy = policy;
     this.hello = hello;
@@ -116,8 +124,17 @@ public final class LinkRunner implements AutoCloseable {
       Duration delay = backoff.delay(failures);
       String reason = why;
       int attempt = failures;
-      LOG.warning(() -> "link to manager " + policy.address() + " is down (" + reason + "); retry "
-          + attempt + " in " + delay.toMillis() + " ms");
+      LOG.warning(
+          () ->
+              "link to manager "
+                  + policy.address()
+                  + " is down ("
+                  + reason
+                  + "); retry "
+                  + attempt
+                  + " in "
+                  + delay.toMillis()
+                  + " ms");
       try {
         time.sleep(delay);
       } catch (InterruptedException e) {
@@ -159,8 +176,12 @@ public final class LinkRunner implements AutoCloseable {
       sendFullState();
       while (running && !ended.isDone()) {
         long now = clock.millis();
-        long untilPing = Math.max(1, Math.min(pingIntervalMs - (now - lastSentMs),
-            policy.statsInterval().toMillis() - (now - lastStatsMs)));
+        long untilPing =
+            Math.max(
+                1,
+                Math.min(
+                    pingIntervalMs - (now - lastSentMs),
+                    policy.statsInterval().toMillis() - (now - lastStatsMs)));
         List<Outbox.Change> changes = outbox.awaitAndDrain(untilPing, policy.coalesce().toMillis());
         if (ended.isDone()) {
           break;
@@ -177,7 +198,9 @@ public final class LinkRunner implements AutoCloseable {
           hostStats.get().ifPresent(h -> send(DaemonMessage.newBuilder().setHostStats(h)));
         }
         if (now - lastSentMs >= pingIntervalMs) {
-          send(DaemonMessage.newBuilder().setPing(Ping.newBuilder().setSentAt(Timestamps.fromMillis(now))));
+          send(
+              DaemonMessage.newBuilder()
+                  .setPing(Ping.newBuilder().setSentAt(Timestamps.fromMillis(now))));
         }
         if (now - lastReceivedMs > 3 * pingIntervalMs) {
           String why = "nothing from the manager for " + (now - lastReceivedMs) + " ms";
@@ -194,7 +217,8 @@ public final class LinkRunner implements AutoCloseable {
         return "daemon shutting down";
       }
       Status status = ended.getNow(Status.UNKNOWN);
-      return status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription());
+      return status.getCode()
+          + (status.getDescription() == null ? "" : ": " + status.getDescription());
     }
 
     private void sendFullState() {
@@ -208,11 +232,12 @@ public final class LinkRunner implements AutoCloseable {
     private void sendDeltas(List<Outbox.Change> changes) {
       Deltas.Builder deltas = Deltas.newBuilder();
       for (Outbox.Change c : changes) {
-        deltas.addDeltas(AgentDelta.newBuilder()
-            .setState(LinkProtos.state(c.snapshot()))
-            .setRemoved(c.removed())
-            .setObservedAt(Timestamps.fromMillis(c.observedAt().toEpochMilli()))
-            .setTraceContext(LinkProtos.traceContext(c.cause())));
+        deltas.addDeltas(
+            AgentDelta.newBuilder()
+                .setState(LinkProtos.state(c.snapshot()))
+                .setRemoved(c.removed())
+                .setObservedAt(Timestamps.fromMillis(c.observedAt().toEpochMilli()))
+                .setTraceContext(LinkProtos.traceContext(c.cause())));
       }
       send(DaemonMessage.newBuilder().setDeltas(deltas));
     }
@@ -243,8 +268,13 @@ public final class LinkRunner implements AutoCloseable {
           if (msg.getWelcome().hasPingInterval()) {
             pingIntervalMs = Math.max(100, Durations.toMillis(msg.getWelcome().getPingInterval()));
           }
-          LOG.info(() -> "connected to manager " + policy.address() + " (session "
-              + msg.getWelcome().getSessionId() + ")");
+          LOG.info(
+              () ->
+                  "connected to manager "
+                      + policy.address()
+                      + " (session "
+                      + msg.getWelcome().getSessionId()
+                      + ")");
         }
         case COMMAND -> session.handle(msg.getCommand(), LinkProtos.context(msg.getTraceContext()));
         case RESYNC -> {
@@ -252,7 +282,7 @@ public final class LinkRunner implements AutoCloseable {
           resync.set(true);
           outbox.wake();
         }
-        case ACK, PONG, BODY_NOT_SET -> { }
+        case ACK, PONG, BODY_NOT_SET -> {}
       }
     }
 

@@ -56,17 +56,18 @@ public final class AgentLogs {
 
   /** Rotates every registered agent's file that has grown past its limit. Called periodically. */
   public void rotateOversized() {
-    policies.forEach((id, policy) -> {
-      try {
-        if (Files.size(file(id)) > policy.maxBytes()) {
-          rotate(id, policy);
-        }
-      } catch (java.nio.file.NoSuchFileException e) {
-        // not started yet
-      } catch (IOException e) {
-        LOG.warning(() -> "rotating the log of " + id + " failed: " + e);
-      }
-    });
+    policies.forEach(
+        (id, policy) -> {
+          try {
+            if (Files.size(file(id)) > policy.maxBytes()) {
+              rotate(id, policy);
+            }
+          } catch (java.nio.file.NoSuchFileException e) {
+            // not started yet
+          } catch (IOException e) {
+            LOG.warning(() -> "rotating the log of " + id + " failed: " + e);
+          }
+        });
   }
 
   /** Rotates {@code agentId}'s file now. */

@@ -9,10 +9,10 @@ import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
- * Sends an agent's last lines, then each new complete line as it is written, until {@link
- * #close}. Checks the file every 200 ms; a file that shrank was rotated (truncated) and is read
- * again from its start. Runs on the caller's thread ({@link #run} blocks); {@code sink} failing
- * (the client went away) ends it.
+ * Sends an agent's last lines, then each new complete line as it is written, until {@link #close}.
+ * Checks the file every 200 ms; a file that shrank was rotated (truncated) and is read again from
+ * its start. Runs on the caller's thread ({@link #run} blocks); {@code sink} failing (the client
+ * went away) ends it.
  */
 public final class LogFollower implements AutoCloseable {
   private final AgentLogs logs;
@@ -24,8 +24,11 @@ public final class LogFollower implements AutoCloseable {
 
   private final Time time;
 
-  /** @param time the 200 ms polls wait on it */
-  public LogFollower(AgentLogs logs, String agentId, int initialLines, Consumer<String> sink, Time time) {
+  /**
+   * @param time the 200 ms polls wait on it
+   */
+  public LogFollower(
+      AgentLogs logs, String agentId, int initialLines, Consumer<String> sink, Time time) {
     this.time = time;
     this.logs = logs;
     this.agentId = agentId;

@@ -4,9 +4,9 @@ import io.opsscaffold.daemon.health.HealthPolicy;
 import io.opsscaffold.daemon.supervision.AgentHttp;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.Supervisor;
-import java.net.URI;
 import io.opsscaffold.time.Scheduler;
 import io.opsscaffold.time.Time;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -26,6 +25,7 @@ import java.util.logging.Logger;
  */
 public final class HealthMonitor implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(HealthMonitor.class.getName());
+
   /** Samples kept per agent: one hour at the default 5 s interval. */
   static final int HISTORY = 720;
 
@@ -35,13 +35,17 @@ public final class HealthMonitor implements AutoCloseable {
   private final Clock clock;
   private final Scheduler timer;
   private final Map<String, SampleHistory<ProcessSample>> histories = new ConcurrentHashMap<>();
-  private final SampleHistory<HostSample> hostHistory = new SampleHistory<>(HISTORY, HostSample::at);
+  private final SampleHistory<HostSample> hostHistory =
+      new SampleHistory<>(HISTORY, HostSample::at);
   private final Map<String, Instant> nextProbe = new ConcurrentHashMap<>();
   private final Map<String, Boolean> probing = new ConcurrentHashMap<>();
   private Instant nextSample = Instant.MIN;
 
-  /** @param time the once-a-second tick and the sample and probe schedules run on it */
-  public HealthMonitor(Supervisor supervisor, ResourceMonitor resources, Duration sampleInterval, Time time) {
+  /**
+   * @param time the once-a-second tick and the sample and probe schedules run on it
+   */
+  public HealthMonitor(
+      Supervisor supervisor, ResourceMonitor resources, Duration sampleInterval, Time time) {
     this.supervisor = supervisor;
     this.resources = resources;
     this.sampleInterval = sampleInterval;
@@ -55,7 +59,8 @@ public final class HealthMonitor implements AutoCloseable {
 
   /** The resource history of an agent (empty when never sampled). */
   public SampleHistory<ProcessSample> history(String agentId) {
-    return histories.computeIfAbsent(agentId, id -> new SampleHistory<>(HISTORY, ProcessSample::at));
+    return histories.computeIfAbsent(
+        agentId, id -> new SampleHistory<>(HISTORY, ProcessSample::at));
   }
 
   public SampleHistory<HostSample> hostHistory() {
@@ -79,10 +84,11 @@ public final class HealthMonitor implements AutoCloseable {
         if (sample) {
           sampled.add(pid);
           Optional<ProcessSample> s = resources.sample(pid);
-          s.ifPresent(value -> {
-            history(runner.spec().id()).add(value);
-            runner.observeResources(value.cpuPercent(), value.rssBytes());
-          });
+          s.ifPresent(
+              value -> {
+                history(runner.spec().id()).add(value);
+                runner.observeResources(value.cpuPercent(), value.rssBytes());
+              });
         }
         runner.spec().health().probe().ifPresent(probe -> maybeProbe(runner, probe, now));
         runner.checkHealth();
@@ -107,18 +113,27 @@ public final class HealthMonitor implements AutoCloseable {
     }
     nextProbe.put(id, now.plus(probe.period()));
     probing.put(id, true);
-    Thread.ofVirtual().name("probe-" + id).start(() -> {
-      try {
-        AgentHttp.Answer res = AgentHttp.get(URI.create(probe.url()), probe.timeout());
-        runner.observeProbe(res.ok(), "GET " + probe.url() + " answered " + res.status());
-      } catch (AgentHttp.TimedOut e) {
-        runner.observeProbe(false, "GET " + probe.url() + " timed out after " + probe.timeout().toMillis() + " ms");
-      } catch (Exception e) {
-        runner.observeProbe(false, "GET " + probe.url() + " failed: " + e.getMessage());
-      } finally {
-        probing.put(id, false);
-      }
-    });
+    Thread.ofVirtual()
+        .name("probe-" + id)
+        .start(
+            () -> {
+              try {
+                AgentHttp.Answer res = AgentHttp.get(URI.create(probe.url()), probe.timeout());
+                runner.observeProbe(res.ok(), "GET " + probe.url() + " answered " + res.status());
+              } catch (AgentHttp.TimedOut e) {
+                runner.observeProbe(
+                    false,
+                    "GET "
+                        + probe.url()
+                        + " timed out after "
+                        + probe.timeout().toMillis()
+                        + " ms");
+              } catch (Exception e) {
+                runner.observeProbe(false, "GET " + probe.url() + " failed: " + e.getMessage());
+              } finally {
+                probing.put(id, false);
+              }
+            });
   }
 
   @Override

@@ -12,15 +12,24 @@ import java.util.Optional;
  * threads, start time, virtual and resident size), {@code io} (storage bytes read and written) and
  * the entries of {@code fd} (open files): three small reads.
  *
- * <p>The daemon samples its agents this way on Linux instead of through OSHI's {@code
- * getProcess}, which reads several more files per process (status, cmdline, environ, the owner's
- * name) and builds an object holding them all; for ten agents every five seconds that was the
- * larger part of the daemon's idle work. Stateless and thread-safe.
+ * <p>The daemon samples its agents this way on Linux instead of through OSHI's {@code getProcess},
+ * which reads several more files per process (status, cmdline, environ, the owner's name) and
+ * builds an object holding them all; for ten agents every five seconds that was the larger part of
+ * the daemon's idle work. Stateless and thread-safe.
  */
 final class ProcFs {
-  /** The figures of one read; {@code startTicks} tells a reused pid from the process it replaced. */
-  record Reading(long startTicks, long cpuTicks, int threads, long virtualBytes, long rssBytes, long openFiles,
-      long readBytes, long writeBytes) {}
+  /**
+   * The figures of one read; {@code startTicks} tells a reused pid from the process it replaced.
+   */
+  record Reading(
+      long startTicks,
+      long cpuTicks,
+      int threads,
+      long virtualBytes,
+      long rssBytes,
+      long openFiles,
+      long readBytes,
+      long writeBytes) {}
 
   private final Path root;
   private final long pageSize;
@@ -48,7 +57,8 @@ final class ProcFs {
     } catch (IOException e) {
       return Optional.empty(); // exited between the caller's pid lookup and now
     }
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields start after the last ')'.
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields start after the
+    // last ')'.
     int close = stat.lastIndexOf(')');
     if (close < 0) {
       return Optional.empty();
@@ -73,7 +83,8 @@ final class ProcFs {
       return Optional.empty();
     }
     long[] io = io(dir);
-    return Optional.of(new Reading(start, cpu, threads, vsize, rssPages * pageSize, openFiles(dir), io[0], io[1]));
+    return Optional.of(
+        new Reading(start, cpu, threads, vsize, rssPages * pageSize, openFiles(dir), io[0], io[1]));
   }
 
   /** read_bytes and write_bytes; zeros when io is not readable (another user's process). */

@@ -44,8 +44,10 @@ public final class ResourceMonitor {
   private final Optional<ProcFs> procFs;
   private final long ticksPerSecond;
   private final LongSupplier nanoTime;
+
   /** The previous /proc reading of each process, with when it was taken (System.nanoTime). */
   private final Map<Long, Timed> previousReadings = new ConcurrentHashMap<>();
+
   private long[] previousTicks;
   private long slowPartsReadAtMs;
   private boolean slowPartsRead;
@@ -72,7 +74,8 @@ public final class ResourceMonitor {
    * Reads processes from {@code procFs} (tests: a directory laid out like /proc), or through OSHI;
    * {@code nanoTime} times the readings (tests: a fake source moved with the fake CPU ticks).
    */
-  ResourceMonitor(Clock clock, Optional<ProcFs> procFs, long ticksPerSecond, LongSupplier nanoTime) {
+  ResourceMonitor(
+      Clock clock, Optional<ProcFs> procFs, long ticksPerSecond, LongSupplier nanoTime) {
     this.clock = clock;
     this.procFs = procFs;
     this.ticksPerSecond = ticksPerSecond;
@@ -99,12 +102,22 @@ public final class ResourceMonitor {
     ProcFs.Reading now = read.get();
     Timed before = previousReadings.put(pid, new Timed(now, nanos));
     double cpu = 0;
-    if (before != null && before.reading().startTicks() == now.startTicks() && nanos > before.nanos()) {
+    if (before != null
+        && before.reading().startTicks() == now.startTicks()
+        && nanos > before.nanos()) {
       double usedSeconds = (now.cpuTicks() - before.reading().cpuTicks()) / (double) ticksPerSecond;
       cpu = Math.max(0, usedSeconds / ((nanos - before.nanos()) / 1e9) * 100);
     }
-    return Optional.of(new ProcessSample(clock.instant(), Math.round(cpu * 10) / 10.0, now.rssBytes(),
-        now.virtualBytes(), now.threads(), now.openFiles(), now.readBytes(), now.writeBytes()));
+    return Optional.of(
+        new ProcessSample(
+            clock.instant(),
+            Math.round(cpu * 10) / 10.0,
+            now.rssBytes(),
+            now.virtualBytes(),
+            now.threads(),
+            now.openFiles(),
+            now.readBytes(),
+            now.writeBytes()));
   }
 
   private Optional<ProcessSample> sampleOshi(long pid) {
@@ -115,9 +128,16 @@ public final class ResourceMonitor {
     }
     OSProcess before = previous.put(pid, now);
     double cpu = before == null ? 0 : Math.max(0, now.getProcessCpuLoadBetweenTicks(before) * 100);
-    return Optional.of(new ProcessSample(clock.instant(), Math.round(cpu * 10) / 10.0,
-        now.getResidentSetSize(), now.getVirtualSize(), now.getThreadCount(), now.getOpenFiles(),
-        now.getBytesRead(), now.getBytesWritten()));
+    return Optional.of(
+        new ProcessSample(
+            clock.instant(),
+            Math.round(cpu * 10) / 10.0,
+            now.getResidentSetSize(),
+            now.getVirtualSize(),
+            now.getThreadCount(),
+            now.getOpenFiles(),
+            now.getBytesRead(),
+            now.getBytesWritten()));
   }
 
   /**
@@ -150,10 +170,22 @@ public final class ResourceMonitor {
       received += net.getBytesRecv();
       sent += net.getBytesSent();
     }
-    return new HostSample(clock.instant(), Math.round(load * 10) / 10.0, cpu.getLogicalProcessorCount(),
-        memory.getTotal(), memory.getAvailable(), memory.getVirtualMemory().getSwapTotal(),
-        memory.getVirtualMemory().getSwapUsed(), avg[0], avg[1], avg[2], os.getSystemUptime(),
-        diskTotal, diskFree, received, sent);
+    return new HostSample(
+        clock.instant(),
+        Math.round(load * 10) / 10.0,
+        cpu.getLogicalProcessorCount(),
+        memory.getTotal(),
+        memory.getAvailable(),
+        memory.getVirtualMemory().getSwapTotal(),
+        memory.getVirtualMemory().getSwapUsed(),
+        avg[0],
+        avg[1],
+        avg[2],
+        os.getSystemUptime(),
+        diskTotal,
+        diskFree,
+        received,
+        sent);
   }
 
   private void readSlowParts() {

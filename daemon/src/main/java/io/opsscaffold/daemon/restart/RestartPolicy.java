@@ -21,7 +21,10 @@ public record RestartPolicy(
     Duration resetAfter,
     int crashLoopAfter) {
 
-  /** Which exits nobody asked for are followed by a restart; {@link #configName} is its name in daemon.yaml. */
+  /**
+   * Which exits nobody asked for are followed by a restart; {@link #configName} is its name in
+   * daemon.yaml.
+   */
   public enum Mode {
     /** Every exit. */
     ALWAYS("always"),
@@ -47,16 +50,20 @@ public record RestartPolicy(
 
     /** The mode named {@code name} in daemon.yaml; one of {@link #configNames()}. */
     public static Mode fromConfig(String name) {
-      return java.util.Arrays.stream(values()).filter(m -> m.configName.equals(name)).findFirst()
-          .orElseThrow(() -> new IllegalArgumentException("restart policy '" + name + "' is not one of "
-              + configNames()));
+      return java.util.Arrays.stream(values())
+          .filter(m -> m.configName.equals(name))
+          .findFirst()
+          .orElseThrow(
+              () ->
+                  new IllegalArgumentException(
+                      "restart policy '" + name + "' is not one of " + configNames()));
     }
   }
 
   /** The defaults: always, 1 s doubling to 5 min, reset after 10 min, crash loop after 5. */
   public static RestartPolicy defaults() {
-    return new RestartPolicy(Mode.ALWAYS, Duration.ofSeconds(1), 2.0, Duration.ofMinutes(5),
-        Duration.ofMinutes(10), 5);
+    return new RestartPolicy(
+        Mode.ALWAYS, Duration.ofSeconds(1), 2.0, Duration.ofMinutes(5), Duration.ofMinutes(10), 5);
   }
 
   /** Whether an exit with {@code exitCode} (that nobody asked for) calls for a restart. */

@@ -8,9 +8,9 @@ import java.util.function.DoubleSupplier;
 /**
  * Decides "restart after X, or stay stopped" for one agent, like Nomad's restart tracker: delays
  * grow exponentially from the initial delay to the cap, with jitter (each delay between 80 % and
- * 100 % of its step, so restarts of many agents spread out); a run that lasted {@code
- * reset-after} forgets earlier failures; {@code crash-loop-after} consecutive failures mark a crash
- * loop, which is still retried at the capped interval, never given up.
+ * 100 % of its step, so restarts of many agents spread out); a run that lasted {@code reset-after}
+ * forgets earlier failures; {@code crash-loop-after} consecutive failures mark a crash loop, which
+ * is still retried at the capped interval, never given up.
  *
  * <p>Pure given its clock and random source; not thread-safe (owned by the agent's runner).
  */

@@ -1,21 +1,16 @@
 package io.opsscaffold.daemon.store;
 
+import io.opsscaffold.files.AtomicFiles;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonReader;
 import jakarta.json.JsonValue;
 import jakarta.json.spi.JsonProvider;
-import io.opsscaffold.files.AtomicFiles;
 import java.io.IOException;
 import java.io.StringReader;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,12 +21,13 @@ import java.util.logging.Logger;
 /**
  * The daemon's metadata store: one JSON file per agent under {@code <data-dir>/state/}, each
  * written atomically ({@link AtomicFiles}: temporary file in the same directory, fsync, rename,
- * fsync of the directory), readable by the daemon's user only. A file that cannot be read is set aside as {@code <name>.corrupt-<millis>} and
- * reported; it never stops the daemon. Thread-safe per agent (each agent's runner writes its own
- * file); {@link #problems} collects what was set aside.
+ * fsync of the directory), readable by the daemon's user only. A file that cannot be read is set
+ * aside as {@code <name>.corrupt-<millis>} and reported; it never stops the daemon. Thread-safe per
+ * agent (each agent's runner writes its own file); {@link #problems} collects what was set aside.
  */
 public final class AgentStateStore {
-  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on every call.
+  // One provider for the process: Json.createX() looks the provider up through ServiceLoader on
+  // every call.
   private static final JsonProvider JSON = JsonProvider.provider();
   private static final Logger LOG = Logger.getLogger(AgentStateStore.class.getName());
 
@@ -54,16 +50,19 @@ public final class AgentStateStore {
     }
     try (JsonReader r = JSON.createReader(new StringReader(Files.readString(f)))) {
       JsonObject o = r.readObject();
-      return Optional.of(new StoredAgent(
-          o.getString("agent_id"),
-          o.getJsonNumber("pid").longValueExact(),
-          instant(o, "process_start"),
-          o.getString("command_line"),
-          o.getString("lifecycle"),
-          o.getInt("restart_count"),
-          o.isNull("last_exit_code") ? OptionalInt.empty() : OptionalInt.of(o.getInt("last_exit_code")),
-          instant(o, "last_exit_at"),
-          o.getString("last_restart_reason", "")));
+      return Optional.of(
+          new StoredAgent(
+              o.getString("agent_id"),
+              o.getJsonNumber("pid").longValueExact(),
+              instant(o, "process_start"),
+              o.getString("command_line"),
+              o.getString("lifecycle"),
+              o.getInt("restart_count"),
+              o.isNull("last_exit_code")
+                  ? OptionalInt.empty()
+                  : OptionalInt.of(o.getInt("last_exit_code")),
+              instant(o, "last_exit_at"),
+              o.getString("last_restart_reason", "")));
     } catch (IOException | RuntimeException e) {
       Path aside = f.resolveSibling(f.getFileName() + ".corrupt-" + System.currentTimeMillis());
       try {
@@ -71,8 +70,15 @@ public final class AgentStateStore {
       } catch (IOException moveFailed) {
         LOG.warning(() -> "could not set aside " + f + ": " + moveFailed);
       }
-      String problem = "state of " + agentId + " was unreadable (" + e.getClass().getSimpleName() + ": "
-          + e.getMessage() + "); set aside as " + aside.getFileName();
+      String problem =
+          "state of "
+              + agentId
+              + " was unreadable ("
+              + e.getClass().getSimpleName()
+              + ": "
+              + e.getMessage()
+              + "); set aside as "
+              + aside.getFileName();
       synchronized (problems) {
         problems.add(problem);
       }
@@ -84,16 +90,21 @@ public final class AgentStateStore {
   /** Replaces the stored record of the agent, atomically and durably. */
   public void save(StoredAgent s) throws IOException {
     Files.createDirectories(dir);
-    JsonObjectBuilder b = JSON.createObjectBuilder()
-        .add("agent_id", s.agentId())
-        .add("pid", s.pid())
-        .add("command_line", s.commandLine())
-        .add("lifecycle", s.lifecycle())
-        .add("restart_count", s.restartCount())
-        .add("last_restart_reason", s.lastRestartReason());
-    s.processStart().ifPresentOrElse(t -> b.add("process_start", t.toString()), () -> b.addNull("process_start"));
-    s.lastExitCode().ifPresentOrElse(c -> b.add("last_exit_code", c), () -> b.addNull("last_exit_code"));
-    s.lastExitAt().ifPresentOrElse(t -> b.add("last_exit_at", t.toString()), () -> b.addNull("last_exit_at"));
+    JsonObjectBuilder b =
+        JSON.createObjectBuilder()
+            .add("agent_id", s.agentId())
+            .add("pid", s.pid())
+            .add("command_line", s.commandLine())
+            .add("lifecycle", s.lifecycle())
+            .add("restart_count", s.restartCount())
+            .add("last_restart_reason", s.lastRestartReason());
+    s.processStart()
+        .ifPresentOrElse(
+            t -> b.add("process_start", t.toString()), () -> b.addNull("process_start"));
+    s.lastExitCode()
+        .ifPresentOrElse(c -> b.add("last_exit_code", c), () -> b.addNull("last_exit_code"));
+    s.lastExitAt()
+        .ifPresentOrElse(t -> b.add("last_exit_at", t.toString()), () -> b.addNull("last_exit_at"));
     byte[] json = b.build().toString().getBytes(StandardCharsets.UTF_8);
     AtomicFiles.write(file(s.agentId()), json);
   }
@@ -112,6 +123,8 @@ public final class AgentStateStore {
 
   private static Optional<Instant> instant(JsonObject o, String key) {
     JsonValue v = o.get(key);
-    return v == null || v == JsonValue.NULL ? Optional.empty() : Optional.of(Instant.parse(o.getString(key)));
+    return v == null || v == JsonValue.NULL
+        ? Optional.empty()
+        : Optional.of(Instant.parse(o.getString(key)));
   }
 }

@@ -24,8 +24,10 @@ import java.time.Duration;
 public final class AgentHttp {
   /** At most this much of a body is kept for messages. */
   static final int BODY_LIMIT = 300;
+
   /** A body longer than this is not read to its end: the connection is closed instead. */
   static final int DRAIN_LIMIT = 64 * 1024;
+
   /** Connecting never waits longer than this, whatever the request's timeout. */
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
 

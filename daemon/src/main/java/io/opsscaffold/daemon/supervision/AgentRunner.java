@@ -7,6 +7,9 @@ import io.opsscaffold.daemon.health.Health;
 import io.opsscaffold.daemon.health.HealthTracker;
 import io.opsscaffold.daemon.restart.RestartDecision;
 import io.opsscaffold.daemon.restart.RestartTracker;
+import io.opsscaffold.time.Scheduled;
+import io.opsscaffold.time.Scheduler;
+import io.opsscaffold.time.Time;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -20,17 +23,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import java.util.logging.Logger;
-import io.opsscaffold.time.Scheduled;
-import io.opsscaffold.time.Scheduler;
-import io.opsscaffold.time.Time;
 
 /**
  * Owns one supervised agent: its process, its lifecycle and everything the daemon knows about it.
  *
- * <p>All state lives on the runner's single thread; {@link #start}, {@link #stop}, {@link
- * #restart} and {@link #heartbeat} may be called from any thread and hand their work to it. Process
- * exits arrive from the JDK's reaper thread and are handed over the same way, so no lock is needed
- * and every change is published to the {@link StateListener} in order.
+ * <p>All state lives on the runner's single thread; {@link #start}, {@link #stop}, {@link #restart}
+ * and {@link #heartbeat} may be called from any thread and hand their work to it. Process exits
+ * arrive from the JDK's reaper thread and are handed over the same way, so no lock is needed and
+ * every change is published to the {@link StateListener} in order.
  *
  * <p>Lifecycle: a launched process is STARTING until it has stayed up for {@code start-seconds},
  * then RUNNING. An exit nobody asked for goes to the {@link RestartTracker}: RESTARTING (waiting
@@ -44,8 +44,9 @@ import io.opsscaffold.time.Time;
  */
 public final class AgentRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AgentRunner.class.getName());
-  private static final Map<Integer, String> SIGNALS = Map.of(1, "HUP", 2, "INT", 3, "QUIT", 6, "ABRT",
-      9, "KILL", 11, "SEGV", 13, "PIPE", 15, "TERM");
+  private static final Map<Integer, String> SIGNALS =
+      Map.of(
+          1, "HUP", 2, "INT", 3, "QUIT", 6, "ABRT", 9, "KILL", 11, "SEGV", 13, "PIPE", 15, "TERM");
 
   private final AgentSpec spec;
   private final ProcessLauncher launcher;
@@ -95,8 +96,14 @@ public final class AgentRunner implements AutoCloseable {
    * @param random the restart jitter's source, uniform in [0, 1)
    * @param logTail the last lines of an agent's output, read after an unexpected exit
    */
-  public AgentRunner(AgentSpec spec, ProcessLauncher launcher, StateListener listener, Time time,
-      DoubleSupplier random, Tracer tracer, java.util.function.Function<String, List<String>> logTail) {
+  public AgentRunner(
+      AgentSpec spec,
+      ProcessLauncher launcher,
+      StateListener listener,
+      Time time,
+      DoubleSupplier random,
+      Tracer tracer,
+      java.util.function.Function<String, List<String>> logTail) {
     this.logTail = logTail;
     this.spec = spec;
     this.launcher = launcher;
@@ -113,24 +120,27 @@ public final class AgentRunner implements AutoCloseable {
   }
 
   /**
-   * Starts the agent unless it is running; completes once the start counts as successful
-   * (RUNNING), or when it failed (FAILED, or the process died within start-seconds).
+   * Starts the agent unless it is running; completes once the start counts as successful (RUNNING),
+   * or when it failed (FAILED, or the process died within start-seconds).
    */
   public CompletableFuture<AgentSnapshot> start(Context ctx) {
-    return onThread(ctx, () -> {
-      wanted = true;
-      tracker.reset();
-      if (process != null && lifecycle == Lifecycle.RUNNING) {
-        return CompletableFuture.completedFuture(snapshot("already running (pid " + process.pid() + ")"));
-      }
-      CompletableFuture<AgentSnapshot> done = new CompletableFuture<>();
-      startWaiters.add(done);
-      if (process == null) {
-        cancelRestart();
-        launch();
-      }
-      return done;
-    });
+    return onThread(
+        ctx,
+        () -> {
+          wanted = true;
+          tracker.reset();
+          if (process != null && lifecycle == Lifecycle.RUNNING) {
+            return CompletableFuture.completedFuture(
+                snapshot("already running (pid " + process.pid() + ")"));
+          }
+          CompletableFuture<AgentSnapshot> done = new CompletableFuture<>();
+          startWaiters.add(done);
+          if (process == null) {
+            cancelRestart();
+            launch();
+          }
+          return done;
+        });
   }
 
   /**
@@ -138,61 +148,82 @@ public final class AgentRunner implements AutoCloseable {
    * timeout. Completes once the process has exited.
    */
   public CompletableFuture<AgentSnapshot> stop(Context ctx) {
-    return onThread(ctx, () -> {
-      wanted = false;
-      cancelRestart();
-      if (process == null) {
-        if (lifecycle != Lifecycle.STOPPED) {
-          lifecycle = Lifecycle.STOPPED;
-          message = "stopped";
-          publish();
-        }
-        return CompletableFuture.completedFuture(snapshot("already stopped"));
-      }
-      CompletableFuture<AgentSnapshot> done = new CompletableFuture<>();
-      stopWaiters.add(done);
-      if (lifecycle != Lifecycle.STOPPING) {
-        cancelConfirm();
-        lifecycle = Lifecycle.STOPPING;
-        message = "stopping (SIG" + spec.stopSignal() + " sent to process group " + process.pid() + ")";
-        publish();
-        RunningProcess p = process;
-        p.signalGroup(spec.stopSignal());
-        pendingKill = thread.schedule(spec.stopTimeout(), () -> {
-          if (process == p) {
-            LOG.warning(() -> spec.id() + " did not exit within " + spec.stopTimeout().toMillis()
-                + " ms of SIG" + spec.stopSignal() + "; sending SIGKILL to its process group");
-            p.signalGroup("KILL");
+    return onThread(
+        ctx,
+        () -> {
+          wanted = false;
+          cancelRestart();
+          if (process == null) {
+            if (lifecycle != Lifecycle.STOPPED) {
+              lifecycle = Lifecycle.STOPPED;
+              message = "stopped";
+              publish();
+            }
+            return CompletableFuture.completedFuture(snapshot("already stopped"));
           }
+          CompletableFuture<AgentSnapshot> done = new CompletableFuture<>();
+          stopWaiters.add(done);
+          if (lifecycle != Lifecycle.STOPPING) {
+            cancelConfirm();
+            lifecycle = Lifecycle.STOPPING;
+            message =
+                "stopping (SIG"
+                    + spec.stopSignal()
+                    + " sent to process group "
+                    + process.pid()
+                    + ")";
+            publish();
+            RunningProcess p = process;
+            p.signalGroup(spec.stopSignal());
+            pendingKill =
+                thread.schedule(
+                    spec.stopTimeout(),
+                    () -> {
+                      if (process == p) {
+                        LOG.warning(
+                            () ->
+                                spec.id()
+                                    + " did not exit within "
+                                    + spec.stopTimeout().toMillis()
+                                    + " ms of SIG"
+                                    + spec.stopSignal()
+                                    + "; sending SIGKILL to its process group");
+                        p.signalGroup("KILL");
+                      }
+                    });
+          }
+          return done;
         });
-      }
-      return done;
-    });
   }
 
   /**
-   * Takes over a process an earlier daemon started (it survived that daemon): RUNNING at once,
-   * with the remembered counters; its exit is handled like any other.
+   * Takes over a process an earlier daemon started (it survived that daemon): RUNNING at once, with
+   * the remembered counters; its exit is handled like any other.
    */
-  public CompletableFuture<AgentSnapshot> adopt(RunningProcess p, Instant processStart,
-      io.opsscaffold.daemon.store.StoredAgent stored) {
-    return onThread(Context.root(), () -> {
-      wanted = true;
-      process = p;
-      startedAt = processStart;
-      restartCount = stored.restartCount();
-      lastExitCode = stored.lastExitCode();
-      lastExitAt = stored.lastExitAt().orElse(null);
-      lastRestartReason = stored.lastRestartReason();
-      tracker.started();
-      healthTracker.started();
-      lifecycle = Lifecycle.RUNNING;
-      health = Health.HEALTHY;
-      message = "adopted (pid " + p.pid() + ", started " + processStart + " by an earlier daemon)";
-      p.onExit().whenComplete((code, error) -> thread.execute(() -> exited(p, code == null ? -1 : code)));
-      publish();
-      return CompletableFuture.completedFuture(snapshot(message));
-    });
+  public CompletableFuture<AgentSnapshot> adopt(
+      RunningProcess p, Instant processStart, io.opsscaffold.daemon.store.StoredAgent stored) {
+    return onThread(
+        Context.root(),
+        () -> {
+          wanted = true;
+          process = p;
+          startedAt = processStart;
+          restartCount = stored.restartCount();
+          lastExitCode = stored.lastExitCode();
+          lastExitAt = stored.lastExitAt().orElse(null);
+          lastRestartReason = stored.lastRestartReason();
+          tracker.started();
+          healthTracker.started();
+          lifecycle = Lifecycle.RUNNING;
+          health = Health.HEALTHY;
+          message =
+              "adopted (pid " + p.pid() + ", started " + processStart + " by an earlier daemon)";
+          p.onExit()
+              .whenComplete(
+                  (code, error) -> thread.execute(() -> exited(p, code == null ? -1 : code)));
+          publish();
+          return CompletableFuture.completedFuture(snapshot(message));
+        });
   }
 
   /**
@@ -200,27 +231,39 @@ public final class AgentRunner implements AutoCloseable {
    * pid is read on the runner thread, which then carries out the stop and the start.
    */
   public CompletableFuture<AgentSnapshot> restart(Context ctx) {
-    return thread.submit(() -> process == null ? 0L : process.pid())
-        .thenCompose(oldPid -> stop(ctx).thenCompose(s -> start(ctx)).thenApply(s -> {
-          String m = s.lifecycle() == Lifecycle.RUNNING
-              ? "restarted (pid " + oldPid + " -> " + s.pid() + ")" : s.message();
-          return withMessage(s, m);
-        }));
+    return thread
+        .submit(() -> process == null ? 0L : process.pid())
+        .thenCompose(
+            oldPid ->
+                stop(ctx)
+                    .thenCompose(s -> start(ctx))
+                    .thenApply(
+                        s -> {
+                          String m =
+                              s.lifecycle() == Lifecycle.RUNNING
+                                  ? "restarted (pid " + oldPid + " -> " + s.pid() + ")"
+                                  : s.message();
+                          return withMessage(s, m);
+                        }));
   }
 
-  /** Records a heartbeat received at {@code at}, with the agent's progress counter if it sent one. */
+  /**
+   * Records a heartbeat received at {@code at}, with the agent's progress counter if it sent one.
+   */
   public void heartbeat(Instant at, java.util.OptionalLong progress, Context ctx) {
-    thread.execute(() -> {
-      lastHeartbeat = at;
-      healthTracker.heartbeat(progress);
-      if (publishedHeartbeat != null && at.isBefore(publishedHeartbeat.plus(heartbeatRefresh()))) {
-        return; // only the time moved on: it goes up with the next change or refresh
-      }
-      Context previous = cause;
-      cause = ctx;
-      publish();
-      cause = previous;
-    });
+    thread.execute(
+        () -> {
+          lastHeartbeat = at;
+          healthTracker.heartbeat(progress);
+          if (publishedHeartbeat != null
+              && at.isBefore(publishedHeartbeat.plus(heartbeatRefresh()))) {
+            return; // only the time moved on: it goes up with the next change or refresh
+          }
+          Context previous = cause;
+          cause = ctx;
+          publish();
+          cause = previous;
+        });
   }
 
   /**
@@ -243,33 +286,38 @@ public final class AgentRunner implements AutoCloseable {
    * backoff when its policy says so. Called periodically by the health monitor.
    */
   public void checkHealth() {
-    thread.execute(() -> {
-      if (lifecycle != Lifecycle.RUNNING || process == null) {
-        return;
-      }
-      HealthTracker.Verdict v = healthTracker.evaluate();
-      if (v.health() == health) {
-        return;
-      }
-      health = v.health();
-      cause = Context.root();
-      message = v.healthy() ? "running (pid " + process.pid() + ")" : v.reason();
-      publish();
-      if (!v.healthy() && spec.health().restart()) {
-        LOG.warning(() -> spec.id() + " is " + v.health() + " (" + v.reason() + "); restarting it");
-        unhealthyRestart = v.health() + ": " + v.reason();
-        lifecycle = Lifecycle.STOPPING;
-        message = "restarting because " + unhealthyRestart;
-        publish();
-        RunningProcess p = process;
-        p.signalGroup(spec.stopSignal());
-        pendingKill = thread.schedule(spec.stopTimeout(), () -> {
-          if (process == p) {
-            p.signalGroup("KILL");
+    thread.execute(
+        () -> {
+          if (lifecycle != Lifecycle.RUNNING || process == null) {
+            return;
+          }
+          HealthTracker.Verdict v = healthTracker.evaluate();
+          if (v.health() == health) {
+            return;
+          }
+          health = v.health();
+          cause = Context.root();
+          message = v.healthy() ? "running (pid " + process.pid() + ")" : v.reason();
+          publish();
+          if (!v.healthy() && spec.health().restart()) {
+            LOG.warning(
+                () -> spec.id() + " is " + v.health() + " (" + v.reason() + "); restarting it");
+            unhealthyRestart = v.health() + ": " + v.reason();
+            lifecycle = Lifecycle.STOPPING;
+            message = "restarting because " + unhealthyRestart;
+            publish();
+            RunningProcess p = process;
+            p.signalGroup(spec.stopSignal());
+            pendingKill =
+                thread.schedule(
+                    spec.stopTimeout(),
+                    () -> {
+                      if (process == p) {
+                        p.signalGroup("KILL");
+                      }
+                    });
           }
         });
-      }
-    });
   }
 
   /**
@@ -311,10 +359,13 @@ public final class AgentRunner implements AutoCloseable {
     health = Health.UNKNOWN;
     message = "starting";
     publish();
-    Span span = tracer.spanBuilder("process.start").setParent(cause)
-        .setAttribute("ops.agent.id", spec.id())
-        .setAttribute("process.executable.path", spec.command())
-        .startSpan();
+    Span span =
+        tracer
+            .spanBuilder("process.start")
+            .setParent(cause)
+            .setAttribute("ops.agent.id", spec.id())
+            .setAttribute("process.executable.path", spec.command())
+            .startSpan();
     try {
       RunningProcess p = launcher.launch(spec);
       process = p;
@@ -323,11 +374,17 @@ public final class AgentRunner implements AutoCloseable {
       healthTracker.started();
       health = Health.HEALTHY;
       span.setAttribute("process.pid", p.pid());
-      p.onExit().whenComplete((code, error) -> thread.execute(() -> exited(p, code == null ? -1 : code)));
+      p.onExit()
+          .whenComplete((code, error) -> thread.execute(() -> exited(p, code == null ? -1 : code)));
       if (spec.startSeconds().isZero()) {
         confirmStart(p);
       } else {
-        message = "starting (pid " + p.pid() + "; running once up for " + spec.startSeconds().toMillis() + " ms)";
+        message =
+            "starting (pid "
+                + p.pid()
+                + "; running once up for "
+                + spec.startSeconds().toMillis()
+                + " ms)";
         publish();
         pendingConfirm = thread.schedule(spec.startSeconds(), () -> confirmStart(p));
       }
@@ -396,7 +453,8 @@ public final class AgentRunner implements AutoCloseable {
       stopWaiters.clear();
       return;
     }
-    LOG.warning(() -> spec.id() + " (pid " + p.pid() + ") " + how + (duringStart ? " while starting" : ""));
+    LOG.warning(
+        () -> spec.id() + " (pid " + p.pid() + ") " + how + (duringStart ? " while starting" : ""));
     cause = Context.root();
     lastLogLines = List.copyOf(logTail.apply(spec.id()));
     message = how + (duringStart ? " within start-seconds" : "");
@@ -415,7 +473,9 @@ public final class AgentRunner implements AutoCloseable {
     }
     if (code > 128 && code < 128 + 65) {
       int sig = code - 128;
-      return "killed by signal " + sig + Optional.ofNullable(SIGNALS.get(sig)).map(n -> " (" + n + ")").orElse("");
+      return "killed by signal "
+          + sig
+          + Optional.ofNullable(SIGNALS.get(sig)).map(n -> " (" + n + ")").orElse("");
     }
     return "exited with code " + code;
   }
@@ -428,15 +488,26 @@ public final class AgentRunner implements AutoCloseable {
     }
     Duration delay = decision.restartAfter().get();
     lifecycle = waitingLifecycle;
-    message = message + "; restart " + decision.failures() + " in " + delay.toMillis() + " ms"
-        + (decision.crashLoop() ? " (crash loop: " + decision.failures() + " failures in a row)" : "");
-    pendingRestart = thread.schedule(delay, () -> {
-      pendingRestart = null;
-      if (wanted && process == null) {
-        restartCount++;
-        launch();
-      }
-    });
+    message =
+        message
+            + "; restart "
+            + decision.failures()
+            + " in "
+            + delay.toMillis()
+            + " ms"
+            + (decision.crashLoop()
+                ? " (crash loop: " + decision.failures() + " failures in a row)"
+                : "");
+    pendingRestart =
+        thread.schedule(
+            delay,
+            () -> {
+              pendingRestart = null;
+              if (wanted && process == null) {
+                restartCount++;
+                launch();
+              }
+            });
   }
 
   /** Answers start() callers: the start succeeded (RUNNING) or this attempt failed. */
@@ -465,11 +536,11 @@ public final class AgentRunner implements AutoCloseable {
 
   /**
    * How often a heartbeat that changes nothing but its own time is sent to the manager: a quarter
-   * of the heartbeat timeout, but not more often than once a second unless the timeout is under
-   * 2 s (then half of it), and at least every 15 s. So the manager's copy never looks stale while
-   * the daemon still hears the agent, and an agent heartbeating 100 times a second costs the link
-   * about one delta a second. Health changes (NO_HEARTBEAT and back) go up at once, from the
-   * health check.
+   * of the heartbeat timeout, but not more often than once a second unless the timeout is under 2 s
+   * (then half of it), and at least every 15 s. So the manager's copy never looks stale while the
+   * daemon still hears the agent, and an agent heartbeating 100 times a second costs the link about
+   * one delta a second. Health changes (NO_HEARTBEAT and back) go up at once, from the health
+   * check.
    */
   Duration heartbeatRefresh() {
     Optional<Duration> timeout = healthTracker.heartbeatTimeout();
@@ -493,36 +564,61 @@ public final class AgentRunner implements AutoCloseable {
 
   private AgentSnapshot snapshot(String msg) {
     return new AgentSnapshot(
-        spec.id(), spec.type(), lifecycle, health, process == null ? 0 : process.pid(),
-        Optional.ofNullable(startedAt), Optional.ofNullable(lastHeartbeat),
+        spec.id(),
+        spec.type(),
+        lifecycle,
+        health,
+        process == null ? 0 : process.pid(),
+        Optional.ofNullable(startedAt),
+        Optional.ofNullable(lastHeartbeat),
         healthTracker.heartbeatTimeout().orElse(Duration.ZERO),
-        lastExitCode, Optional.ofNullable(lastExitAt), restartCount, msg, lastLogLines, lastRestartReason);
+        lastExitCode,
+        Optional.ofNullable(lastExitAt),
+        restartCount,
+        msg,
+        lastLogLines,
+        lastRestartReason);
   }
 
   private static AgentSnapshot withMessage(AgentSnapshot s, String m) {
-    return new AgentSnapshot(s.agentId(), s.type(), s.lifecycle(), s.health(), s.pid(), s.startedAt(),
-        s.lastHeartbeat(), s.heartbeatTimeout(), s.lastExitCode(), s.lastExitAt(), s.restartCount(), m,
-        s.lastLogLines(), s.lastRestartReason());
+    return new AgentSnapshot(
+        s.agentId(),
+        s.type(),
+        s.lifecycle(),
+        s.health(),
+        s.pid(),
+        s.startedAt(),
+        s.lastHeartbeat(),
+        s.heartbeatTimeout(),
+        s.lastExitCode(),
+        s.lastExitAt(),
+        s.restartCount(),
+        m,
+        s.lastLogLines(),
+        s.lastRestartReason());
   }
 
   /** Runs {@code work} on the runner thread with {@code ctx} as the cause of what it publishes. */
   private CompletableFuture<AgentSnapshot> onThread(
       Context ctx, java.util.concurrent.Callable<CompletableFuture<AgentSnapshot>> work) {
     CompletableFuture<AgentSnapshot> result = new CompletableFuture<>();
-    thread.execute(() -> {
-      cause = ctx;
-      try {
-        work.call().whenComplete((s, e) -> {
-          if (e != null) {
+    thread.execute(
+        () -> {
+          cause = ctx;
+          try {
+            work.call()
+                .whenComplete(
+                    (s, e) -> {
+                      if (e != null) {
+                        result.completeExceptionally(e);
+                      } else {
+                        result.complete(s);
+                      }
+                    });
+          } catch (Exception e) {
             result.completeExceptionally(e);
-          } else {
-            result.complete(s);
           }
         });
-      } catch (Exception e) {
-        result.completeExceptionally(e);
-      }
-    });
     return result;
   }
 

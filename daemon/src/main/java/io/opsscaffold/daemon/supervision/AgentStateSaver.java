@@ -31,8 +31,10 @@ final class AgentStateSaver implements AutoCloseable {
   private final AgentStateStore store;
   private final Scheduler thread;
   private final Map<String, AgentSnapshot> pending = new ConcurrentHashMap<>();
+
   /** Agents with a save queued on the thread now (not waiting for a retry). */
   private final Set<String> queued = ConcurrentHashMap.newKeySet();
+
   // Owned by the saver thread.
   private final Map<String, StoredAgent> lastSaved = new ConcurrentHashMap<>();
   private final Map<String, Integer> failures = new ConcurrentHashMap<>();
@@ -46,25 +48,27 @@ final class AgentStateSaver implements AutoCloseable {
   void offer(AgentSnapshot s) {
     pending.put(s.agentId(), s);
     if (queued.add(s.agentId())) {
-      thread.execute(() -> {
-        queued.remove(s.agentId());
-        save(s.agentId());
-      });
+      thread.execute(
+          () -> {
+            queued.remove(s.agentId());
+            save(s.agentId());
+          });
     }
   }
 
   /** Forgets an agent that is no longer supervised and deletes its record (on the saver thread). */
   void forget(String agentId) {
-    thread.execute(() -> {
-      pending.remove(agentId);
-      lastSaved.remove(agentId);
-      failures.remove(agentId);
-      try {
-        store.delete(agentId);
-      } catch (IOException e) {
-        LOG.warning(() -> "could not delete the state of " + agentId + ": " + e);
-      }
-    });
+    thread.execute(
+        () -> {
+          pending.remove(agentId);
+          lastSaved.remove(agentId);
+          failures.remove(agentId);
+          try {
+            store.delete(agentId);
+          } catch (IOException e) {
+            LOG.warning(() -> "could not delete the state of " + agentId + ": " + e);
+          }
+        });
   }
 
   /** Agents whose latest record is not on disk because writing it failed (a retry is pending). */
@@ -81,12 +85,23 @@ final class AgentStateSaver implements AutoCloseable {
     // Right after the launch the process may still be setsid about to exec the agent: the command
     // line is only final once the agent runs, so it is read again until then. Otherwise (every
     // heartbeat) the process is not looked up at all.
-    boolean samePid = previous != null && previous.pid() == s.pid() && previous.lifecycle().equals(Lifecycle.RUNNING.name());
-    Optional<ProcessHandle> h = samePid || s.pid() <= 0 ? Optional.empty() : ProcessHandle.of(s.pid());
-    StoredAgent next = new StoredAgent(s.agentId(), s.pid(),
-        samePid ? previous.processStart() : h.flatMap(p -> p.info().startInstant()),
-        samePid ? previous.commandLine() : h.flatMap(p -> p.info().commandLine()).orElse(""),
-        s.lifecycle().name(), s.restartCount(), s.lastExitCode(), s.lastExitAt(), s.lastRestartReason());
+    boolean samePid =
+        previous != null
+            && previous.pid() == s.pid()
+            && previous.lifecycle().equals(Lifecycle.RUNNING.name());
+    Optional<ProcessHandle> h =
+        samePid || s.pid() <= 0 ? Optional.empty() : ProcessHandle.of(s.pid());
+    StoredAgent next =
+        new StoredAgent(
+            s.agentId(),
+            s.pid(),
+            samePid ? previous.processStart() : h.flatMap(p -> p.info().startInstant()),
+            samePid ? previous.commandLine() : h.flatMap(p -> p.info().commandLine()).orElse(""),
+            s.lifecycle().name(),
+            s.restartCount(),
+            s.lastExitCode(),
+            s.lastExitAt(),
+            s.lastRestartReason());
     if (next.equals(previous)) {
       return;
     }
@@ -100,8 +115,17 @@ final class AgentStateSaver implements AutoCloseable {
       int n = failures.merge(agentId, 1, Integer::sum);
       Duration retry = n >= 6 ? MAX_RETRY : FIRST_RETRY.multipliedBy(1L << (n - 1));
       Duration in = retry.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : retry;
-      LOG.warning(() -> "could not save the state of " + agentId + " (attempt " + n + ": " + e.getMessage()
-          + "); a daemon restarted now could not re-adopt it; retrying in " + in.toMillis() + " ms");
+      LOG.warning(
+          () ->
+              "could not save the state of "
+                  + agentId
+                  + " (attempt "
+                  + n
+                  + ": "
+                  + e.getMessage()
+                  + "); a daemon restarted now could not re-adopt it; retrying in "
+                  + in.toMillis()
+                  + " ms");
       // A newer snapshot that arrived meanwhile wins (it has its own save queued); a retry then
       // finds nothing left to write.
       pending.putIfAbsent(agentId, s);
@@ -113,10 +137,13 @@ final class AgentStateSaver implements AutoCloseable {
   @Override
   public void close() {
     try {
-      thread.submit(() -> {
-        pending.keySet().forEach(this::save);
-        return null;
-      }).get(5, TimeUnit.SECONDS);
+      thread
+          .submit(
+              () -> {
+                pending.keySet().forEach(this::save);
+                return null;
+              })
+          .get(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {

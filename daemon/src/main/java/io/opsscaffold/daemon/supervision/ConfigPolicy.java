@@ -14,8 +14,12 @@ import java.util.Optional;
  * @param reloadUrl the agent's reload endpoint, for {@link Reload#HTTP}
  * @param verify how long the agent must stay up on the new files before the push counts as applied
  */
-public record ConfigPolicy(Optional<Path> dir, Reload reload, Optional<URI> reloadUrl, Duration verify) {
-  /** How an agent takes a pushed configuration; {@code name().toLowerCase()} is its name in daemon.yaml. */
+public record ConfigPolicy(
+    Optional<Path> dir, Reload reload, Optional<URI> reloadUrl, Duration verify) {
+  /**
+   * How an agent takes a pushed configuration; {@code name().toLowerCase()} is its name in
+   * daemon.yaml.
+   */
   public enum Reload {
     /** The agent is restarted. */
     RESTART,
@@ -26,7 +30,9 @@ public record ConfigPolicy(Optional<Path> dir, Reload reload, Optional<URI> relo
 
     /** The names daemon.yaml accepts, in this order. */
     public static List<String> configNames() {
-      return java.util.Arrays.stream(values()).map(r -> r.name().toLowerCase(java.util.Locale.ROOT)).toList();
+      return java.util.Arrays.stream(values())
+          .map(r -> r.name().toLowerCase(java.util.Locale.ROOT))
+          .toList();
     }
   }
 

@@ -10,10 +10,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.logging.Logger;
 
 /**
- * Launches agents as real child processes, each in its own session and process group
- * ({@code setsid}, which execs in place because a child of the JVM is never a group leader, so the
- * pid Java sees is the agent's and is its group id). Output and errors go to {@code
- * <logs>/<agent-id>.log}, appended by the kernel, so a slow reader never blocks the agent.
+ * Launches agents as real child processes, each in its own session and process group ({@code
+ * setsid}, which execs in place because a child of the JVM is never a group leader, so the pid Java
+ * sees is the agent's and is its group id). Output and errors go to {@code <logs>/<agent-id>.log},
+ * appended by the kernel, so a slow reader never blocks the agent.
  *
  * <p>Exit detection uses {@link Process#onExit()}: the JDK's reaper thread waits in {@code
  * waitpid}, so an exit is seen at once, with no polling.
@@ -50,7 +50,10 @@ public final class OsProcessLauncher implements ProcessLauncher {
     return new OsProcess(process);
   }
 
-  /** The executable {@code command} names, absolute, relative to the working directory, or on the PATH. */
+  /**
+   * The executable {@code command} names, absolute, relative to the working directory, or on the
+   * PATH.
+   */
   static Path resolve(String command, Path workingDir) throws IOException {
     if (command.contains("/")) {
       Path p = workingDir.resolve(command);
@@ -62,7 +65,8 @@ public final class OsProcessLauncher implements ProcessLauncher {
       }
       return p;
     }
-    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(java.io.File.pathSeparator)) {
+    for (String dir :
+        System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(java.io.File.pathSeparator)) {
       Path p = Path.of(dir.isEmpty() ? "." : dir, command);
       if (Files.isRegularFile(p) && Files.isExecutable(p)) {
         return p;

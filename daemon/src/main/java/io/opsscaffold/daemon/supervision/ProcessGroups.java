@@ -19,15 +19,26 @@ final class ProcessGroups {
    */
   static void signal(long pgid, String signal, ProcessHandle handle) {
     try {
-      Process kill = new ProcessBuilder("kill", "-s", signal, "--", "-" + pgid)
-          .redirectErrorStream(true).redirectOutput(Redirect.DISCARD).start();
+      Process kill =
+          new ProcessBuilder("kill", "-s", signal, "--", "-" + pgid)
+              .redirectErrorStream(true)
+              .redirectOutput(Redirect.DISCARD)
+              .start();
       if (!kill.waitFor(5, TimeUnit.SECONDS)) {
         kill.destroyForcibly();
-        LOG.warning(() -> "kill -s " + signal + " for group " + pgid + " did not finish in 5 s; signalling pid "
-            + handle.pid() + " alone");
+        LOG.warning(
+            () ->
+                "kill -s "
+                    + signal
+                    + " for group "
+                    + pgid
+                    + " did not finish in 5 s; signalling pid "
+                    + handle.pid()
+                    + " alone");
         leaderOnly(signal, handle);
       } else if (kill.exitValue() != 0 && handle.isAlive()) {
-        LOG.info(() -> "no process group " + pgid + " yet; signalling pid " + handle.pid() + " alone");
+        LOG.info(
+            () -> "no process group " + pgid + " yet; signalling pid " + handle.pid() + " alone");
         leaderOnly(signal, handle);
       }
     } catch (IOException e) {

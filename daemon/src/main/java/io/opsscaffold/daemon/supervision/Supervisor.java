@@ -2,6 +2,12 @@ package io.opsscaffold.daemon.supervision;
 
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
+import io.opsscaffold.api.link.v1.AgentOperation;
+import io.opsscaffold.daemon.store.AgentStateStore;
+import io.opsscaffold.daemon.store.StoredAgent;
+import io.opsscaffold.time.Scheduled;
+import io.opsscaffold.time.Scheduler;
+import io.opsscaffold.time.Time;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -11,23 +17,20 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.DoubleSupplier;
 import java.util.logging.Logger;
-import io.opsscaffold.time.Scheduled;
-import io.opsscaffold.time.Scheduler;
-import io.opsscaffold.time.Time;
-import io.opsscaffold.api.link.v1.AgentOperation;
-import io.opsscaffold.daemon.store.AgentStateStore;
-import io.opsscaffold.daemon.store.StoredAgent;
 
-/** The daemon's agents: one {@link AgentRunner} each, created from the configuration. Thread-safe. */
+/**
+ * The daemon's agents: one {@link AgentRunner} each, created from the configuration. Thread-safe.
+ */
 public final class Supervisor implements AgentDirectory, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Supervisor.class.getName());
 
   /** How many lines of output an unexpected exit reports. */
   static final int EXIT_LOG_LINES = 10;
+
   /** How long past the longest stop timeout close waits before killing what is left. */
   static final Duration STOP_GRACE = Duration.ofSeconds(3);
 
@@ -44,13 +47,22 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
   private final Scheduler rotation;
 
   public Supervisor(
-      List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Time time, Tracer tracer) {
+      List<AgentSpec> specs,
+      ProcessLauncher launcher,
+      StateListener listener,
+      Time time,
+      Tracer tracer) {
     this(specs, launcher, listener, time, Math::random, tracer, null, null);
   }
 
   /** With {@code logs}, output files are rotated every second and exits report their last lines. */
-  public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Time time,
-      Tracer tracer, io.opsscaffold.daemon.logs.AgentLogs logs) {
+  public Supervisor(
+      List<AgentSpec> specs,
+      ProcessLauncher launcher,
+      StateListener listener,
+      Time time,
+      Tracer tracer,
+      io.opsscaffold.daemon.logs.AgentLogs logs) {
     this(specs, launcher, listener, time, Math::random, tracer, logs, null);
   }
 
@@ -62,8 +74,15 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
    * @param time every delay of supervision waits on it
    * @param random the restart jitter's source, uniform in [0, 1)
    */
-  public Supervisor(List<AgentSpec> specs, ProcessLauncher launcher, StateListener listener, Time time,
-      DoubleSupplier random, Tracer tracer, io.opsscaffold.daemon.logs.AgentLogs logs, AgentStateStore store) {
+  public Supervisor(
+      List<AgentSpec> specs,
+      ProcessLauncher launcher,
+      StateListener listener,
+      Time time,
+      DoubleSupplier random,
+      Tracer tracer,
+      io.opsscaffold.daemon.logs.AgentLogs logs,
+      AgentStateStore store) {
     this.store = store;
     this.launcher = launcher;
     this.time = time;
@@ -73,18 +92,19 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
     this.saver = store == null ? null : new AgentStateSaver(store, time);
     if (saver != null) {
       StateListener next = listener;
-      listener = new StateListener() {
-        @Override
-        public void changed(AgentSnapshot snapshot, Context cause) {
-          saver.offer(snapshot);
-          next.changed(snapshot, cause);
-        }
+      listener =
+          new StateListener() {
+            @Override
+            public void changed(AgentSnapshot snapshot, Context cause) {
+              saver.offer(snapshot);
+              next.changed(snapshot, cause);
+            }
 
-        @Override
-        public void removed(String agentId) {
-          next.removed(agentId);
-        }
-      };
+            @Override
+            public void removed(String agentId) {
+              next.removed(agentId);
+            }
+          };
     }
     this.listener = listener;
     Map<String, AgentRunner> initial = new LinkedHashMap<>();
@@ -94,7 +114,8 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
     runners = java.util.Collections.unmodifiableMap(initial);
     if (logs != null) {
       rotation = time.scheduler("log-rotation");
-      rotation.scheduleWithFixedDelay(Duration.ofSeconds(1), Duration.ofSeconds(1), logs::rotateOversized);
+      rotation.scheduleWithFixedDelay(
+          Duration.ofSeconds(1), Duration.ofSeconds(1), logs::rotateOversized);
     } else {
       rotation = null;
     }
@@ -114,8 +135,16 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
         LOG.info(() -> "re-adopting " + r.spec().id() + " (pid " + h.pid() + ", still running)");
         r.adopt(new AdoptedProcess(h), h.info().startInstant().orElseThrow(), stored.get());
       } else {
-        stored.filter(s -> s.pid() > 0).ifPresent(s -> LOG.info(() -> r.spec().id() + ": pid " + s.pid()
-            + " from the earlier daemon is gone (or now another process); starting afresh"));
+        stored
+            .filter(s -> s.pid() > 0)
+            .ifPresent(
+                s ->
+                    LOG.info(
+                        () ->
+                            r.spec().id()
+                                + ": pid "
+                                + s.pid()
+                                + " from the earlier daemon is gone (or now another process); starting afresh"));
         if (r.spec().autostart()) {
           r.start(Context.root());
         }
@@ -130,7 +159,8 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
     }
     return ProcessHandle.of(s.pid())
         .filter(ProcessHandle::isAlive)
-        .filter(h -> h.info().startInstant().map(t -> t.equals(s.processStart().get())).orElse(false))
+        .filter(
+            h -> h.info().startInstant().map(t -> t.equals(s.processStart().get())).orElse(false))
         .filter(h -> h.info().commandLine().map(c -> c.equals(s.commandLine())).orElse(false));
   }
 
@@ -144,7 +174,8 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
   }
 
   /** What a reload did to each agent. */
-  public record ReloadResult(List<String> added, List<String> removed, List<String> changed, List<String> unchanged) {}
+  public record ReloadResult(
+      List<String> added, List<String> removed, List<String> changed, List<String> unchanged) {}
 
   /**
    * Makes the supervised set {@code specs}: removed agents are stopped and forgotten, added agents
@@ -190,14 +221,24 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
     }
     runners = java.util.Collections.unmodifiableMap(next);
     toStart.forEach(r -> r.start(Context.root()));
-    LOG.info(() -> "configuration reloaded: added " + added + ", removed " + removed + ", changed " + changed
-        + ", unchanged " + unchanged);
+    LOG.info(
+        () ->
+            "configuration reloaded: added "
+                + added
+                + ", removed "
+                + removed
+                + ", changed "
+                + changed
+                + ", unchanged "
+                + unchanged);
     return new ReloadResult(added, removed, changed, unchanged);
   }
 
   private static void stopAndClose(AgentRunner runner) {
     try {
-      runner.stop(Context.root()).get(runner.spec().stopTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
+      runner
+          .stop(Context.root())
+          .get(runner.spec().stopTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.warning(() -> "stopping " + runner.spec().id() + " for a reload did not finish: " + e);
     }
@@ -216,15 +257,24 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
    * @throws io.opsscaffold.errors.OpsException NOT_FOUND when no such agent is supervised,
    *     INVALID_ARGUMENT for an operation that is not start, stop or restart
    */
-  public CompletableFuture<AgentSnapshot> operate(String agentId, AgentOperation operation, Context ctx) {
-    AgentRunner r = runner(agentId).orElseThrow(() -> io.opsscaffold.errors.OpsException.notFound(
-        "agent '" + agentId + "' is not supervised by this daemon"));
+  public CompletableFuture<AgentSnapshot> operate(
+      String agentId, AgentOperation operation, Context ctx) {
+    AgentRunner r =
+        runner(agentId)
+            .orElseThrow(
+                () ->
+                    io.opsscaffold.errors.OpsException.notFound(
+                        "agent '" + agentId + "' is not supervised by this daemon"));
     return switch (operation) {
       case AGENT_OPERATION_START -> r.start(ctx);
       case AGENT_OPERATION_STOP -> r.stop(ctx);
       case AGENT_OPERATION_RESTART -> r.restart(ctx);
-      default -> throw io.opsscaffold.errors.OpsException.invalidArgument("operation " + operation
-          + " is not valid; valid operations: " + String.join(", ", io.opsscaffold.api.AgentOperations.NAMES));
+      default ->
+          throw io.opsscaffold.errors.OpsException.invalidArgument(
+              "operation "
+                  + operation
+                  + " is not valid; valid operations: "
+                  + String.join(", ", io.opsscaffold.api.AgentOperations.NAMES));
     };
   }
 
@@ -247,7 +297,8 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
   }
 
   /** Records a heartbeat; false when no such agent is supervised. */
-  public boolean heartbeat(String agentId, Instant at, java.util.OptionalLong progress, Context ctx) {
+  public boolean heartbeat(
+      String agentId, Instant at, java.util.OptionalLong progress, Context ctx) {
     AgentRunner r = runners.get(agentId);
     if (r == null) {
       return false;
@@ -262,8 +313,8 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
   }
 
   /**
-   * Stops every agent (in parallel, each with its own stop timeout) and waits for them, when
-   * {@code stopAgents}; then ends the runner threads.
+   * Stops every agent (in parallel, each with its own stop timeout) and waits for them, when {@code
+   * stopAgents}; then ends the runner threads.
    */
   public void close(boolean stopAgents) {
     if (stopAgents) {
@@ -275,7 +326,8 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
           longest = r.spec().stopTimeout();
         }
       }
-      CompletableFuture<Void> all = CompletableFuture.allOf(stops.values().toArray(CompletableFuture[]::new));
+      CompletableFuture<Void> all =
+          CompletableFuture.allOf(stops.values().toArray(CompletableFuture[]::new));
       CompletableFuture<Void> deadline = new CompletableFuture<>();
       Scheduled timer = time.schedule(longest.plus(STOP_GRACE), () -> deadline.complete(null));
       try {
@@ -289,13 +341,19 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
       } catch (ExecutionException | TimeoutException e) {
         // A runner that could not stop its agent (its thread stuck, a signal that never went out):
         // the daemon must not exit leaving the agent behind, so SIGKILL goes out from here.
-        stops.forEach((r, stop) -> {
-          if (!stop.isDone() || stop.isCompletedExceptionally()) {
-            long pid = r.killNow();
-            LOG.warning(() -> r.spec().id() + " did not stop in time"
-                + (pid > 0 ? "; SIGKILL sent to its process group " + pid : "; no process left"));
-          }
-        });
+        stops.forEach(
+            (r, stop) -> {
+              if (!stop.isDone() || stop.isCompletedExceptionally()) {
+                long pid = r.killNow();
+                LOG.warning(
+                    () ->
+                        r.spec().id()
+                            + " did not stop in time"
+                            + (pid > 0
+                                ? "; SIGKILL sent to its process group " + pid
+                                : "; no process left"));
+              }
+            });
       } finally {
         timer.cancel();
       }

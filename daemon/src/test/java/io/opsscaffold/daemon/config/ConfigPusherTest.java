@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.Status;
 import io.opentelemetry.api.trace.TracerProvider;
 import io.opentelemetry.context.Context;
 import io.opsscaffold.daemon.health.HealthPolicy;
@@ -18,7 +17,6 @@ import io.opsscaffold.daemon.supervision.Supervisor;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -38,11 +36,30 @@ class ConfigPusherTest {
   @BeforeEach
   void start() throws Exception {
     conf = Files.createDirectories(dir.resolve("conf"));
-    AgentSpec spec = new AgentSpec("a1", "t", "sleep", List.of("60"), dir, Map.of(), RestartPolicy.defaults(),
-        HealthPolicy.defaults(), Duration.ofSeconds(1), false, Duration.ZERO, "TERM", LogPolicy.defaults(),
-        new ConfigPolicy(Optional.of(conf), ConfigPolicy.Reload.NONE, Optional.empty(), Duration.ZERO));
-    supervisor = new Supervisor(List.of(spec), new OsProcessLauncher(new AgentLogs(dir.resolve("logs"))),
-        (s, c) -> { }, io.opsscaffold.time.Time.system(), TracerProvider.noop().get("t"));
+    AgentSpec spec =
+        new AgentSpec(
+            "a1",
+            "t",
+            "sleep",
+            List.of("60"),
+            dir,
+            Map.of(),
+            RestartPolicy.defaults(),
+            HealthPolicy.defaults(),
+            Duration.ofSeconds(1),
+            false,
+            Duration.ZERO,
+            "TERM",
+            LogPolicy.defaults(),
+            new ConfigPolicy(
+                Optional.of(conf), ConfigPolicy.Reload.NONE, Optional.empty(), Duration.ZERO));
+    supervisor =
+        new Supervisor(
+            List.of(spec),
+            new OsProcessLauncher(new AgentLogs(dir.resolve("logs"))),
+            (s, c) -> {},
+            io.opsscaffold.time.Time.system(),
+            TracerProvider.noop().get("t"));
     pusher = new ConfigPusher(supervisor, io.opsscaffold.time.Time.system());
   }
 
@@ -57,7 +74,9 @@ class ConfigPusherTest {
 
   @Test
   void filesAreWrittenAndASecondIdenticalPushChangesNothing() throws Exception {
-    ConfigPusher.Result r = pusher.push("a1", List.of(file("a.conf", "x=1\n"), file("b.conf", "y=2\n")), Context.root());
+    ConfigPusher.Result r =
+        pusher.push(
+            "a1", List.of(file("a.conf", "x=1\n"), file("b.conf", "y=2\n")), Context.root());
     assertEquals(ConfigPusher.Outcome.APPLIED, r.outcome());
     assertEquals("x=1\n", Files.readString(conf.resolve("a.conf")));
     assertEquals(ConfigPusher.hash(conf), r.hash());
@@ -69,47 +88,71 @@ class ConfigPusherTest {
   @Test
   void aPushThatCannotBeWrittenWhollyLeavesThePreviousFilesInPlace() throws Exception {
     Files.writeString(conf.resolve("a.conf"), "old\n");
-    Files.createDirectories(conf.resolve("b.conf").resolve("in-the-way")); // b.conf cannot be replaced
+    Files.createDirectories(
+        conf.resolve("b.conf").resolve("in-the-way")); // b.conf cannot be replaced
     String before = ConfigPusher.hash(conf);
-    ConfigPusher.Result r = pusher.push("a1", List.of(file("a.conf", "new\n"), file("b.conf", "y\n")), Context.root());
+    ConfigPusher.Result r =
+        pusher.push("a1", List.of(file("a.conf", "new\n"), file("b.conf", "y\n")), Context.root());
     assertFalse(r.applied());
-    assertEquals(java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.INTERNAL), r.failure());
-    assertEquals("old\n", Files.readString(conf.resolve("a.conf")), "a.conf is back: no half-applied push");
+    assertEquals(
+        java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.INTERNAL), r.failure());
+    assertEquals(
+        "old\n", Files.readString(conf.resolve("a.conf")), "a.conf is back: no half-applied push");
     assertEquals(before, ConfigPusher.hash(conf));
     try (var files = Files.list(conf)) {
-      assertTrue(files.noneMatch(p -> p.getFileName().toString().contains(".ops-tmp-")), "no temporary file is left");
+      assertTrue(
+          files.noneMatch(p -> p.getFileName().toString().contains(".ops-tmp-")),
+          "no temporary file is left");
     }
   }
 
   @Test
   void badNamesAndAgentsWithoutAConfigDirAreRefused() {
     ConfigPusher.Result escape = pusher.push("a1", List.of(file("../x", "x")), Context.root());
-    assertEquals(java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.INVALID_ARGUMENT), escape.failure());
+    assertEquals(
+        java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.INVALID_ARGUMENT),
+        escape.failure());
     assertFalse(Files.exists(dir.resolve("x")));
-    assertEquals(java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.NOT_FOUND),
+    assertEquals(
+        java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.NOT_FOUND),
         pusher.push("nope", List.of(file("a", "x")), Context.root()).failure());
   }
 
   @Test
   void aPushedFileKeepsTheModeOfTheFileItReplacesAndANewOneIsForTheOwnerOnly() throws Exception {
     Path shared = Files.writeString(conf.resolve("shared.conf"), "old\n");
-    Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-    assertTrue(pusher.push("a1", List.of(file("shared.conf", "new\n"), file("fresh.conf", "x\n")), Context.root())
-        .applied());
-    assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
-        Files.getPosixFilePermissions(shared)));
-    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
-        Files.getPosixFilePermissions(conf.resolve("fresh.conf"))));
+    Files.setPosixFilePermissions(
+        shared, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    assertTrue(
+        pusher
+            .push(
+                "a1",
+                List.of(file("shared.conf", "new\n"), file("fresh.conf", "x\n")),
+                Context.root())
+            .applied());
+    assertEquals(
+        "rw-r--r--",
+        java.nio.file.attribute.PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(shared)));
+    assertEquals(
+        "rw-------",
+        java.nio.file.attribute.PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(conf.resolve("fresh.conf"))));
   }
 
   @Test
   void aSymbolicLinkInTheConfigDirectoryIsNeverWrittenThrough() throws Exception {
     Path outside = Files.writeString(dir.resolve("outside.txt"), "untouched\n");
     Files.createSymbolicLink(conf.resolve("agent.yaml"), outside);
-    ConfigPusher.Result r = pusher.push("a1", List.of(file("agent.yaml", "state_file: /etc/passwd\n")), Context.root());
-    assertEquals(java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.FAILED_PRECONDITION), r.failure());
-    assertEquals("files: 'agent.yaml' is a symbolic link in the agent's config-dir; pushes never write or read"
-        + " through links", r.message());
+    ConfigPusher.Result r =
+        pusher.push("a1", List.of(file("agent.yaml", "state_file: /etc/passwd\n")), Context.root());
+    assertEquals(
+        java.util.Optional.of(io.opsscaffold.errors.OpsException.Kind.FAILED_PRECONDITION),
+        r.failure());
+    assertEquals(
+        "files: 'agent.yaml' is a symbolic link in the agent's config-dir; pushes never write or read"
+            + " through links",
+        r.message());
     assertEquals("untouched\n", Files.readString(outside));
     assertTrue(Files.isSymbolicLink(conf.resolve("agent.yaml")), "the link itself is left alone");
   }

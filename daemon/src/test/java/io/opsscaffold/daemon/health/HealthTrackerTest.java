@@ -19,8 +19,12 @@ class HealthTrackerTest {
     return t;
   }
 
-  private static HealthPolicy policy(Optional<Duration> timeout, Optional<HealthPolicy.Probe> probe, double cpu,
-      long rss, Duration noData) {
+  private static HealthPolicy policy(
+      Optional<Duration> timeout,
+      Optional<HealthPolicy.Probe> probe,
+      double cpu,
+      long rss,
+      Duration noData) {
     return new HealthPolicy(timeout, probe, cpu, rss, Duration.ofSeconds(60), noData, true);
   }
 
@@ -44,17 +48,21 @@ class HealthTrackerTest {
 
   @Test
   void aConfiguredTimeoutCountsFromTheStartAndZeroSwitchesItOff() {
-    HealthTracker t = tracker(policy(Optional.of(Duration.ofSeconds(10)), Optional.empty(), 0, 0, Duration.ZERO));
+    HealthTracker t =
+        tracker(policy(Optional.of(Duration.ofSeconds(10)), Optional.empty(), 0, 0, Duration.ZERO));
     clock.advance(Duration.ofSeconds(11));
     assertEquals(Health.NO_HEARTBEAT, t.evaluate().health(), "never heartbeated since the start");
-    HealthTracker off = tracker(policy(Optional.of(Duration.ZERO), Optional.empty(), 0, 0, Duration.ZERO));
+    HealthTracker off =
+        tracker(policy(Optional.of(Duration.ZERO), Optional.empty(), 0, 0, Duration.ZERO));
     clock.advance(Duration.ofHours(1));
     assertEquals(Health.HEALTHY, off.evaluate().health());
   }
 
   @Test
   void resourcesMustStayOverTheLimitForTheSustainWindow() {
-    HealthTracker t = tracker(policy(Optional.of(Duration.ZERO), Optional.empty(), 90, 100_000_000, Duration.ZERO));
+    HealthTracker t =
+        tracker(
+            policy(Optional.of(Duration.ZERO), Optional.empty(), 90, 100_000_000, Duration.ZERO));
     t.resources(95, 10);
     clock.advance(Duration.ofSeconds(59));
     t.resources(96, 10);
@@ -76,9 +84,11 @@ class HealthTrackerTest {
 
   @Test
   void aProbeFailsAfterTheThresholdAndRecoversOnOneSuccess() {
-    HealthPolicy.Probe probe = new HealthPolicy.Probe("http://x/health", Duration.ofSeconds(1), Duration.ofSeconds(1), 3,
-        Duration.ZERO);
-    HealthTracker t = tracker(policy(Optional.of(Duration.ZERO), Optional.of(probe), 0, 0, Duration.ZERO));
+    HealthPolicy.Probe probe =
+        new HealthPolicy.Probe(
+            "http://x/health", Duration.ofSeconds(1), Duration.ofSeconds(1), 3, Duration.ZERO);
+    HealthTracker t =
+        tracker(policy(Optional.of(Duration.ZERO), Optional.of(probe), 0, 0, Duration.ZERO));
     t.probe(false, "503");
     t.probe(false, "503");
     assertEquals(Health.HEALTHY, t.evaluate().health());
@@ -92,7 +102,8 @@ class HealthTrackerTest {
 
   @Test
   void stalledProgressIsNoDataDebouncedBothWays() {
-    HealthTracker t = tracker(policy(Optional.of(Duration.ZERO), Optional.empty(), 0, 0, Duration.ofSeconds(30)));
+    HealthTracker t =
+        tracker(policy(Optional.of(Duration.ZERO), Optional.empty(), 0, 0, Duration.ofSeconds(30)));
     long events = 100;
     for (int i = 0; i < 5; i++) {
       t.heartbeat(OptionalLong.of(events += 10));
@@ -115,9 +126,12 @@ class HealthTrackerTest {
 
   @Test
   void theMostSeriousFindingWins() {
-    HealthPolicy.Probe probe = new HealthPolicy.Probe("http://x", Duration.ofSeconds(1), Duration.ofSeconds(1), 1,
-        Duration.ZERO);
-    HealthTracker t = tracker(policy(Optional.of(Duration.ofSeconds(5)), Optional.of(probe), 1, 0, Duration.ZERO));
+    HealthPolicy.Probe probe =
+        new HealthPolicy.Probe(
+            "http://x", Duration.ofSeconds(1), Duration.ofSeconds(1), 1, Duration.ZERO);
+    HealthTracker t =
+        tracker(
+            policy(Optional.of(Duration.ofSeconds(5)), Optional.of(probe), 1, 0, Duration.ZERO));
     t.probe(false, "down");
     assertEquals(Health.UNHEALTHY_PROBE, t.evaluate().health());
     clock.advance(Duration.ofSeconds(6));

@@ -33,11 +33,31 @@ class HeartbeatIntakeTest {
 
   @BeforeEach
   void start() throws Exception {
-    AgentSpec spec = new AgentSpec("a1", "t", "sleep", List.of("60"), dir, Map.of(), RestartPolicy.defaults(),
-        HealthPolicy.defaults(), Duration.ofSeconds(1), true, Duration.ZERO, "TERM", LogPolicy.defaults(), java.util.Optional.empty());
-    supervisor = new Supervisor(List.of(spec), new OsProcessLauncher(new io.opsscaffold.daemon.logs.AgentLogs(dir)),
-        (s, c) -> { }, io.opsscaffold.time.Time.system(), TracerProvider.noop().get("t"));
-    pid = supervisor.runner("a1").orElseThrow().start(Context.root()).get(10, TimeUnit.SECONDS).pid();
+    AgentSpec spec =
+        new AgentSpec(
+            "a1",
+            "t",
+            "sleep",
+            List.of("60"),
+            dir,
+            Map.of(),
+            RestartPolicy.defaults(),
+            HealthPolicy.defaults(),
+            Duration.ofSeconds(1),
+            true,
+            Duration.ZERO,
+            "TERM",
+            LogPolicy.defaults(),
+            java.util.Optional.empty());
+    supervisor =
+        new Supervisor(
+            List.of(spec),
+            new OsProcessLauncher(new io.opsscaffold.daemon.logs.AgentLogs(dir)),
+            (s, c) -> {},
+            io.opsscaffold.time.Time.system(),
+            TracerProvider.noop().get("t"));
+    pid =
+        supervisor.runner("a1").orElseThrow().start(Context.root()).get(10, TimeUnit.SECONDS).pid();
   }
 
   @AfterEach
@@ -54,22 +74,40 @@ class HeartbeatIntakeTest {
     HeartbeatIntake intake = new HeartbeatIntake(supervisor, Clock.systemUTC());
     HeartbeatIntake.Outcome own = intake.accept(hb("a1", pid, Instant.now()), Context.root());
     assertTrue(own.accepted() && own.warning().isEmpty(), own.toString());
-    HeartbeatIntake.Outcome stranger = intake.accept(hb("a1", ProcessHandle.current().pid(), Instant.now()), Context.root());
+    HeartbeatIntake.Outcome stranger =
+        intake.accept(hb("a1", ProcessHandle.current().pid(), Instant.now()), Context.root());
     assertTrue(stranger.accepted());
-    assertTrue(stranger.warning().orElseThrow().startsWith("pid " + ProcessHandle.current().pid()
-        + " is not part of the supervised process (pid " + pid + ")"), stranger.toString());
-    assertEquals("unknown agent 'zz': this daemon supervises a1",
+    assertTrue(
+        stranger
+            .warning()
+            .orElseThrow()
+            .startsWith(
+                "pid "
+                    + ProcessHandle.current().pid()
+                    + " is not part of the supervised process (pid "
+                    + pid
+                    + ")"),
+        stranger.toString());
+    assertEquals(
+        "unknown agent 'zz': this daemon supervises a1",
         intake.accept(hb("zz", pid, Instant.now()), Context.root()).problem().orElseThrow());
   }
 
   @Test
   void insaneTimestampsAreRefused() {
     HeartbeatIntake intake = new HeartbeatIntake(supervisor, Clock.systemUTC());
-    HeartbeatIntake.Outcome future = intake.accept(hb("a1", pid, Instant.now().plus(Duration.ofHours(1))), Context.root());
+    HeartbeatIntake.Outcome future =
+        intake.accept(hb("a1", pid, Instant.now().plus(Duration.ofHours(1))), Context.root());
     assertFalse(future.accepted());
     assertTrue(future.problem().orElseThrow().contains("ahead of the daemon's clock"));
-    assertFalse(intake.accept(hb("a1", pid, Instant.parse("2001-01-01T00:00:00Z")), Context.root()).accepted());
-    assertTrue(intake.accept(hb("a1", pid, Instant.now().minus(Duration.ofMinutes(5))), Context.root()).accepted(),
+    assertFalse(
+        intake
+            .accept(hb("a1", pid, Instant.parse("2001-01-01T00:00:00Z")), Context.root())
+            .accepted());
+    assertTrue(
+        intake
+            .accept(hb("a1", pid, Instant.now().minus(Duration.ofMinutes(5))), Context.root())
+            .accepted(),
         "a few minutes of clock skew are fine");
   }
 

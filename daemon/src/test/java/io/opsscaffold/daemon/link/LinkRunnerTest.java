@@ -12,7 +12,6 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.opentelemetry.api.trace.TracerProvider;
-import io.opentelemetry.context.Context;
 import io.opsscaffold.api.link.v1.AgentOperation;
 import io.opsscaffold.api.link.v1.Command;
 import io.opsscaffold.api.link.v1.CommandResult;
@@ -57,8 +56,14 @@ import org.junit.jupiter.api.io.TempDir;
  * commands carried out once. Time is manual: every interval and delay passes when the test says.
  */
 class LinkRunnerTest {
-  private static final LinkPolicy POLICY = new LinkPolicy("in-process", Duration.ofSeconds(1), Duration.ofSeconds(8),
-      Duration.ofSeconds(10), Duration.ZERO, Duration.ofHours(1));
+  private static final LinkPolicy POLICY =
+      new LinkPolicy(
+          "in-process",
+          Duration.ofSeconds(1),
+          Duration.ofSeconds(8),
+          Duration.ofSeconds(10),
+          Duration.ZERO,
+          Duration.ofHours(1));
 
   @TempDir Path dir;
   private final ManualTime time = new ManualTime();
@@ -74,6 +79,7 @@ class LinkRunnerTest {
     final StreamObserver<ManagerMessage> out;
     final BlockingQueue<DaemonMessage> got = new LinkedBlockingQueue<>();
     final CompletableFuture<Status> ended = new CompletableFuture<>();
+
     /** Whether pings are answered, as the manager does; off, the manager is silent. */
     volatile boolean pong = true;
 
@@ -85,7 +91,10 @@ class LinkRunnerTest {
     public void onNext(DaemonMessage m) {
       got.add(m);
       if (m.hasPing() && pong) {
-        out.onNext(ManagerMessage.newBuilder().setPong(io.opsscaffold.api.link.v1.Pong.getDefaultInstance()).build());
+        out.onNext(
+            ManagerMessage.newBuilder()
+                .setPong(io.opsscaffold.api.link.v1.Pong.getDefaultInstance())
+                .build());
       }
     }
 
@@ -109,7 +118,8 @@ class LinkRunnerTest {
 
     /** The next message with {@code body}, skipping others (pings, deltas). */
     DaemonMessage next(DaemonMessage.BodyCase body) throws InterruptedException {
-      for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5); System.nanoTime() < deadline; ) {
+      for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+          System.nanoTime() < deadline; ) {
         DaemonMessage m = got.poll(50, TimeUnit.MILLISECONDS);
         if (m != null && m.getBodyCase() == body) {
           return m;
@@ -119,40 +129,89 @@ class LinkRunnerTest {
     }
 
     void welcome(Duration pingInterval) {
-      out.onNext(ManagerMessage.newBuilder().setWelcome(Welcome.newBuilder().setSessionId("s")
-          .setPingInterval(Durations.fromMillis(pingInterval.toMillis()))).build());
+      out.onNext(
+          ManagerMessage.newBuilder()
+              .setWelcome(
+                  Welcome.newBuilder()
+                      .setSessionId("s")
+                      .setPingInterval(Durations.fromMillis(pingInterval.toMillis())))
+              .build());
     }
   }
 
   @BeforeEach
   void start() throws Exception {
     String name = InProcessServerBuilder.generateName();
-    server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new DaemonLinkServiceGrpc.DaemonLinkServiceImplBase() {
-          @Override
-          public StreamObserver<DaemonMessage> connect(StreamObserver<ManagerMessage> out) {
-            ManagerSide side = new ManagerSide(out);
-            streams.add(side);
-            return side;
-          }
-        }).build().start();
+    server =
+        InProcessServerBuilder.forName(name)
+            .directExecutor()
+            .addService(
+                new DaemonLinkServiceGrpc.DaemonLinkServiceImplBase() {
+                  @Override
+                  public StreamObserver<DaemonMessage> connect(StreamObserver<ManagerMessage> out) {
+                    ManagerSide side = new ManagerSide(out);
+                    streams.add(side);
+                    return side;
+                  }
+                })
+            .build()
+            .start();
     channel = InProcessChannelBuilder.forName(name).build();
-    AgentSpec spec = new AgentSpec("a1", "test", "/bin/true", List.of(), dir, Map.of(),
-        new RestartPolicy(io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS, Duration.ofSeconds(1), 2, Duration.ofSeconds(4), Duration.ofMinutes(10), 3),
-        HealthPolicy.defaults(), Duration.ofSeconds(5), true, Duration.ZERO, "TERM", LogPolicy.defaults(),
-        Optional.empty());
+    AgentSpec spec =
+        new AgentSpec(
+            "a1",
+            "test",
+            "/bin/true",
+            List.of(),
+            dir,
+            Map.of(),
+            new RestartPolicy(
+                io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS,
+                Duration.ofSeconds(1),
+                2,
+                Duration.ofSeconds(4),
+                Duration.ofMinutes(10),
+                3),
+            HealthPolicy.defaults(),
+            Duration.ofSeconds(5),
+            true,
+            Duration.ZERO,
+            "TERM",
+            LogPolicy.defaults(),
+            Optional.empty());
     Outbox outbox = new Outbox(time);
-    supervisor = new Supervisor(List.of(spec), launcher, outbox, time, TracerProvider.noop().get("t"));
+    supervisor =
+        new Supervisor(List.of(spec), launcher, outbox, time, TracerProvider.noop().get("t"));
     supervisor.startAll();
-    Await.until(Duration.ofSeconds(5), "the agent to run", () -> supervisor.runner("a1").orElseThrow().runningPid(),
+    Await.until(
+        Duration.ofSeconds(5),
+        "the agent to run",
+        () -> supervisor.runner("a1").orElseThrow().runningPid(),
         pid -> pid > 0);
     outbox.drain(); // its start went into the outbox; the first FullState covers it
     AgentLogs logs = new AgentLogs(dir.resolve("logs"));
-    HealthMonitor health = new HealthMonitor(supervisor, new ResourceMonitor(time.clock()), Duration.ofSeconds(5), time);
-    LinkCommands commands = new LinkCommands(supervisor, new LocalQueries(supervisor, health, logs, time),
-        new ConfigPusher(supervisor, time), TracerProvider.noop().get("t"), time.clock(), "n1");
-    link = new LinkRunner(POLICY, Hello.newBuilder().setNodeId("n1").build(), channel, supervisor::snapshots, outbox,
-        commands, Optional::empty, time, () -> 0.0);
+    HealthMonitor health =
+        new HealthMonitor(
+            supervisor, new ResourceMonitor(time.clock()), Duration.ofSeconds(5), time);
+    LinkCommands commands =
+        new LinkCommands(
+            supervisor,
+            new LocalQueries(supervisor, health, logs, time),
+            new ConfigPusher(supervisor, time),
+            TracerProvider.noop().get("t"),
+            time.clock(),
+            "n1");
+    link =
+        new LinkRunner(
+            POLICY,
+            Hello.newBuilder().setNodeId("n1").build(),
+            channel,
+            supervisor::snapshots,
+            outbox,
+            commands,
+            Optional::empty,
+            time,
+            () -> 0.0);
     link.start();
   }
 
@@ -194,7 +253,11 @@ class LinkRunnerTest {
       assertEquals(++seq, d.getSeq(), "every message is the previous one plus 1");
       last = d.getDeltas().getDeltas(d.getDeltas().getDeltasCount() - 1).getState().getLifecycle();
     } while (last != Lifecycle.LIFECYCLE_RESTARTING);
-    Await.until(Duration.ofSeconds(5), "the link to count as connected once welcomed", link::connected, c -> c);
+    Await.until(
+        Duration.ofSeconds(5),
+        "the link to count as connected once welcomed",
+        link::connected,
+        c -> c);
   }
 
   /** Moves time to each timer the link arms in turn until {@code total} has passed. */
@@ -217,16 +280,19 @@ class LinkRunnerTest {
     s.next(DaemonMessage.BodyCase.FULL_STATE);
     s.welcome(Duration.ofSeconds(4));
     Await.until(Duration.ofSeconds(5), "the Welcome to be read", link::connected, c -> c);
-    advanceThroughTimers(Duration.ofSeconds(4)); // four seconds after the FullState, the last message sent
+    advanceThroughTimers(
+        Duration.ofSeconds(4)); // four seconds after the FullState, the last message sent
     DaemonMessage first = s.next(DaemonMessage.BodyCase.PING);
     time.awaitTimers(1);
-    assertEquals(Duration.ofSeconds(4), time.nextTimerIn(), "then every 4 s, the Welcome's interval");
+    assertEquals(
+        Duration.ofSeconds(4), time.nextTimerIn(), "then every 4 s, the Welcome's interval");
     time.advance(Duration.ofSeconds(4));
     assertEquals(first.getSeq() + 1, s.next(DaemonMessage.BodyCase.PING).getSeq());
   }
 
   @Test
-  void aSilentManagerIsDroppedAfterThreeIntervalsAndTheDaemonReconnectsAfterTheBackoff() throws Exception {
+  void aSilentManagerIsDroppedAfterThreeIntervalsAndTheDaemonReconnectsAfterTheBackoff()
+      throws Exception {
     ManagerSide s = nextStream();
     s.pong = false;
     s.next(DaemonMessage.BodyCase.FULL_STATE);
@@ -248,13 +314,19 @@ class LinkRunnerTest {
     DaemonMessage hello = again.next();
     assertEquals(DaemonMessage.BodyCase.HELLO, hello.getBodyCase());
     assertEquals(1, hello.getSeq(), "sequence numbers start again on each stream");
-    assertEquals(DaemonMessage.BodyCase.FULL_STATE, again.next().getBodyCase(), "the full state, so nothing is lost");
+    assertEquals(
+        DaemonMessage.BodyCase.FULL_STATE,
+        again.next().getBodyCase(),
+        "the full state, so nothing is lost");
   }
 
   /** Waits until the only timer left is the link's backoff of {@code expected}. */
   private void awaitBackoff(Duration expected) {
-    Await.until(Duration.ofSeconds(5), "a backoff of " + expected, () -> time.pendingTimers() == 1
-        ? time.nextTimerIn() : null, expected::equals);
+    Await.until(
+        Duration.ofSeconds(5),
+        "a backoff of " + expected,
+        () -> time.pendingTimers() == 1 ? time.nextTimerIn() : null,
+        expected::equals);
   }
 
   @Test
@@ -274,15 +346,20 @@ class LinkRunnerTest {
     ManagerSide s = nextStream();
     s.next(DaemonMessage.BodyCase.FULL_STATE);
     s.welcome(Duration.ofSeconds(10));
-    s.out.onNext(ManagerMessage.newBuilder().setResync(ResyncRequest.newBuilder().setReason("gap")).build());
+    s.out.onNext(
+        ManagerMessage.newBuilder().setResync(ResyncRequest.newBuilder().setReason("gap")).build());
     DaemonMessage full = s.next(DaemonMessage.BodyCase.FULL_STATE);
     assertEquals(3, full.getSeq());
     assertEquals("a1", full.getFullState().getAgents(0).getAgentId());
   }
 
   private static ManagerMessage operate(String commandId, String agentId, AgentOperation op) {
-    return ManagerMessage.newBuilder().setCommand(Command.newBuilder().setCommandId(commandId)
-        .setOperate(OperateAgent.newBuilder().setAgentId(agentId).setOperation(op))).build();
+    return ManagerMessage.newBuilder()
+        .setCommand(
+            Command.newBuilder()
+                .setCommandId(commandId)
+                .setOperate(OperateAgent.newBuilder().setAgentId(agentId).setOperation(op)))
+        .build();
   }
 
   @Test

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
 import io.opsscaffold.testing.ManualClock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -16,8 +16,16 @@ class RestartTrackerTest {
   private final ManualClock clock = new ManualClock();
 
   private RestartTracker tracker(String mode, double jitter) {
-    return new RestartTracker(new RestartPolicy(RestartPolicy.Mode.fromConfig(mode), Duration.ofSeconds(1), 2.0, Duration.ofMinutes(5),
-        Duration.ofMinutes(10), 5), clock, () -> jitter);
+    return new RestartTracker(
+        new RestartPolicy(
+            RestartPolicy.Mode.fromConfig(mode),
+            Duration.ofSeconds(1),
+            2.0,
+            Duration.ofMinutes(5),
+            Duration.ofMinutes(10),
+            5),
+        clock,
+        () -> jitter);
   }
 
   @Test
@@ -33,9 +41,14 @@ class RestartTrackerTest {
       loops.add(d.crashLoop());
       clock.advance(d.restartAfter().get());
     }
-    assertEquals(List.of(1000L, 2000L, 4000L, 8000L, 16000L, 32000L, 64000L, 128000L, 256000L, 300000L,
-        300000L, 300000L), delays);
-    assertEquals(List.of(false, false, false, false, true, true, true, true, true, true, true, true), loops,
+    assertEquals(
+        List.of(
+            1000L, 2000L, 4000L, 8000L, 16000L, 32000L, 64000L, 128000L, 256000L, 300000L, 300000L,
+            300000L),
+        delays);
+    assertEquals(
+        List.of(false, false, false, false, true, true, true, true, true, true, true, true),
+        loops,
         "the fifth failure in a row is a crash loop, and it is still retried");
   }
 

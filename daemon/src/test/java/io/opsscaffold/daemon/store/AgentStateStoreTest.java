@@ -17,13 +17,22 @@ class AgentStateStoreTest {
   @Test
   void aSavedRecordReadsBackExactly() throws Exception {
     AgentStateStore store = new AgentStateStore(dir);
-    StoredAgent a = new StoredAgent("a1", 4242, Optional.of(Instant.parse("2026-01-01T10:00:00.123Z")),
-        "/usr/bin/java -jar agent.jar", "RUNNING", 3, OptionalInt.of(137),
-        Optional.of(Instant.parse("2026-01-01T09:59:00Z")), "killed by signal 9 (KILL)");
+    StoredAgent a =
+        new StoredAgent(
+            "a1",
+            4242,
+            Optional.of(Instant.parse("2026-01-01T10:00:00.123Z")),
+            "/usr/bin/java -jar agent.jar",
+            "RUNNING",
+            3,
+            OptionalInt.of(137),
+            Optional.of(Instant.parse("2026-01-01T09:59:00Z")),
+            "killed by signal 9 (KILL)");
     store.save(a);
     assertEquals(Optional.of(a), store.load("a1"));
-    StoredAgent stopped = new StoredAgent("a1", 0, Optional.empty(), "", "STOPPED", 3, OptionalInt.empty(),
-        Optional.empty(), "");
+    StoredAgent stopped =
+        new StoredAgent(
+            "a1", 0, Optional.empty(), "", "STOPPED", 3, OptionalInt.empty(), Optional.empty(), "");
     store.save(stopped);
     assertEquals(Optional.of(stopped), store.load("a1"));
     try (var files = Files.list(dir)) {

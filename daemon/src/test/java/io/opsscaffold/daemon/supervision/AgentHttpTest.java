@@ -30,30 +30,36 @@ class AgentHttpTest {
   void start() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-    server.createContext("/health", x -> {
-      lastMethod.set(x.getRequestMethod());
-      answer(x, 200, "up");
-    });
+    server.createContext(
+        "/health",
+        x -> {
+          lastMethod.set(x.getRequestMethod());
+          answer(x, 200, "up");
+        });
     server.createContext("/broken", x -> answer(x, 503, "x".repeat(1000)));
-    server.createContext("/slow", x -> {
-      try {
-        release.await(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      answer(x, 200, "late");
-    });
-    server.createContext("/endless", x -> {
-      x.sendResponseHeaders(200, 0); // chunked, never ends on its own
-      try (OutputStream out = x.getResponseBody()) {
-        byte[] chunk = new byte[4096];
-        while (release.getCount() > 0) {
-          out.write(chunk);
-        }
-      } catch (IOException e) {
-        // the client went away, as it should
-      }
-    });
+    server.createContext(
+        "/slow",
+        x -> {
+          try {
+            release.await(10, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          answer(x, 200, "late");
+        });
+    server.createContext(
+        "/endless",
+        x -> {
+          x.sendResponseHeaders(200, 0); // chunked, never ends on its own
+          try (OutputStream out = x.getResponseBody()) {
+            byte[] chunk = new byte[4096];
+            while (release.getCount() > 0) {
+              out.write(chunk);
+            }
+          } catch (IOException e) {
+            // the client went away, as it should
+          }
+        });
     server.start();
   }
 
@@ -63,7 +69,8 @@ class AgentHttpTest {
     server.stop(0);
   }
 
-  private static void answer(com.sun.net.httpserver.HttpExchange x, int status, String body) throws IOException {
+  private static void answer(com.sun.net.httpserver.HttpExchange x, int status, String body)
+      throws IOException {
     byte[] b = body.getBytes(StandardCharsets.UTF_8);
     x.sendResponseHeaders(status, b.length);
     try (OutputStream out = x.getResponseBody()) {
@@ -97,7 +104,8 @@ class AgentHttpTest {
   @Test
   void aSlowAnswerTimesOut() {
     long t0 = System.nanoTime();
-    assertThrows(AgentHttp.TimedOut.class, () -> AgentHttp.get(url("/slow"), Duration.ofMillis(300)));
+    assertThrows(
+        AgentHttp.TimedOut.class, () -> AgentHttp.get(url("/slow"), Duration.ofMillis(300)));
     assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5), "the timeout held the caller");
   }
 
@@ -114,10 +122,13 @@ class AgentHttpTest {
     try (var s = new java.net.ServerSocket(0)) {
       closed = s.getLocalPort();
     }
-    assertThrows(IOException.class, () -> AgentHttp.get(URI.create("http://127.0.0.1:" + closed + "/"),
-        Duration.ofSeconds(1)));
-    IOException e = assertThrows(IOException.class, () -> AgentHttp.get(URI.create("file:///etc/passwd"),
-        Duration.ofSeconds(1)));
+    assertThrows(
+        IOException.class,
+        () -> AgentHttp.get(URI.create("http://127.0.0.1:" + closed + "/"), Duration.ofSeconds(1)));
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () -> AgentHttp.get(URI.create("file:///etc/passwd"), Duration.ofSeconds(1)));
     assertTrue(e.getMessage().contains("not an http(s) URL"), e.getMessage());
   }
 }

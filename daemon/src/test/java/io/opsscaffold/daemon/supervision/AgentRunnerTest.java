@@ -30,31 +30,72 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The runner's lifecycle on a {@link ManualTime}: every delay (start-seconds, stop timeout,
- * restart backoff) passes only when the test moves time, so each is asserted to the millisecond
- * and nothing waits on the wall clock. The jitter source is fixed at 0 (delays are their full step).
+ * The runner's lifecycle on a {@link ManualTime}: every delay (start-seconds, stop timeout, restart
+ * backoff) passes only when the test moves time, so each is asserted to the millisecond and nothing
+ * waits on the wall clock. The jitter source is fixed at 0 (delays are their full step).
  */
 class AgentRunnerTest {
   private static final RestartPolicy BACKOFF =
-      new RestartPolicy(io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS, Duration.ofSeconds(1), 2, Duration.ofSeconds(4), Duration.ofMinutes(10), 3);
+      new RestartPolicy(
+          io.opsscaffold.daemon.restart.RestartPolicy.Mode.ALWAYS,
+          Duration.ofSeconds(1),
+          2,
+          Duration.ofSeconds(4),
+          Duration.ofMinutes(10),
+          3);
 
   private final ManualTime time = new ManualTime();
   private final FakeProcessLauncher launcher = new FakeProcessLauncher();
   private final BlockingQueue<AgentSnapshot> published = new LinkedBlockingQueue<>();
   private AgentRunner runner;
 
-  private AgentRunner runner(RestartPolicy restart, HealthPolicy health, Duration stopTimeout, Duration startSeconds,
+  private AgentRunner runner(
+      RestartPolicy restart,
+      HealthPolicy health,
+      Duration stopTimeout,
+      Duration startSeconds,
       String stopSignal) {
-    AgentSpec spec = new AgentSpec("a1", "test", "/bin/true", List.of(), Path.of("."), Map.of(), restart, health,
-        stopTimeout, true, startSeconds, stopSignal, LogPolicy.defaults(), Optional.empty());
-    runner = new AgentRunner(spec, launcher, (s, c) -> published.add(s), time, () -> 0.0,
-        TracerProvider.noop().get("test"), id -> List.of());
+    AgentSpec spec =
+        new AgentSpec(
+            "a1",
+            "test",
+            "/bin/true",
+            List.of(),
+            Path.of("."),
+            Map.of(),
+            restart,
+            health,
+            stopTimeout,
+            true,
+            startSeconds,
+            stopSignal,
+            LogPolicy.defaults(),
+            Optional.empty());
+    runner =
+        new AgentRunner(
+            spec,
+            launcher,
+            (s, c) -> published.add(s),
+            time,
+            () -> 0.0,
+            TracerProvider.noop().get("test"),
+            id -> List.of());
     return runner;
   }
 
   private AgentRunner runner(String policy, Duration stopTimeout) {
-    return runner(new RestartPolicy(RestartPolicy.Mode.fromConfig(policy), BACKOFF.initialDelay(), BACKOFF.multiplier(), BACKOFF.maxDelay(),
-        BACKOFF.resetAfter(), BACKOFF.crashLoopAfter()), HealthPolicy.defaults(), stopTimeout, Duration.ZERO, "TERM");
+    return runner(
+        new RestartPolicy(
+            RestartPolicy.Mode.fromConfig(policy),
+            BACKOFF.initialDelay(),
+            BACKOFF.multiplier(),
+            BACKOFF.maxDelay(),
+            BACKOFF.resetAfter(),
+            BACKOFF.crashLoopAfter()),
+        HealthPolicy.defaults(),
+        stopTimeout,
+        Duration.ZERO,
+        "TERM");
   }
 
   @AfterEach
@@ -143,7 +184,9 @@ class AgentRunnerTest {
     time.advance(Duration.ofMillis(1));
     AgentSnapshot stopped = done(stop);
     assertEquals(Lifecycle.STOPPED, stopped.lifecycle());
-    assertEquals(List.of("TERM", "KILL", "KILL"), launcher.last().signals,
+    assertEquals(
+        List.of("TERM", "KILL", "KILL"),
+        launcher.last().signals,
         "TERM, KILL after the timeout, and the sweep of the group once the leader is gone");
     assertEquals(OptionalInt.of(137), stopped.lastExitCode());
     time.advance(Duration.ofHours(1));
@@ -154,7 +197,10 @@ class AgentRunnerTest {
   void stopThatIsHonouredSendsOnlyTermAndLeavesNoTimerBehind() throws Exception {
     done(runner("always", Duration.ofSeconds(5)).start(Context.root()));
     AgentSnapshot stopped = done(runner.stop(Context.root()));
-    assertEquals(List.of("TERM", "KILL"), launcher.last().signals, "the stop signal, then the sweep of the group");
+    assertEquals(
+        List.of("TERM", "KILL"),
+        launcher.last().signals,
+        "the stop signal, then the sweep of the group");
     assertEquals("stopped (killed by signal 15 (TERM))", stopped.message());
     assertEquals(0, time.pendingTimers(), "the SIGKILL timer is cancelled once the agent is gone");
     assertEquals("already stopped", done(runner.stop(Context.root())).message());
@@ -176,14 +222,22 @@ class AgentRunnerTest {
     try {
       done(runner.stop(Context.root()).thenCompose(s -> runner.start(Context.root())));
       FakeProcessLauncher.FakeProcess hanging = launcher.last();
-      CompletableFuture<AgentSnapshot> stuck = runner.stop(Context.root()); // the runner thread now hangs in TERM
-      Await.until(Duration.ofSeconds(5), "the runner thread to hang in the stop signal",
-          () -> hanging.signals, l -> l.contains("TERM"));
+      CompletableFuture<AgentSnapshot> stuck =
+          runner.stop(Context.root()); // the runner thread now hangs in TERM
+      Await.until(
+          Duration.ofSeconds(5),
+          "the runner thread to hang in the stop signal",
+          () -> hanging.signals,
+          l -> l.contains("TERM"));
       // restart() on a gRPC callback thread must return at once, not wait for the runner thread.
       CompletableFuture<CompletableFuture<AgentSnapshot>> call = new CompletableFuture<>();
       Thread.ofVirtual().start(() -> call.complete(runner.restart(Context.root())));
-      CompletableFuture<AgentSnapshot> restart = Await.until(Duration.ofSeconds(2),
-          "restart() to return while the runner thread is busy", () -> call.getNow(null), f -> f != null);
+      CompletableFuture<AgentSnapshot> restart =
+          Await.until(
+              Duration.ofSeconds(2),
+              "restart() to return while the runner thread is busy",
+              () -> call.getNow(null),
+              f -> f != null);
       assertFalse(restart.isDone());
       launcher.termHangs.countDown();
       hanging.exitWith(143);
@@ -199,7 +253,8 @@ class AgentRunnerTest {
     launcher.failuresToSimulate = 1;
     AgentSnapshot failed = done(runner("always", Duration.ofSeconds(5)).start(Context.root()));
     assertEquals(Lifecycle.FAILED, failed.lifecycle());
-    assertTrue(failed.message().startsWith("could not start: Cannot run program"), failed.message());
+    assertTrue(
+        failed.message().startsWith("could not start: Cannot run program"), failed.message());
     assertEquals(Duration.ofSeconds(1), time.advanceToNextTimer());
     AgentSnapshot running = awaitLifecycle(Lifecycle.RUNNING);
     assertEquals(1, running.restartCount());
@@ -208,8 +263,12 @@ class AgentRunnerTest {
   @Test
   void repeatedCrashesBackOffExponentiallyIntoACrashLoopThatKeepsBeingRetried() throws Exception {
     done(runner("always", Duration.ofSeconds(1)).start(Context.root()));
-    List<Duration> expected = List.of(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4),
-        Duration.ofSeconds(4));
+    List<Duration> expected =
+        List.of(
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(4),
+            Duration.ofSeconds(4));
     for (int i = 1; i <= expected.size(); i++) {
       launcher.last().exitWith(2);
       AgentSnapshot waiting = awaitLifecycle(i < 3 ? Lifecycle.RESTARTING : Lifecycle.CRASH_LOOP);
@@ -231,7 +290,10 @@ class AgentRunnerTest {
     time.advance(Duration.ofMillis(1));
     assertEquals(Lifecycle.RUNNING, done(start).lifecycle());
     CompletableFuture<AgentSnapshot> stop = runner.stop(Context.root());
-    assertEquals(Duration.ofSeconds(1), time.advanceToNextTimer(), "the fake ignores INT: SIGKILL after the timeout");
+    assertEquals(
+        Duration.ofSeconds(1),
+        time.advanceToNextTimer(),
+        "the fake ignores INT: SIGKILL after the timeout");
     done(stop);
     assertEquals("INT", launcher.last().signals.get(0), "the configured stop signal");
 
@@ -239,14 +301,27 @@ class AgentRunnerTest {
     time.awaitTimers(1);
     launcher.last().exitWith(1); // dies while starting
     AgentSnapshot failed = awaitLifecycle(Lifecycle.RESTARTING);
-    assertTrue(failed.message().startsWith("exited with code 1 within start-seconds"), failed.message());
-    assertEquals(Lifecycle.RESTARTING, done(again).lifecycle(), "the start attempt reports its failure");
+    assertTrue(
+        failed.message().startsWith("exited with code 1 within start-seconds"), failed.message());
+    assertEquals(
+        Lifecycle.RESTARTING, done(again).lifecycle(), "the start attempt reports its failure");
   }
 
   @Test
   void heartbeatsThatOnlyMoveTheTimeGoUpOncePerRefresh() throws Exception {
-    runner(BACKOFF, new HealthPolicy(Optional.of(Duration.ofSeconds(8)), Optional.empty(), 0, 0,
-        Duration.ofSeconds(60), Duration.ZERO, true), Duration.ofSeconds(1), Duration.ZERO, "TERM");
+    runner(
+        BACKOFF,
+        new HealthPolicy(
+            Optional.of(Duration.ofSeconds(8)),
+            Optional.empty(),
+            0,
+            0,
+            Duration.ofSeconds(60),
+            Duration.ZERO,
+            true),
+        Duration.ofSeconds(1),
+        Duration.ZERO,
+        "TERM");
     done(runner.start(Context.root()));
     awaitLifecycle(Lifecycle.RUNNING);
     Duration refresh = runner.heartbeatRefresh();
@@ -255,7 +330,10 @@ class AgentRunnerTest {
     for (int i = 0; i < 50; i++) {
       runner.heartbeat(t0.plusMillis(i), OptionalLong.empty(), Context.root());
     }
-    assertEquals(Optional.of(t0.plusMillis(49)), runner.snapshot().lastHeartbeat(), "the daemon keeps the latest");
+    assertEquals(
+        Optional.of(t0.plusMillis(49)),
+        runner.snapshot().lastHeartbeat(),
+        "the daemon keeps the latest");
     AgentSnapshot first = published.poll(1, TimeUnit.SECONDS);
     assertEquals(Optional.of(t0), first.lastHeartbeat(), "the first heartbeat goes up at once");
     // snapshot() above ran on the runner thread after all 50 heartbeats: nothing more was published
@@ -263,6 +341,7 @@ class AgentRunnerTest {
 
     runner.heartbeat(t0.plus(refresh), OptionalLong.empty(), Context.root());
     AgentSnapshot refreshed = published.poll(5, TimeUnit.SECONDS);
-    assertEquals(Optional.of(t0.plus(refresh)), refreshed.lastHeartbeat(), "a refresh once it is due");
+    assertEquals(
+        Optional.of(t0.plus(refresh)), refreshed.lastHeartbeat(), "a refresh once it is due");
   }
 }

@@ -10,12 +10,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** A launcher of pretend processes that tests exit, and that record the signals they get. */
 public final class FakeProcessLauncher implements ProcessLauncher {
-  /** A pretend process. TERM ends it with 143 unless it ignores TERM; KILL always ends it with 137. */
+  /**
+   * A pretend process. TERM ends it with 143 unless it ignores TERM; KILL always ends it with 137.
+   */
   public static final class FakeProcess implements RunningProcess {
     public final long pid;
     public final CompletableFuture<Integer> exit = new CompletableFuture<>();
     public final List<String> signals = new CopyOnWriteArrayList<>();
     final boolean ignoresTerm;
+
     /** While not null, a TERM blocks the caller until it is counted down (a signal that hangs). */
     final CountDownLatch termHangs;
 
@@ -60,15 +63,18 @@ public final class FakeProcessLauncher implements ProcessLauncher {
   private final AtomicInteger nextPid = new AtomicInteger(1000);
   public final List<FakeProcess> launched = new CopyOnWriteArrayList<>();
   public volatile boolean ignoreTerm;
+
   /** Set: the processes launched from now on hang on TERM until it is counted down. */
   volatile CountDownLatch termHangs;
+
   public volatile int failuresToSimulate;
 
   @Override
   public RunningProcess launch(AgentSpec spec) throws IOException {
     if (failuresToSimulate > 0) {
       failuresToSimulate--;
-      throw new IOException("Cannot run program \"" + spec.command() + "\": error=2, No such file or directory");
+      throw new IOException(
+          "Cannot run program \"" + spec.command() + "\": error=2, No such file or directory");
     }
     FakeProcess p = new FakeProcess(nextPid.incrementAndGet(), ignoreTerm, termHangs);
     launched.add(p);

@@ -4,6 +4,7 @@ import com.google.protobuf.util.JsonFormat;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.opsscaffold.api.fleet.v1.AlertEvent;
+import io.opsscaffold.manager.fleet.AgentLifecycle;
 import io.opsscaffold.manager.fleet.AgentRecord;
 import io.opsscaffold.manager.fleet.Availability;
 import io.opsscaffold.manager.fleet.FleetRepository;
@@ -26,7 +27,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
@@ -36,19 +36,22 @@ import java.util.logging.Logger;
  * Opens, repeats and resolves alerts from the agents' derived availability.
  *
  * <p>It works from the state writer's committed batches ({@link #committed}): each changed agent is
- * evaluated once, so the cost follows the rate of change, not the size of the fleet. What time alone
- * changes (a heartbeat going stale) is found every {@code scanInterval} in memory, from the deadline
- * kept per agent. The database is read in full only at start and when the engine fell more than
- * {@value #MAX_PENDING_WRITES} writes behind; a node that goes offline (or is not yet known) is
- * re-read on its own. One thread owns this state; watchers and the webhook are fed from it without
- * ever blocking it: a watcher whose queue is full is dropped with RESOURCE_EXHAUSTED.
+ * evaluated once, so the cost follows the rate of change, not the size of the fleet. What time
+ * alone changes (a heartbeat going stale) is found every {@code scanInterval} in memory, from the
+ * deadline kept per agent. The database is read in full only at start and when the engine fell more
+ * than {@value #MAX_PENDING_WRITES} writes behind; a node that goes offline (or is not yet known)
+ * is re-read on its own. One thread owns this state; watchers and the webhook are fed from it
+ * without ever blocking it: a watcher whose queue is full is dropped with RESOURCE_EXHAUSTED.
  */
 public final class AlertEngine implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AlertEngine.class.getName());
   static final int WATCHER_QUEUE = 256;
   static final int MAX_PENDING_WRITES = 100_000;
 
-  /** What the engine last concluded about one agent; {@code staleAtMs} is 0 when time cannot change it. */
+  /**
+   * What the engine last concluded about one agent; {@code staleAtMs} is 0 when time cannot change
+   * it.
+   */
   private record Seen(String area, Availability availability, String kind, long staleAtMs) {}
 
   private final FleetRepository fleet;
@@ -70,8 +73,14 @@ public final class AlertEngine implements AutoCloseable {
   private final Map<String, AlertRecord> openAlerts = new HashMap<>();
   private boolean alertsChanged = true;
 
-  /** @param time the scan runs on it, and availability is judged at its time */
-  public AlertEngine(FleetRepository fleet, AlertRepository alerts, Time time, Optional<AlertWebhook> webhook,
+  /**
+   * @param time the scan runs on it, and availability is judged at its time
+   */
+  public AlertEngine(
+      FleetRepository fleet,
+      AlertRepository alerts,
+      Time time,
+      Optional<AlertWebhook> webhook,
       Duration scanInterval) {
     this.fleet = fleet;
     this.alerts = alerts;
@@ -82,14 +91,16 @@ public final class AlertEngine implements AutoCloseable {
   }
 
   public void start() {
-    thread.execute(() -> alerts.open().forEach(a -> openAlerts.put(key(a.nodeId(), a.agentId()), a)));
+    thread.execute(
+        () -> alerts.open().forEach(a -> openAlerts.put(key(a.nodeId(), a.agentId()), a)));
     thread.scheduleWithFixedDelay(Duration.ZERO, scanInterval, () -> safely(this::tick));
     started = true;
   }
 
   /**
    * The writes of one committed batch, in commit order. Never blocks: they are evaluated on the
-   * alerts thread; past {@value #MAX_PENDING_WRITES} queued writes the engine re-reads the database instead.
+   * alerts thread; past {@value #MAX_PENDING_WRITES} queued writes the engine re-reads the database
+   * instead.
    */
   public void committed(List<FleetWrite> writes) {
     if (pendingWrites.addAndGet(writes.size()) > MAX_PENDING_WRITES) {
@@ -174,8 +185,8 @@ public final class AlertEngine implements AutoCloseable {
         removeAbsent(w.nodeId(), present, now);
       }
       case FleetWrite.RemoveAgents w -> w.agentIds().forEach(id -> removed(w.nodeId(), id, now));
-      case FleetWrite.NodeDisconnected w -> { } // the node stays ONLINE until NodeOffline
-      case FleetWrite.NodeStats w -> { }
+      case FleetWrite.NodeDisconnected w -> {} // the node stays ONLINE until NodeOffline
+      case FleetWrite.NodeStats w -> {}
     }
   }
 
@@ -185,7 +196,8 @@ public final class AlertEngine implements AutoCloseable {
     pending.clear();
     pendingWrites.set(0);
     Map<String, Set<String>> present = new HashMap<>();
-    for (var r : fleet.listFleetAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""))) {
+    for (var r :
+        fleet.listFleetAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""))) {
       nodes.put(r.node().nodeId(), r.node());
       present.computeIfAbsent(r.node().nodeId(), n -> new HashSet<>()).add(r.agent().agentId());
       evaluate(r.node(), r.agent(), now);
@@ -216,28 +228,53 @@ public final class AlertEngine implements AutoCloseable {
     }
     long now = clock.millis();
     List<String[]> stale = new ArrayList<>();
-    seen.forEach((nodeId, agents) -> agents.forEach((agentId, s) -> {
-      if (s.staleAtMs() > 0 && now > s.staleAtMs()) {
-        stale.add(new String[] {nodeId, agentId});
-      }
-    }));
+    seen.forEach(
+        (nodeId, agents) ->
+            agents.forEach(
+                (agentId, s) -> {
+                  if (s.staleAtMs() > 0 && now > s.staleAtMs()) {
+                    stale.add(new String[] {nodeId, agentId});
+                  }
+                }));
     for (String[] k : stale) {
       Seen before = seen.get(k[0]).get(k[1]);
       track(k[0], k[1], new Seen(before.area(), Availability.NO_DATA, "NO_DATA", 0));
-      observe(k[0], k[1], before.area(), before.kind(), "NO_DATA", "no heartbeat within its timeout", now);
+      observe(
+          k[0],
+          k[1],
+          before.area(),
+          before.kind(),
+          "NO_DATA",
+          "no heartbeat within its timeout",
+          now);
     }
     publishCounts();
   }
 
   private void evaluate(NodeRecord node, AgentRecord agent, long now) {
     Availability a = Availability.of(node, agent, now);
-    String kind = a == Availability.ON ? "ON"
-        : agent.lifecycle().equals("CRASH_LOOP") ? "CRASH_LOOP" : a.name();
-    String reason = a == Availability.UNKNOWN && !node.online()
-        ? "node " + node.nodeId() + " is offline" : agent.message();
-    Seen before = track(node.nodeId(), agent.agentId(),
-        new Seen(node.area(), a, kind, a == Availability.ON ? Availability.staleAtMs(agent) : 0));
-    observe(node.nodeId(), agent.agentId(), node.area(), before == null ? null : before.kind(), kind, reason, now);
+    String kind =
+        a == Availability.ON
+            ? "ON"
+            : agent.lifecycle() == AgentLifecycle.CRASH_LOOP ? "CRASH_LOOP" : a.name();
+    String reason =
+        a == Availability.UNKNOWN && !node.online()
+            ? "node " + node.nodeId() + " is offline"
+            : agent.message();
+    Seen before =
+        track(
+            node.nodeId(),
+            agent.agentId(),
+            new Seen(
+                node.area(), a, kind, a == Availability.ON ? Availability.staleAtMs(agent) : 0));
+    observe(
+        node.nodeId(),
+        agent.agentId(),
+        node.area(),
+        before == null ? null : before.kind(),
+        kind,
+        reason,
+        now);
   }
 
   private void removeAbsent(String nodeId, Set<String> present, long now) {
@@ -254,24 +291,37 @@ public final class AlertEngine implements AutoCloseable {
   private void removed(String nodeId, String agentId, long now) {
     Seen before = track(nodeId, agentId, null);
     if (before != null) {
-      observe(nodeId, agentId, before.area(), before.kind(), "NOT_EXIST",
-          "agent " + agentId + " is no longer configured on node " + nodeId, now);
+      observe(
+          nodeId,
+          agentId,
+          before.area(),
+          before.kind(),
+          "NOT_EXIST",
+          "agent " + agentId + " is no longer configured on node " + nodeId,
+          now);
     }
   }
 
-  /** Records {@code next} (null: forget the agent), keeps the counts, and returns what was there. */
+  /**
+   * Records {@code next} (null: forget the agent), keeps the counts, and returns what was there.
+   */
   private Seen track(String nodeId, String agentId, Seen next) {
     Map<String, Seen> agents = seen.computeIfAbsent(nodeId, n -> new HashMap<>());
     Seen before = next == null ? agents.remove(agentId) : agents.put(agentId, next);
     if (agents.isEmpty()) {
       seen.remove(nodeId);
     }
-    if (before != null && next != null && before.availability() == next.availability()
+    if (before != null
+        && next != null
+        && before.availability() == next.availability()
         && before.area().equals(next.area())) {
       return before; // the counts stay as they are
     }
     if (before != null) {
-      counts.merge(List.of(before.area(), before.availability().name()), -1L, (x, y) -> x + y == 0 ? null : x + y);
+      counts.merge(
+          List.of(before.area(), before.availability().name()),
+          -1L,
+          (x, y) -> x + y == 0 ? null : x + y);
     }
     if (next != null) {
       counts.merge(List.of(next.area(), next.availability().name()), 1L, Long::sum);
@@ -290,7 +340,13 @@ public final class AlertEngine implements AutoCloseable {
     openByKind = Map.copyOf(kinds);
   }
 
-  private void observe(String nodeId, String agentId, String area, String previous, String kind, String reason,
+  private void observe(
+      String nodeId,
+      String agentId,
+      String area,
+      String previous,
+      String kind,
+      String reason,
       long now) {
     if (kind.equals(previous)) {
       return; // no transition: an alert opened (or was resolved) when this kind began
@@ -299,21 +355,51 @@ public final class AlertEngine implements AutoCloseable {
     AlertRecord open = openAlerts.get(key);
     if (kind.equals("ON")) {
       if (open != null) {
-        AlertRecord resolved = new AlertRecord(open.alertId(), nodeId, agentId, area, open.kind(), open.reason(),
-            open.openedMs(), now, open.count(), now);
+        AlertRecord resolved =
+            new AlertRecord(
+                open.alertId(),
+                nodeId,
+                agentId,
+                area,
+                open.kind(),
+                open.reason(),
+                open.openedMs(),
+                now,
+                open.count(),
+                now);
         openAlerts.remove(key);
         publish("RESOLVED", resolved);
       }
       return;
     }
     if (open == null) {
-      AlertRecord opened = new AlertRecord("alert-" + UUID.randomUUID(), nodeId, agentId, area, kind,
-          truncate(reason), now, now, 1, 0);
+      AlertRecord opened =
+          new AlertRecord(
+              "alert-" + UUID.randomUUID(),
+              nodeId,
+              agentId,
+              area,
+              kind,
+              truncate(reason),
+              now,
+              now,
+              1,
+              0);
       openAlerts.put(key, opened);
       publish("OPENED", opened);
     } else if (previous != null) {
-      AlertRecord repeated = new AlertRecord(open.alertId(), nodeId, agentId, area, kind, truncate(reason),
-          open.openedMs(), now, open.count() + 1, 0);
+      AlertRecord repeated =
+          new AlertRecord(
+              open.alertId(),
+              nodeId,
+              agentId,
+              area,
+              kind,
+              truncate(reason),
+              open.openedMs(),
+              now,
+              open.count() + 1,
+              0);
       openAlerts.put(key, repeated);
       publish("REPEATED", repeated);
     }
@@ -322,19 +408,32 @@ public final class AlertEngine implements AutoCloseable {
   private void publish(String change, AlertRecord alert) {
     alertsChanged = true;
     alerts.save(alert);
-    AlertEvent event = AlertEvent.newBuilder().setChange(change).setAlert(AlertProtos.alert(alert)).build();
-    LOG.info(() -> "alert " + change.toLowerCase() + ": " + alert.kind() + " " + alert.nodeId() + "/" + alert.agentId()
-        + " (" + alert.reason() + ")");
+    AlertEvent event =
+        AlertEvent.newBuilder().setChange(change).setAlert(AlertProtos.alert(alert)).build();
+    LOG.info(
+        () ->
+            "alert "
+                + change.toLowerCase()
+                + ": "
+                + alert.kind()
+                + " "
+                + alert.nodeId()
+                + "/"
+                + alert.agentId()
+                + " ("
+                + alert.reason()
+                + ")");
     for (BoundedStream<AlertEvent> w : watchers) {
       w.offer(event);
     }
-    webhook.ifPresent(h -> {
-      try {
-        h.send(JsonFormat.printer().omittingInsignificantWhitespace().print(event));
-      } catch (Exception e) {
-        LOG.warning("could not encode an alert event: " + e);
-      }
-    });
+    webhook.ifPresent(
+        h -> {
+          try {
+            h.send(JsonFormat.printer().omittingInsignificantWhitespace().print(event));
+          } catch (Exception e) {
+            LOG.warning("could not encode an alert event: " + e);
+          }
+        });
   }
 
   /**
@@ -343,16 +442,22 @@ public final class AlertEngine implements AutoCloseable {
    * sent twice between the snapshot and the live events.
    */
   public void watch(ServerCallStreamObserver<AlertEvent> out) {
-    BoundedStream<AlertEvent> w = new BoundedStream<>(out, WATCHER_QUEUE, "alert events", watchers::remove);
-    thread.execute(() -> {
-      for (AlertRecord open : openAlerts.values()) {
-        w.preload(AlertEvent.newBuilder().setChange("OPEN").setAlert(AlertProtos.alert(open)).build());
-      }
-      w.preload(AlertEvent.newBuilder().setChange("SYNCED").build());
-      if (!w.closed()) {
-        watchers.add(w);
-      }
-    });
+    BoundedStream<AlertEvent> w =
+        new BoundedStream<>(out, WATCHER_QUEUE, "alert events", watchers::remove);
+    thread.execute(
+        () -> {
+          for (AlertRecord open : openAlerts.values()) {
+            w.preload(
+                AlertEvent.newBuilder()
+                    .setChange("OPEN")
+                    .setAlert(AlertProtos.alert(open))
+                    .build());
+          }
+          w.preload(AlertEvent.newBuilder().setChange("SYNCED").build());
+          if (!w.closed()) {
+            watchers.add(w);
+          }
+        });
   }
 
   private static String key(String nodeId, String agentId) {
@@ -366,7 +471,8 @@ public final class AlertEngine implements AutoCloseable {
   @Override
   public void close() {
     thread.close();
-    watchers.forEach(w -> w.close(Status.UNAVAILABLE.withDescription("the manager is shutting down")));
+    watchers.forEach(
+        w -> w.close(Status.UNAVAILABLE.withDescription("the manager is shutting down")));
     webhook.ifPresent(AlertWebhook::close);
   }
 }

@@ -8,9 +8,17 @@ public final class AlertProtos {
   private AlertProtos() {}
 
   public static Alert alert(AlertRecord a) {
-    Alert.Builder b = Alert.newBuilder().setAlertId(a.alertId()).setNodeId(a.nodeId()).setAgentId(a.agentId())
-        .setArea(a.area()).setKind(a.kind()).setReason(a.reason()).setOpenedAt(Timestamps.fromMillis(a.openedMs()))
-        .setLastAt(Timestamps.fromMillis(a.lastMs())).setCount(a.count());
+    Alert.Builder b =
+        Alert.newBuilder()
+            .setAlertId(a.alertId())
+            .setNodeId(a.nodeId())
+            .setAgentId(a.agentId())
+            .setArea(a.area())
+            .setKind(a.kind())
+            .setReason(a.reason())
+            .setOpenedAt(Timestamps.fromMillis(a.openedMs()))
+            .setLastAt(Timestamps.fromMillis(a.lastMs()))
+            .setCount(a.count());
     if (!a.open()) {
       b.setResolvedAt(Timestamps.fromMillis(a.resolvedMs()));
     }

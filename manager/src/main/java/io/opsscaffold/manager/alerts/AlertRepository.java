@@ -15,7 +15,8 @@ public interface AlertRepository {
    *
    * @param state "open", "resolved" or "" for both
    */
-  List<AlertRecord> list(String state, String kind, String area, String nodeId, int offset, int limit);
+  List<AlertRecord> list(
+      String state, String kind, String area, String nodeId, int offset, int limit);
 
   long count(String state, String kind, String area, String nodeId);
 }

@@ -22,7 +22,8 @@ public final class AlertWebhook implements AutoCloseable {
 
   private final URI url;
   private final Duration firstBackoff;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final BlockingQueue<String> queue = new ArrayBlockingQueue<>(CAPACITY);
   private final Thread worker;
   private volatile boolean running = true;
@@ -30,7 +31,9 @@ public final class AlertWebhook implements AutoCloseable {
 
   private final Time time;
 
-  /** @param time the retries' backoff waits on it */
+  /**
+   * @param time the retries' backoff waits on it
+   */
   public AlertWebhook(URI url, Duration firstBackoff, Time time) {
     this.time = time;
     this.url = url;
@@ -62,13 +65,25 @@ public final class AlertWebhook implements AutoCloseable {
       Duration backoff = firstBackoff;
       for (int attempt = 1; attempt <= ATTEMPTS && running; attempt++) {
         try {
-          HttpResponse<Void> res = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(10))
-              .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
-              HttpResponse.BodyHandlers.discarding());
+          HttpResponse<Void> res =
+              http.send(
+                  HttpRequest.newBuilder(url)
+                      .timeout(Duration.ofSeconds(10))
+                      .header("Content-Type", "application/json")
+                      .POST(HttpRequest.BodyPublishers.ofString(json))
+                      .build(),
+                  HttpResponse.BodyHandlers.discarding());
           if (res.statusCode() / 100 == 2) {
             break;
           }
-          LOG.warning("alert webhook " + url + " answered " + res.statusCode() + " (attempt " + attempt + ")");
+          LOG.warning(
+              "alert webhook "
+                  + url
+                  + " answered "
+                  + res.statusCode()
+                  + " (attempt "
+                  + attempt
+                  + ")");
         } catch (InterruptedException e) {
           return;
         } catch (Exception e) {

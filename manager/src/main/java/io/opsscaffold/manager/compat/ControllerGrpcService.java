@@ -36,6 +36,7 @@ import io.opsscaffold.errors.OpsException;
 import io.opsscaffold.manager.fleet.Availability;
 import io.opsscaffold.manager.fleet.FleetQueries;
 import io.opsscaffold.manager.fleet.FleetRepository;
+import io.opsscaffold.manager.fleet.NodeConnectivity;
 import io.opsscaffold.manager.fleet.NodeRecord;
 import io.opsscaffold.manager.operations.BatchOperations;
 import io.opsscaffold.manager.operations.OperationService;
@@ -61,8 +62,13 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
   private final long startedMs;
   private final String version;
 
-  public ControllerGrpcService(FleetRepository repository, FleetQueries queries, OperationService operations,
-      BatchOperations batches, Clock clock, String version) {
+  public ControllerGrpcService(
+      FleetRepository repository,
+      FleetQueries queries,
+      OperationService operations,
+      BatchOperations batches,
+      Clock clock,
+      String version) {
     this.repository = repository;
     this.queries = queries;
     this.operations = operations;
@@ -74,170 +80,265 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
 
   @Override
   public void listHosts(ListHostsRequest req, StreamObserver<ListHostsResponse> out) {
-    ErrorMapper.reply(out, () -> {
-      int[] paging = FleetQueries.paging(req.getPage(), req.getPageSize());
-      String status = req.getStatus().trim().toLowerCase(Locale.ROOT);
-      if (!status.isEmpty() && !status.equals("online") && !status.equals("offline")) {
-        throw OpsException.invalidArgument("status must be online or offline (got '" + req.getStatus() + "')");
-      }
-      List<NodeRecord> matching = repository.listNodes(req.getArea().trim(), status.toUpperCase(Locale.ROOT), 0,
-          Integer.MAX_VALUE).items().stream()
-          .filter(n -> req.getId().isBlank() || n.nodeId().equals(req.getId().trim()))
-          .filter(n -> req.getAddress().isBlank() || n.ip().equals(req.getAddress().trim()))
-          .filter(n -> req.getHostname().isBlank() || n.hostname().equals(req.getHostname().trim()))
-          .filter(n -> req.getZone().isBlank() || n.zone().equals(req.getZone().trim()))
-          .filter(n -> req.getVersion().isBlank() || n.daemonVersion().equals(req.getVersion().trim()))
-          .toList();
-      ListHostsResponse.Builder b = ListHostsResponse.newBuilder().setTotal(matching.size())
-          .setPage(paging[0]).setPageSize(paging[1]);
-      for (NodeRecord n : FleetQueries.page(matching, paging)) {
-        b.addAgents(host(n, queries.agents(n)));
-      }
-      return b.build();
-    });
+    ErrorMapper.reply(
+        out,
+        () -> {
+          int[] paging = FleetQueries.paging(req.getPage(), req.getPageSize());
+          String status = req.getStatus().trim().toLowerCase(Locale.ROOT);
+          if (!status.isEmpty() && !status.equals("online") && !status.equals("offline")) {
+            throw OpsException.invalidArgument(
+                "status must be online or offline (got '" + req.getStatus() + "')");
+          }
+          List<NodeRecord> matching =
+              repository
+                  .listNodes(
+                      req.getArea().trim(), status.toUpperCase(Locale.ROOT), 0, Integer.MAX_VALUE)
+                  .items()
+                  .stream()
+                  .filter(n -> req.getId().isBlank() || n.nodeId().equals(req.getId().trim()))
+                  .filter(n -> req.getAddress().isBlank() || n.ip().equals(req.getAddress().trim()))
+                  .filter(
+                      n ->
+                          req.getHostname().isBlank()
+                              || n.hostname().equals(req.getHostname().trim()))
+                  .filter(n -> req.getZone().isBlank() || n.zone().equals(req.getZone().trim()))
+                  .filter(
+                      n ->
+                          req.getVersion().isBlank()
+                              || n.daemonVersion().equals(req.getVersion().trim()))
+                  .toList();
+          ListHostsResponse.Builder b =
+              ListHostsResponse.newBuilder()
+                  .setTotal(matching.size())
+                  .setPage(paging[0])
+                  .setPageSize(paging[1]);
+          for (NodeRecord n : FleetQueries.page(matching, paging)) {
+            b.addAgents(host(n, queries.agents(n)));
+          }
+          return b.build();
+        });
   }
 
   @Override
   public void getHost(HostRequest req, StreamObserver<Host> out) {
-    ErrorMapper.reply(out, () -> {
-      NodeRecord n = node(req.getAgentId());
-      return host(n, queries.agents(n));
-    });
+    ErrorMapper.reply(
+        out,
+        () -> {
+          NodeRecord n = node(req.getAgentId());
+          return host(n, queries.agents(n));
+        });
   }
 
   @Override
   public void listPackages(HostRequest req, StreamObserver<ListPackagesResponse> out) {
-    ErrorMapper.reply(out, () -> {
-      ListPackagesResponse.Builder b = ListPackagesResponse.newBuilder().setAgentId(req.getAgentId());
-      queries.agents(node(req.getAgentId())).forEach(v -> b.addPackages(pkg(v)));
-      return b.setTotal(b.getPackagesCount()).build();
-    });
+    ErrorMapper.reply(
+        out,
+        () -> {
+          ListPackagesResponse.Builder b =
+              ListPackagesResponse.newBuilder().setAgentId(req.getAgentId());
+          queries.agents(node(req.getAgentId())).forEach(v -> b.addPackages(pkg(v)));
+          return b.setTotal(b.getPackagesCount()).build();
+        });
   }
 
   @Override
   public void getHostHealth(HostRequest req, StreamObserver<HostHealth> out) {
-    ErrorMapper.reply(out, () -> {
-      NodeRecord n = node(req.getAgentId());
-      List<FleetQueries.AgentView> agents = queries.agents(n);
-      HostHealth.Builder b = HostHealth.newBuilder().setAgentId(n.nodeId()).setOverallStatus(overall(n, agents))
-          .setCheckedAt(Timestamps.fromMillis(clock.millis()));
-      agents.forEach(v -> b.addPackages(health(v)));
-      return b.build();
-    });
+    ErrorMapper.reply(
+        out,
+        () -> {
+          NodeRecord n = node(req.getAgentId());
+          List<FleetQueries.AgentView> agents = queries.agents(n);
+          HostHealth.Builder b =
+              HostHealth.newBuilder()
+                  .setAgentId(n.nodeId())
+                  .setOverallStatus(overall(n, agents))
+                  .setCheckedAt(Timestamps.fromMillis(clock.millis()));
+          agents.forEach(v -> b.addPackages(health(v)));
+          return b.build();
+        });
   }
 
   @Override
   public void getPackageHealth(PackageRequest req, StreamObserver<PackageHealth> out) {
-    ErrorMapper.reply(out, () -> {
-      node(req.getAgentId());
-      if (req.getPackage().isBlank()) {
-        throw OpsException.invalidArgument("package is required");
-      }
-      return health(queries.agent(req.getAgentId(), req.getPackage()));
-    });
+    ErrorMapper.reply(
+        out,
+        () -> {
+          node(req.getAgentId());
+          if (req.getPackage().isBlank()) {
+            throw OpsException.invalidArgument("package is required");
+          }
+          return health(queries.agent(req.getAgentId(), req.getPackage()));
+        });
   }
 
   @Override
   public void getSystemMetrics(HostRequest req, StreamObserver<SystemMetrics> out) {
-    ErrorMapper.reply(out, () -> {
-      NodeRecord n = node(req.getAgentId());
-      if (n.hostStatsJson().isEmpty()) {
-        throw OpsException.unavailable("host " + n.nodeId() + "'s daemon has not reported system metrics yet");
-      }
-      HostStats.Builder s = HostStats.newBuilder();
-      try {
-        JsonFormat.parser().ignoringUnknownFields().merge(n.hostStatsJson(), s);
-      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-        throw OpsException.unavailable("host " + n.nodeId() + "'s stored metrics are unreadable: " + e.getMessage());
-      }
-      long used = s.getMemoryTotalBytes() - s.getMemoryAvailableBytes();
-      return SystemMetrics.newBuilder().setAgentId(n.nodeId()).setCollectedAt(s.getAt())
-          .setCpuPercent(s.getCpuPercent()).setCpuCores(s.getCores())
-          .setMemoryTotalBytes(s.getMemoryTotalBytes()).setMemoryUsedBytes(used)
-          .setMemoryPercent(s.getMemoryTotalBytes() == 0 ? 0 : 100.0 * used / s.getMemoryTotalBytes())
-          .setDiskTotalBytes(s.getDiskTotalBytes()).setDiskUsedBytes(s.getDiskTotalBytes() - s.getDiskFreeBytes())
-          .setLoad1(s.getLoad1()).setLoad5(s.getLoad5()).setLoad15(s.getLoad15())
-          .setUptimeSeconds(s.getUptimeSeconds()).build();
-    });
+    ErrorMapper.reply(
+        out,
+        () -> {
+          NodeRecord n = node(req.getAgentId());
+          if (n.hostStatsJson().isEmpty()) {
+            throw OpsException.unavailable(
+                "host " + n.nodeId() + "'s daemon has not reported system metrics yet");
+          }
+          HostStats.Builder s = HostStats.newBuilder();
+          try {
+            JsonFormat.parser().ignoringUnknownFields().merge(n.hostStatsJson(), s);
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw OpsException.unavailable(
+                "host " + n.nodeId() + "'s stored metrics are unreadable: " + e.getMessage());
+          }
+          long used = s.getMemoryTotalBytes() - s.getMemoryAvailableBytes();
+          return SystemMetrics.newBuilder()
+              .setAgentId(n.nodeId())
+              .setCollectedAt(s.getAt())
+              .setCpuPercent(s.getCpuPercent())
+              .setCpuCores(s.getCores())
+              .setMemoryTotalBytes(s.getMemoryTotalBytes())
+              .setMemoryUsedBytes(used)
+              .setMemoryPercent(
+                  s.getMemoryTotalBytes() == 0 ? 0 : 100.0 * used / s.getMemoryTotalBytes())
+              .setDiskTotalBytes(s.getDiskTotalBytes())
+              .setDiskUsedBytes(s.getDiskTotalBytes() - s.getDiskFreeBytes())
+              .setLoad1(s.getLoad1())
+              .setLoad5(s.getLoad5())
+              .setLoad15(s.getLoad15())
+              .setUptimeSeconds(s.getUptimeSeconds())
+              .build();
+        });
   }
 
   @Override
   public void getServiceMetrics(HostRequest req, StreamObserver<ServiceMetrics> out) {
-    ErrorMapper.replyLater(out, () -> {
-      NodeRecord n = node(req.getAgentId());
-      List<FleetQueries.AgentView> agents = queries.agents(n);
-      List<CompletableFuture<ServiceSample>> samples = new ArrayList<>();
-      for (FleetQueries.AgentView v : agents) {
-        String name = v.agent().agentId();
-        samples.add(operations.readMetrics(n.nodeId(), name, Duration.ofMinutes(1)).thenApply(list -> {
-          ServiceSample.Builder s = ServiceSample.newBuilder().setPackage(name);
-          if (!list.isEmpty()) {
-            var last = list.get(list.size() - 1);
-            s.setCollectedAt(last.getAt()).setCpuPercent(last.getCpuPercent()).setMemoryRssBytes(last.getRssBytes())
-                .setThreads(last.getThreads()).setOpenFiles(last.getOpenFiles());
+    ErrorMapper.replyLater(
+        out,
+        () -> {
+          NodeRecord n = node(req.getAgentId());
+          List<FleetQueries.AgentView> agents = queries.agents(n);
+          List<CompletableFuture<ServiceSample>> samples = new ArrayList<>();
+          for (FleetQueries.AgentView v : agents) {
+            String name = v.agent().agentId();
+            samples.add(
+                operations
+                    .readMetrics(n.nodeId(), name, Duration.ofMinutes(1))
+                    .thenApply(
+                        list -> {
+                          ServiceSample.Builder s = ServiceSample.newBuilder().setPackage(name);
+                          if (!list.isEmpty()) {
+                            var last = list.get(list.size() - 1);
+                            s.setCollectedAt(last.getAt())
+                                .setCpuPercent(last.getCpuPercent())
+                                .setMemoryRssBytes(last.getRssBytes())
+                                .setThreads(last.getThreads())
+                                .setOpenFiles(last.getOpenFiles());
+                          }
+                          return s.build();
+                        }));
           }
-          return s.build();
-        }));
-      }
-      return CompletableFuture.allOf(samples.toArray(CompletableFuture[]::new)).thenApply(x -> {
-        ServiceMetrics.Builder b = ServiceMetrics.newBuilder().setAgentId(n.nodeId());
-        samples.forEach(f -> b.addServices(f.join()));
-        return b.build();
-      });
-    });
+          return CompletableFuture.allOf(samples.toArray(CompletableFuture[]::new))
+              .thenApply(
+                  x -> {
+                    ServiceMetrics.Builder b = ServiceMetrics.newBuilder().setAgentId(n.nodeId());
+                    samples.forEach(f -> b.addServices(f.join()));
+                    return b.build();
+                  });
+        });
   }
 
   @Override
   public void getStatus(GetStatusRequest req, StreamObserver<ControllerStatus> out) {
-    ErrorMapper.reply(out, () -> {
-      var all = repository.listNodes("", "", 0, 1);
-      var online = repository.listNodes("", NodeRecord.ONLINE, 0, 1);
-      var agents = queries.selectAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""), "", "");
-      return ControllerStatus.newBuilder().setStatus("ok").setVersion(version)
-          .setAgentsTotal((int) all.total()).setAgentsOnline((int) online.total())
-          .setPackagesTotal(agents.size())
-          .setPackagesHealthy((int) agents.stream().filter(v -> v.availability() == Availability.ON).count())
-          .setUptimeSeconds((clock.millis() - startedMs) / 1000).build();
-    });
+    ErrorMapper.reply(
+        out,
+        () -> {
+          var all = repository.listNodes("", "", 0, 1);
+          var online = repository.listNodes("", NodeConnectivity.ONLINE.name(), 0, 1);
+          var agents =
+              queries.selectAgents(
+                  new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""), "", "");
+          return ControllerStatus.newBuilder()
+              .setStatus("ok")
+              .setVersion(version)
+              .setAgentsTotal((int) all.total())
+              .setAgentsOnline((int) online.total())
+              .setPackagesTotal(agents.size())
+              .setPackagesHealthy(
+                  (int) agents.stream().filter(v -> v.availability() == Availability.ON).count())
+              .setUptimeSeconds((clock.millis() - startedMs) / 1000)
+              .build();
+        });
   }
 
   @Override
   public void batchOperate(BatchOperateRequest req, StreamObserver<BatchResponse> out) {
-    ErrorMapper.replyLater(out, () -> {
-      List<AgentTarget> targets = targets(req.getAgentsList(), req.getPackagesList(), "packages");
-      return batches.run(io.opsscaffold.api.fleet.v1.BatchOperateRequest.newBuilder()
-          .setOperation(req.getOperation()).addAllTargets(targets).build(), item -> { })
-          .thenApply(ControllerGrpcService::response);
-    });
+    ErrorMapper.replyLater(
+        out,
+        () -> {
+          List<AgentTarget> targets =
+              targets(req.getAgentsList(), req.getPackagesList(), "packages");
+          return batches
+              .run(
+                  io.opsscaffold.api.fleet.v1.BatchOperateRequest.newBuilder()
+                      .setOperation(req.getOperation())
+                      .addAllTargets(targets)
+                      .build(),
+                  item -> {})
+              .thenApply(ControllerGrpcService::response);
+        });
   }
 
   @Override
   public void batchConfigs(BatchConfigsRequest req, StreamObserver<BatchResponse> out) {
-    ErrorMapper.replyLater(out, () -> {
-      if (req.getPackage().isBlank()) {
-        throw OpsException.invalidArgument("package is required");
-      }
-      ConfigFileRules.problem("configs", "file_name", req.getConfigsList().stream()
-          .map(c -> new ConfigFileRules.FileRef(c.getFileName(), c.getContent().getBytes(StandardCharsets.UTF_8).length))
-          .toList()).ifPresent(p -> {
-            throw OpsException.invalidArgument(p);
-          });
-      List<ConfigFile> files = req.getConfigsList().stream()
-          .map(c -> ConfigFile.newBuilder().setFileName(c.getFileName()).setContent(c.getContent()).build()).toList();
-      BatchPushConfigsRequest.Builder push = BatchPushConfigsRequest.newBuilder();
-      for (AgentTarget t : targets(req.getAgentsList(), List.of(req.getPackage()), "package")) {
-        push.addPushes(ConfigPush.newBuilder().setNodeId(t.getNodeId()).setAgentId(t.getAgentId()).addAllFiles(files));
-      }
-      return batches.pushConfigs(push.build(), item -> { }).thenApply(ControllerGrpcService::response);
-    });
+    ErrorMapper.replyLater(
+        out,
+        () -> {
+          if (req.getPackage().isBlank()) {
+            throw OpsException.invalidArgument("package is required");
+          }
+          ConfigFileRules.problem(
+                  "configs",
+                  "file_name",
+                  req.getConfigsList().stream()
+                      .map(
+                          c ->
+                              new ConfigFileRules.FileRef(
+                                  c.getFileName(),
+                                  c.getContent().getBytes(StandardCharsets.UTF_8).length))
+                      .toList())
+              .ifPresent(
+                  p -> {
+                    throw OpsException.invalidArgument(p);
+                  });
+          List<ConfigFile> files =
+              req.getConfigsList().stream()
+                  .map(
+                      c ->
+                          ConfigFile.newBuilder()
+                              .setFileName(c.getFileName())
+                              .setContent(c.getContent())
+                              .build())
+                  .toList();
+          BatchPushConfigsRequest.Builder push = BatchPushConfigsRequest.newBuilder();
+          for (AgentTarget t : targets(req.getAgentsList(), List.of(req.getPackage()), "package")) {
+            push.addPushes(
+                ConfigPush.newBuilder()
+                    .setNodeId(t.getNodeId())
+                    .setAgentId(t.getAgentId())
+                    .addAllFiles(files));
+          }
+          return batches
+              .pushConfigs(push.build(), item -> {})
+              .thenApply(ControllerGrpcService::response);
+        });
   }
 
-  private static List<AgentTarget> targets(List<String> hosts, List<String> packages, String packagesField) {
+  private static List<AgentTarget> targets(
+      List<String> hosts, List<String> packages, String packagesField) {
     if (hosts.isEmpty()) {
       throw OpsException.invalidArgument("agents is required: the ids of the hosts to act on");
     }
     if (packages.isEmpty()) {
-      throw OpsException.invalidArgument(packagesField + " is required: the names of the packages to act on");
+      throw OpsException.invalidArgument(
+          packagesField + " is required: the names of the packages to act on");
     }
     List<AgentTarget> targets = new ArrayList<>();
     for (int i = 0; i < hosts.size(); i++) {
@@ -246,36 +347,61 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
       }
       for (int j = 0; j < packages.size(); j++) {
         if (packages.get(j).isBlank()) {
-          throw OpsException.invalidArgument(packagesField + (packages.size() > 1 ? "[" + j + "]" : "") + " is empty");
+          throw OpsException.invalidArgument(
+              packagesField + (packages.size() > 1 ? "[" + j + "]" : "") + " is empty");
         }
-        targets.add(AgentTarget.newBuilder().setNodeId(hosts.get(i)).setAgentId(packages.get(j)).build());
+        targets.add(
+            AgentTarget.newBuilder().setNodeId(hosts.get(i)).setAgentId(packages.get(j)).build());
       }
     }
     return targets;
   }
 
   private static BatchResponse response(BatchOperateResponse r) {
-    BatchResponse.Builder b = BatchResponse.newBuilder().setTotal(r.getTotal()).setSuccess(r.getSuccess())
-        .setFailed(r.getFailed()).setOperationId(r.getOperationId());
+    BatchResponse.Builder b =
+        BatchResponse.newBuilder()
+            .setTotal(r.getTotal())
+            .setSuccess(r.getSuccess())
+            .setFailed(r.getFailed())
+            .setOperationId(r.getOperationId());
     for (BatchItemResult i : r.getResultsList()) {
-      b.addResults(BatchResult.newBuilder().setAgentId(i.getNodeId()).setPackage(i.getAgentId()).setSuccess(i.getOk())
-          .setCode(i.getCode()).setMessage(i.getMessage()).setDurationMs(Durations.toMillis(i.getDuration()))
-          .setOutcome(i.getOutcome()));
+      b.addResults(
+          BatchResult.newBuilder()
+              .setAgentId(i.getNodeId())
+              .setPackage(i.getAgentId())
+              .setSuccess(i.getOk())
+              .setCode(i.getCode())
+              .setMessage(i.getMessage())
+              .setDurationMs(Durations.toMillis(i.getDuration()))
+              .setOutcome(i.getOutcome()));
     }
     return b.build();
   }
 
   private NodeRecord node(String hostId) {
     FleetQueries.requireId("agent_id", hostId);
-    return repository.findNode(hostId)
-        .orElseThrow(() -> OpsException.notFound("agent (host) '" + hostId + "' is not known to the controller"));
+    return repository
+        .findNode(hostId)
+        .orElseThrow(
+            () ->
+                OpsException.notFound(
+                    "agent (host) '" + hostId + "' is not known to the controller"));
   }
 
   private Host host(NodeRecord n, List<FleetQueries.AgentView> agents) {
-    Host.Builder b = Host.newBuilder().setId(n.nodeId()).setHostname(n.hostname()).setAddress(n.ip())
-        .setArea(n.area()).setZone(n.zone()).setVersion(n.daemonVersion())
-        .setStatus(n.online() ? "online" : "offline").setHealthStatus(overall(n, agents))
-        .setOs(n.os()).setArch(n.arch()).putAllLabels(n.labels());
+    Host.Builder b =
+        Host.newBuilder()
+            .setId(n.nodeId())
+            .setHostname(n.hostname())
+            .setAddress(n.ip())
+            .setArea(n.area())
+            .setZone(n.zone())
+            .setVersion(n.daemonVersion())
+            .setStatus(n.online() ? "online" : "offline")
+            .setHealthStatus(overall(n, agents))
+            .setOs(n.os())
+            .setArch(n.arch())
+            .putAllLabels(n.labels());
     long heard = n.online() ? clock.millis() : n.lastSeenMs();
     if (heard > 0) {
       b.setLastHeartbeat(Timestamps.fromMillis(heard));
@@ -288,7 +414,9 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
     if (!n.online() || agents.isEmpty()) {
       return "unknown";
     }
-    return agents.stream().allMatch(v -> v.availability() == Availability.ON) ? "healthy" : "unhealthy";
+    return agents.stream().allMatch(v -> v.availability() == Availability.ON)
+        ? "healthy"
+        : "unhealthy";
   }
 
   private static String healthOf(Availability a) {
@@ -300,10 +428,16 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
   }
 
   private static Package pkg(FleetQueries.AgentView v) {
-    Package.Builder b = Package.newBuilder().setName(v.agent().agentId()).setType(v.agent().type())
-        .setStatus(v.agent().lifecycle().toLowerCase(Locale.ROOT)).setHealthStatus(healthOf(v.availability()))
-        .setAvailability(v.availability().code()).setPid((int) v.agent().pid())
-        .setRestartCount((int) v.agent().restartCount()).setMessage(v.agent().message());
+    Package.Builder b =
+        Package.newBuilder()
+            .setName(v.agent().agentId())
+            .setType(v.agent().type())
+            .setStatus(v.agent().lifecycle().name().toLowerCase(Locale.ROOT))
+            .setHealthStatus(healthOf(v.availability()))
+            .setAvailability(v.availability().code())
+            .setPid((int) v.agent().pid())
+            .setRestartCount((int) v.agent().restartCount())
+            .setMessage(v.agent().message());
     if (v.agent().lastHeartbeatMs() > 0) {
       b.setLastHeartbeat(Timestamps.fromMillis(v.agent().lastHeartbeatMs()));
     }
@@ -311,8 +445,12 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
   }
 
   private static PackageHealth health(FleetQueries.AgentView v) {
-    return PackageHealth.newBuilder().setPackage(v.agent().agentId()).setStatus(healthOf(v.availability()))
-        .setAvailability(v.availability().code()).setAvailabilityName(v.availability().name())
-        .setMessage(v.agent().message()).build();
+    return PackageHealth.newBuilder()
+        .setPackage(v.agent().agentId())
+        .setStatus(healthOf(v.availability()))
+        .setAvailability(v.availability().code())
+        .setAvailabilityName(v.availability().name())
+        .setMessage(v.agent().message())
+        .build();
   }
 }

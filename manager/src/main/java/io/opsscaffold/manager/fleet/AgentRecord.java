@@ -4,15 +4,14 @@ import java.util.OptionalInt;
 
 /**
  * An agent as stored: the latest state its daemon reported. Times are epoch milliseconds; 0 means
- * "never". {@code lifecycle} and {@code health} are the enum names without their prefix
- * ("RUNNING", "HEALTHY").
+ * "never".
  */
 public record AgentRecord(
     String nodeId,
     String agentId,
     String type,
-    String lifecycle,
-    String health,
+    AgentLifecycle lifecycle,
+    AgentHealth health,
     long pid,
     long startedMs,
     long lastHeartbeatMs,

@@ -20,16 +20,17 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Feeds WatchAgents streams from the state writer's commits. The writer hands each committed
- * batch to {@link #committed} (which returns at once); one thread turns the writes into events for
- * every watcher whose filters match, so the state path never waits for a watcher. Costs nothing
- * while nobody watches.
+ * Feeds WatchAgents streams from the state writer's commits. The writer hands each committed batch
+ * to {@link #committed} (which returns at once); one thread turns the writes into events for every
+ * watcher whose filters match, so the state path never waits for a watcher. Costs nothing while
+ * nobody watches.
  *
- * <p>Each watcher remembers which agents it was told about, so that an agent leaving its filter
- * (or its node) is reported once as REMOVED.
+ * <p>Each watcher remembers which agents it was told about, so that an agent leaving its filter (or
+ * its node) is reported once as REMOVED.
  */
 public final class AgentWatch implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AgentWatch.class.getName());
+
   /** Live events a watcher may have waiting before it is dropped. */
   static final int WATCHER_QUEUE = 4096;
 
@@ -41,14 +42,17 @@ public final class AgentWatch implements AutoCloseable {
     }
   }
 
-  /** A watch: its filter, its stream, and the agents it was told about (owned by the watch thread). */
+  /**
+   * A watch: its filter, its stream, and the agents it was told about (owned by the watch thread).
+   */
   private record Watcher(Filter filter, BoundedStream<AgentEvent> stream, Set<String> told) {}
 
   private final FleetRepository repository;
   private final Clock clock;
   private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
   private final ExecutorService thread =
-      Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("agent-watch").daemon(true).unstarted(r));
+      Executors.newSingleThreadExecutor(
+          r -> Thread.ofPlatform().name("agent-watch").daemon(true).unstarted(r));
   // Owned by the watch thread.
   private final Map<String, NodeRecord> nodes = new HashMap<>();
 
@@ -62,51 +66,74 @@ public final class AgentWatch implements AutoCloseable {
     if (watchers.isEmpty()) {
       return;
     }
-    thread.execute(() -> {
-      try {
-        writes.forEach(this::apply);
-      } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "agent watchers missed a batch", e);
-        watchers.forEach(w -> w.stream().close(Status.INTERNAL.withDescription(
-            "the manager could not follow a change (" + e.getMessage() + "); watch again")));
-      }
-    });
+    thread.execute(
+        () -> {
+          try {
+            writes.forEach(this::apply);
+          } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "agent watchers missed a batch", e);
+            watchers.forEach(
+                w ->
+                    w.stream()
+                        .close(
+                            Status.INTERNAL.withDescription(
+                                "the manager could not follow a change ("
+                                    + e.getMessage()
+                                    + "); watch again")));
+          }
+        });
   }
 
   /**
-   * Streams the matching agents (EXISTING), SYNCED, then each matching change. The snapshot is
-   * read on the watch thread, in order with the commits it follows, so nothing is missed.
+   * Streams the matching agents (EXISTING), SYNCED, then each matching change. The snapshot is read
+   * on the watch thread, in order with the commits it follows, so nothing is missed.
    *
    * @throws io.opsscaffold.errors.OpsException INVALID_ARGUMENT for a bad availability filter
    */
   public void watch(WatchAgentsRequest req, ServerCallStreamObserver<AgentEvent> out) {
-    Filter filter = new Filter(req.getNodeId().trim(), req.getArea().trim(), req.getStatus().isBlank()
-        ? Optional.empty() : Optional.of(FleetQueries.parseAvailability(req.getStatus())));
-    Watcher w = new Watcher(filter, new BoundedStream<>(out, WATCHER_QUEUE, "agent events",
-        s -> watchers.removeIf(x -> x.stream() == s)), new HashSet<>());
-    thread.execute(() -> {
-      try {
-        if (watchers.isEmpty()) {
-          nodes.clear(); // nobody followed the commits since it was filled
-        }
-        long now = clock.millis();
-        for (var r : repository.listFleetAgents(new FleetRepository.AgentFilter(
-            filter.nodeId(), "", filter.area(), "", "", "", "", ""))) {
-          Availability a = Availability.of(r.node(), r.agent(), now);
-          if (filter.matches(r.node(), a)) {
-            w.told().add(key(r.node().nodeId(), r.agent().agentId()));
-            w.stream().preload(event("EXISTING", new FleetQueries.AgentView(r.node(), r.agent(), a)));
+    Filter filter =
+        new Filter(
+            req.getNodeId().trim(),
+            req.getArea().trim(),
+            req.getStatus().isBlank()
+                ? Optional.empty()
+                : Optional.of(FleetQueries.parseAvailability(req.getStatus())));
+    Watcher w =
+        new Watcher(
+            filter,
+            new BoundedStream<>(
+                out, WATCHER_QUEUE, "agent events", s -> watchers.removeIf(x -> x.stream() == s)),
+            new HashSet<>());
+    thread.execute(
+        () -> {
+          try {
+            if (watchers.isEmpty()) {
+              nodes.clear(); // nobody followed the commits since it was filled
+            }
+            long now = clock.millis();
+            for (var r :
+                repository.listFleetAgents(
+                    new FleetRepository.AgentFilter(
+                        filter.nodeId(), "", filter.area(), "", "", "", "", ""))) {
+              Availability a = Availability.of(r.node(), r.agent(), now);
+              if (filter.matches(r.node(), a)) {
+                w.told().add(key(r.node().nodeId(), r.agent().agentId()));
+                w.stream()
+                    .preload(event("EXISTING", new FleetQueries.AgentView(r.node(), r.agent(), a)));
+              }
+            }
+            w.stream().preload(AgentEvent.newBuilder().setChange("SYNCED").build());
+            if (!w.stream().closed()) {
+              watchers.add(w);
+            }
+          } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "could not start an agent watch", e);
+            w.stream()
+                .close(
+                    Status.UNAVAILABLE.withDescription(
+                        "could not read the fleet: " + e.getMessage()));
           }
-        }
-        w.stream().preload(AgentEvent.newBuilder().setChange("SYNCED").build());
-        if (!w.stream().closed()) {
-          watchers.add(w);
-        }
-      } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "could not start an agent watch", e);
-        w.stream().close(Status.UNAVAILABLE.withDescription("could not read the fleet: " + e.getMessage()));
-      }
-    });
+        });
   }
 
   /** Watchers currently following commits. */
@@ -137,16 +164,20 @@ public final class AgentWatch implements AutoCloseable {
         }
         node(r.nodeId()).ifPresent(n -> r.agents().forEach(a -> changed(n, a)));
       }
-      case FleetWrite.UpsertAgents u -> u.agents().forEach(a -> node(a.nodeId()).ifPresent(n -> changed(n, a)));
-      case FleetWrite.RemoveAgents r -> r.agentIds().forEach(id -> {
-        for (Watcher w : watchers) {
-          if (w.told().remove(key(r.nodeId(), id))) {
-            w.stream().offer(removed(r.nodeId(), id));
-          }
-        }
-      });
-      case FleetWrite.NodeDisconnected d -> { }
-      case FleetWrite.NodeStats s -> { }
+      case FleetWrite.UpsertAgents u ->
+          u.agents().forEach(a -> node(a.nodeId()).ifPresent(n -> changed(n, a)));
+      case FleetWrite.RemoveAgents r ->
+          r.agentIds()
+              .forEach(
+                  id -> {
+                    for (Watcher w : watchers) {
+                      if (w.told().remove(key(r.nodeId(), id))) {
+                        w.stream().offer(removed(r.nodeId(), id));
+                      }
+                    }
+                  });
+      case FleetWrite.NodeDisconnected d -> {}
+      case FleetWrite.NodeStats s -> {}
     }
   }
 
@@ -188,9 +219,15 @@ public final class AgentWatch implements AutoCloseable {
   }
 
   private static AgentEvent removed(String nodeId, String agentId) {
-    return AgentEvent.newBuilder().setChange("REMOVED").setAgent(Agent.newBuilder().setNodeId(nodeId)
-        .setAgentId(agentId).setAvailability(Availability.NOT_EXIST.code())
-        .setAvailabilityName(Availability.NOT_EXIST.name())).build();
+    return AgentEvent.newBuilder()
+        .setChange("REMOVED")
+        .setAgent(
+            Agent.newBuilder()
+                .setNodeId(nodeId)
+                .setAgentId(agentId)
+                .setAvailability(Availability.NOT_EXIST.code())
+                .setAvailabilityName(Availability.NOT_EXIST.name()))
+        .build();
   }
 
   private static String key(String nodeId, String agentId) {
@@ -200,6 +237,7 @@ public final class AgentWatch implements AutoCloseable {
   @Override
   public void close() {
     thread.shutdownNow();
-    watchers.forEach(w -> w.stream().close(Status.UNAVAILABLE.withDescription("the manager is shutting down")));
+    watchers.forEach(
+        w -> w.stream().close(Status.UNAVAILABLE.withDescription("the manager is shutting down")));
   }
 }

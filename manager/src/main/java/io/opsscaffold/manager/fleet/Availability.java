@@ -1,9 +1,8 @@
 package io.opsscaffold.manager.fleet;
 
 /**
- * The GSE availability code of an agent, derived in this one place from what is stored: the
- * node's connectivity, the agent's lifecycle and health, and its heartbeat age. Pure and
- * thread-safe.
+ * The GSE availability code of an agent, derived in this one place from what is stored: the node's
+ * connectivity, the agent's lifecycle and health, and its heartbeat age. Pure and thread-safe.
  */
 public enum Availability {
   UNKNOWN(-1),
@@ -40,17 +39,17 @@ public enum Availability {
       return UNKNOWN;
     }
     return switch (agent.lifecycle()) {
-      case "RUNNING" -> running(agent, nowMs);
-      case "STOPPED", "STOPPING", "STARTING", "RESTARTING", "FAILED", "CRASH_LOOP" -> OFF;
-      default -> UNKNOWN;
+      case RUNNING -> running(agent, nowMs);
+      case STOPPED, STOPPING, STARTING, RESTARTING, FAILED, CRASH_LOOP -> OFF;
+      case UNSPECIFIED -> UNKNOWN;
     };
   }
 
   private static Availability running(AgentRecord agent, long nowMs) {
     switch (agent.health()) {
-      case "DEAD":
+      case DEAD:
         return OFF;
-      case "NO_HEARTBEAT", "UNHEALTHY_PROBE", "NO_DATA":
+      case NO_HEARTBEAT, UNHEALTHY_PROBE, NO_DATA:
         return NO_DATA;
       default:
         break;
@@ -65,6 +64,8 @@ public enum Availability {
    */
   public static long staleAtMs(AgentRecord agent) {
     long reference = Math.max(agent.lastHeartbeatMs(), agent.startedMs());
-    return agent.heartbeatTimeoutMs() > 0 && reference > 0 ? reference + agent.heartbeatTimeoutMs() : 0;
+    return agent.heartbeatTimeoutMs() > 0 && reference > 0
+        ? reference + agent.heartbeatTimeoutMs()
+        : 0;
   }
 }

@@ -27,12 +27,16 @@ public final class FleetProtos {
             .setCloudId((int) n.cloudId())
             .setBusiness(n.business())
             .putAllLabels(n.labels())
-            .setConnectivity(n.online() ? Connectivity.CONNECTIVITY_ONLINE : Connectivity.CONNECTIVITY_OFFLINE)
+            .setConnectivity(
+                n.online() ? Connectivity.CONNECTIVITY_ONLINE : Connectivity.CONNECTIVITY_OFFLINE)
             .setAgentCount(agentCount);
     if (!n.hostStatsJson().isEmpty()) {
-      io.opsscaffold.api.status.v1.HostStats.Builder stats = io.opsscaffold.api.status.v1.HostStats.newBuilder();
+      io.opsscaffold.api.status.v1.HostStats.Builder stats =
+          io.opsscaffold.api.status.v1.HostStats.newBuilder();
       try {
-        com.google.protobuf.util.JsonFormat.parser().ignoringUnknownFields().merge(n.hostStatsJson(), stats);
+        com.google.protobuf.util.JsonFormat.parser()
+            .ignoringUnknownFields()
+            .merge(n.hostStatsJson(), stats);
         b.setHostStats(stats);
       } catch (com.google.protobuf.InvalidProtocolBufferException e) {
         // stored by an older version: leave it out
@@ -54,8 +58,8 @@ public final class FleetProtos {
             .setNodeId(a.nodeId())
             .setAgentId(a.agentId())
             .setType(a.type())
-            .setLifecycle(lifecycle(a.lifecycle()))
-            .setHealth(health(a.health()))
+            .setLifecycle(lifecycle(a.lifecycle().name()))
+            .setHealth(health(a.health().name()))
             .setPid((int) a.pid())
             .setAvailability(view.availability().code())
             .setAvailabilityName(view.availability().name())
@@ -82,9 +86,15 @@ public final class FleetProtos {
 
   /** Counts indexed by availability code + 1 (UNKNOWN, ON, OFF, NOT_EXIST, NO_DATA). */
   public static io.opsscaffold.api.fleet.v1.AvailabilityCounts counts(String key, int[] c) {
-    return io.opsscaffold.api.fleet.v1.AvailabilityCounts.newBuilder().setKey(key)
-        .setUnknown(c[0]).setOn(c[1]).setOff(c[2]).setNotExist(c[3]).setNoData(c[4])
-        .setTotal(c[0] + c[1] + c[2] + c[3] + c[4]).build();
+    return io.opsscaffold.api.fleet.v1.AvailabilityCounts.newBuilder()
+        .setKey(key)
+        .setUnknown(c[0])
+        .setOn(c[1])
+        .setOff(c[2])
+        .setNotExist(c[3])
+        .setNoData(c[4])
+        .setTotal(c[0] + c[1] + c[2] + c[3] + c[4])
+        .build();
   }
 
   static Lifecycle lifecycle(String name) {

@@ -3,8 +3,8 @@ package io.opsscaffold.manager.fleet;
 import io.opsscaffold.errors.OpsException;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Read side of the fleet API: validation of the request fields and the lookups, with the error a
@@ -13,6 +13,7 @@ import java.util.Locale;
 public final class FleetQueries {
   /** Page size when the request leaves it unset. */
   public static final int DEFAULT_PAGE_SIZE = 50;
+
   /** Largest page a caller may ask for. */
   public static final int MAX_PAGE_SIZE = 1000;
 
@@ -34,10 +35,9 @@ public final class FleetQueries {
     int[] paging = paging(page, pageSize);
     String connectivity = status.trim().toUpperCase(Locale.ROOT);
     if (!connectivity.isEmpty()
-        && !connectivity.equals(NodeRecord.ONLINE)
-        && !connectivity.equals(NodeRecord.OFFLINE)) {
-      throw OpsException.invalidArgument(
-          "status must be ONLINE or OFFLINE (got '" + status + "')");
+        && !connectivity.equals(NodeConnectivity.ONLINE.name())
+        && !connectivity.equals(NodeConnectivity.OFFLINE.name())) {
+      throw OpsException.invalidArgument("status must be ONLINE or OFFLINE (got '" + status + "')");
     }
     int p = paging[0];
     int size = paging[1];
@@ -54,7 +54,8 @@ public final class FleetQueries {
     requireId("node_id", nodeId);
     return repository
         .findNode(nodeId)
-        .orElseThrow(() -> OpsException.notFound("node '" + nodeId + "' is not known to the manager"));
+        .orElseThrow(
+            () -> OpsException.notFound("node '" + nodeId + "' is not known to the manager"));
   }
 
   public int agentCount(String nodeId) {
@@ -86,36 +87,45 @@ public final class FleetQueries {
         repository
             .findAgent(nodeId, agentId)
             .orElseThrow(
-                () -> OpsException.notFound(
-                    "agent '" + agentId + "' does not exist on node '" + nodeId + "'"));
+                () ->
+                    OpsException.notFound(
+                        "agent '" + agentId + "' does not exist on node '" + nodeId + "'"));
     return new AgentView(node, agent, Availability.of(node, agent, clock.millis()));
   }
 
   /** Fleet-wide listing: stored filters in SQL, availability and labels here, then one page. */
   public record AgentPage(List<AgentView> agents, long total, int page, int pageSize) {}
 
-  public AgentPage listFleetAgents(FleetRepository.AgentFilter filter, String status, String label, int page,
-      int pageSize) {
+  public AgentPage listFleetAgents(
+      FleetRepository.AgentFilter filter, String status, String label, int page, int pageSize) {
     int[] paging = paging(page, pageSize);
     List<AgentView> matching = selectAgents(filter, status, label);
     return new AgentPage(page(matching, paging), matching.size(), paging[0], paging[1]);
   }
 
-  /** The page {@code paging} ({page, pageSize} from {@link #paging}) of {@code all}; empty past the end. */
+  /**
+   * The page {@code paging} ({page, pageSize} from {@link #paging}) of {@code all}; empty past the
+   * end.
+   */
   public static <T> List<T> page(List<T> all, int[] paging) {
     int from = (int) Math.min(all.size(), (long) (paging[0] - 1) * paging[1]);
     return all.subList(from, Math.min(all.size(), from + paging[1]));
   }
 
   /** Every agent matching the filters (no paging), ordered by node id then agent id. */
-  public List<AgentView> selectAgents(FleetRepository.AgentFilter filter, String status, String label) {
-    java.util.Optional<Availability> wanted = status.isBlank() ? java.util.Optional.empty()
-        : java.util.Optional.of(parseAvailability(status));
+  public List<AgentView> selectAgents(
+      FleetRepository.AgentFilter filter, String status, String label) {
+    java.util.Optional<Availability> wanted =
+        status.isBlank()
+            ? java.util.Optional.empty()
+            : java.util.Optional.of(parseAvailability(status));
     java.util.Map.Entry<String, String> labelFilter = label.isBlank() ? null : parseLabel(label);
     long now = clock.millis();
     return repository.listFleetAgents(filter).stream()
-        .filter(r -> labelFilter == null
-            || labelFilter.getValue().equals(r.node().labels().get(labelFilter.getKey())))
+        .filter(
+            r ->
+                labelFilter == null
+                    || labelFilter.getValue().equals(r.node().labels().get(labelFilter.getKey())))
         .map(r -> new AgentView(r.node(), r.agent(), Availability.of(r.node(), r.agent(), now)))
         .filter(v -> wanted.isEmpty() || v.availability() == wanted.get())
         .toList();
@@ -125,27 +135,37 @@ public final class FleetQueries {
   public AgentView fleetAgent(String agentId) {
     requireId("agent_id", agentId);
     List<FleetRepository.AgentOnNode> rows =
-        repository.listFleetAgents(new FleetRepository.AgentFilter("", agentId, "", "", "", "", "", ""));
+        repository.listFleetAgents(
+            new FleetRepository.AgentFilter("", agentId, "", "", "", "", "", ""));
     if (rows.isEmpty()) {
       throw OpsException.notFound("no node has an agent '" + agentId + "'");
     }
     if (rows.size() > 1) {
-      throw OpsException.conflict("agent id '" + agentId + "' is on several nodes ("
-          + String.join(", ", rows.stream().map(r -> r.node().nodeId()).toList())
-          + "); ask for it with its node: /api/v1/nodes/{node_id}/agents/" + agentId);
+      throw OpsException.conflict(
+          "agent id '"
+              + agentId
+              + "' is on several nodes ("
+              + String.join(", ", rows.stream().map(r -> r.node().nodeId()).toList())
+              + "); ask for it with its node: /api/v1/nodes/{node_id}/agents/"
+              + agentId);
     }
     var r = rows.get(0);
     return new AgentView(r.node(), r.agent(), Availability.of(r.node(), r.agent(), clock.millis()));
   }
 
   /** Availability counts of the whole fleet, or of the hosts at these addresses. */
-  public record Summary(java.util.Map<String, int[]> byArea, java.util.Map<String, int[]> byBusiness, int[] overall) {}
+  public record Summary(
+      java.util.Map<String, int[]> byArea,
+      java.util.Map<String, int[]> byBusiness,
+      int[] overall) {}
 
   public Summary summary(List<String> ips, List<Integer> cloudIds) {
     List<FleetRepository.AgentOnNode> rows;
     int missingHosts = 0;
     if (ips.isEmpty()) {
-      rows = repository.listFleetAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""));
+      rows =
+          repository.listFleetAgents(
+              new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""));
     } else {
       List<NodeRecord> nodes = repository.findNodesByAddress(ips, cloudIds);
       java.util.Set<String> found = new java.util.HashSet<>();
@@ -183,8 +203,11 @@ public final class FleetQueries {
         return a;
       }
     }
-    throw OpsException.invalidArgument("status must be one of ON, OFF, NOT_EXIST, NO_DATA, UNKNOWN or their codes"
-        + " 0, 1, 2, 3, -1 (got '" + status + "')");
+    throw OpsException.invalidArgument(
+        "status must be one of ON, OFF, NOT_EXIST, NO_DATA, UNKNOWN or their codes"
+            + " 0, 1, 2, 3, -1 (got '"
+            + status
+            + "')");
   }
 
   private static java.util.Map.Entry<String, String> parseLabel(String label) {

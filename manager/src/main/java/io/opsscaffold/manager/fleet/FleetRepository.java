@@ -37,7 +37,9 @@ public interface FleetRepository {
   /** The number of agents of a node. */
   int countAgents(String nodeId);
 
-  /** The number of agents of each of {@code nodeIds} (0 for a node without agents), in one query. */
+  /**
+   * The number of agents of each of {@code nodeIds} (0 for a node without agents), in one query.
+   */
   Map<String, Integer> countAgents(Collection<String> nodeIds);
 
   /** An agent with the node it runs on. */
@@ -49,8 +51,15 @@ public interface FleetRepository {
    * @param address the node's IP address
    * @param version the node's daemon version
    */
-  record AgentFilter(String nodeId, String agentId, String area, String zone, String hostname, String address,
-      String type, String version) {}
+  record AgentFilter(
+      String nodeId,
+      String agentId,
+      String area,
+      String zone,
+      String hostname,
+      String address,
+      String type,
+      String version) {}
 
   /** Agents matching {@code filter} with their nodes, ordered by node id then agent id. */
   List<AgentOnNode> listFleetAgents(AgentFilter filter);

@@ -5,7 +5,7 @@ import java.util.Map;
 /**
  * A node as stored. Times are epoch milliseconds; 0 means "never".
  *
- * @param connectivity "ONLINE" or "OFFLINE"
+ * @param connectivity whether its daemon counts as connected
  */
 public record NodeRecord(
     String nodeId,
@@ -19,17 +19,14 @@ public record NodeRecord(
     long cloudId,
     String business,
     Map<String, String> labels,
-    String connectivity,
+    NodeConnectivity connectivity,
     String sessionId,
     long connectedSinceMs,
     long lastSeenMs,
     long registeredMs,
     String hostStatsJson) {
 
-  public static final String ONLINE = "ONLINE";
-  public static final String OFFLINE = "OFFLINE";
-
   public boolean online() {
-    return ONLINE.equals(connectivity);
+    return connectivity == NodeConnectivity.ONLINE;
   }
 }

@@ -39,45 +39,64 @@ public final class GseGrpcService extends GseServiceGrpc.GseServiceImplBase {
 
   @Override
   public void getAgentStatus(GseHostsRequest req, StreamObserver<GseAgentStatusResponse> out) {
-    ErrorMapper.reply(out, () -> {
-      Map<String, NodeRecord> nodes = lookUp(req.getHostsList());
-      GseAgentStatusResponse.Builder b = GseAgentStatusResponse.newBuilder().setResult(true).setCode(0).setMessage("");
-      for (GseHost h : req.getHostsList()) {
-        NodeRecord n = nodes.get(key(h.getBkCloudId(), h.getIp()));
-        b.putData(key(h.getBkCloudId(), h.getIp()), GseHostStatus.newBuilder().setIp(h.getIp())
-            .setBkCloudId(h.getBkCloudId()).setBkAgentAlive(alive(n)).build());
-      }
-      return b.build();
-    });
+    ErrorMapper.reply(
+        out,
+        () -> {
+          Map<String, NodeRecord> nodes = lookUp(req.getHostsList());
+          GseAgentStatusResponse.Builder b =
+              GseAgentStatusResponse.newBuilder().setResult(true).setCode(0).setMessage("");
+          for (GseHost h : req.getHostsList()) {
+            NodeRecord n = nodes.get(key(h.getBkCloudId(), h.getIp()));
+            b.putData(
+                key(h.getBkCloudId(), h.getIp()),
+                GseHostStatus.newBuilder()
+                    .setIp(h.getIp())
+                    .setBkCloudId(h.getBkCloudId())
+                    .setBkAgentAlive(alive(n))
+                    .build());
+          }
+          return b.build();
+        });
   }
 
   @Override
   public void getAgentInfo(GseHostsRequest req, StreamObserver<GseAgentInfoResponse> out) {
-    ErrorMapper.reply(out, () -> {
-      Map<String, NodeRecord> nodes = lookUp(req.getHostsList());
-      long now = clock.millis();
-      GseAgentInfoResponse.Builder b = GseAgentInfoResponse.newBuilder().setResult(true).setCode(0).setMessage("");
-      for (GseHost h : req.getHostsList()) {
-        NodeRecord n = nodes.get(key(h.getBkCloudId(), h.getIp()));
-        GseHostInfo.Builder info = GseHostInfo.newBuilder().setIp(h.getIp()).setBkCloudId(h.getBkCloudId())
-            .setBkAgentAlive(alive(n));
-        if (n != null) {
-          info.setLastHeartbeat(Instant.ofEpochMilli(n.online() ? now : n.lastSeenMs()).toString())
-              .setVersion(n.daemonVersion());
-          for (AgentRecord a : repository.listAgents(n.nodeId())) {
-            info.addAgents(GseAgentState.newBuilder().setName(a.agentId()).setStatus(a.lifecycle())
-                .setAvailability(Availability.of(n, a, now).code()));
+    ErrorMapper.reply(
+        out,
+        () -> {
+          Map<String, NodeRecord> nodes = lookUp(req.getHostsList());
+          long now = clock.millis();
+          GseAgentInfoResponse.Builder b =
+              GseAgentInfoResponse.newBuilder().setResult(true).setCode(0).setMessage("");
+          for (GseHost h : req.getHostsList()) {
+            NodeRecord n = nodes.get(key(h.getBkCloudId(), h.getIp()));
+            GseHostInfo.Builder info =
+                GseHostInfo.newBuilder()
+                    .setIp(h.getIp())
+                    .setBkCloudId(h.getBkCloudId())
+                    .setBkAgentAlive(alive(n));
+            if (n != null) {
+              info.setLastHeartbeat(
+                      Instant.ofEpochMilli(n.online() ? now : n.lastSeenMs()).toString())
+                  .setVersion(n.daemonVersion());
+              for (AgentRecord a : repository.listAgents(n.nodeId())) {
+                info.addAgents(
+                    GseAgentState.newBuilder()
+                        .setName(a.agentId())
+                        .setStatus(a.lifecycle().name())
+                        .setAvailability(Availability.of(n, a, now).code()));
+              }
+            }
+            b.putData(key(h.getBkCloudId(), h.getIp()), info.build());
           }
-        }
-        b.putData(key(h.getBkCloudId(), h.getIp()), info.build());
-      }
-      return b.build();
-    });
+          return b.build();
+        });
   }
 
   private Map<String, NodeRecord> lookUp(List<GseHost> hosts) {
     if (hosts.size() > MAX_HOSTS) {
-      throw OpsException.invalidArgument("hosts may list at most " + MAX_HOSTS + " hosts (got " + hosts.size() + ")");
+      throw OpsException.invalidArgument(
+          "hosts may list at most " + MAX_HOSTS + " hosts (got " + hosts.size() + ")");
     }
     for (int i = 0; i < hosts.size(); i++) {
       if (hosts.get(i).getIp().isBlank()) {
@@ -85,8 +104,10 @@ public final class GseGrpcService extends GseServiceGrpc.GseServiceImplBase {
       }
     }
     Map<String, NodeRecord> found = new HashMap<>();
-    for (NodeRecord n : repository.findNodesByAddress(hosts.stream().map(GseHost::getIp).toList(),
-        hosts.stream().map(GseHost::getBkCloudId).toList())) {
+    for (NodeRecord n :
+        repository.findNodesByAddress(
+            hosts.stream().map(GseHost::getIp).toList(),
+            hosts.stream().map(GseHost::getBkCloudId).toList())) {
       found.put(key((int) n.cloudId(), n.ip()), n);
     }
     return found;

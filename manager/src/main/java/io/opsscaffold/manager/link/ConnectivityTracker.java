@@ -17,8 +17,8 @@ import java.util.logging.Logger;
  *
  * <p>A node whose stream ended stays ONLINE for the grace period, so a quick reconnect (a manager
  * restart, a network blip) shows no flap; then, if no new stream came, it becomes OFFLINE. A stream
- * that sends nothing for three ping intervals is closed, because a killed daemon's TCP connection is
- * not always noticed by the server. Timers run on one scheduler thread.
+ * that sends nothing for three ping intervals is closed, because a killed daemon's TCP connection
+ * is not always noticed by the server. Timers run on one scheduler thread.
  *
  * <p>Only the latest end of a node's stream counts: when a node reconnects and its new stream ends
  * too, the grace period starts again from that end, not from the earlier one.
@@ -31,14 +31,22 @@ public final class ConnectivityTracker implements AutoCloseable {
   private final Clock clock;
   private final Duration grace;
   private final Duration pingInterval;
+
   /** The pending grace period of each node, by a token unique to the stream end that started it. */
   private final Map<String, Long> pendingGrace = new ConcurrentHashMap<>();
+
   private final AtomicLong tokens = new AtomicLong();
   private final Scheduler timer;
 
-  /** @param time the grace periods and the silence check run on it */
+  /**
+   * @param time the grace periods and the silence check run on it
+   */
   public ConnectivityTracker(
-      SessionRegistry registry, StateWriter writer, Time time, Duration grace, Duration pingInterval) {
+      SessionRegistry registry,
+      StateWriter writer,
+      Time time,
+      Duration grace,
+      Duration pingInterval) {
     this.registry = registry;
     this.writer = writer;
     this.clock = time.clock();
@@ -63,12 +71,15 @@ public final class ConnectivityTracker implements AutoCloseable {
   void sessionEnded(String nodeId) {
     long token = tokens.incrementAndGet();
     pendingGrace.put(nodeId, token);
-    timer.schedule(grace, () -> {
-      if (pendingGrace.remove(nodeId, token) && !registry.connected(nodeId)) {
-        writer.submit(new FleetWrite.NodeOffline(nodeId));
-        LOG.info(() -> "node " + nodeId + " is OFFLINE (no stream for " + grace.toSeconds() + " s)");
-      }
-    });
+    timer.schedule(
+        grace,
+        () -> {
+          if (pendingGrace.remove(nodeId, token) && !registry.connected(nodeId)) {
+            writer.submit(new FleetWrite.NodeOffline(nodeId));
+            LOG.info(
+                () -> "node " + nodeId + " is OFFLINE (no stream for " + grace.toSeconds() + " s)");
+          }
+        });
   }
 
   private void evictSilent() {
@@ -77,9 +88,15 @@ public final class ConnectivityTracker implements AutoCloseable {
     for (LinkSession s : registry.all()) {
       long silent = now - s.lastReceivedMs();
       if (silent > limit) {
-        LOG.warning(() -> "node " + s.nodeId() + " sent nothing for " + silent + " ms; closing its stream");
-        s.close(Status.UNAVAILABLE.withDescription(
-            "no message from the daemon for " + silent + " ms (ping interval " + pingInterval.toMillis() + " ms)"));
+        LOG.warning(
+            () -> "node " + s.nodeId() + " sent nothing for " + silent + " ms; closing its stream");
+        s.close(
+            Status.UNAVAILABLE.withDescription(
+                "no message from the daemon for "
+                    + silent
+                    + " ms (ping interval "
+                    + pingInterval.toMillis()
+                    + " ms)"));
       }
     }
   }

@@ -14,7 +14,9 @@ public final class LinkGrpcService extends DaemonLinkServiceGrpc.DaemonLinkServi
     this.context = context;
   }
 
-  /** Wires a link endpoint; sessions register in {@code registry} and write through {@code writer}. */
+  /**
+   * Wires a link endpoint; sessions register in {@code registry} and write through {@code writer}.
+   */
   public static LinkGrpcService create(
       SessionRegistry registry,
       StateWriter writer,

@@ -47,7 +47,7 @@ public final class LinkProtos {
         h.getLabels().getCloudId(),
         truncate(h.getLabels().getBusiness(), 128),
         h.getLabels().getExtraMap(),
-        NodeRecord.ONLINE,
+        io.opsscaffold.manager.fleet.NodeConnectivity.ONLINE,
         sessionId,
         nowMs,
         nowMs,
@@ -66,8 +66,13 @@ public final class LinkProtos {
     }
     for (int i = 0; i < n; i++) {
       char c = id.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '.' || c == '_' || c == '-';
+      boolean ok =
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || c == '.'
+              || c == '_'
+              || c == '-';
       if (!ok) {
         return false;
       }
@@ -76,8 +81,16 @@ public final class LinkProtos {
   }
 
   // Enum names without their prefix, by ordinal: computed once, not per agent state.
-  private static final String[] LIFECYCLES = stripped(io.opsscaffold.api.status.v1.Lifecycle.values(), "LIFECYCLE_");
-  private static final String[] HEALTHS = stripped(io.opsscaffold.api.status.v1.Health.values(), "HEALTH_");
+  // By the wire enum's ordinal: the lookup is on every delta's path.
+  private static final io.opsscaffold.manager.fleet.AgentLifecycle[] LIFECYCLES =
+      java.util.Arrays.stream(
+              stripped(io.opsscaffold.api.status.v1.Lifecycle.values(), "LIFECYCLE_"))
+          .map(io.opsscaffold.manager.fleet.AgentLifecycle::parse)
+          .toArray(io.opsscaffold.manager.fleet.AgentLifecycle[]::new);
+  private static final io.opsscaffold.manager.fleet.AgentHealth[] HEALTHS =
+      java.util.Arrays.stream(stripped(io.opsscaffold.api.status.v1.Health.values(), "HEALTH_"))
+          .map(io.opsscaffold.manager.fleet.AgentHealth::parse)
+          .toArray(io.opsscaffold.manager.fleet.AgentHealth[]::new);
 
   private static String[] stripped(Enum<?>[] values, String prefix) {
     String[] names = new String[values.length];

@@ -37,8 +37,10 @@ import java.util.logging.Logger;
  * block their caller: they are queued and written by the session's own sender, so a daemon that
  * stops reading holds up nobody else.
  */
-public final class LinkSession implements StreamObserver<DaemonMessage>, StateWriter.Acker, CommandChannel {
+public final class LinkSession
+    implements StreamObserver<DaemonMessage>, StateWriter.Acker, CommandChannel {
   private static final Logger LOG = Logger.getLogger(LinkSession.class.getName());
+
   /** Messages that may wait for a daemon that does not read before its stream is ended. */
   static final int MAX_UNSENT = 1_000;
 
@@ -66,7 +68,8 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
   private final ServerCallStreamObserver<ManagerMessage> out;
   private final String sessionId = UUID.randomUUID().toString().substring(0, 8);
   private final AtomicBoolean ended = new AtomicBoolean();
-  // The sender's state (see flush): what waits, the highest seq to acknowledge, how the stream ends.
+  // The sender's state (see flush): what waits, the highest seq to acknowledge, how the stream
+  // ends.
   private final ConcurrentLinkedQueue<ManagerMessage> outbox = new ConcurrentLinkedQueue<>();
   private final AtomicInteger queued = new AtomicInteger();
   private final AtomicLong ackWanted = new AtomicLong();
@@ -113,8 +116,9 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
     boolean gap = msg.getSeq() != lastSeq + 1;
     lastSeq = msg.getSeq();
     if (nodeId == null && msg.getBodyCase() != DaemonMessage.BodyCase.HELLO) {
-      close(Status.FAILED_PRECONDITION.withDescription(
-          "the first message on the link must be Hello (got " + msg.getBodyCase() + ")"));
+      close(
+          Status.FAILED_PRECONDITION.withDescription(
+              "the first message on the link must be Hello (got " + msg.getBodyCase() + ")"));
       return;
     }
     switch (msg.getBodyCase()) {
@@ -123,10 +127,16 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
       case DELTAS -> deltas(msg, gap);
       case COMMAND_RESULT -> ctx.results().completed(nodeId, msg.getCommandResult());
       case LOG_CHUNK -> ctx.results().logChunk(nodeId, msg.getLogChunk());
-      case HOST_STATS -> ctx.writer().submit(new FleetWrite.NodeStats(nodeId, hostStatsJson(msg.getHostStats()),
-          lastReceivedMs));
-      case PING -> send(ManagerMessage.newBuilder()
-          .setPong(Pong.newBuilder().setPingSentAt(msg.getPing().getSentAt())).build());
+      case HOST_STATS ->
+          ctx.writer()
+              .submit(
+                  new FleetWrite.NodeStats(
+                      nodeId, hostStatsJson(msg.getHostStats()), lastReceivedMs));
+      case PING ->
+          send(
+              ManagerMessage.newBuilder()
+                  .setPong(Pong.newBuilder().setPingSentAt(msg.getPing().getSentAt()))
+                  .build());
       case BODY_NOT_SET -> close(Status.INVALID_ARGUMENT.withDescription("empty DaemonMessage"));
     }
   }
@@ -137,24 +147,48 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
       return;
     }
     if (!LinkProtos.validId(hello.getNodeId())) {
-      close(Status.INVALID_ARGUMENT.withDescription(
-          "hello.node_id must be 1 to 128 characters of [A-Za-z0-9._-] (got '" + hello.getNodeId() + "')"));
+      close(
+          Status.INVALID_ARGUMENT.withDescription(
+              "hello.node_id must be 1 to 128 characters of [A-Za-z0-9._-] (got '"
+                  + hello.getNodeId()
+                  + "')"));
       return;
     }
     nodeId = hello.getNodeId();
     connectedMs = ctx.clock().millis();
-    ctx.registry().register(this).ifPresent(old -> {
-      LOG.info(() -> "node " + nodeId + " opened a new stream; closing session " + old.sessionId());
-      old.close(Status.ABORTED.withDescription("replaced by a newer stream from the same node"));
-    });
-    send(ManagerMessage.newBuilder()
-        .setWelcome(Welcome.newBuilder()
-            .setSessionId(sessionId)
-            .setPingInterval(Durations.fromMillis(ctx.pingInterval().toMillis())))
-        .build());
-    ctx.writer().submit(new FleetWrite.NodeConnected(LinkProtos.node(hello, sessionId, connectedMs)));
-    LOG.info(() -> "node " + nodeId + " connected (session " + sessionId + ", daemon "
-        + hello.getDaemonVersion() + ", host " + hello.getHostname() + ")");
+    ctx.registry()
+        .register(this)
+        .ifPresent(
+            old -> {
+              LOG.info(
+                  () ->
+                      "node "
+                          + nodeId
+                          + " opened a new stream; closing session "
+                          + old.sessionId());
+              old.close(
+                  Status.ABORTED.withDescription("replaced by a newer stream from the same node"));
+            });
+    send(
+        ManagerMessage.newBuilder()
+            .setWelcome(
+                Welcome.newBuilder()
+                    .setSessionId(sessionId)
+                    .setPingInterval(Durations.fromMillis(ctx.pingInterval().toMillis())))
+            .build());
+    ctx.writer()
+        .submit(new FleetWrite.NodeConnected(LinkProtos.node(hello, sessionId, connectedMs)));
+    LOG.info(
+        () ->
+            "node "
+                + nodeId
+                + " connected (session "
+                + sessionId
+                + ", daemon "
+                + hello.getDaemonVersion()
+                + ", host "
+                + hello.getHostname()
+                + ")");
   }
 
   private void fullState(DaemonMessage msg) {
@@ -167,17 +201,23 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
       agents.add(LinkProtos.agent(nodeId, s, now));
     }
     awaitingFullState = false;
-    ctx.writer().submit(new FleetWrite.ReplaceAgents(nodeId, agents), this, msg.getSeq(),
-        msg.getTraceContext().isEmpty() ? List.of() : List.of(msg.getTraceContext()));
+    ctx.writer()
+        .submit(
+            new FleetWrite.ReplaceAgents(nodeId, agents),
+            this,
+            msg.getSeq(),
+            msg.getTraceContext().isEmpty() ? List.of() : List.of(msg.getTraceContext()));
   }
 
   private void deltas(DaemonMessage msg, boolean gap) {
     if (gap && !awaitingFullState) {
       awaitingFullState = true;
-      LOG.warning(() -> "node " + nodeId + ": sequence gap at " + msg.getSeq() + "; asking for full state");
-      send(ManagerMessage.newBuilder()
-          .setResync(ResyncRequest.newBuilder().setReason("sequence gap at " + msg.getSeq()))
-          .build());
+      LOG.warning(
+          () -> "node " + nodeId + ": sequence gap at " + msg.getSeq() + "; asking for full state");
+      send(
+          ManagerMessage.newBuilder()
+              .setResync(ResyncRequest.newBuilder().setReason("sequence gap at " + msg.getSeq()))
+              .build());
     }
     if (awaitingFullState) {
       return; // superseded by the full state the daemon will send
@@ -203,14 +243,17 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
       traces.add(msg.getTraceContext());
     }
     if (!removed.isEmpty()) {
-      ctx.writer().submit(new FleetWrite.RemoveAgents(nodeId, removed), this, msg.getSeq(), List.of());
+      ctx.writer()
+          .submit(new FleetWrite.RemoveAgents(nodeId, removed), this, msg.getSeq(), List.of());
     }
     ctx.writer().submit(new FleetWrite.UpsertAgents(upserts), this, msg.getSeq(), traces);
   }
 
   private static String hostStatsJson(io.opsscaffold.api.status.v1.HostStats stats) {
     try {
-      return com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace().print(stats);
+      return com.google.protobuf.util.JsonFormat.printer()
+          .omittingInsignificantWhitespace()
+          .print(stats);
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
       return "";
     }
@@ -218,8 +261,11 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
 
   private boolean validAgent(AgentState s) {
     if (!LinkProtos.validId(s.getAgentId())) {
-      close(Status.INVALID_ARGUMENT.withDescription(
-          "agent_id must be 1 to 128 characters of [A-Za-z0-9._-] (got '" + s.getAgentId() + "')"));
+      close(
+          Status.INVALID_ARGUMENT.withDescription(
+              "agent_id must be 1 to 128 characters of [A-Za-z0-9._-] (got '"
+                  + s.getAgentId()
+                  + "')"));
       return false;
     }
     return true;
@@ -248,8 +294,9 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
     }
     if (queued.incrementAndGet() > MAX_UNSENT) {
       queued.decrementAndGet();
-      close(Status.RESOURCE_EXHAUSTED.withDescription("the daemon has not read its last " + MAX_UNSENT
-          + " messages from the manager"));
+      close(
+          Status.RESOURCE_EXHAUSTED.withDescription(
+              "the daemon has not read its last " + MAX_UNSENT + " messages from the manager"));
       return false;
     }
     outbox.add(message);
@@ -291,9 +338,9 @@ public final class LinkSession implements StreamObserver<DaemonMessage>, StateWr
 
   /**
    * Starts the sender unless it runs. The sender is a virtual thread that writes what is queued,
-   * then the latest acknowledgement, then the end of the stream, and exits when nothing is left;
-   * a write that blocks (the daemon stopped reading and HTTP/2 flow control holds the stream)
-   * blocks only it. Starting one per burst costs nothing while a stream is quiet.
+   * then the latest acknowledgement, then the end of the stream, and exits when nothing is left; a
+   * write that blocks (the daemon stopped reading and HTTP/2 flow control holds the stream) blocks
+   * only it. Starting one per burst costs nothing while a stream is quiet.
    */
   private void flush() {
     if (sending.compareAndSet(false, true)) {

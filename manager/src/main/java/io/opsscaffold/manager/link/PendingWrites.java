@@ -29,20 +29,29 @@ final class PendingWrites {
   }
 
   private final int maxTraces;
+
   /** In order: a {@link FleetWrite} kept as it came, or a {@link States} run. */
   private final List<Object> parts = new ArrayList<>();
+
   private States open;
   private final Map<StateWriter.Acker, Long> highestSeq = new IdentityHashMap<>();
   private final Map<StateWriter.Acker, Long> firstQueuedNanos = new IdentityHashMap<>();
   private final List<ByteString> traces = new ArrayList<>();
   private int size;
 
-  /** @param maxTraces trace carriers kept at most (the writer looks at no more than these) */
+  /**
+   * @param maxTraces trace carriers kept at most (the writer looks at no more than these)
+   */
   PendingWrites(int maxTraces) {
     this.maxTraces = maxTraces;
   }
 
-  void add(FleetWrite write, StateWriter.Acker acker, long seq, List<ByteString> carriers, long queuedNanos) {
+  void add(
+      FleetWrite write,
+      StateWriter.Acker acker,
+      long seq,
+      List<ByteString> carriers,
+      long queuedNanos) {
     switch (write) {
       case FleetWrite.UpsertAgents upsert -> {
         States s = openStates();

@@ -7,7 +7,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /** The live link session of each connected node. Thread-safe; never blocks. */
 public final class SessionRegistry {
   private final ConcurrentHashMap<String, LinkSession> sessions = new ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.LongAdder opened = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder opened =
+      new java.util.concurrent.atomic.LongAdder();
 
   /** Makes {@code session} the node's session; returns the one it replaces, if any. */
   Optional<LinkSession> register(LinkSession session) {

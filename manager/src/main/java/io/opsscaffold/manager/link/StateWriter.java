@@ -58,8 +58,8 @@ public final class StateWriter implements AutoCloseable {
   private final List<Consumer<List<FleetWrite>>> afterCommit = new CopyOnWriteArrayList<>();
 
   /**
-   * Runs {@code hook} on the writer thread after each commit with the writes committed (in
-   * order); it must not block. Register hooks before the first write.
+   * Runs {@code hook} on the writer thread after each commit with the writes committed (in order);
+   * it must not block. Register hooks before the first write.
    */
   public void afterCommit(Consumer<List<FleetWrite>> hook) {
     afterCommit.add(hook);
@@ -71,29 +71,54 @@ public final class StateWriter implements AutoCloseable {
   private final DoubleHistogram commitSeconds;
   private final DoubleHistogram ackLagSeconds;
 
-  public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer, Time time) {
-    this(repository, registry, tracer, io.opentelemetry.api.metrics.MeterProvider.noop().get("noop"), time);
+  public StateWriter(
+      FleetRepository repository, SessionRegistry registry, Tracer tracer, Time time) {
+    this(
+        repository,
+        registry,
+        tracer,
+        io.opentelemetry.api.metrics.MeterProvider.noop().get("noop"),
+        time);
   }
 
   /**
    * @param meter where the writer's metrics go (see observability/METRICS.md)
    * @param time the retry backoff waits on it; commit times and lags are measured with it
    */
-  public StateWriter(FleetRepository repository, SessionRegistry registry, Tracer tracer, Meter meter, Time time) {
+  public StateWriter(
+      FleetRepository repository, SessionRegistry registry, Tracer tracer, Meter meter, Time time) {
     this.time = time;
-    this.applied = meter.counterBuilder("ops.manager.writes.applied").setUnit("{write}")
-        .setDescription("Fleet writes committed to the database, after coalescing").build();
-    this.batchSize = meter.histogramBuilder("ops.manager.batch.size").setUnit("{write}")
-        .setDescription("Writes per committed batch, after coalescing")
-        .setExplicitBucketBoundariesAdvice(List.of(1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0)).build();
-    this.commitSeconds = meter.histogramBuilder("ops.manager.commit.duration").setUnit("s")
-        .setDescription("Time to apply and commit one batch")
-        .setExplicitBucketBoundariesAdvice(List.of(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0))
-        .build();
-    this.ackLagSeconds = meter.histogramBuilder("ops.manager.ack.lag").setUnit("s")
-        .setDescription("Per session and batch: from its oldest write's arrival to the acknowledgement")
-        .setExplicitBucketBoundariesAdvice(List.of(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0))
-        .build();
+    this.applied =
+        meter
+            .counterBuilder("ops.manager.writes.applied")
+            .setUnit("{write}")
+            .setDescription("Fleet writes committed to the database, after coalescing")
+            .build();
+    this.batchSize =
+        meter
+            .histogramBuilder("ops.manager.batch.size")
+            .setUnit("{write}")
+            .setDescription("Writes per committed batch, after coalescing")
+            .setExplicitBucketBoundariesAdvice(
+                List.of(1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0))
+            .build();
+    this.commitSeconds =
+        meter
+            .histogramBuilder("ops.manager.commit.duration")
+            .setUnit("s")
+            .setDescription("Time to apply and commit one batch")
+            .setExplicitBucketBoundariesAdvice(
+                List.of(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0))
+            .build();
+    this.ackLagSeconds =
+        meter
+            .histogramBuilder("ops.manager.ack.lag")
+            .setUnit("s")
+            .setDescription(
+                "Per session and batch: from its oldest write's arrival to the acknowledgement")
+            .setExplicitBucketBoundariesAdvice(
+                List.of(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0))
+            .build();
     this.repository = repository;
     this.registry = registry;
     this.tracer = tracer;
@@ -120,7 +145,9 @@ public final class StateWriter implements AutoCloseable {
     }
   }
 
-  /** Writes waiting for the next transaction, after coalescing (agent states, node stats, others). */
+  /**
+   * Writes waiting for the next transaction, after coalescing (agent states, node stats, others).
+   */
   public int backlog() {
     lock.lock();
     try {
@@ -179,7 +206,10 @@ public final class StateWriter implements AutoCloseable {
         Thread.currentThread().interrupt();
         return;
       } catch (RuntimeException e) {
-        LOG.log(Level.SEVERE, "state writer failed on a batch of " + (batch == null ? 0 : batch.size()), e);
+        LOG.log(
+            Level.SEVERE,
+            "state writer failed on a batch of " + (batch == null ? 0 : batch.size()),
+            e);
       }
     }
   }
@@ -205,8 +235,14 @@ public final class StateWriter implements AutoCloseable {
         if (!running) {
           throw e;
         }
-        LOG.log(Level.WARNING, "committing " + batch.size() + " fleet writes failed; retrying in "
-            + backoffMs + " ms (newer changes wait, coalesced)", e);
+        LOG.log(
+            Level.WARNING,
+            "committing "
+                + batch.size()
+                + " fleet writes failed; retrying in "
+                + backoffMs
+                + " ms (newer changes wait, coalesced)",
+            e);
         time.sleep(java.time.Duration.ofMillis(backoffMs));
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
@@ -215,8 +251,9 @@ public final class StateWriter implements AutoCloseable {
 
   /**
    * One span per distinct trace that a change in this batch belongs to (at most {@value
-   * #MAX_TRACED}, from the first {@value #MAX_EXAMINED} traced changes), parented on the change's context, so an operation's trace ends in the write
-   * that made its result durable; plus one span for the batch, linked to them.
+   * #MAX_TRACED}, from the first {@value #MAX_EXAMINED} traced changes), parented on the change's
+   * context, so an operation's trace ends in the write that made its result durable; plus one span
+   * for the batch, linked to them.
    */
   private void traceCommit(List<ByteString> carriers, int batchSize, long startMs, long endMs) {
     // Pending writes keep no more than MAX_EXAMINED carriers, and this stops at MAX_TRACED
@@ -235,7 +272,8 @@ public final class StateWriter implements AutoCloseable {
       return;
     }
     SpanBuilder batchSpan =
-        tracer.spanBuilder("fleet.apply batch")
+        tracer
+            .spanBuilder("fleet.apply batch")
             .setNoParent()
             .setStartTimestamp(startMs, TimeUnit.MILLISECONDS)
             .setAttribute("db.system", "sql")
@@ -244,7 +282,8 @@ public final class StateWriter implements AutoCloseable {
     batchSpan.startSpan().end(Instant.ofEpochMilli(endMs));
     for (SpanContext sc : contexts.values()) {
       Span span =
-          tracer.spanBuilder("fleet.apply agent state")
+          tracer
+              .spanBuilder("fleet.apply agent state")
               .setParent(Context.root().with(Span.wrap(sc)))
               .setStartTimestamp(startMs, TimeUnit.MILLISECONDS)
               .setAttribute("db.operation.name", "MERGE")

@@ -7,12 +7,12 @@ import io.opsscaffold.api.link.v1.ManagerMessage;
 import io.opsscaffold.errors.OpsException;
 import io.opsscaffold.manager.link.CommandChannel;
 import io.opsscaffold.manager.link.LinkSession;
+import io.opsscaffold.time.Scheduled;
+import io.opsscaffold.time.Time;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import io.opsscaffold.time.Scheduled;
-import io.opsscaffold.time.Time;
 
 /**
  * Sends commands down a node's stream and matches the results that come back by command id.
@@ -23,7 +23,10 @@ import io.opsscaffold.time.Time;
  */
 public final class CommandRouter implements LinkSession.CommandResults, AutoCloseable {
   private record Pending(
-      String nodeId, CommandChannel session, String description, CompletableFuture<CommandResult> future) {}
+      String nodeId,
+      CommandChannel session,
+      String description,
+      CompletableFuture<CommandResult> future) {}
 
   /** Where a follow's output goes. Called on the link transport's thread; must not block. */
   public interface Follow {
@@ -40,7 +43,9 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
   private final Map<String, Following> follows = new ConcurrentHashMap<>();
   private final Time time;
 
-  /** @param time command deadlines run on it (on its timer thread) */
+  /**
+   * @param time command deadlines run on it (on its timer thread)
+   */
   public CommandRouter(Time time) {
     this.time = time;
   }
@@ -54,17 +59,32 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
     CompletableFuture<CommandResult> future = new CompletableFuture<>();
     String id = command.getCommandId();
     pending.put(id, new Pending(session.nodeId(), session, description, future));
-    Scheduled deadline = time.schedule(timeout,
-        () -> future.completeExceptionally(OpsException.timedOut(
-            "command " + id + " (" + description + ") got no answer from the daemon within "
-                + timeout.toSeconds() + " s; it may still be carried out")));
-    future.whenComplete((r, e) -> {
-      pending.remove(id);
-      deadline.cancel();
-    });
+    Scheduled deadline =
+        time.schedule(
+            timeout,
+            () ->
+                future.completeExceptionally(
+                    OpsException.timedOut(
+                        "command "
+                            + id
+                            + " ("
+                            + description
+                            + ") got no answer from the daemon within "
+                            + timeout.toSeconds()
+                            + " s; it may still be carried out")));
+    future.whenComplete(
+        (r, e) -> {
+          pending.remove(id);
+          deadline.cancel();
+        });
     if (!session.sendTraced(ManagerMessage.newBuilder().setCommand(command))) {
-      future.completeExceptionally(OpsException.unavailable(
-          "node " + session.nodeId() + "'s daemon disconnected while command " + id + " was being sent"));
+      future.completeExceptionally(
+          OpsException.unavailable(
+              "node "
+                  + session.nodeId()
+                  + "'s daemon disconnected while command "
+                  + id
+                  + " was being sent"));
     }
     return future;
   }
@@ -77,13 +97,21 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
     String id = command.getCommandId();
     follows.put(id, new Following(session.nodeId(), session, follow));
     if (!session.sendTraced(ManagerMessage.newBuilder().setCommand(command))) {
-      end(id, Status.UNAVAILABLE.withDescription("node " + session.nodeId() + "'s daemon disconnected"));
+      end(
+          id,
+          Status.UNAVAILABLE.withDescription(
+              "node " + session.nodeId() + "'s daemon disconnected"));
     }
     return () -> {
       if (follows.remove(id) != null) {
-        session.sendTraced(ManagerMessage.newBuilder().setCommand(Command.newBuilder()
-            .setCommandId("cancel-" + id)
-            .setCancel(io.opsscaffold.api.link.v1.CancelCommand.newBuilder().setCommandId(id))));
+        session.sendTraced(
+            ManagerMessage.newBuilder()
+                .setCommand(
+                    Command.newBuilder()
+                        .setCommandId("cancel-" + id)
+                        .setCancel(
+                            io.opsscaffold.api.link.v1.CancelCommand.newBuilder()
+                                .setCommandId(id))));
       }
     };
   }
@@ -122,25 +150,42 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
 
   @Override
   public void sessionClosed(CommandChannel session) {
-    pending.values().removeIf(p -> {
-      if (p.session() != session) {
-        return false;
-      }
-      p.future().completeExceptionally(OpsException.unavailable(
-          "node " + p.nodeId() + "'s daemon disconnected before answering (" + p.description() + ")"));
-      return true;
-    });
-    follows.forEach((id, f) -> {
-      if (f.session() == session) {
-        end(id, Status.UNAVAILABLE.withDescription("node " + f.nodeId() + "'s daemon disconnected"));
-      }
-    });
+    pending
+        .values()
+        .removeIf(
+            p -> {
+              if (p.session() != session) {
+                return false;
+              }
+              p.future()
+                  .completeExceptionally(
+                      OpsException.unavailable(
+                          "node "
+                              + p.nodeId()
+                              + "'s daemon disconnected before answering ("
+                              + p.description()
+                              + ")"));
+              return true;
+            });
+    follows.forEach(
+        (id, f) -> {
+          if (f.session() == session) {
+            end(
+                id,
+                Status.UNAVAILABLE.withDescription(
+                    "node " + f.nodeId() + "'s daemon disconnected"));
+          }
+        });
   }
 
-  /** The status of a failed result: the daemon's error code (INTERNAL when it gave none) and {@code description}. */
+  /**
+   * The status of a failed result: the daemon's error code (INTERNAL when it gave none) and {@code
+   * description}.
+   */
   static Status statusOf(CommandResult failed, String description) {
     Status.Code code = Status.fromCodeValue(failed.getErrorCode()).getCode();
-    return Status.fromCode(code == Status.Code.OK ? Status.Code.INTERNAL : code).withDescription(description);
+    return Status.fromCode(code == Status.Code.OK ? Status.Code.INTERNAL : code)
+        .withDescription(description);
   }
 
   /** Commands sent and not yet answered. */
@@ -150,8 +195,17 @@ public final class CommandRouter implements LinkSession.CommandResults, AutoClos
 
   @Override
   public void close() {
-    pending.values().forEach(p -> p.future().completeExceptionally(
-        Status.UNAVAILABLE.withDescription("the manager is shutting down").asRuntimeException()));
-    follows.keySet().forEach(id -> end(id, Status.UNAVAILABLE.withDescription("the manager is shutting down")));
+    pending
+        .values()
+        .forEach(
+            p ->
+                p.future()
+                    .completeExceptionally(
+                        Status.UNAVAILABLE
+                            .withDescription("the manager is shutting down")
+                            .asRuntimeException()));
+    follows
+        .keySet()
+        .forEach(id -> end(id, Status.UNAVAILABLE.withDescription("the manager is shutting down")));
   }
 }

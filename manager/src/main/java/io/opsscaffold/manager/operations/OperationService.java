@@ -1,5 +1,6 @@
 package io.opsscaffold.manager.operations;
 
+import com.google.protobuf.util.Timestamps;
 import io.grpc.Status;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
@@ -14,7 +15,6 @@ import io.opsscaffold.manager.fleet.FleetQueries;
 import io.opsscaffold.manager.fleet.NodeRecord;
 import io.opsscaffold.manager.link.LinkSession;
 import io.opsscaffold.manager.link.SessionRegistry;
-import com.google.protobuf.util.Timestamps;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -71,40 +71,60 @@ public final class OperationService {
     long startedMs = clock.millis();
     CompletableFuture<Outcome> result = operateUnlogged(nodeId, agentId, operation, timeout);
     String traceId = io.opentelemetry.api.trace.Span.current().getSpanContext().getTraceId();
-    return result.whenComplete((outcome, error) -> {
-      io.opsscaffold.api.fleet.v1.BatchItemResult.Builder item = io.opsscaffold.api.fleet.v1.BatchItemResult.newBuilder()
-          .setNodeId(nodeId).setAgentId(agentId)
-          .setDuration(com.google.protobuf.util.Durations.fromMillis(clock.millis() - startedMs));
-      if (error == null) {
-        item.setOk(true).setCode("OK").setMessage(outcome.message());
-      } else {
-        Status s = io.opsscaffold.errors.ErrorMapper.toStatus(error);
-        item.setOk(false).setCode(s.getCode().name()).setMessage(String.valueOf(s.getDescription()));
-      }
-      List<io.opsscaffold.api.fleet.v1.BatchItemResult> items = List.of(item.build());
-      try {
-        log.save(new OperationRecord(outcome != null ? outcome.commandId() : "op-" + UUID.randomUUID(), operation,
-            requester, startedMs, clock.millis(), OperationRecord.resultOf(items), items, traceId));
-      } catch (RuntimeException e) {
-        java.util.logging.Logger.getLogger(OperationService.class.getName())
-            .warning(() -> "could not log operation " + operation + " of " + agentId + ": " + e);
-      }
-    });
+    return result.whenComplete(
+        (outcome, error) -> {
+          io.opsscaffold.api.fleet.v1.BatchItemResult.Builder item =
+              io.opsscaffold.api.fleet.v1.BatchItemResult.newBuilder()
+                  .setNodeId(nodeId)
+                  .setAgentId(agentId)
+                  .setDuration(
+                      com.google.protobuf.util.Durations.fromMillis(clock.millis() - startedMs));
+          if (error == null) {
+            item.setOk(true).setCode("OK").setMessage(outcome.message());
+          } else {
+            Status s = io.opsscaffold.errors.ErrorMapper.toStatus(error);
+            item.setOk(false)
+                .setCode(s.getCode().name())
+                .setMessage(String.valueOf(s.getDescription()));
+          }
+          List<io.opsscaffold.api.fleet.v1.BatchItemResult> items = List.of(item.build());
+          try {
+            log.save(
+                new OperationRecord(
+                    outcome != null ? outcome.commandId() : "op-" + UUID.randomUUID(),
+                    operation,
+                    requester,
+                    startedMs,
+                    clock.millis(),
+                    OperationRecord.resultOf(items),
+                    items,
+                    traceId));
+          } catch (RuntimeException e) {
+            java.util.logging.Logger.getLogger(OperationService.class.getName())
+                .warning(
+                    () -> "could not log operation " + operation + " of " + agentId + ": " + e);
+          }
+        });
   }
 
-  /** {@link #operate} without an entry of its own in the operations log (batches log themselves). */
+  /**
+   * {@link #operate} without an entry of its own in the operations log (batches log themselves).
+   */
   CompletableFuture<Outcome> operateUnlogged(
       String nodeId, String agentId, String operation, Duration timeout) {
     AgentOperation op = io.opsscaffold.api.AgentOperations.parse(operation);
     Duration wait = timeout.isZero() ? defaultTimeout : timeout;
     if (wait.compareTo(Duration.ofSeconds(1)) < 0 || wait.compareTo(Duration.ofSeconds(300)) > 0) {
-      throw OpsException.invalidArgument("timeout must be between 1s and 300s (got " + wait.toMillis() + " ms)");
+      throw OpsException.invalidArgument(
+          "timeout must be between 1s and 300s (got " + wait.toMillis() + " ms)");
     }
     NodeRecord node = queries.agent(nodeId, agentId).node();
-    LinkSession session = registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
+    LinkSession session =
+        registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
 
     Span span =
-        tracer.spanBuilder("operate agent")
+        tracer
+            .spanBuilder("operate agent")
             .setAttribute("ops.node.id", nodeId)
             .setAttribute("ops.agent.id", agentId)
             .setAttribute("ops.operation", operation)
@@ -120,21 +140,37 @@ public final class OperationService {
               .setOperate(OperateAgent.newBuilder().setAgentId(agentId).setOperation(op))
               .build();
       String description = operation + " of agent " + agentId + " on node " + nodeId;
-      return router.send(session, command, description, wait)
-          .thenApply(result -> {
-            if (!result.getSuccess()) {
-              throw CommandRouter.statusOf(result, "node " + nodeId + " could not " + operation + " agent "
-                      + agentId + ": " + result.getMessage()).asRuntimeException();
-            }
-            return new Outcome(commandId, result.getMessage(), node, result.getAgent(),
-                Duration.ofMillis(clock.millis() - sentMs));
-          })
-          .whenComplete((r, e) -> {
-            if (e != null) {
-              span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
-            }
-            span.end();
-          });
+      return router
+          .send(session, command, description, wait)
+          .thenApply(
+              result -> {
+                if (!result.getSuccess()) {
+                  throw CommandRouter.statusOf(
+                          result,
+                          "node "
+                              + nodeId
+                              + " could not "
+                              + operation
+                              + " agent "
+                              + agentId
+                              + ": "
+                              + result.getMessage())
+                      .asRuntimeException();
+                }
+                return new Outcome(
+                    commandId,
+                    result.getMessage(),
+                    node,
+                    result.getAgent(),
+                    Duration.ofMillis(clock.millis() - sentMs));
+              })
+          .whenComplete(
+              (r, e) -> {
+                if (e != null) {
+                  span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
+                }
+                span.end();
+              });
     } catch (RuntimeException e) {
       span.setStatus(StatusCode.ERROR, e.getMessage());
       span.end();
@@ -147,20 +183,37 @@ public final class OperationService {
     if (lines < 0 || lines > 1000) {
       throw OpsException.invalidArgument("lines must be between 1 and 1000 (got " + lines + ")");
     }
-    return read(nodeId, agentId, "logs", Command.newBuilder()
-        .setReadLogs(io.opsscaffold.api.link.v1.ReadLogs.newBuilder().setAgentId(agentId).setLines(lines)))
+    return read(
+            nodeId,
+            agentId,
+            "logs",
+            Command.newBuilder()
+                .setReadLogs(
+                    io.opsscaffold.api.link.v1.ReadLogs.newBuilder()
+                        .setAgentId(agentId)
+                        .setLines(lines)))
         .thenApply(r -> List.copyOf(r.getLogLinesList()));
   }
 
-  /** The agent's resource history over {@code window} (zero means 5 minutes), read by its daemon. */
+  /**
+   * The agent's resource history over {@code window} (zero means 5 minutes), read by its daemon.
+   */
   public CompletableFuture<List<io.opsscaffold.api.status.v1.ProcessSample>> readMetrics(
       String nodeId, String agentId, Duration window) {
     if (window.isNegative() || window.compareTo(Duration.ofHours(24)) > 0) {
-      throw OpsException.invalidArgument("duration must be between 1s and 24h (got " + window.toSeconds() + "s)");
+      throw OpsException.invalidArgument(
+          "duration must be between 1s and 24h (got " + window.toSeconds() + "s)");
     }
-    return read(nodeId, agentId, "metrics", Command.newBuilder()
-        .setReadMetrics(io.opsscaffold.api.link.v1.ReadMetrics.newBuilder().setAgentId(agentId)
-            .setDuration(com.google.protobuf.util.Durations.fromMillis(window.toMillis()))))
+    return read(
+            nodeId,
+            agentId,
+            "metrics",
+            Command.newBuilder()
+                .setReadMetrics(
+                    io.opsscaffold.api.link.v1.ReadMetrics.newBuilder()
+                        .setAgentId(agentId)
+                        .setDuration(
+                            com.google.protobuf.util.Durations.fromMillis(window.toMillis()))))
         .thenApply(r -> List.copyOf(r.getSamplesList()));
   }
 
@@ -168,14 +221,22 @@ public final class OperationService {
    * Follows the agent's output through its daemon: {@code follow} hears the last {@code lines}
    * lines (0 means 10) and every new one. Run the returned handle to stop.
    */
-  public Runnable followLogs(String nodeId, String agentId, int lines, CommandRouter.Follow follow) {
+  public Runnable followLogs(
+      String nodeId, String agentId, int lines, CommandRouter.Follow follow) {
     if (lines < 0 || lines > 1000) {
       throw OpsException.invalidArgument("lines must be between 0 and 1000 (got " + lines + ")");
     }
     LinkSession session = connectedSession(nodeId, agentId);
-    return router.follow(session, Command.newBuilder().setCommandId("follow-" + UUID.randomUUID())
-        .setFollowLogs(io.opsscaffold.api.link.v1.FollowLogs.newBuilder().setAgentId(agentId)
-            .setLines(lines == 0 ? 10 : lines)).build(), follow);
+    return router.follow(
+        session,
+        Command.newBuilder()
+            .setCommandId("follow-" + UUID.randomUUID())
+            .setFollowLogs(
+                io.opsscaffold.api.link.v1.FollowLogs.newBuilder()
+                    .setAgentId(agentId)
+                    .setLines(lines == 0 ? 10 : lines))
+            .build(),
+        follow);
   }
 
   /**
@@ -184,28 +245,42 @@ public final class OperationService {
    * (NOT_FOUND, UNAVAILABLE, TIMED_OUT) only when there is none.
    */
   CompletableFuture<io.opsscaffold.api.link.v1.CommandResult> pushConfig(
-      String nodeId, String agentId, List<io.opsscaffold.api.link.v1.ConfigFile> files, Duration timeout) {
+      String nodeId,
+      String agentId,
+      List<io.opsscaffold.api.link.v1.ConfigFile> files,
+      Duration timeout) {
     LinkSession session = connectedSession(nodeId, agentId);
-    Span span = tracer.spanBuilder("push config")
-        .setAttribute("ops.node.id", nodeId)
-        .setAttribute("ops.agent.id", agentId)
-        .setAttribute("ops.operation", "push-config")
-        .startSpan();
+    Span span =
+        tracer
+            .spanBuilder("push config")
+            .setAttribute("ops.node.id", nodeId)
+            .setAttribute("ops.agent.id", agentId)
+            .setAttribute("ops.operation", "push-config")
+            .startSpan();
     try (Scope ignored = span.makeCurrent()) {
-      Command command = Command.newBuilder().setCommandId("config-" + UUID.randomUUID())
-          .setDeadline(Timestamps.fromMillis(clock.millis() + timeout.toMillis()))
-          .setPushConfig(io.opsscaffold.api.link.v1.PushConfig.newBuilder().setAgentId(agentId).addAllFiles(files))
-          .build();
-      return router.send(session, command, "config push to agent " + agentId + " on node " + nodeId, timeout)
-          .whenComplete((r, e) -> {
-            if (e != null || !r.getSuccess()) {
-              span.setStatus(StatusCode.ERROR, e != null ? String.valueOf(e.getMessage()) : r.getMessage());
-            }
-            if (r != null) {
-              span.setAttribute("ops.config.outcome", r.getConfigOutcome());
-            }
-            span.end();
-          });
+      Command command =
+          Command.newBuilder()
+              .setCommandId("config-" + UUID.randomUUID())
+              .setDeadline(Timestamps.fromMillis(clock.millis() + timeout.toMillis()))
+              .setPushConfig(
+                  io.opsscaffold.api.link.v1.PushConfig.newBuilder()
+                      .setAgentId(agentId)
+                      .addAllFiles(files))
+              .build();
+      return router
+          .send(session, command, "config push to agent " + agentId + " on node " + nodeId, timeout)
+          .whenComplete(
+              (r, e) -> {
+                if (e != null || !r.getSuccess()) {
+                  span.setStatus(
+                      StatusCode.ERROR,
+                      e != null ? String.valueOf(e.getMessage()) : r.getMessage());
+                }
+                if (r != null) {
+                  span.setAttribute("ops.config.outcome", r.getConfigOutcome());
+                }
+                span.end();
+              });
     }
   }
 
@@ -218,14 +293,23 @@ public final class OperationService {
       String nodeId, String agentId, String what, Command.Builder command) {
     LinkSession session = connectedSession(nodeId, agentId);
     String commandId = "read-" + UUID.randomUUID();
-    command.setCommandId(commandId).setDeadline(Timestamps.fromMillis(clock.millis() + defaultTimeout.toMillis()));
-    return router.send(session, command.build(), "reading " + what + " of agent " + agentId + " on node " + nodeId,
-        defaultTimeout).thenApply(result -> {
-          if (!result.getSuccess()) {
-            throw CommandRouter.statusOf(result, "node " + nodeId + ": " + result.getMessage()).asRuntimeException();
-          }
-          return result;
-        });
+    command
+        .setCommandId(commandId)
+        .setDeadline(Timestamps.fromMillis(clock.millis() + defaultTimeout.toMillis()));
+    return router
+        .send(
+            session,
+            command.build(),
+            "reading " + what + " of agent " + agentId + " on node " + nodeId,
+            defaultTimeout)
+        .thenApply(
+            result -> {
+              if (!result.getSuccess()) {
+                throw CommandRouter.statusOf(result, "node " + nodeId + ": " + result.getMessage())
+                    .asRuntimeException();
+              }
+              return result;
+            });
   }
 
   private String notConnected(NodeRecord node) {

@@ -12,8 +12,8 @@ import org.flywaydb.core.Flyway;
  * The manager's connection pool, migrated to the current schema on open.
  *
  * <p>PostgreSQL when a URL is configured; otherwise an embedded H2 file in PostgreSQL mode under
- * the data directory, so a first run needs nothing installed. Both run the same migrations
- * ({@code db/migration/common}) plus a vendor folder for what only one of them supports.
+ * the data directory, so a first run needs nothing installed. Both run the same migrations ({@code
+ * db/migration/common}) plus a vendor folder for what only one of them supports.
  */
 public final class Database implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Database.class.getName());

@@ -42,12 +42,16 @@ final class Jdbc {
    * Replaces the row of {@code table} whose {@code keyColumn} is {@code values[0]} with {@code
    * values} (in the order of {@code columns}), in one transaction.
    */
-  static void replace(Database db, String table, String keyColumn, String columns, Object... values) {
+  static void replace(
+      Database db, String table, String keyColumn, String columns, Object... values) {
     String marks = "?" + ", ?".repeat(values.length - 1);
     try (Connection c = db.connection()) {
       c.setAutoCommit(false);
-      try (PreparedStatement del = c.prepareStatement("DELETE FROM " + table + " WHERE " + keyColumn + " = ?");
-          PreparedStatement ins = c.prepareStatement("INSERT INTO " + table + " (" + columns + ") VALUES (" + marks + ")")) {
+      try (PreparedStatement del =
+              c.prepareStatement("DELETE FROM " + table + " WHERE " + keyColumn + " = ?");
+          PreparedStatement ins =
+              c.prepareStatement(
+                  "INSERT INTO " + table + " (" + columns + ") VALUES (" + marks + ")")) {
         bind(del, values[0]);
         del.executeUpdate();
         bind(ins, values);
@@ -62,7 +66,9 @@ final class Jdbc {
     }
   }
 
-  /** Binds each argument; a {@code String[]} becomes an SQL array of varchar (for {@code = ANY(?)}). */
+  /**
+   * Binds each argument; a {@code String[]} becomes an SQL array of varchar (for {@code = ANY(?)}).
+   */
   private static void bind(PreparedStatement ps, Object... args) throws SQLException {
     for (int i = 0; i < args.length; i++) {
       if (args[i] instanceof String[] array) {

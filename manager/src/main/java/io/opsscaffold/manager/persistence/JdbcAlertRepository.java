@@ -10,9 +10,10 @@ import java.util.List;
 public final class JdbcAlertRepository implements AlertRepository {
   private static final String COLUMNS =
       "alert_id, node_id, agent_id, area, kind, reason, opened_ms, last_ms, repeat_count, resolved_ms";
-  private static final String WHERE = " WHERE (? = '' OR (? = 'open' AND resolved_ms = 0)"
-      + " OR (? = 'resolved' AND resolved_ms > 0)) AND (? = '' OR kind = ?) AND (? = '' OR area = ?)"
-      + " AND (? = '' OR node_id = ?)";
+  private static final String WHERE =
+      " WHERE (? = '' OR (? = 'open' AND resolved_ms = 0)"
+          + " OR (? = 'resolved' AND resolved_ms > 0)) AND (? = '' OR kind = ?) AND (? = '' OR area = ?)"
+          + " AND (? = '' OR node_id = ?)";
 
   private final Database database;
 
@@ -22,30 +23,82 @@ public final class JdbcAlertRepository implements AlertRepository {
 
   @Override
   public void save(AlertRecord a) {
-    Jdbc.replace(database, "alerts", "alert_id", COLUMNS, a.alertId(), a.nodeId(), a.agentId(), a.area(), a.kind(),
-        a.reason(), a.openedMs(), a.lastMs(), a.count(), a.resolvedMs());
+    Jdbc.replace(
+        database,
+        "alerts",
+        "alert_id",
+        COLUMNS,
+        a.alertId(),
+        a.nodeId(),
+        a.agentId(),
+        a.area(),
+        a.kind(),
+        a.reason(),
+        a.openedMs(),
+        a.lastMs(),
+        a.count(),
+        a.resolvedMs());
   }
 
   @Override
   public List<AlertRecord> open() {
-    return Jdbc.query(database, "SELECT " + COLUMNS + " FROM alerts WHERE resolved_ms = 0", JdbcAlertRepository::read);
+    return Jdbc.query(
+        database,
+        "SELECT " + COLUMNS + " FROM alerts WHERE resolved_ms = 0",
+        JdbcAlertRepository::read);
   }
 
   @Override
-  public List<AlertRecord> list(String state, String kind, String area, String nodeId, int offset, int limit) {
-    return Jdbc.query(database,
-        "SELECT " + COLUMNS + " FROM alerts" + WHERE + " ORDER BY opened_ms DESC, alert_id LIMIT ? OFFSET ?",
-        JdbcAlertRepository::read, state, state, state, kind, kind, area, area, nodeId, nodeId, limit, offset);
+  public List<AlertRecord> list(
+      String state, String kind, String area, String nodeId, int offset, int limit) {
+    return Jdbc.query(
+        database,
+        "SELECT "
+            + COLUMNS
+            + " FROM alerts"
+            + WHERE
+            + " ORDER BY opened_ms DESC, alert_id LIMIT ? OFFSET ?",
+        JdbcAlertRepository::read,
+        state,
+        state,
+        state,
+        kind,
+        kind,
+        area,
+        area,
+        nodeId,
+        nodeId,
+        limit,
+        offset);
   }
 
   @Override
   public long count(String state, String kind, String area, String nodeId) {
-    return Jdbc.count(database, "SELECT COUNT(*) FROM alerts" + WHERE,
-        state, state, state, kind, kind, area, area, nodeId, nodeId);
+    return Jdbc.count(
+        database,
+        "SELECT COUNT(*) FROM alerts" + WHERE,
+        state,
+        state,
+        state,
+        kind,
+        kind,
+        area,
+        area,
+        nodeId,
+        nodeId);
   }
 
   private static AlertRecord read(ResultSet rs) throws SQLException {
-    return new AlertRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
-        rs.getString(6), rs.getLong(7), rs.getLong(8), rs.getInt(9), rs.getLong(10));
+    return new AlertRecord(
+        rs.getString(1),
+        rs.getString(2),
+        rs.getString(3),
+        rs.getString(4),
+        rs.getString(5),
+        rs.getString(6),
+        rs.getLong(7),
+        rs.getLong(8),
+        rs.getInt(9),
+        rs.getLong(10));
   }
 }

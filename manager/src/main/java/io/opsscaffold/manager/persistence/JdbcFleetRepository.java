@@ -4,9 +4,12 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
+import io.opsscaffold.manager.fleet.AgentHealth;
+import io.opsscaffold.manager.fleet.AgentLifecycle;
 import io.opsscaffold.manager.fleet.AgentRecord;
 import io.opsscaffold.manager.fleet.FleetRepository;
 import io.opsscaffold.manager.fleet.FleetWrite;
+import io.opsscaffold.manager.fleet.NodeConnectivity;
 import io.opsscaffold.manager.fleet.NodeRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -29,7 +32,8 @@ import java.util.TreeMap;
  *
  * <p>Agent changes are written as one standard {@code MERGE ... USING (SELECT ... FROM UNNEST(?,
  * ...))} per batch with one array per column, so a batch of any size is one statement and one round
- * trip. Both databases run it; neither {@code ON CONFLICT} nor {@code ::type[]} casts would run on H2.
+ * trip. Both databases run it; neither {@code ON CONFLICT} nor {@code ::type[]} casts would run on
+ * H2.
  */
 public final class JdbcFleetRepository implements FleetRepository {
   private static final String AGENT_COLUMNS =
@@ -39,7 +43,9 @@ public final class JdbcFleetRepository implements FleetRepository {
 
   private static final String MERGE_AGENTS =
       "MERGE INTO agents a USING (SELECT * FROM UNNEST(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-          + " AS t(" + AGENT_COLUMNS + ")) s"
+          + " AS t("
+          + AGENT_COLUMNS
+          + ")) s"
           + " ON a.node_id = s.node_id AND a.agent_id = s.agent_id"
           + " WHEN MATCHED THEN UPDATE SET"
           + " type = CASE WHEN s.type = '' THEN a.type ELSE s.type END,"
@@ -48,7 +54,9 @@ public final class JdbcFleetRepository implements FleetRepository {
           + " last_exit_code = s.last_exit_code, last_exit_ms = s.last_exit_ms,"
           + " restart_count = s.restart_count, message = s.message, updated_ms = s.updated_ms,"
           + " last_log_lines = s.last_log_lines, last_restart_reason = s.last_restart_reason"
-          + " WHEN NOT MATCHED THEN INSERT (" + AGENT_COLUMNS + ") VALUES (s.node_id, s.agent_id,"
+          + " WHEN NOT MATCHED THEN INSERT ("
+          + AGENT_COLUMNS
+          + ") VALUES (s.node_id, s.agent_id,"
           + " s.type, s.lifecycle, s.health, s.pid, s.started_ms, s.last_heartbeat_ms,"
           + " s.heartbeat_timeout_ms, s.last_exit_code, s.last_exit_ms, s.restart_count, s.message,"
           + " s.updated_ms, s.last_log_lines, s.last_restart_reason)";
@@ -60,19 +68,26 @@ public final class JdbcFleetRepository implements FleetRepository {
 
   private static final String MERGE_NODE =
       "MERGE INTO nodes n USING (SELECT * FROM UNNEST(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-          + " AS t(" + NODE_COLUMNS + ")) s ON n.node_id = s.node_id"
+          + " AS t("
+          + NODE_COLUMNS
+          + ")) s ON n.node_id = s.node_id"
           + " WHEN MATCHED THEN UPDATE SET hostname = s.hostname, ip = s.ip, os = s.os, arch = s.arch,"
           + " daemon_version = s.daemon_version, area = s.area, zone = s.zone, cloud_id = s.cloud_id,"
           + " business = s.business, labels_json = s.labels_json, connectivity = s.connectivity,"
           + " session_id = s.session_id, connected_since_ms = s.connected_since_ms,"
           + " last_seen_ms = s.last_seen_ms"
-          + " WHEN NOT MATCHED THEN INSERT (" + NODE_COLUMNS + ") VALUES (s.node_id, s.hostname, s.ip,"
+          + " WHEN NOT MATCHED THEN INSERT ("
+          + NODE_COLUMNS
+          + ") VALUES (s.node_id, s.hostname, s.ip,"
           + " s.os, s.arch, s.daemon_version, s.area, s.zone, s.cloud_id, s.business, s.labels_json,"
           + " s.connectivity, s.session_id, s.connected_since_ms, s.last_seen_ms, s.registered_ms)";
 
   private final Database database;
 
-  /** An agent's key; its hash reuses the two strings' cached hashes instead of building a new string. */
+  /**
+   * An agent's key; its hash reuses the two strings' cached hashes instead of building a new
+   * string.
+   */
   private record AgentKey(String nodeId, String agentId) {}
 
   public JdbcFleetRepository(Database database) {
@@ -98,19 +113,27 @@ public final class JdbcFleetRepository implements FleetRepository {
           mergeAgents(c, pending);
           switch (write) {
             case FleetWrite.NodeConnected w -> mergeNode(c, w.node());
-            case FleetWrite.NodeDisconnected w -> update(
-                c,
-                "UPDATE nodes SET last_seen_ms = ?, session_id = NULL WHERE node_id = ? AND session_id = ?",
-                w.atMs(), w.nodeId(), w.sessionId());
-            case FleetWrite.NodeStats w -> update(
-                c,
-                "UPDATE nodes SET host_stats_json = ?, host_stats_ms = ?, last_seen_ms = ? WHERE node_id = ?",
-                w.statsJson(), w.atMs(), w.atMs(), w.nodeId());
-            case FleetWrite.NodeOffline w -> update(
-                c,
-                "UPDATE nodes SET connectivity = 'OFFLINE', connected_since_ms = NULL"
-                    + " WHERE node_id = ? AND connectivity = 'ONLINE'",
-                w.nodeId());
+            case FleetWrite.NodeDisconnected w ->
+                update(
+                    c,
+                    "UPDATE nodes SET last_seen_ms = ?, session_id = NULL WHERE node_id = ? AND session_id = ?",
+                    w.atMs(),
+                    w.nodeId(),
+                    w.sessionId());
+            case FleetWrite.NodeStats w ->
+                update(
+                    c,
+                    "UPDATE nodes SET host_stats_json = ?, host_stats_ms = ?, last_seen_ms = ? WHERE node_id = ?",
+                    w.statsJson(),
+                    w.atMs(),
+                    w.atMs(),
+                    w.nodeId());
+            case FleetWrite.NodeOffline w ->
+                update(
+                    c,
+                    "UPDATE nodes SET connectivity = 'OFFLINE', connected_since_ms = NULL"
+                        + " WHERE node_id = ? AND connectivity = 'ONLINE'",
+                    w.nodeId());
             case FleetWrite.ReplaceAgents w -> replaceAgents(c, w, pending);
             case FleetWrite.RemoveAgents w -> removeAgents(c, w.nodeId(), w.agentIds());
             case FleetWrite.UpsertAgents w -> throw new AssertionError("handled above");
@@ -135,7 +158,8 @@ public final class JdbcFleetRepository implements FleetRepository {
       keep.add(a.agentId());
     }
     List<String> stale = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement("SELECT agent_id FROM agents WHERE node_id = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT agent_id FROM agents WHERE node_id = ?")) {
       ps.setString(1, w.nodeId());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -195,8 +219,8 @@ public final class JdbcFleetRepository implements FleetRepository {
       nodeIds[i] = a.nodeId();
       agentIds[i] = a.agentId();
       types[i] = a.type();
-      lifecycles[i] = a.lifecycle();
-      healths[i] = a.health();
+      lifecycles[i] = a.lifecycle().name();
+      healths[i] = a.health().name();
       pids[i] = a.pid();
       started[i] = a.startedMs();
       heartbeats[i] = a.lastHeartbeatMs();
@@ -247,7 +271,7 @@ public final class JdbcFleetRepository implements FleetRepository {
         {"bigint", n.cloudId()},
         {"varchar", n.business()},
         {"varchar", labelsToJson(n.labels())},
-        {"varchar", n.connectivity()},
+        {"varchar", n.connectivity().name()},
         {"varchar", n.sessionId()},
         {"bigint", n.connectedSinceMs()},
         {"bigint", n.lastSeenMs()},
@@ -255,8 +279,10 @@ public final class JdbcFleetRepository implements FleetRepository {
       };
       for (int i = 0; i < columns.length; i++) {
         String type = (String) columns[i][0];
-        Object[] one = type.equals("bigint") ? new Long[] {(Long) columns[i][1]}
-            : new String[] {(String) columns[i][1]};
+        Object[] one =
+            type.equals("bigint")
+                ? new Long[] {(Long) columns[i][1]}
+                : new String[] {(String) columns[i][1]};
         ps.setArray(i + 1, c.createArrayOf(type, one));
       }
       ps.executeUpdate();
@@ -284,16 +310,27 @@ public final class JdbcFleetRepository implements FleetRepository {
     String where = " WHERE (? = '' OR area = ?) AND (? = '' OR connectivity = ?)";
     List<NodeRecord> items =
         queryNodes(
-            "SELECT " + NODE_READ_COLUMNS + " FROM nodes" + where + " ORDER BY node_id LIMIT ? OFFSET ?",
-            area, area, connectivity, connectivity, limit, offset);
+            "SELECT "
+                + NODE_READ_COLUMNS
+                + " FROM nodes"
+                + where
+                + " ORDER BY node_id LIMIT ? OFFSET ?",
+            area,
+            area,
+            connectivity,
+            connectivity,
+            limit,
+            offset);
     long total =
-        Jdbc.count(database, "SELECT COUNT(*) FROM nodes" + where, area, area, connectivity, connectivity);
+        Jdbc.count(
+            database, "SELECT COUNT(*) FROM nodes" + where, area, area, connectivity, connectivity);
     return new Page<>(items, total);
   }
 
   @Override
   public List<String> onlineNodeIds() {
-    return Jdbc.query(database, "SELECT node_id FROM nodes WHERE connectivity = 'ONLINE'", rs -> rs.getString(1));
+    return Jdbc.query(
+        database, "SELECT node_id FROM nodes WHERE connectivity = 'ONLINE'", rs -> rs.getString(1));
   }
 
   @Override
@@ -306,7 +343,8 @@ public final class JdbcFleetRepository implements FleetRepository {
   public Optional<AgentRecord> findAgent(String nodeId, String agentId) {
     return queryAgents(
             "SELECT " + AGENT_COLUMNS + " FROM agents WHERE node_id = ? AND agent_id = ?",
-            nodeId, agentId)
+            nodeId,
+            agentId)
         .stream()
         .findFirst();
   }
@@ -323,25 +361,51 @@ public final class JdbcFleetRepository implements FleetRepository {
       return counts;
     }
     // "= ANY(?)": H2 finds nothing for "IN (SELECT * FROM UNNEST(?))" with an array parameter.
-    Jdbc.query(database, "SELECT node_id, COUNT(*) FROM agents WHERE node_id = ANY(?) GROUP BY node_id",
-        rs -> counts.put(rs.getString(1), rs.getInt(2)), (Object) nodeIds.toArray(String[]::new));
+    Jdbc.query(
+        database,
+        "SELECT node_id, COUNT(*) FROM agents WHERE node_id = ANY(?) GROUP BY node_id",
+        rs -> counts.put(rs.getString(1), rs.getInt(2)),
+        (Object) nodeIds.toArray(String[]::new));
     nodeIds.forEach(id -> counts.putIfAbsent(id, 0));
     return counts;
   }
 
   @Override
   public List<AgentOnNode> listFleetAgents(AgentFilter f) {
-    String sql = "SELECT " + prefixed("a", AGENT_COLUMNS) + ", " + prefixed("n", NODE_READ_COLUMNS)
-        + " FROM agents a JOIN nodes n ON n.node_id = a.node_id"
-        + " WHERE (? = '' OR a.node_id = ?) AND (? = '' OR a.agent_id = ?) AND (? = '' OR n.area = ?)"
-        + " AND (? = '' OR n.zone = ?) AND (? = '' OR n.hostname = ?) AND (? = '' OR n.ip = ?)"
-        + " AND (? = '' OR a.type = ?) AND (? = '' OR n.daemon_version = ?)"
-        + " ORDER BY a.node_id, a.agent_id";
+    String sql =
+        "SELECT "
+            + prefixed("a", AGENT_COLUMNS)
+            + ", "
+            + prefixed("n", NODE_READ_COLUMNS)
+            + " FROM agents a JOIN nodes n ON n.node_id = a.node_id"
+            + " WHERE (? = '' OR a.node_id = ?) AND (? = '' OR a.agent_id = ?) AND (? = '' OR n.area = ?)"
+            + " AND (? = '' OR n.zone = ?) AND (? = '' OR n.hostname = ?) AND (? = '' OR n.ip = ?)"
+            + " AND (? = '' OR a.type = ?) AND (? = '' OR n.daemon_version = ?)"
+            + " ORDER BY a.node_id, a.agent_id";
     Map<String, NodeRecord> nodes = new java.util.HashMap<>();
-    return Jdbc.query(database, sql, rs -> new AgentOnNode(
-        nodes.computeIfAbsent(rs.getString("n_node_id"), id -> readNodeUnchecked(rs, "n_")), readAgent(rs, "a_")),
-        f.nodeId(), f.nodeId(), f.agentId(), f.agentId(), f.area(), f.area(), f.zone(), f.zone(),
-        f.hostname(), f.hostname(), f.address(), f.address(), f.type(), f.type(), f.version(), f.version());
+    return Jdbc.query(
+        database,
+        sql,
+        rs ->
+            new AgentOnNode(
+                nodes.computeIfAbsent(rs.getString("n_node_id"), id -> readNodeUnchecked(rs, "n_")),
+                readAgent(rs, "a_")),
+        f.nodeId(),
+        f.nodeId(),
+        f.agentId(),
+        f.agentId(),
+        f.area(),
+        f.area(),
+        f.zone(),
+        f.zone(),
+        f.hostname(),
+        f.hostname(),
+        f.address(),
+        f.address(),
+        f.type(),
+        f.type(),
+        f.version(),
+        f.version());
   }
 
   @Override
@@ -349,13 +413,19 @@ public final class JdbcFleetRepository implements FleetRepository {
     if (ips.isEmpty()) {
       return List.of();
     }
-    String sql = "SELECT " + prefixed("n", NODE_READ_COLUMNS) + " FROM nodes n"
-        + " JOIN (SELECT * FROM UNNEST(?, ?) AS t(ip, cloud_id)) h ON n.ip = h.ip AND n.cloud_id = h.cloud_id";
+    String sql =
+        "SELECT "
+            + prefixed("n", NODE_READ_COLUMNS)
+            + " FROM nodes n"
+            + " JOIN (SELECT * FROM UNNEST(?, ?) AS t(ip, cloud_id)) h ON n.ip = h.ip AND n.cloud_id = h.cloud_id";
     List<NodeRecord> found = new ArrayList<>();
     try (Connection c = database.connection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setArray(1, c.createArrayOf("varchar", ips.toArray(String[]::new)));
-      ps.setArray(2, c.createArrayOf("bigint", cloudIds.stream().map(Integer::longValue).toArray(Long[]::new)));
+      ps.setArray(
+          2,
+          c.createArrayOf(
+              "bigint", cloudIds.stream().map(Integer::longValue).toArray(Long[]::new)));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           found.add(readNode(rs, "n_"));
@@ -408,7 +478,7 @@ public final class JdbcFleetRepository implements FleetRepository {
         rs.getLong(p + "cloud_id"),
         rs.getString(p + "business"),
         labelsFromJson(rs.getString(p + "labels_json")),
-        rs.getString(p + "connectivity"),
+        NodeConnectivity.valueOf(rs.getString(p + "connectivity")),
         rs.getString(p + "session_id"),
         rs.getLong(p + "connected_since_ms"),
         rs.getLong(p + "last_seen_ms"),
@@ -424,8 +494,8 @@ public final class JdbcFleetRepository implements FleetRepository {
         rs.getString(p + "node_id"),
         rs.getString(p + "agent_id"),
         rs.getString(p + "type"),
-        rs.getString(p + "lifecycle"),
-        rs.getString(p + "health"),
+        AgentLifecycle.parse(rs.getString(p + "lifecycle")),
+        AgentHealth.parse(rs.getString(p + "health")),
         rs.getLong(p + "pid"),
         rs.getLong(p + "started_ms"),
         rs.getLong(p + "last_heartbeat_ms"),

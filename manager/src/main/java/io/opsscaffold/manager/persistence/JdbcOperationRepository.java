@@ -25,31 +25,61 @@ public final class JdbcOperationRepository implements OperationRepository {
   public void save(OperationRecord r) {
     String json;
     try {
-      json = JsonFormat.printer().omittingInsignificantWhitespace()
-          .print(BatchOperateResponse.newBuilder().addAllResults(r.results()).build());
+      json =
+          JsonFormat.printer()
+              .omittingInsignificantWhitespace()
+              .print(BatchOperateResponse.newBuilder().addAllResults(r.results()).build());
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException(e);
     }
-    Jdbc.replace(database, "operations", "operation_id", COLUMNS, r.operationId(), r.kind(), r.requestedBy(),
-        r.requestedMs(), r.finishedMs(), r.result(), r.results().size(), r.success(), r.failed(), json, r.traceId());
+    Jdbc.replace(
+        database,
+        "operations",
+        "operation_id",
+        COLUMNS,
+        r.operationId(),
+        r.kind(),
+        r.requestedBy(),
+        r.requestedMs(),
+        r.finishedMs(),
+        r.result(),
+        r.results().size(),
+        r.success(),
+        r.failed(),
+        json,
+        r.traceId());
   }
 
   @Override
   public Optional<OperationRecord> find(String operationId) {
-    return Jdbc.query(database, "SELECT " + COLUMNS + " FROM operations WHERE operation_id = ?",
-        JdbcOperationRepository::read, operationId).stream().findFirst();
+    return Jdbc.query(
+            database,
+            "SELECT " + COLUMNS + " FROM operations WHERE operation_id = ?",
+            JdbcOperationRepository::read,
+            operationId)
+        .stream()
+        .findFirst();
   }
 
   @Override
   public List<OperationRecord> list(String kind, int offset, int limit) {
-    return Jdbc.query(database, "SELECT " + COLUMNS + " FROM operations WHERE (? = '' OR kind = ?)"
-        + " ORDER BY requested_ms DESC, operation_id LIMIT ? OFFSET ?", JdbcOperationRepository::read,
-        kind, kind, limit, offset);
+    return Jdbc.query(
+        database,
+        "SELECT "
+            + COLUMNS
+            + " FROM operations WHERE (? = '' OR kind = ?)"
+            + " ORDER BY requested_ms DESC, operation_id LIMIT ? OFFSET ?",
+        JdbcOperationRepository::read,
+        kind,
+        kind,
+        limit,
+        offset);
   }
 
   @Override
   public long count(String kind) {
-    return Jdbc.count(database, "SELECT COUNT(*) FROM operations WHERE (? = '' OR kind = ?)", kind, kind);
+    return Jdbc.count(
+        database, "SELECT COUNT(*) FROM operations WHERE (? = '' OR kind = ?)", kind, kind);
   }
 
   private static OperationRecord read(ResultSet rs) throws SQLException {
@@ -59,8 +89,14 @@ public final class JdbcOperationRepository implements OperationRepository {
     } catch (InvalidProtocolBufferException e) {
       // an entry written by a newer version: keep the rest
     }
-    return new OperationRecord(rs.getString("operation_id"), rs.getString("kind"), rs.getString("requested_by"),
-        rs.getLong("requested_ms"), rs.getLong("finished_ms"), rs.getString("result"),
-        List.copyOf(results.getResultsList()), rs.getString("trace_id"));
+    return new OperationRecord(
+        rs.getString("operation_id"),
+        rs.getString("kind"),
+        rs.getString("requested_by"),
+        rs.getLong("requested_ms"),
+        rs.getLong("finished_ms"),
+        rs.getString("result"),
+        List.copyOf(results.getResultsList()),
+        rs.getString("trace_id"));
   }
 }

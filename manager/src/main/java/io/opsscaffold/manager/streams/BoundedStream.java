@@ -12,8 +12,8 @@ import java.util.function.Consumer;
  * A server stream fed by a producer that must never wait for it: events go into a queue that a
  * virtual thread drains into the stream. When more than {@code capacity} live events wait, the
  * client is too slow; it is ended with RESOURCE_EXHAUSTED (naming {@code what}) instead of slowing
- * the producer. A snapshot sent when the watch begins ({@link #preload}) does not count against
- * the capacity: its size is known and bounded by the data itself.
+ * the producer. A snapshot sent when the watch begins ({@link #preload}) does not count against the
+ * capacity: its size is known and bounded by the data itself.
  *
  * <p>All methods are thread-safe and never block. Must be created on the call's own thread (it
  * installs the cancel handler), i.e. in the service method.
@@ -36,7 +36,11 @@ public final class BoundedStream<T> {
    * @param what the events, for the RESOURCE_EXHAUSTED message, e.g. "alert events"
    * @param onEnd runs once when the stream ends for any reason (unregister here)
    */
-  public BoundedStream(ServerCallStreamObserver<T> out, int capacity, String what, Consumer<BoundedStream<T>> onEnd) {
+  public BoundedStream(
+      ServerCallStreamObserver<T> out,
+      int capacity,
+      String what,
+      Consumer<BoundedStream<T>> onEnd) {
     this.out = out;
     this.capacity = capacity;
     this.what = what;
@@ -58,8 +62,13 @@ public final class BoundedStream<T> {
       return;
     }
     if (live.incrementAndGet() > capacity) {
-      close(Status.RESOURCE_EXHAUSTED.withDescription("this watcher fell " + capacity + " " + what
-          + " behind and was dropped; watch again"));
+      close(
+          Status.RESOURCE_EXHAUSTED.withDescription(
+              "this watcher fell "
+                  + capacity
+                  + " "
+                  + what
+                  + " behind and was dropped; watch again"));
       return;
     }
     queue.add(new Entry<>(event, true));
@@ -75,7 +84,9 @@ public final class BoundedStream<T> {
     return closed;
   }
 
-  /** Ends the stream: with {@code why} as its error, or silently (the client went away) when null. */
+  /**
+   * Ends the stream: with {@code why} as its error, or silently (the client went away) when null.
+   */
   public void close(Status why) {
     synchronized (this) {
       if (closed) {

@@ -3,9 +3,12 @@ package io.opsscaffold.manager.alerts;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.opsscaffold.manager.fleet.AgentHealth;
+import io.opsscaffold.manager.fleet.AgentLifecycle;
 import io.opsscaffold.manager.fleet.AgentRecord;
 import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.manager.fleet.InMemoryFleetRepository;
+import io.opsscaffold.manager.fleet.NodeConnectivity;
 import io.opsscaffold.manager.fleet.NodeRecord;
 import io.opsscaffold.testing.Await;
 import io.opsscaffold.testing.ManualTime;
@@ -26,9 +29,25 @@ class AlertEngineTest {
   private final InMemoryAlertRepository alerts = new InMemoryAlertRepository();
   private AlertEngine engine;
 
-  private AgentRecord agent(String lifecycle, long lastHeartbeatMs, long timeoutMs, String message) {
-    return new AgentRecord("n1", "a1", "t", lifecycle, "HEALTHY", 7, lastHeartbeatMs, lastHeartbeatMs, timeoutMs,
-        OptionalInt.empty(), 0, 0, message, time.millis(), List.of(), "");
+  private AgentRecord agent(
+      String lifecycle, long lastHeartbeatMs, long timeoutMs, String message) {
+    return new AgentRecord(
+        "n1",
+        "a1",
+        "t",
+        AgentLifecycle.parse(lifecycle),
+        AgentHealth.HEALTHY,
+        7,
+        lastHeartbeatMs,
+        lastHeartbeatMs,
+        timeoutMs,
+        OptionalInt.empty(),
+        0,
+        0,
+        message,
+        time.millis(),
+        List.of(),
+        "");
   }
 
   /** Writes to the fleet and tells the engine, as the state writer does after a commit. */
@@ -39,8 +58,27 @@ class AlertEngineTest {
 
   @BeforeEach
   void start() {
-    fleet.apply(List.of(new FleetWrite.NodeConnected(new NodeRecord("n1", "h", "10.0.0.1", "Linux", "amd64", "0.1.0",
-        "east", "z", 0, "b", Map.of(), NodeRecord.ONLINE, "s", 1, 1, 1, ""))));
+    fleet.apply(
+        List.of(
+            new FleetWrite.NodeConnected(
+                new NodeRecord(
+                    "n1",
+                    "h",
+                    "10.0.0.1",
+                    "Linux",
+                    "amd64",
+                    "0.1.0",
+                    "east",
+                    "z",
+                    0,
+                    "b",
+                    Map.of(),
+                    NodeConnectivity.ONLINE,
+                    "s",
+                    1,
+                    1,
+                    1,
+                    ""))));
     engine = new AlertEngine(fleet, alerts, time, Optional.empty(), SCAN);
   }
 
@@ -59,12 +97,17 @@ class AlertEngineTest {
 
   @Test
   void anAgentThatStopsOpensAnOffAlertAndRunningAgainResolvesIt() {
-    fleet.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running")))));
+    fleet.apply(
+        List.of(
+            new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running")))));
     started();
     assertEquals(List.of(), alerts.open());
 
-    commit(new FleetWrite.UpsertAgents(List.of(agent("STOPPED", time.millis(), 0, "exited with code 1"))));
-    AlertRecord open = Await.until(Duration.ofSeconds(5), "an alert", alerts::open, l -> l.size() == 1).get(0);
+    commit(
+        new FleetWrite.UpsertAgents(
+            List.of(agent("STOPPED", time.millis(), 0, "exited with code 1"))));
+    AlertRecord open =
+        Await.until(Duration.ofSeconds(5), "an alert", alerts::open, l -> l.size() == 1).get(0);
     assertEquals("OFF", open.kind());
     assertEquals("exited with code 1", open.reason());
     assertEquals("east", open.area());
@@ -76,7 +119,10 @@ class AlertEngineTest {
 
   @Test
   void aHeartbeatThatGoesStaleOpensNoDataAtTheFirstScanPastItsTimeout() {
-    fleet.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 5_000, "running")))));
+    fleet.apply(
+        List.of(
+            new FleetWrite.UpsertAgents(
+                List.of(agent("RUNNING", time.millis(), 5_000, "running")))));
     started();
     for (int i = 0; i < 2; i++) { // scans at 2 s and 4 s: the heartbeat is still fresh
       time.advance(SCAN);
@@ -84,7 +130,9 @@ class AlertEngineTest {
     }
     assertEquals(List.of(), alerts.open());
     time.advance(SCAN); // 6 s: past the 5 s timeout
-    AlertRecord open = Await.until(Duration.ofSeconds(5), "a NO_DATA alert", alerts::open, l -> l.size() == 1).get(0);
+    AlertRecord open =
+        Await.until(Duration.ofSeconds(5), "a NO_DATA alert", alerts::open, l -> l.size() == 1)
+            .get(0);
     assertEquals("NO_DATA", open.kind());
     assertEquals("no heartbeat within its timeout", open.reason());
     assertEquals(time.millis(), open.openedMs());
@@ -92,10 +140,13 @@ class AlertEngineTest {
 
   @Test
   void anAgentRemovedFromItsNodeIsNotExist() {
-    fleet.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running")))));
+    fleet.apply(
+        List.of(
+            new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running")))));
     started();
     commit(new FleetWrite.RemoveAgents("n1", List.of("a1")));
-    AlertRecord open = Await.until(Duration.ofSeconds(5), "an alert", alerts::open, l -> l.size() == 1).get(0);
+    AlertRecord open =
+        Await.until(Duration.ofSeconds(5), "an alert", alerts::open, l -> l.size() == 1).get(0);
     assertEquals("NOT_EXIST", open.kind());
     assertTrue(open.reason().contains("no longer configured on node n1"), open.reason());
   }

@@ -29,10 +29,13 @@ public final class InMemoryAlertRepository implements AlertRepository {
   }
 
   @Override
-  public synchronized List<AlertRecord> list(String state, String kind, String area, String nodeId, int offset,
-      int limit) {
-    return matching(state, kind, area, nodeId).sorted(Comparator.comparingLong(AlertRecord::openedMs).reversed())
-        .skip(offset).limit(limit).toList();
+  public synchronized List<AlertRecord> list(
+      String state, String kind, String area, String nodeId, int offset, int limit) {
+    return matching(state, kind, area, nodeId)
+        .sorted(Comparator.comparingLong(AlertRecord::openedMs).reversed())
+        .skip(offset)
+        .limit(limit)
+        .toList();
   }
 
   @Override

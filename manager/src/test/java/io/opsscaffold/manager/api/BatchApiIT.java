@@ -54,8 +54,17 @@ class BatchApiIT {
   void start() throws Exception {
     pg = TestDatabases.postgres();
     telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
-    manager = ManagerApp.start(new ManagerSettings("127.0.0.1", 0, pg.settings(Files.createTempDirectory("m")),
-        Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(5), Optional.empty()), telemetry);
+    manager =
+        ManagerApp.start(
+            new ManagerSettings(
+                "127.0.0.1",
+                0,
+                pg.settings(Files.createTempDirectory("m")),
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(5),
+                Optional.empty()),
+            telemetry);
     channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
     daemons.add(daemon("b1", 8));
     daemons.add(daemon("b2", 8));
@@ -65,17 +74,36 @@ class BatchApiIT {
   }
 
   private FakeDaemon daemon(String id, int agents) throws InterruptedException {
-    FakeDaemon d = new FakeDaemon(channel, Hello.newBuilder().setNodeId(id).setIp("10.2.0." + id.charAt(1))
-        .setLabels(NodeLabels.newBuilder().setArea("batch")))
-        .hello().keepAlive()
-        .answerCommands(c -> CommandResult.newBuilder().setCommandId(c.getCommandId()).setSuccess(true)
-            .setMessage("restarted (pid 1 -> " + pids.incrementAndGet() + ")")
-            .setAgent(AgentState.newBuilder().setAgentId(c.getOperate().getAgentId())
-                .setLifecycle(Lifecycle.LIFECYCLE_RUNNING).setPid(pids.get())).build());
+    FakeDaemon d =
+        new FakeDaemon(
+                channel,
+                Hello.newBuilder()
+                    .setNodeId(id)
+                    .setIp("10.2.0." + id.charAt(1))
+                    .setLabels(NodeLabels.newBuilder().setArea("batch")))
+            .hello()
+            .keepAlive()
+            .answerCommands(
+                c ->
+                    CommandResult.newBuilder()
+                        .setCommandId(c.getCommandId())
+                        .setSuccess(true)
+                        .setMessage("restarted (pid 1 -> " + pids.incrementAndGet() + ")")
+                        .setAgent(
+                            AgentState.newBuilder()
+                                .setAgentId(c.getOperate().getAgentId())
+                                .setLifecycle(Lifecycle.LIFECYCLE_RUNNING)
+                                .setPid(pids.get()))
+                        .build());
     AgentState[] states = new AgentState[agents];
     for (int i = 0; i < agents; i++) {
-      states[i] = AgentState.newBuilder().setAgentId("agent-" + i).setType("t").setLifecycle(Lifecycle.LIFECYCLE_RUNNING)
-          .setPid(pids.incrementAndGet()).build();
+      states[i] =
+          AgentState.newBuilder()
+              .setAgentId("agent-" + i)
+              .setType("t")
+              .setLifecycle(Lifecycle.LIFECYCLE_RUNNING)
+              .setPid(pids.incrementAndGet())
+              .build();
     }
     d.fullState(states);
     d.next(ManagerMessage.BodyCase.ACK);
@@ -93,9 +121,13 @@ class BatchApiIT {
 
   private HttpResponse<String> post(String path, String json) {
     try {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path))
-          .header("Content-Type", "application/json").header("x-ops-user", "alice")
-          .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+      return http.send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path))
+              .header("Content-Type", "application/json")
+              .header("x-ops-user", "alice")
+              .POST(HttpRequest.BodyPublishers.ofString(json))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -103,7 +135,8 @@ class BatchApiIT {
 
   private HttpResponse<String> get(String path) {
     try {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path)).build(),
+      return http.send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path)).build(),
           HttpResponse.BodyHandlers.ofString());
     } catch (Exception e) {
       throw new IllegalStateException(e);
@@ -112,8 +145,10 @@ class BatchApiIT {
 
   @Test
   void aBatchOverTwentyAgentsOnThreeDaemonsReportsEachFailureWithItsReason() throws Exception {
-    HttpResponse<String> res = post("/api/v1/agents/batch/restart",
-        "{\"selector\": {\"area\": \"batch\"}, \"concurrency\": 5, \"itemTimeout\": \"5s\"}");
+    HttpResponse<String> res =
+        post(
+            "/api/v1/agents/batch/restart",
+            "{\"selector\": {\"area\": \"batch\"}, \"concurrency\": 5, \"itemTimeout\": \"5s\"}");
     assertEquals(200, res.statusCode(), res.body());
     BatchOperateResponse.Builder b = BatchOperateResponse.newBuilder();
     JsonFormat.parser().merge(res.body(), b);
@@ -124,7 +159,8 @@ class BatchApiIT {
     for (BatchItemResult item : r.getResultsList()) {
       if (item.getNodeId().equals("b3")) {
         assertEquals("UNAVAILABLE", item.getCode());
-        assertTrue(item.getMessage().contains("node b3's daemon is not connected"), item.getMessage());
+        assertTrue(
+            item.getMessage().contains("node b3's daemon is not connected"), item.getMessage());
       } else {
         assertTrue(item.getOk(), item.toString());
         assertTrue(item.getMessage().startsWith("restarted"), item.getMessage());
@@ -144,12 +180,18 @@ class BatchApiIT {
 
   @Test
   void theStreamingVariantReportsEachTargetThenTheSummary() throws Exception {
-    HttpResponse<java.util.stream.Stream<String>> res = http.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + manager.port() + "/api/v1/agents/batch/stop/stream"))
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString("{\"targets\": [{\"nodeId\": \"b1\", \"agentId\": \"agent-0\"},"
-                + " {\"nodeId\": \"b1\", \"agentId\": \"nope\"}, {\"nodeId\": \"b2\", \"agentId\": \"agent-1\"}]}"))
-            .build(), HttpResponse.BodyHandlers.ofLines());
+    HttpResponse<java.util.stream.Stream<String>> res =
+        http.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:" + manager.port() + "/api/v1/agents/batch/stop/stream"))
+                .header("Content-Type", "application/json")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"targets\": [{\"nodeId\": \"b1\", \"agentId\": \"agent-0\"},"
+                            + " {\"nodeId\": \"b1\", \"agentId\": \"nope\"}, {\"nodeId\": \"b2\", \"agentId\": \"agent-1\"}]}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofLines());
     assertEquals("application/x-ndjson", res.headers().firstValue("Content-Type").orElse(""));
     List<BatchProgress> events = new ArrayList<>();
     for (String line : res.body().toList()) {
@@ -164,19 +206,26 @@ class BatchApiIT {
     assertEquals(1, summary.getFailed());
     BatchItemResult nope = summary.getResults(1);
     assertEquals("NOT_FOUND", nope.getCode());
-    assertTrue(nope.getMessage().contains("agent 'nope' does not exist on node 'b1'"), nope.getMessage());
+    assertTrue(
+        nope.getMessage().contains("agent 'nope' does not exist on node 'b1'"), nope.getMessage());
   }
 
   @Test
   void badBatchesAreRefusedAndSingleOperationsAreLoggedToo() throws Exception {
-    HttpResponse<String> badOp = post("/api/v1/agents/batch/explode", "{\"selector\": {\"area\": \"batch\"}}");
+    HttpResponse<String> badOp =
+        post("/api/v1/agents/batch/explode", "{\"selector\": {\"area\": \"batch\"}}");
     assertEquals(400, badOp.statusCode());
     assertTrue(badOp.body().contains("valid operations: start, stop, restart"), badOp.body());
-    HttpResponse<String> none = post("/api/v1/agents/batch/start", "{\"selector\": {\"area\": \"nowhere\"}}");
+    HttpResponse<String> none =
+        post("/api/v1/agents/batch/start", "{\"selector\": {\"area\": \"nowhere\"}}");
     assertEquals(400, none.statusCode());
     assertTrue(none.body().contains("no targets"), none.body());
-    assertEquals(400, post("/api/v1/agents/batch/start", "{\"selector\": {\"area\": \"batch\"}, \"concurrency\": 500}")
-        .statusCode());
+    assertEquals(
+        400,
+        post(
+                "/api/v1/agents/batch/start",
+                "{\"selector\": {\"area\": \"batch\"}, \"concurrency\": 500}")
+            .statusCode());
 
     assertEquals(200, post("/api/v1/nodes/b2/agents/agent-7/restart", "").statusCode());
     ListOperationsResponse.Builder lb = ListOperationsResponse.newBuilder();

@@ -50,31 +50,71 @@ class ControllerCompatIT {
   void start() throws Exception {
     manager = TestManager.start();
     channel = manager.channel;
-    FakeDaemon h1 = daemon("h1", "10.1.0.1", "east", "0.1.0",
-        agent("web", Lifecycle.LIFECYCLE_RUNNING), agent("beat", Lifecycle.LIFECYCLE_RUNNING));
-    h1.send(DaemonMessage.newBuilder().setHostStats(HostStats.newBuilder().setCpuPercent(12.5).setCores(2)
-        .setMemoryTotalBytes(1000).setMemoryAvailableBytes(250).setDiskTotalBytes(500).setDiskFreeBytes(100)
-        .setLoad1(0.5)));
-    FakeDaemon h2 = daemon("h2", "10.1.0.2", "east", "0.2.0",
-        agent("web", Lifecycle.LIFECYCLE_RUNNING), agent("beat", Lifecycle.LIFECYCLE_CRASH_LOOP));
-    FakeDaemon h3 = daemon("h3", "10.1.0.3", "west", "0.1.0", agent("web", Lifecycle.LIFECYCLE_RUNNING));
+    FakeDaemon h1 =
+        daemon(
+            "h1",
+            "10.1.0.1",
+            "east",
+            "0.1.0",
+            agent("web", Lifecycle.LIFECYCLE_RUNNING),
+            agent("beat", Lifecycle.LIFECYCLE_RUNNING));
+    h1.send(
+        DaemonMessage.newBuilder()
+            .setHostStats(
+                HostStats.newBuilder()
+                    .setCpuPercent(12.5)
+                    .setCores(2)
+                    .setMemoryTotalBytes(1000)
+                    .setMemoryAvailableBytes(250)
+                    .setDiskTotalBytes(500)
+                    .setDiskFreeBytes(100)
+                    .setLoad1(0.5)));
+    FakeDaemon h2 =
+        daemon(
+            "h2",
+            "10.1.0.2",
+            "east",
+            "0.2.0",
+            agent("web", Lifecycle.LIFECYCLE_RUNNING),
+            agent("beat", Lifecycle.LIFECYCLE_CRASH_LOOP));
+    FakeDaemon h3 =
+        daemon("h3", "10.1.0.3", "west", "0.1.0", agent("web", Lifecycle.LIFECYCLE_RUNNING));
     for (FakeDaemon d : List.of(h1, h2)) {
-      d.answerCommands(c -> {
-        CommandResult.Builder r = CommandResult.newBuilder().setCommandId(c.getCommandId()).setSuccess(true);
-        if (c.hasReadMetrics()) {
-          return r.addSamples(ProcessSample.newBuilder().setCpuPercent(1.5).setRssBytes(4096).setThreads(7)).build();
-        }
-        operated.add(d.nodeId + "/" + (c.hasOperate() ? c.getOperate().getAgentId() + ":" + c.getOperate().getOperation()
-            : c.getPushConfig().getAgentId() + ":config " + c.getPushConfig().getFiles(0).getName()));
-        return c.hasPushConfig()
-            ? r.setConfigOutcome("APPLIED").setConfigHash("sha256:000000000000").setMessage("applied").build()
-            : r.setMessage("done").build();
-      });
+      d.answerCommands(
+          c -> {
+            CommandResult.Builder r =
+                CommandResult.newBuilder().setCommandId(c.getCommandId()).setSuccess(true);
+            if (c.hasReadMetrics()) {
+              return r.addSamples(
+                      ProcessSample.newBuilder().setCpuPercent(1.5).setRssBytes(4096).setThreads(7))
+                  .build();
+            }
+            operated.add(
+                d.nodeId
+                    + "/"
+                    + (c.hasOperate()
+                        ? c.getOperate().getAgentId() + ":" + c.getOperate().getOperation()
+                        : c.getPushConfig().getAgentId()
+                            + ":config "
+                            + c.getPushConfig().getFiles(0).getName()));
+            return c.hasPushConfig()
+                ? r.setConfigOutcome("APPLIED")
+                    .setConfigHash("sha256:000000000000")
+                    .setMessage("applied")
+                    .build()
+                : r.setMessage("done").build();
+          });
     }
     h3.out.onCompleted();
-    Await.until(Duration.ofSeconds(10), "h3 to go offline", () -> get(BASE + "/agents/h3").body(),
+    Await.until(
+        Duration.ofSeconds(10),
+        "h3 to go offline",
+        () -> get(BASE + "/agents/h3").body(),
         b -> b.contains("\"offline\""));
-    Await.until(Duration.ofSeconds(10), "h1's stats", () -> get(BASE + "/agents/h1/metrics/system").statusCode(),
+    Await.until(
+        Duration.ofSeconds(10),
+        "h1's stats",
+        () -> get(BASE + "/agents/h1/metrics/system").statusCode(),
         c -> c == 200);
   }
 
@@ -85,26 +125,43 @@ class ControllerCompatIT {
 
   private FakeDaemon daemon(String id, String ip, String area, String version, AgentState... agents)
       throws InterruptedException {
-    FakeDaemon d = new FakeDaemon(channel, Hello.newBuilder().setNodeId(id).setHostname("host-" + id).setIp(ip)
-        .setDaemonVersion(version).setLabels(NodeLabels.newBuilder().setArea(area).setZone(area + "-1")))
-        .hello().keepAlive();
+    FakeDaemon d =
+        new FakeDaemon(
+                channel,
+                Hello.newBuilder()
+                    .setNodeId(id)
+                    .setHostname("host-" + id)
+                    .setIp(ip)
+                    .setDaemonVersion(version)
+                    .setLabels(NodeLabels.newBuilder().setArea(area).setZone(area + "-1")))
+            .hello()
+            .keepAlive();
     d.fullState(agents);
     d.next(ManagerMessage.BodyCase.ACK);
     return d;
   }
 
   private static AgentState agent(String id, Lifecycle lifecycle) {
-    return AgentState.newBuilder().setAgentId(id).setType("svc").setLifecycle(lifecycle)
-        .setPid(lifecycle == Lifecycle.LIFECYCLE_RUNNING ? 9 : 0).setMessage(lifecycle.name()).build();
+    return AgentState.newBuilder()
+        .setAgentId(id)
+        .setType("svc")
+        .setLifecycle(lifecycle)
+        .setPid(lifecycle == Lifecycle.LIFECYCLE_RUNNING ? 9 : 0)
+        .setMessage(lifecycle.name())
+        .build();
   }
 
   private HttpResponse<String> get(String path) {
-    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path)).build());
+    return send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path)).build());
   }
 
   private HttpResponse<String> post(String path, String json) {
-    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build());
+    return send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json))
+            .build());
   }
 
   private HttpResponse<String> send(HttpRequest r) {
@@ -123,7 +180,8 @@ class ControllerCompatIT {
 
   private static List<String> ids(JsonObject page) {
     List<String> ids = new ArrayList<>();
-    page.getAsJsonArray("agents").forEach(a -> ids.add(a.getAsJsonObject().get("id").getAsString()));
+    page.getAsJsonArray("agents")
+        .forEach(a -> ids.add(a.getAsJsonObject().get("id").getAsString()));
     return ids;
   }
 
@@ -142,7 +200,8 @@ class ControllerCompatIT {
     assertEquals(List.of("h3"), ids(page2));
     assertEquals(3, page2.get("total").getAsInt());
     assertEquals(2, page2.get("page_size").getAsInt());
-    assertEquals(List.of(), ids(json(BASE + "/agents?page=5&pageSize=2")), "a page past the end is empty");
+    assertEquals(
+        List.of(), ids(json(BASE + "/agents?page=5&pageSize=2")), "a page past the end is empty");
 
     assertEquals(List.of("h2"), ids(json(BASE + "/agents?id=h2")));
     assertEquals(List.of("h3"), ids(json(BASE + "/agents?status=offline")));
@@ -159,7 +218,10 @@ class ControllerCompatIT {
     HttpResponse<String> tooBig = get(BASE + "/agents?pageSize=1001");
     assertEquals(400, tooBig.statusCode());
     assertTrue(tooBig.body().contains("pageSize must be between 1 and 1000"), tooBig.body());
-    assertEquals(3, json(BASE + "/agents?pageSize=0").getAsJsonArray("agents").size(), "0 means the default");
+    assertEquals(
+        3,
+        json(BASE + "/agents?pageSize=0").getAsJsonArray("agents").size(),
+        "0 means the default");
     HttpResponse<String> badStatus = get(BASE + "/agents?status=sleeping");
     assertEquals(400, badStatus.statusCode());
     assertTrue(badStatus.body().contains("status must be online or offline"), badStatus.body());
@@ -205,7 +267,8 @@ class ControllerCompatIT {
     JsonObject first = services.getAsJsonArray("services").get(0).getAsJsonObject();
     assertEquals("beat", first.get("package").getAsString());
     assertEquals(4096, first.get("memory_rss_bytes").getAsLong());
-    assertEquals(503, get(BASE + "/agents/h3/metrics/services").statusCode(), "h3's daemon is gone");
+    assertEquals(
+        503, get(BASE + "/agents/h3/metrics/services").statusCode(), "h3's daemon is gone");
   }
 
   @Test
@@ -216,15 +279,19 @@ class ControllerCompatIT {
     assertEquals(2, status.get("agents_online").getAsInt());
     assertEquals(5, status.get("packages_total").getAsInt());
     assertEquals(3, status.get("packages_healthy").getAsInt());
-    var grpc = ControllerServiceGrpc.newBlockingStub(channel).getStatus(GetStatusRequest.getDefaultInstance());
+    var grpc =
+        ControllerServiceGrpc.newBlockingStub(channel)
+            .getStatus(GetStatusRequest.getDefaultInstance());
     assertEquals(3, grpc.getAgentsTotal());
   }
 
   @Test
   void batchesActOnEveryListedPackageOfEveryListedHost() {
     operated.clear();
-    HttpResponse<String> res = post(BASE + "/agents/batch/restart",
-        "{\"agents\": [\"h1\", \"h2\", \"h3\"], \"packages\": [\"web\", \"beat\"]}");
+    HttpResponse<String> res =
+        post(
+            BASE + "/agents/batch/restart",
+            "{\"agents\": [\"h1\", \"h2\", \"h3\"], \"packages\": [\"web\", \"beat\"]}");
     assertEquals(200, res.statusCode(), res.body());
     JsonObject r = JsonParser.parseString(res.body()).getAsJsonObject();
     assertEquals(6, r.get("total").getAsInt());
@@ -234,7 +301,9 @@ class ControllerCompatIT {
     assertEquals("h3", h3web.get("agent_id").getAsString());
     assertEquals("web", h3web.get("package").getAsString());
     assertEquals("UNAVAILABLE", h3web.get("code").getAsString());
-    assertEquals("NOT_FOUND", r.getAsJsonArray("results").get(5).getAsJsonObject().get("code").getAsString(),
+    assertEquals(
+        "NOT_FOUND",
+        r.getAsJsonArray("results").get(5).getAsJsonObject().get("code").getAsString(),
         "h3 has no beat");
     assertEquals(4, operated.size(), operated.toString());
     assertTrue(operated.contains("h2/beat:AGENT_OPERATION_RESTART"), operated.toString());
@@ -242,7 +311,8 @@ class ControllerCompatIT {
     HttpResponse<String> noPackages = post(BASE + "/agents/batch/stop", "{\"agents\": [\"h1\"]}");
     assertEquals(400, noPackages.statusCode());
     assertTrue(noPackages.body().contains("packages is required"), noPackages.body());
-    HttpResponse<String> badOp = post(BASE + "/agents/batch/reboot", "{\"agents\": [\"h1\"], \"packages\": [\"web\"]}");
+    HttpResponse<String> badOp =
+        post(BASE + "/agents/batch/reboot", "{\"agents\": [\"h1\"], \"packages\": [\"web\"]}");
     assertEquals(400, badOp.statusCode());
     assertTrue(badOp.body().contains("valid operations: start, stop, restart"), badOp.body());
   }
@@ -250,21 +320,36 @@ class ControllerCompatIT {
   @Test
   void configBatchesUseThePlatformsFieldNames() {
     operated.clear();
-    HttpResponse<String> res = post(BASE + "/agents/batch/configs", "{\"agents\": [\"h1\", \"h2\"], \"package\": \"web\","
-        + " \"configs\": [{\"file_name\": \"web.conf\", \"content\": \"port = 80\\n\"}]}");
+    HttpResponse<String> res =
+        post(
+            BASE + "/agents/batch/configs",
+            "{\"agents\": [\"h1\", \"h2\"], \"package\": \"web\","
+                + " \"configs\": [{\"file_name\": \"web.conf\", \"content\": \"port = 80\\n\"}]}");
     assertEquals(200, res.statusCode(), res.body());
     JsonObject r = JsonParser.parseString(res.body()).getAsJsonObject();
     assertEquals(2, r.get("success").getAsInt());
-    assertEquals("APPLIED", r.getAsJsonArray("results").get(0).getAsJsonObject().get("outcome").getAsString());
-    assertEquals(List.of("h1/web:config web.conf", "h2/web:config web.conf"), operated.stream().sorted().toList());
+    assertEquals(
+        "APPLIED",
+        r.getAsJsonArray("results").get(0).getAsJsonObject().get("outcome").getAsString());
+    assertEquals(
+        List.of("h1/web:config web.conf", "h2/web:config web.conf"),
+        operated.stream().sorted().toList());
 
-    HttpResponse<String> escape = post(BASE + "/agents/batch/configs", "{\"agents\": [\"h1\"], \"package\": \"web\","
-        + " \"configs\": [{\"file_name\": \"../../etc/cron.d/x\", \"content\": \"x\"}]}");
+    HttpResponse<String> escape =
+        post(
+            BASE + "/agents/batch/configs",
+            "{\"agents\": [\"h1\"], \"package\": \"web\","
+                + " \"configs\": [{\"file_name\": \"../../etc/cron.d/x\", \"content\": \"x\"}]}");
     assertEquals(400, escape.statusCode());
-    assertTrue(escape.body().contains("configs[0].file_name '../../etc/cron.d/x' must be a plain file name"),
+    assertTrue(
+        escape
+            .body()
+            .contains("configs[0].file_name '../../etc/cron.d/x' must be a plain file name"),
         escape.body());
-    HttpResponse<String> noPackage = post(BASE + "/agents/batch/configs",
-        "{\"agents\": [\"h1\"], \"configs\": [{\"file_name\": \"a\", \"content\": \"x\"}]}");
+    HttpResponse<String> noPackage =
+        post(
+            BASE + "/agents/batch/configs",
+            "{\"agents\": [\"h1\"], \"configs\": [{\"file_name\": \"a\", \"content\": \"x\"}]}");
     assertEquals(400, noPackage.statusCode());
     assertTrue(noPackage.body().contains("package is required"), noPackage.body());
     assertFalse(operated.size() > 2, "refused batches reach no daemon");

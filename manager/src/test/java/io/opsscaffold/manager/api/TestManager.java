@@ -26,8 +26,17 @@ final class TestManager implements AutoCloseable {
   private TestManager() throws Exception {
     pg = TestDatabases.postgres();
     telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
-    app = ManagerApp.start(new ManagerSettings("127.0.0.1", 0, pg.settings(Files.createTempDirectory("m")),
-        Duration.ofSeconds(5), Duration.ofMillis(300), Duration.ofSeconds(5), Optional.empty()), telemetry);
+    app =
+        ManagerApp.start(
+            new ManagerSettings(
+                "127.0.0.1",
+                0,
+                pg.settings(Files.createTempDirectory("m")),
+                Duration.ofSeconds(5),
+                Duration.ofMillis(300),
+                Duration.ofSeconds(5),
+                Optional.empty()),
+            telemetry);
     channel = NettyChannelBuilder.forAddress("127.0.0.1", app.port()).usePlaintext().build();
   }
 

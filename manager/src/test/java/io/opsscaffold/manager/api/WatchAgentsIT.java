@@ -51,17 +51,29 @@ class WatchAgentsIT {
     manager.close();
   }
 
-  private FakeDaemon daemon(String id, String area, AgentState... agents) throws InterruptedException {
-    FakeDaemon d = new FakeDaemon(channel, Hello.newBuilder().setNodeId(id).setHostname("host-" + id)
-        .setLabels(NodeLabels.newBuilder().setArea(area))).hello().keepAlive();
+  private FakeDaemon daemon(String id, String area, AgentState... agents)
+      throws InterruptedException {
+    FakeDaemon d =
+        new FakeDaemon(
+                channel,
+                Hello.newBuilder()
+                    .setNodeId(id)
+                    .setHostname("host-" + id)
+                    .setLabels(NodeLabels.newBuilder().setArea(area)))
+            .hello()
+            .keepAlive();
     d.fullState(agents);
     d.next(ManagerMessage.BodyCase.ACK);
     return d;
   }
 
   private static AgentState agent(String id, Lifecycle lifecycle) {
-    return AgentState.newBuilder().setAgentId(id).setType("t").setLifecycle(lifecycle)
-        .setPid(lifecycle == Lifecycle.LIFECYCLE_RUNNING ? 7 : 0).build();
+    return AgentState.newBuilder()
+        .setAgentId(id)
+        .setType("t")
+        .setLifecycle(lifecycle)
+        .setPid(lifecycle == Lifecycle.LIFECYCLE_RUNNING ? 7 : 0)
+        .build();
   }
 
   private static AgentEvent parse(String line) {
@@ -75,21 +87,38 @@ class WatchAgentsIT {
   }
 
   private static String describe(AgentEvent e) {
-    return e.getChange() + (e.hasAgent() ? " " + e.getAgent().getNodeId() + "/" + e.getAgent().getAgentId()
-        + " " + e.getAgent().getAvailabilityName() : "");
+    return e.getChange()
+        + (e.hasAgent()
+            ? " "
+                + e.getAgent().getNodeId()
+                + "/"
+                + e.getAgent().getAgentId()
+                + " "
+                + e.getAgent().getAvailabilityName()
+            : "");
   }
 
   @Test
   void httpWatchSendsTheSnapshotThenCommittedChangesOfItsAreaAndRemovals() throws Exception {
-    FakeDaemon east = daemon("w-east", "east",
-        agent("a1", Lifecycle.LIFECYCLE_RUNNING), agent("a2", Lifecycle.LIFECYCLE_STOPPED));
+    FakeDaemon east =
+        daemon(
+            "w-east",
+            "east",
+            agent("a1", Lifecycle.LIFECYCLE_RUNNING),
+            agent("a2", Lifecycle.LIFECYCLE_STOPPED));
     FakeDaemon west = daemon("w-west", "west", agent("b1", Lifecycle.LIFECYCLE_RUNNING));
 
-    HttpResponse<Stream<String>> res = http.send(HttpRequest.newBuilder(URI.create(
-        "http://127.0.0.1:" + manager.port() + "/api/v1/agents/watch?area=east")).build(),
-        HttpResponse.BodyHandlers.ofLines());
+    HttpResponse<Stream<String>> res =
+        http.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:" + manager.port() + "/api/v1/agents/watch?area=east"))
+                .build(),
+            HttpResponse.BodyHandlers.ofLines());
     assertEquals(200, res.statusCode());
-    assertTrue(res.headers().firstValue("content-type").orElse("").contains("ndjson"), res.headers().toString());
+    assertTrue(
+        res.headers().firstValue("content-type").orElse("").contains("ndjson"),
+        res.headers().toString());
     Iterator<String> lines = res.body().iterator();
     assertEquals("EXISTING w-east/a1 ON", describe(parse(lines.next())));
     assertEquals("EXISTING w-east/a2 OFF", describe(parse(lines.next())));
@@ -99,7 +128,9 @@ class WatchAgentsIT {
     east.delta(agent("a1", Lifecycle.LIFECYCLE_CRASH_LOOP));
     AgentEvent crashed = parse(lines.next());
     assertEquals("UPDATED w-east/a1 OFF", describe(crashed));
-    assertEquals(io.opsscaffold.api.status.v1.Lifecycle.LIFECYCLE_CRASH_LOOP, crashed.getAgent().getLifecycle());
+    assertEquals(
+        io.opsscaffold.api.status.v1.Lifecycle.LIFECYCLE_CRASH_LOOP,
+        crashed.getAgent().getLifecycle());
     assertTrue(crashed.getAgent().hasUpdatedAt(), "events carry the committed state");
 
     east.fullState(agent("a1", Lifecycle.LIFECYCLE_RUNNING)); // a2 is no longer configured
@@ -112,9 +143,16 @@ class WatchAgentsIT {
 
   @Test
   void grpcWatchFiltersByAvailabilityAndReportsAgentsLeavingTheFilter() throws Exception {
-    FakeDaemon d = daemon("w-avail", "north", agent("x", Lifecycle.LIFECYCLE_RUNNING), agent("y", Lifecycle.LIFECYCLE_STOPPED));
-    var it = FleetServiceGrpc.newBlockingStub(channel)
-        .watchAgents(WatchAgentsRequest.newBuilder().setNodeId("w-avail").setStatus("ON").build());
+    FakeDaemon d =
+        daemon(
+            "w-avail",
+            "north",
+            agent("x", Lifecycle.LIFECYCLE_RUNNING),
+            agent("y", Lifecycle.LIFECYCLE_STOPPED));
+    var it =
+        FleetServiceGrpc.newBlockingStub(channel)
+            .watchAgents(
+                WatchAgentsRequest.newBuilder().setNodeId("w-avail").setStatus("ON").build());
     assertEquals("EXISTING w-avail/x ON", describe(it.next()));
     assertEquals("SYNCED", describe(it.next()));
 
@@ -123,15 +161,22 @@ class WatchAgentsIT {
     d.delta(agent("y", Lifecycle.LIFECYCLE_RUNNING));
     assertEquals("UPDATED w-avail/y ON", describe(it.next()));
 
-    d.out.onCompleted(); // after the 300 ms grace the node is OFFLINE: y reads UNKNOWN, leaves the filter
+    d.out.onCompleted(); // after the 300 ms grace the node is OFFLINE: y reads UNKNOWN, leaves the
+    // filter
     assertEquals("REMOVED w-avail/y UNKNOWN", describe(it.next()));
   }
 
   @Test
   void aBadAvailabilityFilterIsRejectedNamingTheField() throws Exception {
-    HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create(
-        "http://127.0.0.1:" + manager.port() + "/api/v1/agents/watch?status=SOMETIMES")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> res =
+        http.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:"
+                            + manager.port()
+                            + "/api/v1/agents/watch?status=SOMETIMES"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(400, res.statusCode(), res.body());
     assertTrue(res.body().contains("status must be one of"), res.body());
   }
@@ -143,17 +188,19 @@ class WatchAgentsIT {
         channel.newCall(FleetServiceGrpc.getWatchAgentsMethod(), CallOptions.DEFAULT);
     CompletableFuture<Status> closed = new CompletableFuture<>();
     BlockingQueue<AgentEvent> got = new LinkedBlockingQueue<>();
-    call.start(new ClientCall.Listener<>() {
-      @Override
-      public void onMessage(AgentEvent message) {
-        got.add(message);
-      }
+    call.start(
+        new ClientCall.Listener<>() {
+          @Override
+          public void onMessage(AgentEvent message) {
+            got.add(message);
+          }
 
-      @Override
-      public void onClose(Status status, Metadata trailers) {
-        closed.complete(status);
-      }
-    }, new Metadata());
+          @Override
+          public void onClose(Status status, Metadata trailers) {
+            closed.complete(status);
+          }
+        },
+        new Metadata());
     call.sendMessage(WatchAgentsRequest.newBuilder().setNodeId("w-slow").build());
     call.halfClose();
     call.request(2); // the snapshot, then nothing more: this client stops reading
@@ -165,8 +212,11 @@ class WatchAgentsIT {
     // and the transport's windows hold.
     long last = 0;
     for (int i = 0; i < 12_000; i++) {
-      last = d.delta(agent("s-" + i, Lifecycle.LIFECYCLE_RUNNING)
-          .toBuilder().setMessage("change " + i + " " + "x".repeat(200)).build());
+      last =
+          d.delta(
+              agent("s-" + i, Lifecycle.LIFECYCLE_RUNNING).toBuilder()
+                  .setMessage("change " + i + " " + "x".repeat(200))
+                  .build());
     }
     // The state path kept going: the last delta is acknowledged although the watcher reads nothing.
     long acked = 0;
@@ -177,7 +227,9 @@ class WatchAgentsIT {
     Status status = closed.get(20, TimeUnit.SECONDS);
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, status.getCode(), status.toString());
     assertTrue(status.getDescription().contains("behind"), status.getDescription());
-    assertTrue(got.size() < 12_000, "the watcher did not get every change: it was dropped (" + got.size() + ")");
+    assertTrue(
+        got.size() < 12_000,
+        "the watcher did not get every change: it was dropped (" + got.size() + ")");
     d.out.onCompleted();
   }
 }

@@ -14,14 +14,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@link FleetRepository} in memory, with the JDBC implementation's semantics (a node's MERGE keeps
- * its registration time and host stats; a disconnect only clears the session it names; offline
- * only from ONLINE; an agent upsert keeps the stored type when the new one is empty). For unit
- * tests of the services that read and write the fleet. {@link #failing} makes every call throw, as
- * a database that went away. Thread-safe (one lock).
+ * its registration time and host stats; a disconnect only clears the session it names; offline only
+ * from ONLINE; an agent upsert keeps the stored type when the new one is empty). For unit tests of
+ * the services that read and write the fleet. {@link #failing} makes every call throw, as a
+ * database that went away. Thread-safe (one lock).
  */
 public final class InMemoryFleetRepository implements FleetRepository {
   private final Map<String, NodeRecord> nodes = new TreeMap<>();
   private final Map<String, TreeMap<String, AgentRecord>> agents = new HashMap<>();
+
   /** While set, every call throws, as JDBC does when the database is unreachable. */
   public final AtomicBoolean failing = new AtomicBoolean();
 
@@ -39,25 +40,81 @@ public final class InMemoryFleetRepository implements FleetRepository {
         case FleetWrite.NodeConnected c -> {
           NodeRecord before = nodes.get(c.node().nodeId());
           NodeRecord n = c.node();
-          nodes.put(n.nodeId(), before == null ? n : new NodeRecord(n.nodeId(), n.hostname(), n.ip(), n.os(),
-              n.arch(), n.daemonVersion(), n.area(), n.zone(), n.cloudId(), n.business(), n.labels(), n.connectivity(),
-              n.sessionId(), n.connectedSinceMs(), n.lastSeenMs(), before.registeredMs(), before.hostStatsJson()));
+          nodes.put(
+              n.nodeId(),
+              before == null
+                  ? n
+                  : new NodeRecord(
+                      n.nodeId(),
+                      n.hostname(),
+                      n.ip(),
+                      n.os(),
+                      n.arch(),
+                      n.daemonVersion(),
+                      n.area(),
+                      n.zone(),
+                      n.cloudId(),
+                      n.business(),
+                      n.labels(),
+                      n.connectivity(),
+                      n.sessionId(),
+                      n.connectedSinceMs(),
+                      n.lastSeenMs(),
+                      before.registeredMs(),
+                      before.hostStatsJson()));
         }
-        case FleetWrite.NodeDisconnected d -> nodes.computeIfPresent(d.nodeId(), (id, n) ->
-            d.sessionId().equals(n.sessionId()) ? with(n, n.connectivity(), "", n.connectedSinceMs(), d.atMs(),
-                n.hostStatsJson()) : n);
-        case FleetWrite.NodeStats s -> nodes.computeIfPresent(s.nodeId(), (id, n) ->
-            with(n, n.connectivity(), n.sessionId(), n.connectedSinceMs(), s.atMs(), s.statsJson()));
-        case FleetWrite.NodeOffline o -> nodes.computeIfPresent(o.nodeId(), (id, n) ->
-            n.online() ? with(n, NodeRecord.OFFLINE, n.sessionId(), 0, n.lastSeenMs(), n.hostStatsJson()) : n);
+        case FleetWrite.NodeDisconnected d ->
+            nodes.computeIfPresent(
+                d.nodeId(),
+                (id, n) ->
+                    d.sessionId().equals(n.sessionId())
+                        ? with(
+                            n,
+                            n.connectivity(),
+                            "",
+                            n.connectedSinceMs(),
+                            d.atMs(),
+                            n.hostStatsJson())
+                        : n);
+        case FleetWrite.NodeStats s ->
+            nodes.computeIfPresent(
+                s.nodeId(),
+                (id, n) ->
+                    with(
+                        n,
+                        n.connectivity(),
+                        n.sessionId(),
+                        n.connectedSinceMs(),
+                        s.atMs(),
+                        s.statsJson()));
+        case FleetWrite.NodeOffline o ->
+            nodes.computeIfPresent(
+                o.nodeId(),
+                (id, n) ->
+                    n.online()
+                        ? with(
+                            n,
+                            NodeConnectivity.OFFLINE,
+                            n.sessionId(),
+                            0,
+                            n.lastSeenMs(),
+                            n.hostStatsJson())
+                        : n);
         case FleetWrite.ReplaceAgents r -> {
           TreeMap<String, AgentRecord> kept = new TreeMap<>();
-          r.agents().forEach(a -> kept.put(a.agentId(), merged(agentsOf(r.nodeId()).get(a.agentId()), a)));
+          r.agents()
+              .forEach(
+                  a -> kept.put(a.agentId(), merged(agentsOf(r.nodeId()).get(a.agentId()), a)));
           agents.put(r.nodeId(), kept);
         }
-        case FleetWrite.UpsertAgents u -> u.agents().forEach(a ->
-            agentsOf(a.nodeId()).put(a.agentId(), merged(agentsOf(a.nodeId()).get(a.agentId()), a)));
-        case FleetWrite.RemoveAgents r -> r.agentIds().forEach(id -> agentsOf(r.nodeId()).remove(id));
+        case FleetWrite.UpsertAgents u ->
+            u.agents()
+                .forEach(
+                    a ->
+                        agentsOf(a.nodeId())
+                            .put(a.agentId(), merged(agentsOf(a.nodeId()).get(a.agentId()), a)));
+        case FleetWrite.RemoveAgents r ->
+            r.agentIds().forEach(id -> agentsOf(r.nodeId()).remove(id));
       }
     }
   }
@@ -70,15 +127,50 @@ public final class InMemoryFleetRepository implements FleetRepository {
     if (before == null || !a.type().isEmpty()) {
       return a;
     }
-    return new AgentRecord(a.nodeId(), a.agentId(), before.type(), a.lifecycle(), a.health(), a.pid(), a.startedMs(),
-        a.lastHeartbeatMs(), a.heartbeatTimeoutMs(), a.lastExitCode(), a.lastExitMs(), a.restartCount(), a.message(),
-        a.updatedMs(), a.lastLogLines(), a.lastRestartReason());
+    return new AgentRecord(
+        a.nodeId(),
+        a.agentId(),
+        before.type(),
+        a.lifecycle(),
+        a.health(),
+        a.pid(),
+        a.startedMs(),
+        a.lastHeartbeatMs(),
+        a.heartbeatTimeoutMs(),
+        a.lastExitCode(),
+        a.lastExitMs(),
+        a.restartCount(),
+        a.message(),
+        a.updatedMs(),
+        a.lastLogLines(),
+        a.lastRestartReason());
   }
 
-  private static NodeRecord with(NodeRecord n, String connectivity, String session, long since, long lastSeen,
+  private static NodeRecord with(
+      NodeRecord n,
+      NodeConnectivity connectivity,
+      String session,
+      long since,
+      long lastSeen,
       String stats) {
-    return new NodeRecord(n.nodeId(), n.hostname(), n.ip(), n.os(), n.arch(), n.daemonVersion(), n.area(), n.zone(),
-        n.cloudId(), n.business(), n.labels(), connectivity, session, since, lastSeen, n.registeredMs(), stats);
+    return new NodeRecord(
+        n.nodeId(),
+        n.hostname(),
+        n.ip(),
+        n.os(),
+        n.arch(),
+        n.daemonVersion(),
+        n.area(),
+        n.zone(),
+        n.cloudId(),
+        n.business(),
+        n.labels(),
+        connectivity,
+        session,
+        since,
+        lastSeen,
+        n.registeredMs(),
+        stats);
   }
 
   @Override
@@ -88,12 +180,14 @@ public final class InMemoryFleetRepository implements FleetRepository {
   }
 
   @Override
-  public synchronized Page<NodeRecord> listNodes(String area, String connectivity, int offset, int limit) {
+  public synchronized Page<NodeRecord> listNodes(
+      String area, String connectivity, int offset, int limit) {
     check();
-    List<NodeRecord> all = nodes.values().stream()
-        .filter(n -> area.isEmpty() || n.area().equals(area))
-        .filter(n -> connectivity.isEmpty() || n.connectivity().equals(connectivity))
-        .toList();
+    List<NodeRecord> all =
+        nodes.values().stream()
+            .filter(n -> area.isEmpty() || n.area().equals(area))
+            .filter(n -> connectivity.isEmpty() || n.connectivity().name().equals(connectivity))
+            .toList();
     return new Page<>(all.stream().skip(offset).limit(limit).toList(), all.size());
   }
 
@@ -134,8 +228,11 @@ public final class InMemoryFleetRepository implements FleetRepository {
     check();
     List<AgentOnNode> out = new ArrayList<>();
     for (NodeRecord n : nodes.values()) {
-      if (!matches(f.nodeId(), n.nodeId()) || !matches(f.area(), n.area()) || !matches(f.zone(), n.zone())
-          || !matches(f.hostname(), n.hostname()) || !matches(f.address(), n.ip())
+      if (!matches(f.nodeId(), n.nodeId())
+          || !matches(f.area(), n.area())
+          || !matches(f.zone(), n.zone())
+          || !matches(f.hostname(), n.hostname())
+          || !matches(f.address(), n.ip())
           || !matches(f.version(), n.daemonVersion())) {
         continue;
       }
@@ -145,7 +242,9 @@ public final class InMemoryFleetRepository implements FleetRepository {
         }
       }
     }
-    out.sort(Comparator.comparing((AgentOnNode x) -> x.node().nodeId()).thenComparing(x -> x.agent().agentId()));
+    out.sort(
+        Comparator.comparing((AgentOnNode x) -> x.node().nodeId())
+            .thenComparing(x -> x.agent().agentId()));
     return out;
   }
 
@@ -154,12 +253,15 @@ public final class InMemoryFleetRepository implements FleetRepository {
   }
 
   @Override
-  public synchronized List<NodeRecord> findNodesByAddress(List<String> ips, List<Integer> cloudIds) {
+  public synchronized List<NodeRecord> findNodesByAddress(
+      List<String> ips, List<Integer> cloudIds) {
     check();
     Set<String> wanted = new HashSet<>();
     for (int i = 0; i < ips.size(); i++) {
       wanted.add(cloudIds.get(i) + ":" + ips.get(i));
     }
-    return nodes.values().stream().filter(n -> wanted.contains(n.cloudId() + ":" + n.ip())).toList();
+    return nodes.values().stream()
+        .filter(n -> wanted.contains(n.cloudId() + ":" + n.ip()))
+        .toList();
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.opentelemetry.api.trace.TracerProvider;
 import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.manager.fleet.InMemoryFleetRepository;
+import io.opsscaffold.manager.fleet.NodeConnectivity;
 import io.opsscaffold.manager.fleet.NodeRecord;
 import io.opsscaffold.testing.Await;
 import io.opsscaffold.testing.ManualTime;
@@ -20,7 +21,8 @@ class ConnectivityTrackerTest {
   private final ManualTime time = new ManualTime();
   private final InMemoryFleetRepository fleet = new InMemoryFleetRepository();
   private final SessionRegistry registry = new SessionRegistry();
-  private final StateWriter writer = new StateWriter(fleet, registry, TracerProvider.noop().get("t"), time);
+  private final StateWriter writer =
+      new StateWriter(fleet, registry, TracerProvider.noop().get("t"), time);
   private final ConnectivityTracker tracker =
       new ConnectivityTracker(registry, writer, time, GRACE, Duration.ofMinutes(10));
 
@@ -31,11 +33,30 @@ class ConnectivityTrackerTest {
   }
 
   private void online(String id) {
-    fleet.apply(List.of(new FleetWrite.NodeConnected(new NodeRecord(id, "h", "10.0.0.1", "Linux", "amd64", "0.1.0",
-        "east", "z", 0, "b", Map.of(), NodeRecord.ONLINE, "s", 1, 1, 1, ""))));
+    fleet.apply(
+        List.of(
+            new FleetWrite.NodeConnected(
+                new NodeRecord(
+                    id,
+                    "h",
+                    "10.0.0.1",
+                    "Linux",
+                    "amd64",
+                    "0.1.0",
+                    "east",
+                    "z",
+                    0,
+                    "b",
+                    Map.of(),
+                    NodeConnectivity.ONLINE,
+                    "s",
+                    1,
+                    1,
+                    1,
+                    ""))));
   }
 
-  private String connectivity(String id) {
+  private NodeConnectivity connectivity(String id) {
     return fleet.findNode(id).orElseThrow().connectivity();
   }
 
@@ -46,9 +67,17 @@ class ConnectivityTrackerTest {
     tracker.start(fleet);
     time.awaitTimers(3); // two graces and the silence check
     time.advance(GRACE.minusMillis(1));
-    assertEquals(NodeRecord.ONLINE, connectivity("n1"), "its timer cannot have run yet");
+    assertEquals(NodeConnectivity.ONLINE, connectivity("n1"), "its timer cannot have run yet");
     time.advance(Duration.ofMillis(1));
-    Await.until(Duration.ofSeconds(5), "n1 OFFLINE", () -> connectivity("n1"), NodeRecord.OFFLINE::equals);
-    Await.until(Duration.ofSeconds(5), "n2 OFFLINE", () -> connectivity("n2"), NodeRecord.OFFLINE::equals);
+    Await.until(
+        Duration.ofSeconds(5),
+        "n1 OFFLINE",
+        () -> connectivity("n1"),
+        NodeConnectivity.OFFLINE::equals);
+    Await.until(
+        Duration.ofSeconds(5),
+        "n2 OFFLINE",
+        () -> connectivity("n2"),
+        NodeConnectivity.OFFLINE::equals);
   }
 }

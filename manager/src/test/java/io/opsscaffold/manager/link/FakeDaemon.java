@@ -42,8 +42,11 @@ public final class FakeDaemon implements StreamObserver<ManagerMessage> {
   /** Pings every 100 ms until the stream ends, as a live daemon does. */
   public FakeDaemon keepAlive() {
     var pinger = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
-    pinger.scheduleAtFixedRate(() -> send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance())),
-        0, 100, TimeUnit.MILLISECONDS);
+    pinger.scheduleAtFixedRate(
+        () -> send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance())),
+        0,
+        100,
+        TimeUnit.MILLISECONDS);
     ended.whenComplete((s, e) -> pinger.shutdownNow());
     return this;
   }
@@ -72,8 +75,9 @@ public final class FakeDaemon implements StreamObserver<ManagerMessage> {
   }
 
   public long delta(AgentState state) {
-    return send(DaemonMessage.newBuilder().setDeltas(Deltas.newBuilder()
-        .addDeltas(AgentDelta.newBuilder().setState(state))));
+    return send(
+        DaemonMessage.newBuilder()
+            .setDeltas(Deltas.newBuilder().addDeltas(AgentDelta.newBuilder().setState(state))));
   }
 
   public ManagerMessage next() throws InterruptedException {
@@ -96,12 +100,15 @@ public final class FakeDaemon implements StreamObserver<ManagerMessage> {
     throw new AssertionError("no " + kind + " from the manager within 5 s");
   }
 
-  private volatile java.util.function.Function<io.opsscaffold.api.link.v1.Command,
-      io.opsscaffold.api.link.v1.CommandResult> answerer;
+  private volatile java.util.function.Function<
+          io.opsscaffold.api.link.v1.Command, io.opsscaffold.api.link.v1.CommandResult>
+      answerer;
 
   /** Answers every command from now on with {@code answer}, as a daemon that does its job. */
-  public FakeDaemon answerCommands(java.util.function.Function<io.opsscaffold.api.link.v1.Command,
-      io.opsscaffold.api.link.v1.CommandResult> answer) {
+  public FakeDaemon answerCommands(
+      java.util.function.Function<
+              io.opsscaffold.api.link.v1.Command, io.opsscaffold.api.link.v1.CommandResult>
+          answer) {
     this.answerer = answer;
     return this;
   }

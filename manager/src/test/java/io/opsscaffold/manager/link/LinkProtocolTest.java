@@ -61,8 +61,17 @@ class LinkProtocolTest {
   @BeforeAll
   static void start() {
     telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
-    manager = ManagerApp.start(new ManagerSettings("127.0.0.1", 0, TestDatabases.h2(),
-        Duration.ofMillis(300), Duration.ofMillis(800), Duration.ofSeconds(2), Optional.empty()), telemetry);
+    manager =
+        ManagerApp.start(
+            new ManagerSettings(
+                "127.0.0.1",
+                0,
+                TestDatabases.h2(),
+                Duration.ofMillis(300),
+                Duration.ofMillis(800),
+                Duration.ofSeconds(2),
+                Optional.empty()),
+            telemetry);
     channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
     fleet = FleetServiceGrpc.newBlockingStub(channel);
   }
@@ -79,17 +88,27 @@ class LinkProtocolTest {
   }
 
   private static AgentState agent(String id, Lifecycle lifecycle, int pid) {
-    return AgentState.newBuilder().setAgentId(id).setType("t").setLifecycle(lifecycle).setPid(pid).build();
+    return AgentState.newBuilder()
+        .setAgentId(id)
+        .setType("t")
+        .setLifecycle(lifecycle)
+        .setPid(pid)
+        .build();
   }
 
   private static java.util.List<Agent> agents(String nodeId) {
-    return fleet.listAgents(ListAgentsRequest.newBuilder().setNodeId(nodeId).build()).getAgentsList();
+    return fleet
+        .listAgents(ListAgentsRequest.newBuilder().setNodeId(nodeId).build())
+        .getAgentsList();
   }
 
   @Test
   void fullStateIsAcknowledgedOnlyOnceItIsReadable() throws Exception {
     FakeDaemon d = new FakeDaemon(channel, newNode()).hello();
-    long seq = d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 11), agent("b", Lifecycle.LIFECYCLE_STOPPED, 0));
+    long seq =
+        d.fullState(
+            agent("a", Lifecycle.LIFECYCLE_RUNNING, 11),
+            agent("b", Lifecycle.LIFECYCLE_STOPPED, 0));
     assertEquals(seq, d.next(ManagerMessage.BodyCase.ACK).getAck().getSeq());
     var listed = agents(d.nodeId);
     assertEquals(2, listed.size(), "acknowledged state is committed");
@@ -101,7 +120,9 @@ class LinkProtocolTest {
 
     d.fullState(agent("b", Lifecycle.LIFECYCLE_RUNNING, 12));
     d.next(ManagerMessage.BodyCase.ACK);
-    assertEquals(java.util.List.of("b"), agents(d.nodeId).stream().map(Agent::getAgentId).toList(),
+    assertEquals(
+        java.util.List.of("b"),
+        agents(d.nodeId).stream().map(Agent::getAgentId).toList(),
         "a full state replaces the node's agent set");
     d.out.onCompleted();
   }
@@ -113,9 +134,12 @@ class LinkProtocolTest {
     d.next(ManagerMessage.BodyCase.ACK);
     d.seq += 5; // lose five messages
     d.delta(agent("a", Lifecycle.LIFECYCLE_STOPPED, 0));
-    assertTrue(d.next(ManagerMessage.BodyCase.RESYNC).getResync().getReason().contains("sequence gap"));
+    assertTrue(
+        d.next(ManagerMessage.BodyCase.RESYNC).getResync().getReason().contains("sequence gap"));
     d.delta(agent("a", Lifecycle.LIFECYCLE_FAILED, 0));
-    assertEquals(Lifecycle.LIFECYCLE_RUNNING, agents(d.nodeId).get(0).getLifecycle(),
+    assertEquals(
+        Lifecycle.LIFECYCLE_RUNNING,
+        agents(d.nodeId).get(0).getLifecycle(),
         "deltas after a gap wait for the full state");
     long seq = d.fullState(agent("a", Lifecycle.LIFECYCLE_STOPPED, 0));
     assertEquals(seq, d.next(ManagerMessage.BodyCase.ACK).getAck().getSeq());
@@ -129,7 +153,8 @@ class LinkProtocolTest {
     noHello.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1));
     Status s = noHello.ended.get(5, TimeUnit.SECONDS);
     assertEquals(Status.Code.FAILED_PRECONDITION, s.getCode());
-    assertTrue(s.getDescription().contains("first message on the link must be Hello"), s.getDescription());
+    assertTrue(
+        s.getDescription().contains("first message on the link must be Hello"), s.getDescription());
 
     FakeDaemon badId = new FakeDaemon(channel, "bad id/../x");
     badId.send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(badId.nodeId)));
@@ -157,10 +182,13 @@ class LinkProtocolTest {
     FakeDaemon d = new FakeDaemon(channel, newNode()).hello();
     d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));
     d.next(ManagerMessage.BodyCase.ACK);
-    Status s = d.ended.get(5, TimeUnit.SECONDS); // ping interval 300 ms: dropped after ~900 ms of silence
+    Status s =
+        d.ended.get(5, TimeUnit.SECONDS); // ping interval 300 ms: dropped after ~900 ms of silence
     assertEquals(Status.Code.UNAVAILABLE, s.getCode());
     assertTrue(s.getDescription().startsWith("no message from the daemon for"), s.getDescription());
-    Await.until(Duration.ofSeconds(5), "the node to go OFFLINE",
+    Await.until(
+        Duration.ofSeconds(5),
+        "the node to go OFFLINE",
         () -> connectivity(d.nodeId),
         c -> c == Connectivity.CONNECTIVITY_OFFLINE);
     assertEquals(-1, agents(d.nodeId).get(0).getAvailability());
@@ -172,30 +200,58 @@ class LinkProtocolTest {
     d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));
     d.next(ManagerMessage.BodyCase.ACK);
 
-    CompletableFuture<OperateAgentResponse> answer = CompletableFuture.supplyAsync(() -> fleet.operateAgent(
-        OperateAgentRequest.newBuilder().setNodeId(d.nodeId).setAgentId("a").setOperation("restart").build()));
+    CompletableFuture<OperateAgentResponse> answer =
+        CompletableFuture.supplyAsync(
+            () ->
+                fleet.operateAgent(
+                    OperateAgentRequest.newBuilder()
+                        .setNodeId(d.nodeId)
+                        .setAgentId("a")
+                        .setOperation("restart")
+                        .build()));
     ManagerMessage command = d.next(ManagerMessage.BodyCase.COMMAND);
-    assertEquals(AgentOperation.AGENT_OPERATION_RESTART, command.getCommand().getOperate().getOperation());
+    assertEquals(
+        AgentOperation.AGENT_OPERATION_RESTART, command.getCommand().getOperate().getOperation());
     assertEquals("a", command.getCommand().getOperate().getAgentId());
     assertTrue(command.getCommand().hasDeadline());
-    d.send(DaemonMessage.newBuilder().setCommandResult(CommandResult.newBuilder()
-        .setCommandId(command.getCommand().getCommandId()).setSuccess(true).setMessage("restarted (pid 5 -> 6)")
-        .setAgent(agent("a", Lifecycle.LIFECYCLE_RUNNING, 6))));
+    d.send(
+        DaemonMessage.newBuilder()
+            .setCommandResult(
+                CommandResult.newBuilder()
+                    .setCommandId(command.getCommand().getCommandId())
+                    .setSuccess(true)
+                    .setMessage("restarted (pid 5 -> 6)")
+                    .setAgent(agent("a", Lifecycle.LIFECYCLE_RUNNING, 6))));
     OperateAgentResponse response = answer.get(5, TimeUnit.SECONDS);
     assertEquals("restarted (pid 5 -> 6)", response.getMessage());
     assertEquals(6, response.getAgent().getPid());
     assertEquals(command.getCommand().getCommandId(), response.getCommandId());
 
-    CompletableFuture<OperateAgentResponse> refused = CompletableFuture.supplyAsync(() -> fleet.operateAgent(
-        OperateAgentRequest.newBuilder().setNodeId(d.nodeId).setAgentId("a").setOperation("stop").build()));
+    CompletableFuture<OperateAgentResponse> refused =
+        CompletableFuture.supplyAsync(
+            () ->
+                fleet.operateAgent(
+                    OperateAgentRequest.newBuilder()
+                        .setNodeId(d.nodeId)
+                        .setAgentId("a")
+                        .setOperation("stop")
+                        .build()));
     ManagerMessage stop = d.next(ManagerMessage.BodyCase.COMMAND);
-    d.send(DaemonMessage.newBuilder().setCommandResult(CommandResult.newBuilder()
-        .setCommandId(stop.getCommand().getCommandId()).setSuccess(false).setErrorCode(5)
-        .setMessage("agent 'a' is not supervised by this daemon")));
-    var error = assertThrows(java.util.concurrent.ExecutionException.class, () -> refused.get(5, TimeUnit.SECONDS));
+    d.send(
+        DaemonMessage.newBuilder()
+            .setCommandResult(
+                CommandResult.newBuilder()
+                    .setCommandId(stop.getCommand().getCommandId())
+                    .setSuccess(false)
+                    .setErrorCode(5)
+                    .setMessage("agent 'a' is not supervised by this daemon")));
+    var error =
+        assertThrows(
+            java.util.concurrent.ExecutionException.class, () -> refused.get(5, TimeUnit.SECONDS));
     Status failed = ((StatusRuntimeException) error.getCause()).getStatus();
     assertEquals(Status.Code.NOT_FOUND, failed.getCode());
-    assertTrue(failed.getDescription().contains("could not stop agent a: agent 'a' is not supervised"));
+    assertTrue(
+        failed.getDescription().contains("could not stop agent a: agent 'a' is not supervised"));
     d.out.onCompleted();
   }
 
@@ -205,35 +261,63 @@ class LinkProtocolTest {
     d.fullState(agent("a", Lifecycle.LIFECYCLE_RUNNING, 5));
     d.next(ManagerMessage.BodyCase.ACK);
     long begun = System.nanoTime();
-    StatusRuntimeException timedOut = assertThrows(StatusRuntimeException.class, () -> fleet.operateAgent(
-        OperateAgentRequest.newBuilder().setNodeId(d.nodeId).setAgentId("a").setOperation("start")
-            .setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1)).build()));
+    StatusRuntimeException timedOut =
+        assertThrows(
+            StatusRuntimeException.class,
+            () ->
+                fleet.operateAgent(
+                    OperateAgentRequest.newBuilder()
+                        .setNodeId(d.nodeId)
+                        .setAgentId("a")
+                        .setOperation("start")
+                        .setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+                        .build()));
     assertEquals(Status.Code.DEADLINE_EXCEEDED, timedOut.getStatus().getCode());
-    assertTrue(timedOut.getStatus().getDescription().contains("(start of agent a on node " + d.nodeId
-        + ") got no answer from the daemon within 1 s"), timedOut.getStatus().getDescription());
+    assertTrue(
+        timedOut
+            .getStatus()
+            .getDescription()
+            .contains(
+                "(start of agent a on node "
+                    + d.nodeId
+                    + ") got no answer from the daemon within 1 s"),
+        timedOut.getStatus().getDescription());
     assertTrue(System.nanoTime() - begun >= TimeUnit.MILLISECONDS.toNanos(1000));
-    assertEquals(AgentOperation.AGENT_OPERATION_START,
+    assertEquals(
+        AgentOperation.AGENT_OPERATION_START,
         d.next(ManagerMessage.BodyCase.COMMAND).getCommand().getOperate().getOperation(),
         "the daemon did receive the command that timed out");
 
-    CompletableFuture<OperateAgentResponse> pending = CompletableFuture.supplyAsync(() -> fleet.operateAgent(
-        OperateAgentRequest.newBuilder().setNodeId(d.nodeId).setAgentId("a").setOperation("stop").build()));
-    assertEquals(AgentOperation.AGENT_OPERATION_STOP,
+    CompletableFuture<OperateAgentResponse> pending =
+        CompletableFuture.supplyAsync(
+            () ->
+                fleet.operateAgent(
+                    OperateAgentRequest.newBuilder()
+                        .setNodeId(d.nodeId)
+                        .setAgentId("a")
+                        .setOperation("stop")
+                        .build()));
+    assertEquals(
+        AgentOperation.AGENT_OPERATION_STOP,
         d.next(ManagerMessage.BodyCase.COMMAND).getCommand().getOperate().getOperation());
     synchronized (d) {
       d.out.onCompleted();
       d.ended.complete(Status.OK);
     }
-    var error = assertThrows(java.util.concurrent.ExecutionException.class, () -> pending.get(5, TimeUnit.SECONDS));
+    var error =
+        assertThrows(
+            java.util.concurrent.ExecutionException.class, () -> pending.get(5, TimeUnit.SECONDS));
     Status s = ((StatusRuntimeException) error.getCause()).getStatus();
     assertEquals(Status.Code.UNAVAILABLE, s.getCode());
-    assertTrue(s.getDescription().contains("disconnected before answering (stop of agent a"), s.getDescription());
+    assertTrue(
+        s.getDescription().contains("disconnected before answering (stop of agent a"),
+        s.getDescription());
   }
 
   /**
    * A daemon that stops reading its stream (its flow-control window full, as when its host is
-   * paused) must not hold up anyone else: the StateWriter acknowledges every session of a batch, and
-   * before the fix it blocked on this daemon's Ack and with it every other daemon's state.
+   * paused) must not hold up anyone else: the StateWriter acknowledges every session of a batch,
+   * and before the fix it blocked on this daemon's Ack and with it every other daemon's state.
    */
   @Test
   void aDaemonThatStopsReadingHoldsUpNoOtherDaemon() throws Exception {
@@ -245,48 +329,84 @@ class LinkProtocolTest {
       for (int i = 2; i < 40; i++) {
         // Each round the stalled daemon's delta goes first, so its Ack is due in the same batch as
         // the healthy daemon's or an earlier one; its 200-byte window fills within a few rounds.
-        stalled.send(DaemonMessage.newBuilder().setDeltas(Deltas.newBuilder()
-            .addDeltas(AgentDelta.newBuilder().setState(agent("a", Lifecycle.LIFECYCLE_RUNNING, i)))));
+        stalled.send(
+            DaemonMessage.newBuilder()
+                .setDeltas(
+                    Deltas.newBuilder()
+                        .addDeltas(
+                            AgentDelta.newBuilder()
+                                .setState(agent("a", Lifecycle.LIFECYCLE_RUNNING, i)))));
         long healthySeq = healthy.delta(agent("a", Lifecycle.LIFECYCLE_RUNNING, i));
-        assertEquals(healthySeq, healthy.next(ManagerMessage.BodyCase.ACK).getAck().getSeq(),
+        assertEquals(
+            healthySeq,
+            healthy.next(ManagerMessage.BodyCase.ACK).getAck().getSeq(),
             "round " + i + ": the healthy daemon's state is acknowledged");
       }
-      assertEquals(39, agents(stalledNode).get(0).getPid(), "the stalled daemon's state is written all the same");
+      assertEquals(
+          39,
+          agents(stalledNode).get(0).getPid(),
+          "the stalled daemon's state is written all the same");
 
       // Once it reads again, it gets what waited, up to the Ack of its last message.
       long last = stalled.seq;
       stalled.read();
-      Await.until(Duration.ofSeconds(5), "the stalled daemon's last Ack", () -> stalled.got.stream()
-          .anyMatch(m -> m.hasAck() && m.getAck().getSeq() == last), found -> found);
-      assertEquals(ManagerMessage.BodyCase.WELCOME, stalled.got.peek().getBodyCase(), "messages keep their order");
+      Await.until(
+          Duration.ofSeconds(5),
+          "the stalled daemon's last Ack",
+          () -> stalled.got.stream().anyMatch(m -> m.hasAck() && m.getAck().getSeq() == last),
+          found -> found);
+      assertEquals(
+          ManagerMessage.BodyCase.WELCOME,
+          stalled.got.peek().getBodyCase(),
+          "messages keep their order");
       stalled.out.onCompleted();
       healthy.out.onCompleted();
     }
   }
 
-  /** A daemon that never reads while messages for it pile up is disconnected, not buffered forever. */
+  /**
+   * A daemon that never reads while messages for it pile up is disconnected, not buffered forever.
+   */
   @Test
   void aDaemonThatNeverReadsIsDisconnectedOnceTooMuchWaitsForIt() throws Exception {
     String node = newNode();
     try (NonReadingDaemon stalled = new NonReadingDaemon(manager.port(), node)) {
-      Await.until(Duration.ofSeconds(5), "the node's agent to be written", () -> agents(node).size(), n -> n == 1);
+      Await.until(
+          Duration.ofSeconds(5),
+          "the node's agent to be written",
+          () -> agents(node).size(),
+          n -> n == 1);
       // Every Ping is answered with a Pong, which waits for the daemon to read.
       for (int i = 0; i < LinkSession.MAX_UNSENT + 50; i++) {
         stalled.send(DaemonMessage.newBuilder().setPing(Ping.getDefaultInstance()));
       }
-      StatusRuntimeException refused = Await.until(Duration.ofSeconds(10), "the node's session to end", () -> {
-        try {
-          fleet.withDeadlineAfter(2, TimeUnit.SECONDS).operateAgent(OperateAgentRequest.newBuilder()
-              .setNodeId(node).setAgentId("a").setOperation("start").build());
-          return null;
-        } catch (StatusRuntimeException e) {
-          if (e.getStatus().getCode() != Status.Code.UNAVAILABLE && e.getStatus().getCode() != Status.Code.DEADLINE_EXCEEDED) {
-            throw e;
-          }
-          return e.getStatus().getDescription().contains("not connected") ? e : null;
-        }
-      }, e -> e != null);
-      assertTrue(refused.getStatus().getDescription().contains(node), refused.getStatus().getDescription());
+      StatusRuntimeException refused =
+          Await.until(
+              Duration.ofSeconds(10),
+              "the node's session to end",
+              () -> {
+                try {
+                  fleet
+                      .withDeadlineAfter(2, TimeUnit.SECONDS)
+                      .operateAgent(
+                          OperateAgentRequest.newBuilder()
+                              .setNodeId(node)
+                              .setAgentId("a")
+                              .setOperation("start")
+                              .build());
+                  return null;
+                } catch (StatusRuntimeException e) {
+                  if (e.getStatus().getCode() != Status.Code.UNAVAILABLE
+                      && e.getStatus().getCode() != Status.Code.DEADLINE_EXCEEDED) {
+                    throw e;
+                  }
+                  return e.getStatus().getDescription().contains("not connected") ? e : null;
+                }
+              },
+              e -> e != null);
+      assertTrue(
+          refused.getStatus().getDescription().contains(node),
+          refused.getStatus().getDescription());
     }
   }
 
@@ -304,11 +424,17 @@ class LinkProtocolTest {
 
     /** Says Hello as {@code nodeId} and sends a full state of one running agent, "a". */
     NonReadingDaemon(int port, String nodeId) {
-      narrow = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().flowControlWindow(200).build();
+      narrow =
+          NettyChannelBuilder.forAddress("127.0.0.1", port)
+              .usePlaintext()
+              .flowControlWindow(200)
+              .build();
       out = DaemonLinkServiceGrpc.newStub(narrow).connect(this);
       send(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId(nodeId)));
-      send(DaemonMessage.newBuilder().setFullState(FullState.newBuilder()
-          .addAgents(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1))));
+      send(
+          DaemonMessage.newBuilder()
+              .setFullState(
+                  FullState.newBuilder().addAgents(agent("a", Lifecycle.LIFECYCLE_RUNNING, 1))));
     }
 
     void send(DaemonMessage.Builder m) {
@@ -336,10 +462,10 @@ class LinkProtocolTest {
     }
 
     @Override
-    public void onError(Throwable t) { }
+    public void onError(Throwable t) {}
 
     @Override
-    public void onCompleted() { }
+    public void onCompleted() {}
   }
 
   private Connectivity connectivity(String node) {
@@ -348,7 +474,10 @@ class LinkProtocolTest {
 
   /** The Welcome goes out before the node's row commits: waits until the node reads ONLINE. */
   private void awaitOnline(String node) {
-    Await.until(Duration.ofSeconds(5), "node " + node + " to read ONLINE", () -> connectivity(node),
+    Await.until(
+        Duration.ofSeconds(5),
+        "node " + node + " to read ONLINE",
+        () -> connectivity(node),
         c -> c == Connectivity.CONNECTIVITY_ONLINE);
   }
 }

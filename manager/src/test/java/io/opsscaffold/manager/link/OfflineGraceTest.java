@@ -37,6 +37,7 @@ class OfflineGraceTest {
   private static Telemetry telemetry;
   private static ManagedChannel channel;
   private static FleetServiceGrpc.FleetServiceBlockingStub fleet;
+
   /** Timers always armed on this manager: the silence check and the alert scan. */
   private static int standing;
 
@@ -44,8 +45,18 @@ class OfflineGraceTest {
   static void start() {
     telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
     // A ping interval far beyond what the test advances: no stream is dropped for silence.
-    manager = ManagerApp.start(new ManagerSettings("127.0.0.1", 0, TestDatabases.h2(),
-        Duration.ofMinutes(10), GRACE, Duration.ofSeconds(2), Optional.empty()), telemetry, TIME);
+    manager =
+        ManagerApp.start(
+            new ManagerSettings(
+                "127.0.0.1",
+                0,
+                TestDatabases.h2(),
+                Duration.ofMinutes(10),
+                GRACE,
+                Duration.ofSeconds(2),
+                Optional.empty()),
+            telemetry,
+            TIME);
     channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
     fleet = FleetServiceGrpc.newBlockingStub(channel);
     standing = 2;
@@ -68,7 +79,11 @@ class OfflineGraceTest {
   }
 
   private static void await(String node, Connectivity c) {
-    Await.until(Duration.ofSeconds(5), "node " + node + " to read " + c, () -> connectivity(node), c::equals);
+    Await.until(
+        Duration.ofSeconds(5),
+        "node " + node + " to read " + c,
+        () -> connectivity(node),
+        c::equals);
   }
 
   /** Connects {@code node} and waits until it reads ONLINE. */
@@ -78,7 +93,9 @@ class OfflineGraceTest {
     return d;
   }
 
-  /** Ends the stream from the daemon's side and waits until the manager has armed its grace timer. */
+  /**
+   * Ends the stream from the daemon's side and waits until the manager has armed its grace timer.
+   */
   private static void end(FakeDaemon d, int graceTimersExpected) throws Exception {
     d.out.onCompleted();
     d.ended.get(5, TimeUnit.SECONDS);
@@ -90,7 +107,10 @@ class OfflineGraceTest {
     String node = newNode();
     end(connect(node), 1);
     TIME.advance(GRACE.minusMillis(1)); // its timer cannot have run: time has not reached it
-    assertEquals(Connectivity.CONNECTIVITY_ONLINE, connectivity(node), "one millisecond before the grace ends");
+    assertEquals(
+        Connectivity.CONNECTIVITY_ONLINE,
+        connectivity(node),
+        "one millisecond before the grace ends");
     TIME.advance(Duration.ofMillis(1));
     await(node, Connectivity.CONNECTIVITY_OFFLINE);
   }
@@ -106,7 +126,10 @@ class OfflineGraceTest {
     end(w, 2); // the witness's timer is armed after the node's, at the same moment
     TIME.advance(GRACE);
     await(witness, Connectivity.CONNECTIVITY_OFFLINE);
-    assertEquals(Connectivity.CONNECTIVITY_ONLINE, connectivity(node), "the node came back within its grace");
+    assertEquals(
+        Connectivity.CONNECTIVITY_ONLINE,
+        connectivity(node),
+        "the node came back within its grace");
     again.out.onCompleted();
   }
 
@@ -124,7 +147,8 @@ class OfflineGraceTest {
     end(late, 4);
     TIME.advance(GRACE.minusSeconds(10)); // the first end's grace is over, the second's is not
     await(early.nodeId, Connectivity.CONNECTIVITY_OFFLINE);
-    assertEquals(Connectivity.CONNECTIVITY_ONLINE, connectivity(node), "its latest end was only 20 s ago");
+    assertEquals(
+        Connectivity.CONNECTIVITY_ONLINE, connectivity(node), "its latest end was only 20 s ago");
     TIME.advance(Duration.ofSeconds(10));
     await(late.nodeId, Connectivity.CONNECTIVITY_OFFLINE);
     await(node, Connectivity.CONNECTIVITY_OFFLINE);

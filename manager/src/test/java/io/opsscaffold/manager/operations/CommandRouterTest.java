@@ -67,11 +67,14 @@ class CommandRouterTest {
   @Test
   void theResultWithTheCommandsIdFromItsNodeAnswersIt() throws Exception {
     FakeChannel n1 = new FakeChannel("n1");
-    CompletableFuture<CommandResult> f = router.send(n1, command("c1"), "restart of a1 on n1", Duration.ofSeconds(30));
+    CompletableFuture<CommandResult> f =
+        router.send(n1, command("c1"), "restart of a1 on n1", Duration.ofSeconds(30));
     assertEquals("c1", n1.sent.get(0).getCommand().getCommandId());
     router.completed("n2", CommandResult.newBuilder().setCommandId("c1").setSuccess(true).build());
     assertFalse(f.isDone(), "a result from another node is not this command's");
-    router.completed("n1", CommandResult.newBuilder().setCommandId("c1").setSuccess(true).setMessage("ok").build());
+    router.completed(
+        "n1",
+        CommandResult.newBuilder().setCommandId("c1").setSuccess(true).setMessage("ok").build());
     assertEquals("ok", f.get(5, TimeUnit.SECONDS).getMessage());
     assertEquals(0, router.inFlight());
     assertEquals(0, time.pendingTimers(), "the deadline is cancelled with the answer");
@@ -80,13 +83,15 @@ class CommandRouterTest {
   @Test
   void aCommandWithoutAnswerEndsExactlyAtItsDeadline() throws Exception {
     CompletableFuture<CommandResult> f =
-        router.send(new FakeChannel("n1"), command("c2"), "stop of a1 on n1", Duration.ofSeconds(30));
+        router.send(
+            new FakeChannel("n1"), command("c2"), "stop of a1 on n1", Duration.ofSeconds(30));
     time.advance(Duration.ofMillis(29_999));
     assertFalse(f.isDone());
     time.advance(Duration.ofMillis(1));
     Status s = failure(f);
     assertEquals(Status.Code.DEADLINE_EXCEEDED, s.getCode());
-    assertEquals("command c2 (stop of a1 on n1) got no answer from the daemon within 30 s; it may still be carried out",
+    assertEquals(
+        "command c2 (stop of a1 on n1) got no answer from the daemon within 30 s; it may still be carried out",
         s.getDescription());
     assertEquals(0, router.inFlight());
   }
@@ -95,22 +100,28 @@ class CommandRouterTest {
   void aSessionThatEndsFailsItsCommandsAndFollowsButNoOneElses() throws Exception {
     FakeChannel n1 = new FakeChannel("n1");
     FakeChannel n2 = new FakeChannel("n2");
-    CompletableFuture<CommandResult> mine = router.send(n1, command("c3"), "restart of a1 on n1", Duration.ofSeconds(30));
-    CompletableFuture<CommandResult> other = router.send(n2, command("c4"), "restart of a1 on n2", Duration.ofSeconds(30));
+    CompletableFuture<CommandResult> mine =
+        router.send(n1, command("c3"), "restart of a1 on n1", Duration.ofSeconds(30));
+    CompletableFuture<CommandResult> other =
+        router.send(n2, command("c4"), "restart of a1 on n2", Duration.ofSeconds(30));
     List<Status> ends = new CopyOnWriteArrayList<>();
-    router.follow(n1, command("f1"), new CommandRouter.Follow() {
-      @Override
-      public void lines(List<String> lines) { }
+    router.follow(
+        n1,
+        command("f1"),
+        new CommandRouter.Follow() {
+          @Override
+          public void lines(List<String> lines) {}
 
-      @Override
-      public void ended(Status status) {
-        ends.add(status);
-      }
-    });
+          @Override
+          public void ended(Status status) {
+            ends.add(status);
+          }
+        });
     router.sessionClosed(n1);
     Status s = failure(mine);
     assertEquals(Status.Code.UNAVAILABLE, s.getCode());
-    assertEquals("node n1's daemon disconnected before answering (restart of a1 on n1)", s.getDescription());
+    assertEquals(
+        "node n1's daemon disconnected before answering (restart of a1 on n1)", s.getDescription());
     assertEquals(List.of(Status.Code.UNAVAILABLE), ends.stream().map(Status::getCode).toList());
     assertFalse(other.isDone());
   }
@@ -119,7 +130,8 @@ class CommandRouterTest {
   void aStreamThatEndedWhileSendingFailsAtOnce() throws Exception {
     FakeChannel gone = new FakeChannel("n1");
     gone.open = false;
-    Status s = failure(router.send(gone, command("c5"), "start of a1 on n1", Duration.ofSeconds(30)));
+    Status s =
+        failure(router.send(gone, command("c5"), "start of a1 on n1", Duration.ofSeconds(30)));
     assertEquals(Status.Code.UNAVAILABLE, s.getCode());
   }
 
@@ -127,16 +139,21 @@ class CommandRouterTest {
   void aFollowHearsItsLinesAndStoppingItCancelsItOnTheDaemon() {
     FakeChannel n1 = new FakeChannel("n1");
     List<String> lines = new CopyOnWriteArrayList<>();
-    Runnable stop = router.follow(n1, command("f2"), new CommandRouter.Follow() {
-      @Override
-      public void lines(List<String> l) {
-        lines.addAll(l);
-      }
+    Runnable stop =
+        router.follow(
+            n1,
+            command("f2"),
+            new CommandRouter.Follow() {
+              @Override
+              public void lines(List<String> l) {
+                lines.addAll(l);
+              }
 
-      @Override
-      public void ended(Status status) { }
-    });
-    router.logChunk("n1", LogChunk.newBuilder().setCommandId("f2").addLines("one").addLines("two").build());
+              @Override
+              public void ended(Status status) {}
+            });
+    router.logChunk(
+        "n1", LogChunk.newBuilder().setCommandId("f2").addLines("one").addLines("two").build());
     router.logChunk("n2", LogChunk.newBuilder().setCommandId("f2").addLines("not mine").build());
     assertEquals(List.of("one", "two"), lines);
     stop.run();

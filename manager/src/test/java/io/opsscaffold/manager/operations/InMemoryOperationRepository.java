@@ -8,9 +8,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-/** {@link OperationRepository} in memory, newest first; {@link #failing} makes saves throw. Thread-safe. */
+/**
+ * {@link OperationRepository} in memory, newest first; {@link #failing} makes saves throw.
+ * Thread-safe.
+ */
 public final class InMemoryOperationRepository implements OperationRepository {
   private final Map<String, OperationRecord> records = new LinkedHashMap<>();
+
   /** While set, saves throw, as JDBC does when the database is unreachable. */
   public final AtomicBoolean failing = new AtomicBoolean();
 
@@ -29,8 +33,11 @@ public final class InMemoryOperationRepository implements OperationRepository {
 
   @Override
   public synchronized List<OperationRecord> list(String kind, int offset, int limit) {
-    List<OperationRecord> all = new ArrayList<>(records.values().stream()
-        .filter(r -> kind.isEmpty() || r.kind().equals(kind)).toList());
+    List<OperationRecord> all =
+        new ArrayList<>(
+            records.values().stream()
+                .filter(r -> kind.isEmpty() || r.kind().equals(kind))
+                .toList());
     all.sort(Comparator.comparingLong(OperationRecord::requestedMs).reversed());
     return all.stream().skip(offset).limit(limit).toList();
   }

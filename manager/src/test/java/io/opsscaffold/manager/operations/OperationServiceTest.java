@@ -7,10 +7,13 @@ import io.grpc.Status;
 import io.opentelemetry.api.trace.TracerProvider;
 import io.opsscaffold.errors.ErrorMapper;
 import io.opsscaffold.errors.OpsException;
+import io.opsscaffold.manager.fleet.AgentHealth;
+import io.opsscaffold.manager.fleet.AgentLifecycle;
 import io.opsscaffold.manager.fleet.AgentRecord;
 import io.opsscaffold.manager.fleet.FleetQueries;
 import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.manager.fleet.InMemoryFleetRepository;
+import io.opsscaffold.manager.fleet.NodeConnectivity;
 import io.opsscaffold.manager.fleet.NodeRecord;
 import io.opsscaffold.manager.link.SessionRegistry;
 import io.opsscaffold.testing.ManualTime;
@@ -20,20 +23,65 @@ import java.util.Map;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
-/** Operations refused before anything is sent, on fakes; the path down a stream is LinkProtocolTest's. */
+/**
+ * Operations refused before anything is sent, on fakes; the path down a stream is
+ * LinkProtocolTest's.
+ */
 class OperationServiceTest {
   private final ManualTime time = new ManualTime();
   private final InMemoryFleetRepository fleet = new InMemoryFleetRepository();
   private final InMemoryOperationRepository log = new InMemoryOperationRepository();
-  private final OperationService operations = new OperationService(new FleetQueries(fleet, time.clock()),
-      new SessionRegistry(), new CommandRouter(time), TracerProvider.noop().get("t"), time.clock(),
-      Duration.ofSeconds(30), log);
+  private final OperationService operations =
+      new OperationService(
+          new FleetQueries(fleet, time.clock()),
+          new SessionRegistry(),
+          new CommandRouter(time),
+          TracerProvider.noop().get("t"),
+          time.clock(),
+          Duration.ofSeconds(30),
+          log);
 
   private void node(String id, long lastSeenMs) {
-    fleet.apply(List.of(new FleetWrite.NodeConnected(new NodeRecord(id, "h", "10.0.0.1", "Linux", "amd64", "0.1.0",
-        "east", "z", 0, "b", Map.of(), NodeRecord.OFFLINE, "", 0, lastSeenMs, 1, "")),
-        new FleetWrite.UpsertAgents(List.of(new AgentRecord(id, "a1", "t", "RUNNING", "HEALTHY", 7, 1, 1, 0,
-            OptionalInt.empty(), 0, 0, "", 1, List.of(), "")))));
+    fleet.apply(
+        List.of(
+            new FleetWrite.NodeConnected(
+                new NodeRecord(
+                    id,
+                    "h",
+                    "10.0.0.1",
+                    "Linux",
+                    "amd64",
+                    "0.1.0",
+                    "east",
+                    "z",
+                    0,
+                    "b",
+                    Map.of(),
+                    NodeConnectivity.OFFLINE,
+                    "",
+                    0,
+                    lastSeenMs,
+                    1,
+                    "")),
+            new FleetWrite.UpsertAgents(
+                List.of(
+                    new AgentRecord(
+                        id,
+                        "a1",
+                        "t",
+                        AgentLifecycle.RUNNING,
+                        AgentHealth.HEALTHY,
+                        7,
+                        1,
+                        1,
+                        0,
+                        OptionalInt.empty(),
+                        0,
+                        0,
+                        "",
+                        1,
+                        List.of(),
+                        "")))));
   }
 
   private static Status status(Runnable call) {
@@ -45,7 +93,9 @@ class OperationServiceTest {
     node("n1", time.millis());
     Status op = status(() -> operations.operate("n1", "a1", "explode", Duration.ZERO));
     assertEquals(Status.Code.INVALID_ARGUMENT, op.getCode());
-    assertEquals("operation 'explode' is not valid; valid operations: start, stop, restart", op.getDescription());
+    assertEquals(
+        "operation 'explode' is not valid; valid operations: start, stop, restart",
+        op.getDescription());
     Status timeout = status(() -> operations.operate("n1", "a1", "stop", Duration.ofMinutes(10)));
     assertEquals("timeout must be between 1s and 300s (got 600000 ms)", timeout.getDescription());
   }
@@ -53,8 +103,12 @@ class OperationServiceTest {
   @Test
   void anUnknownNodeOrAgentIsNotFound() {
     node("n1", time.millis());
-    assertEquals(Status.Code.NOT_FOUND, status(() -> operations.operate("n9", "a1", "stop", Duration.ZERO)).getCode());
-    assertEquals(Status.Code.NOT_FOUND, status(() -> operations.operate("n1", "a9", "stop", Duration.ZERO)).getCode());
+    assertEquals(
+        Status.Code.NOT_FOUND,
+        status(() -> operations.operate("n9", "a1", "stop", Duration.ZERO)).getCode());
+    assertEquals(
+        Status.Code.NOT_FOUND,
+        status(() -> operations.operate("n1", "a9", "stop", Duration.ZERO)).getCode());
   }
 
   @Test
@@ -68,10 +122,22 @@ class OperationServiceTest {
 
   @Test
   void aBatchWithAnUnknownOperationIsRefusedBeforeAnythingRunsOrIsLogged() {
-    BatchOperations batches = new BatchOperations(new FleetQueries(fleet, time.clock()), operations, log,
-        TracerProvider.noop().get("t"), time.clock());
-    OpsException e = assertThrows(OpsException.class, () -> batches.run(
-        io.opsscaffold.api.fleet.v1.BatchOperateRequest.newBuilder().setOperation("explode").build(), i -> { }));
+    BatchOperations batches =
+        new BatchOperations(
+            new FleetQueries(fleet, time.clock()),
+            operations,
+            log,
+            TracerProvider.noop().get("t"),
+            time.clock());
+    OpsException e =
+        assertThrows(
+            OpsException.class,
+            () ->
+                batches.run(
+                    io.opsscaffold.api.fleet.v1.BatchOperateRequest.newBuilder()
+                        .setOperation("explode")
+                        .build(),
+                    i -> {}));
     assertEquals(Status.Code.INVALID_ARGUMENT, ErrorMapper.toStatus(e).getCode());
     assertEquals(0, log.count(""), "nothing was logged");
   }

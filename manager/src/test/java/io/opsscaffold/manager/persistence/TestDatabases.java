@@ -11,15 +11,16 @@ import java.util.UUID;
 
 /**
  * Databases for tests: a fresh PostgreSQL database per call (created and dropped here), and a fresh
- * embedded H2 file. PostgreSQL is found at {@code OPS_TEST_PG_URL} (default
- * {@code jdbc:postgresql://127.0.0.1:5432/}) as {@code OPS_TEST_PG_USER} (default {@code postgres});
+ * embedded H2 file. PostgreSQL is found at {@code OPS_TEST_PG_URL} (default {@code
+ * jdbc:postgresql://127.0.0.1:5432/}) as {@code OPS_TEST_PG_USER} (default {@code postgres});
  * {@code .ci/run} makes sure it is running.
  */
 public final class TestDatabases {
   private TestDatabases() {}
 
   /** A PostgreSQL database that exists until {@link Created#close()}. */
-  public record Created(String url, String user, String name, Runnable dropper) implements AutoCloseable {
+  public record Created(String url, String user, String name, Runnable dropper)
+      implements AutoCloseable {
     public DatabaseSettings settings(Path dataDir) {
       return new DatabaseSettings(Optional.of(url), user, "", 4, dataDir);
     }
@@ -31,7 +32,8 @@ public final class TestDatabases {
   }
 
   public static String pgBaseUrl() {
-    String url = System.getenv().getOrDefault("OPS_TEST_PG_URL", "jdbc:postgresql://127.0.0.1:5432/");
+    String url =
+        System.getenv().getOrDefault("OPS_TEST_PG_URL", "jdbc:postgresql://127.0.0.1:5432/");
     return url.endsWith("/") ? url : url + "/";
   }
 
@@ -39,7 +41,9 @@ public final class TestDatabases {
     return System.getenv().getOrDefault("OPS_TEST_PG_USER", "postgres");
   }
 
-  /** Creates a new, empty PostgreSQL database; fails with a clear message when none is reachable. */
+  /**
+   * Creates a new, empty PostgreSQL database; fails with a clear message when none is reachable.
+   */
   public static Created postgres() {
     String name = "ops_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     String admin = pgBaseUrl() + "postgres";
@@ -48,9 +52,14 @@ public final class TestDatabases {
       s.execute("CREATE DATABASE " + name);
     } catch (SQLException e) {
       throw new IllegalStateException(
-          "PostgreSQL is needed for this test but " + admin + " (user " + pgUser()
-              + ") is not reachable: " + e.getMessage()
-              + ". Start it (see .ci/run) or set OPS_TEST_PG_URL / OPS_TEST_PG_USER.", e);
+          "PostgreSQL is needed for this test but "
+              + admin
+              + " (user "
+              + pgUser()
+              + ") is not reachable: "
+              + e.getMessage()
+              + ". Start it (see .ci/run) or set OPS_TEST_PG_URL / OPS_TEST_PG_USER.",
+          e);
     }
     return new Created(
         pgBaseUrl() + name,

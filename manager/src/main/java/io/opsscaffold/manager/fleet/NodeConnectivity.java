@@ -1,0 +1,12 @@
+package io.opsscaffold.manager.fleet;
+
+/**
+ * Whether a node's daemon counts as connected (docs/ARCHITECTURE.md, "Status model"). Stored by
+ * name.
+ */
+public enum NodeConnectivity {
+  /** Its stream is up, or ended less than the offline grace ago. */
+  ONLINE,
+  /** Its stream has been gone for the offline grace. */
+  OFFLINE
+}

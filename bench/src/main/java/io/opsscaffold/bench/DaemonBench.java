@@ -124,8 +124,12 @@ public final class DaemonBench {
       Files.writeString(
           work.resolve("manager.yaml"),
           """
+          # This benchmark measures the daemon: the manager's link is plaintext on loopback.
           server:
+            host: 127.0.0.1
             port: %d
+          tls:
+            insecure: true
           data-dir: %s
           """
               .formatted(managerPort, work.resolve("manager-data")));
@@ -303,6 +307,8 @@ public final class DaemonBench {
           id: bench-node
         manager:
           address: 127.0.0.1:%d
+          tls:
+            insecure: true
         server:
           port: %d
         data-dir: %s

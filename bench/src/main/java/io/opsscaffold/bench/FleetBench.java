@@ -658,8 +658,12 @@ public final class FleetBench {
     Files.writeString(
         config,
         """
+        # Plaintext on loopback for now: the simulated daemons speak plaintext (TLS figures: issue #16).
         server:
+          host: 127.0.0.1
           port: %d
+        tls:
+          insecure: true
         database:
           url: %s%s
           username: %s

@@ -1,8 +1,6 @@
 package io.opsscaffold.daemon;
 
 import io.grpc.BindableService;
-import io.grpc.ManagedChannel;
-import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.grpc.GrpcReflectionFeature;
 import io.helidon.webserver.grpc.GrpcRouting;
@@ -17,9 +15,11 @@ import io.opsscaffold.daemon.config.ConfigPusher;
 import io.opsscaffold.daemon.heartbeat.HeartbeatHttpService;
 import io.opsscaffold.daemon.heartbeat.HeartbeatIntake;
 import io.opsscaffold.daemon.heartbeat.UnixSocketHeartbeatServer;
+import io.opsscaffold.daemon.link.ChannelSource;
 import io.opsscaffold.daemon.link.LinkCommands;
 import io.opsscaffold.daemon.link.LinkPolicy;
 import io.opsscaffold.daemon.link.LinkRunner;
+import io.opsscaffold.daemon.link.ManagerChannels;
 import io.opsscaffold.daemon.link.Outbox;
 import io.opsscaffold.daemon.logs.AgentLogs;
 import io.opsscaffold.daemon.monitor.HealthMonitor;
@@ -42,7 +42,6 @@ import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -67,16 +66,16 @@ public final class DaemonApp implements AutoCloseable {
    * @param time every timer of the daemon waits on it
    * @param random the jitter of restart and reconnect delays, uniform in [0, 1)
    * @param launchers makes the process launcher from the agents' log files
-   * @param channels makes the channel to the manager from the link settings
+   * @param channels makes the source of the channel to the manager from the link settings
    */
   public record Wiring(
       Time time,
       DoubleSupplier random,
       Function<AgentLogs, ProcessLauncher> launchers,
-      Function<LinkPolicy, ManagedChannel> channels) {
+      Function<LinkPolicy, ChannelSource> channels) {
     /** Real time, real processes, the manager at {@code manager.address}. */
     public static Wiring production() {
-      return new Wiring(Time.system(), Math::random, OsProcessLauncher::new, DaemonApp::channel);
+      return new Wiring(Time.system(), Math::random, OsProcessLauncher::new, ManagerChannels::new);
     }
   }
 
@@ -87,7 +86,7 @@ public final class DaemonApp implements AutoCloseable {
   private final WebServer server;
   private final Optional<UnixSocketHeartbeatServer> socket;
   private final LinkRunner link;
-  private final ManagedChannel channel;
+  private final ChannelSource channel;
 
   private DaemonApp(
       DaemonSettings settings,
@@ -97,7 +96,7 @@ public final class DaemonApp implements AutoCloseable {
       WebServer server,
       Optional<UnixSocketHeartbeatServer> socket,
       LinkRunner link,
-      ManagedChannel channel) {
+      ChannelSource channel) {
     this.settings = settings;
     this.reread = reread;
     this.supervisor = supervisor;
@@ -178,7 +177,7 @@ public final class DaemonApp implements AutoCloseable {
     health.start();
     DaemonMetrics.register(telemetry.meter(), settings.nodeId(), supervisor, health, intake);
 
-    ManagedChannel channel = wiring.channels().apply(settings.link());
+    ChannelSource channel = wiring.channels().apply(settings.link());
     LinkCommands commands =
         new LinkCommands(
             supervisor,
@@ -201,15 +200,6 @@ public final class DaemonApp implements AutoCloseable {
     link.start();
     self[0] = new DaemonApp(settings, reread, supervisor, health, server, socket, link, channel);
     return self[0];
-  }
-
-  /** The channel to the manager at {@code manager.address}. */
-  static ManagedChannel channel(LinkPolicy policy) {
-    return OkHttpChannelBuilder.forTarget(policy.address())
-        .usePlaintext()
-        .keepAliveTime(30, TimeUnit.SECONDS)
-        .keepAliveTimeout(10, TimeUnit.SECONDS)
-        .build();
   }
 
   /**
@@ -283,7 +273,7 @@ public final class DaemonApp implements AutoCloseable {
     health.close();
     supervisor.close(settings.stopAgentsOnExit());
     link.close();
-    channel.shutdownNow();
+    channel.close();
     socket.ifPresent(UnixSocketHeartbeatServer::close);
     server.stop();
   }

@@ -47,6 +47,64 @@ public record DaemonSettings(
 
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
+  /**
+   * {@code manager.tls}: the manager's CA from {@code ca-file}, or pinned by {@code ca-fingerprint}
+   * (fetched on first contact, kept in {@code <data-dir>/tls/manager-ca.crt}), or {@code insecure}
+   * for a manager on a loopback address; with none of them, a CA kept from an earlier pin.
+   */
+  private static io.opsscaffold.daemon.link.ManagerTrust trust(Settings s, Path dataDir) {
+    Settings t = s.section("manager.tls");
+    String caFile = t.string("ca-file", "");
+    String fingerprint = t.string("ca-fingerprint", "");
+    boolean insecure = t.bool("insecure", false);
+    Path kept = dataDir.resolve("tls").resolve("manager-ca.crt");
+    int given = (caFile.isBlank() ? 0 : 1) + (fingerprint.isBlank() ? 0 : 1) + (insecure ? 1 : 0);
+    if (given > 1) {
+      t.problem("", "give one of ca-file, ca-fingerprint and insecure, not several");
+    }
+    if (insecure) {
+      String address = s.string("manager.address", "127.0.0.1:8080");
+      String host = java.net.URI.create("tcp://" + address).getHost();
+      if (host == null || !loopback(host)) {
+        t.problem(
+            "insecure",
+            "plaintext is only allowed to a manager on a loopback address (manager.address is "
+                + address
+                + ")");
+      }
+      return new io.opsscaffold.daemon.link.ManagerTrust.Insecure();
+    }
+    if (!caFile.isBlank()) {
+      // Read when the link connects: a deployment may put it there after the daemon starts.
+      return new io.opsscaffold.daemon.link.ManagerTrust.CaFile(Path.of(caFile));
+    }
+    if (!fingerprint.isBlank()) {
+      try {
+        return new io.opsscaffold.daemon.link.ManagerTrust.Pinned(
+            io.opsscaffold.security.Fingerprints.parse(fingerprint), kept);
+      } catch (IllegalArgumentException e) {
+        t.problem("ca-fingerprint", e.getMessage());
+        return new io.opsscaffold.daemon.link.ManagerTrust.Insecure();
+      }
+    }
+    if (java.nio.file.Files.isRegularFile(kept)) {
+      return new io.opsscaffold.daemon.link.ManagerTrust.CaFile(kept);
+    }
+    t.problem(
+        "",
+        "the daemon needs to know its manager: set ca-file (the manager's tls.dir/ca.crt), or"
+            + " ca-fingerprint (the manager prints it at start), or insecure: true for a manager on this machine");
+    return new io.opsscaffold.daemon.link.ManagerTrust.Insecure();
+  }
+
+  private static boolean loopback(String host) {
+    try {
+      return java.net.InetAddress.getByName(host).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
+  }
+
   /** Reads and checks every key; throws SettingsException listing each problem by key. */
   public static DaemonSettings read(Settings s) {
     String detectedHost = detectHostname();
@@ -80,7 +138,8 @@ public record DaemonSettings(
                 "manager.stats-interval",
                 Duration.ofSeconds(30),
                 Duration.ofMillis(200),
-                Duration.ofHours(1)));
+                Duration.ofHours(1)),
+            trust(s, dataDir));
     DaemonSettings settings =
         new DaemonSettings(
             nodeId,

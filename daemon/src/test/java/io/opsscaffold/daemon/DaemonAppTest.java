@@ -58,7 +58,7 @@ class DaemonAppTest {
   private static String yaml(Path dir, String... agents) {
     StringBuilder b =
         new StringBuilder(
-            "node:\n  id: n1\n  labels:\n    area: east\n"
+            "node:\n  id: n1\n  labels:\n    area: east\nmanager:\n  tls:\n    insecure: true\n"
                 + "server:\n  port: 0\n  socket: "
                 + dir.resolve("d.sock")
                 + "\ndata-dir: "
@@ -108,7 +108,9 @@ class DaemonAppTest {
                 time,
                 () -> 0.0,
                 logs -> launcher,
-                policy -> InProcessChannelBuilder.forName(name).build()));
+                policy ->
+                    io.opsscaffold.daemon.link.LinkRunnerTest.source(
+                        InProcessChannelBuilder.forName(name).build())));
   }
 
   private String readConfig() {

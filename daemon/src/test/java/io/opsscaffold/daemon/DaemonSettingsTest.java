@@ -23,6 +23,7 @@ class DaemonSettingsTest {
           labels: {area: east, cloud-id: 3, extra: {rack: r7}}
         manager:
           address: manager:8080
+          tls: {ca-fingerprint: "SHA256:ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB"}
         agents:
           - id: a1
             command: sh
@@ -73,6 +74,7 @@ class DaemonSettingsTest {
             Settings.ofYaml(
                 """
         node: {id: n1}
+        manager: {tls: {insecure: true}}
         agent:
           id: solo
           command: sh
@@ -109,6 +111,40 @@ class DaemonSettingsTest {
     assertTrue(m.contains("agents.1.id: duplicate agent id 'a1'"), m);
     assertTrue(m.contains("agents.1.working-dir: directory '/no/such/dir' does not exist"), m);
     assertTrue(m.contains("agents.2.id: is required"), m);
-    assertEquals(8, e.problems().size(), m);
+    assertTrue(m.contains("manager.tls: the daemon needs to know its manager: set ca-file"), m);
+    assertEquals(9, e.problems().size(), m);
+  }
+
+  private static String problems(String yaml) {
+    return assertThrows(SettingsException.class, () -> DaemonSettings.read(Settings.ofYaml(yaml)))
+        .getMessage();
+  }
+
+  @Test
+  void theManagerIsTrustedByItsCaFileOrFingerprintAndPlaintextOnlyOnLoopback() {
+    DaemonSettings pinned =
+        DaemonSettings.read(
+            Settings.ofYaml(
+                "node: {id: n1}\nmanager: {tls: {ca-fingerprint: \""
+                    + "ab:".repeat(31)
+                    + "ab\"}}\n"));
+    assertEquals(
+        new io.opsscaffold.daemon.link.ManagerTrust.Pinned(
+            "sha256:" + "ab".repeat(32), java.nio.file.Path.of("data/daemon/tls/manager-ca.crt")),
+        pinned.link().trust());
+    String m =
+        problems("node: {id: n1}\nmanager: {address: 10.1.2.3:8080, tls: {insecure: true}}\n");
+    assertTrue(
+        m.contains(
+            "manager.tls.insecure: plaintext is only allowed to a manager on a loopback address"
+                + " (manager.address is 10.1.2.3:8080)"),
+        m);
+    assertTrue(
+        problems("node: {id: n1}\nmanager: {tls: {ca-fingerprint: nope}}\n")
+            .contains("manager.tls.ca-fingerprint: a CA fingerprint is sha256: and 64 hex digits"));
+    assertTrue(
+        problems("node: {id: n1}\nmanager: {tls: {ca-file: /etc/hostname, insecure: true}}\n")
+            .contains(
+                "manager.tls: give one of ca-file, ca-fingerprint and insecure, not several"));
   }
 }

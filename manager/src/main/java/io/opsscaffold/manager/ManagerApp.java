@@ -22,6 +22,7 @@ import io.opsscaffold.manager.operations.CommandRouter;
 import io.opsscaffold.manager.operations.OperationService;
 import io.opsscaffold.manager.persistence.Database;
 import io.opsscaffold.manager.persistence.JdbcFleetRepository;
+import io.opsscaffold.manager.tls.ManagerTls;
 import io.opsscaffold.observability.GrpcTracing;
 import io.opsscaffold.observability.HttpTracingFilter;
 import io.opsscaffold.observability.Telemetry;
@@ -31,6 +32,7 @@ import io.opsscaffold.transcoding.SharedMappers;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
@@ -52,6 +54,7 @@ public final class ManagerApp implements AutoCloseable {
   private final List<String> routes;
   private final io.opsscaffold.manager.alerts.AlertEngine alerts;
   private final io.opsscaffold.manager.fleet.AgentWatch agentWatch;
+  private final Optional<ManagerTls> tls;
 
   private ManagerApp(
       WebServer server,
@@ -62,7 +65,9 @@ public final class ManagerApp implements AutoCloseable {
       HealthStatusManager health,
       List<String> routes,
       io.opsscaffold.manager.alerts.AlertEngine alerts,
-      io.opsscaffold.manager.fleet.AgentWatch agentWatch) {
+      io.opsscaffold.manager.fleet.AgentWatch agentWatch,
+      Optional<ManagerTls> tls) {
+    this.tls = tls;
     this.agentWatch = agentWatch;
     this.alerts = alerts;
     this.server = server;
@@ -83,6 +88,7 @@ public final class ManagerApp implements AutoCloseable {
   public static ManagerApp start(ManagerSettings settings, Telemetry telemetry, Time time) {
     SharedMappers.install();
     Clock clock = time.clock();
+    Optional<ManagerTls> tls = ManagerTls.prepare(settings.tls(), settings.host(), clock);
     Database database = Database.open(settings.database());
     FleetRepository repository = new JdbcFleetRepository(database);
     SessionRegistry registry = new SessionRegistry();
@@ -162,15 +168,14 @@ public final class ManagerApp implements AutoCloseable {
 
     HttpRouting.Builder http = HttpRouting.builder().addFilter(new HttpTracingFilter(telemetry));
     transcoder.register(http);
-    WebServer server =
+    io.helidon.webserver.WebServerConfig.Builder serverBuilder =
         WebServer.builder()
             .host(settings.host())
             .port(settings.port())
             .connectionOptions(o -> o.tcpNoDelay(true))
             // Blocking sockets (virtual threads park on them as cheaply): Helidon's NIO socket
-            // keeps an
-            // 8 KiB write buffer per connection besides its read buffer, a seventh of what each
-            // daemon's stream costs the manager.
+            // keeps an 8 KiB write buffer per connection besides its read buffer, a seventh of what
+            // each daemon's stream costs the manager.
             .useNio(false)
             .idleConnectionTimeout(Duration.ofHours(1))
             .shutdownHook(false)
@@ -184,9 +189,9 @@ public final class ManagerApp implements AutoCloseable {
                         io.opsscaffold.api.compat.controller.v1.ControllerProto.getDescriptor(),
                         controller)
                     .service(LinkProto.getDescriptor(), link)
-                    .service(HealthProto.getDescriptor(), health.getHealthService()))
-            .build()
-            .start();
+                    .service(HealthProto.getDescriptor(), health.getHealthService()));
+    tls.ifPresent(t -> serverBuilder.tls(t.serverTls()));
+    WebServer server = serverBuilder.build().start();
     connectivity.start(repository);
     alerts.start();
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
@@ -204,7 +209,9 @@ public final class ManagerApp implements AutoCloseable {
                 + settings.host()
                 + ":"
                 + server.port()
-                + " (gRPC and HTTP/JSON), database "
+                + " (gRPC and HTTP/JSON, "
+                + tls.map(t -> "TLS, CA " + t.ca().fingerprint()).orElse("PLAINTEXT")
+                + "), database "
                 + database.vendor());
     return new ManagerApp(
         server,
@@ -215,7 +222,21 @@ public final class ManagerApp implements AutoCloseable {
         health,
         transcoder.describeRoutes(),
         alerts,
-        agentWatch);
+        agentWatch,
+        tls);
+  }
+
+  /**
+   * The CA daemons and clients trust (its certificate is {@code ca.crt} in tls.dir); empty without
+   * TLS.
+   */
+  public Optional<java.security.cert.X509Certificate> caCertificate() {
+    return tls.map(t -> t.ca().certificate());
+  }
+
+  /** The CA's SHA-256 fingerprint, as daemons pin it; empty without TLS. */
+  public Optional<String> caFingerprint() {
+    return tls.map(t -> t.ca().fingerprint());
   }
 
   public int port() {

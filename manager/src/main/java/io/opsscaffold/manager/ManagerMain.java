@@ -33,7 +33,14 @@ public final class ManagerMain {
     Telemetry telemetry =
         Telemetry.start(
             new TelemetryPolicy("ops-manager", settings.otlpEndpoint(), Optional.empty()));
-    ManagerApp app = ManagerApp.start(settings, telemetry);
+    ManagerApp app;
+    try {
+      app = ManagerApp.start(settings, telemetry);
+    } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     // SIGTERM and Ctrl-C run this hook. After a clean stop the process ends with status 0 (the JVM
     // would report 143 for SIGTERM), so supervisors and scripts can tell a clean stop from a crash.
@@ -47,7 +54,18 @@ public final class ManagerMain {
                   Runtime.getRuntime().halt(0);
                 },
                 "manager-shutdown"));
-    System.out.println("ops-manager ready on port " + app.port());
+    System.out.println(
+        "ops-manager ready on port "
+            + app.port()
+            + app.caFingerprint()
+                .map(
+                    fp ->
+                        " (TLS; CA fingerprint "
+                            + fp
+                            + ", certificate "
+                            + settings.tls().dir().resolve("ca.crt")
+                            + ")")
+                .orElse(" (PLAINTEXT: tls.insecure)"));
     stopped.await();
   }
 

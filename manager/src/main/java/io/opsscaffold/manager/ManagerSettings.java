@@ -18,6 +18,7 @@ import java.util.Optional;
  * @param otlpEndpoint OTLP endpoint for traces; empty = from OTEL_* variables, or off
  * @param alertScanInterval how often availability is re-judged for alerts (also after each commit)
  * @param alertWebhook where alert events are posted, if anywhere
+ * @param tls how the port is protected: TLS with the manager's own CA by default
  */
 public record ManagerSettings(
     String host,
@@ -28,9 +29,10 @@ public record ManagerSettings(
     Duration operationTimeout,
     Optional<String> otlpEndpoint,
     Duration alertScanInterval,
-    Optional<java.net.URI> alertWebhook) {
+    Optional<java.net.URI> alertWebhook,
+    io.opsscaffold.manager.tls.TlsPolicy tls) {
 
-  /** Settings for tests: alerts scanned every second, no webhook. */
+  /** Settings for tests: alerts scanned every second, no webhook, plaintext on loopback. */
   public ManagerSettings(
       String host,
       int port,
@@ -48,7 +50,8 @@ public record ManagerSettings(
         operationTimeout,
         otlpEndpoint,
         Duration.ofSeconds(1),
-        Optional.empty());
+        Optional.empty(),
+        io.opsscaffold.manager.tls.TlsPolicy.insecure(database.dataDir()));
   }
 
   /** Reads every key (see the README's table); throws SettingsException naming each bad one. */
@@ -87,9 +90,33 @@ public record ManagerSettings(
                 Duration.ofSeconds(2),
                 Duration.ofMillis(100),
                 Duration.ofMinutes(10)),
-            webhook(s));
+            webhook(s),
+            tls(s.section("tls"), dataDir));
     s.finish();
     return settings;
+  }
+
+  /** {@code tls.*}: see the README's table. */
+  private static io.opsscaffold.manager.tls.TlsPolicy tls(Settings t, Path dataDir) {
+    String cert = t.string("cert-file", "");
+    String key = t.string("key-file", "");
+    if (cert.isBlank() != key.isBlank()) {
+      t.problem(
+          cert.isBlank() ? "cert-file" : "key-file",
+          "is required with tls." + (cert.isBlank() ? "key-file" : "cert-file"));
+    }
+    return new io.opsscaffold.manager.tls.TlsPolicy(
+        t.bool("insecure", false),
+        Path.of(t.string("dir", dataDir.resolve("tls").toString())),
+        Optional.of(cert).filter(c -> !c.isBlank()).map(Path::of),
+        Optional.of(key).filter(k -> !k.isBlank()).map(Path::of),
+        t.strings("names"),
+        t.duration(
+            "server-cert-validity",
+            Duration.ofDays(365),
+            Duration.ofDays(1),
+            Duration.ofDays(3650)),
+        Optional.of(t.string("ca-export", "")).filter(e -> !e.isBlank()).map(Path::of));
   }
 
   private static Optional<java.net.URI> webhook(Settings s) {

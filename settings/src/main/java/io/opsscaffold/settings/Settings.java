@@ -142,7 +142,7 @@ public final class Settings {
   }
 
   private String full(String key) {
-    return prefix.isEmpty() ? key : prefix + "." + key;
+    return prefix.isEmpty() ? key : key.isEmpty() ? prefix : prefix + "." + key;
   }
 
   private static ConfigNode at(ConfigNode root, String dottedKey) {

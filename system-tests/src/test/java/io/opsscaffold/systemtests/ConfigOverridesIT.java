@@ -95,7 +95,20 @@ class ConfigOverridesIT {
                     "127.0.0.1")));
     Process p = pb.start();
     try {
-      HttpClient http = HttpClient.newHttpClient();
+      // TLS is on by default: the manager made its CA under DATA__DIR, and a client trusts it.
+      Path caFile = data.resolve("tls").resolve("ca.crt");
+      Await.until(
+          Duration.ofSeconds(60),
+          "the manager's CA in " + caFile,
+          () -> Files.exists(caFile),
+          e -> e);
+      HttpClient http =
+          HttpClient.newBuilder()
+              .sslContext(
+                  io.opsscaffold.security.TlsContexts.create(
+                      java.util.Optional.empty(),
+                      io.opsscaffold.security.Pem.certificates(Files.readString(caFile))))
+              .build();
       Await.until(
           Duration.ofSeconds(60),
           "the manager on port " + port + " from SERVER_PORT",
@@ -103,7 +116,7 @@ class ConfigOverridesIT {
             try {
               return http.send(
                       HttpRequest.newBuilder(
-                              URI.create("http://127.0.0.1:" + port + "/api/v1/nodes"))
+                              URI.create("https://127.0.0.1:" + port + "/api/v1/nodes"))
                           .build(),
                       HttpResponse.BodyHandlers.discarding())
                   .statusCode();

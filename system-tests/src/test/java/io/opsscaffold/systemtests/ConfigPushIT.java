@@ -108,7 +108,7 @@ class ConfigPushIT {
         stack.http.send(
             HttpRequest.newBuilder(
                     URI.create(
-                        "http://127.0.0.1:"
+                        "https://127.0.0.1:"
                             + stack.managerPort
                             + "/api/v1/nodes/"
                             + Stack.NODE

@@ -12,7 +12,6 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
@@ -72,7 +71,7 @@ class SpineIT {
                     "OTEL_EXPORTER_OTLP_ENDPOINT", traces.endpoint(),
                     "OTEL_BSP_SCHEDULE_DELAY", "100")));
     stack.startManager().startDaemon();
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", stack.managerPort).usePlaintext().build();
+    channel = stack.managerChannel();
     fleet = FleetServiceGrpc.newBlockingStub(channel);
   }
 

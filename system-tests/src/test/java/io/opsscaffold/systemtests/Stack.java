@@ -4,6 +4,8 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.opsscaffold.api.fleet.v1.ListAgentsResponse;
 import io.opsscaffold.manager.persistence.TestDatabases;
+import io.opsscaffold.security.CertificateAuthority;
+import io.opsscaffold.security.TlsContexts;
 import io.opsscaffold.testing.Await;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,7 +37,13 @@ final class Stack implements AutoCloseable {
   final List<String> agentIds;
   final TestDatabases.Created database;
   final Map<String, String> env;
-  final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  /**
+   * The manager's CA, made before the manager starts (which then keeps it) so daemons can pin it.
+   */
+  final CertificateAuthority ca;
+
+  final HttpClient http;
   AppProcess manager;
   AppProcess daemon;
   private final Map<String, String> agentFaults;
@@ -71,6 +79,13 @@ final class Stack implements AutoCloseable {
       Map<String, String> env)
       throws IOException {
     this.dir = Files.createTempDirectory("ops-it-");
+    this.ca =
+        CertificateAuthority.loadOrCreate(dir.resolve("manager-tls"), java.time.Clock.systemUTC());
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .sslContext(TlsContexts.create(Optional.empty(), List.of(ca.certificate())))
+            .build();
     this.agentFaults = agentFaults;
     this.agentSpecs = agentSpecs;
     this.extraAgents = extraAgents;
@@ -109,8 +124,10 @@ final class Stack implements AutoCloseable {
           offline-grace: 2s
         operations:
           default-timeout: 20s
+        tls:
+          dir: %s
         """
-            .formatted(managerPort, database.url(), database.user()));
+            .formatted(managerPort, database.url(), database.user(), dir.resolve("manager-tls")));
     StringBuilder daemon =
         new StringBuilder(
             """
@@ -127,6 +144,8 @@ final class Stack implements AutoCloseable {
           reconnect-max: 1s
           ping-interval: 500ms
           stats-interval: 1s
+          tls:
+            ca-fingerprint: %s
         server:
           port: %d
         data-dir: %s
@@ -134,7 +153,8 @@ final class Stack implements AutoCloseable {
           interval: 500ms
         agents:
         """
-                .formatted(NODE, managerPort, daemonPort, dir.resolve("daemon-data")));
+                .formatted(
+                    NODE, managerPort, ca.fingerprint(), daemonPort, dir.resolve("daemon-data")));
     for (int i = 0; i < agentIds.size(); i++) {
       String id = agentIds.get(i);
       // Odd agents heartbeat over the daemon's Unix socket, even ones over HTTP: both transports
@@ -244,8 +264,23 @@ final class Stack implements AutoCloseable {
             .build());
   }
 
+  /** A gRPC channel to the manager over TLS, trusting its CA. */
+  io.grpc.ManagedChannel managerChannel() {
+    try {
+      return io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress(
+              "127.0.0.1", managerPort)
+          .sslContext(
+              io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
+                  .trustManager(ca.certificate())
+                  .build())
+          .build();
+    } catch (javax.net.ssl.SSLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private URI uri(String path) {
-    return URI.create("http://127.0.0.1:" + managerPort + path);
+    return URI.create("https://127.0.0.1:" + managerPort + path);
   }
 
   private HttpResponse<String> send(HttpRequest request) {

@@ -11,6 +11,7 @@ import java.time.Duration;
  * @param pingInterval keepalive period until the manager's Welcome sets its own
  * @param coalesce how long to linger after a change so that simultaneous changes share a message
  * @param statsInterval how often the host's measurements are sent
+ * @param trust how the daemon knows it talks to its own manager
  */
 public record LinkPolicy(
     String address,
@@ -18,4 +19,5 @@ public record LinkPolicy(
     Duration reconnectMax,
     Duration pingInterval,
     Duration coalesce,
-    Duration statsInterval) {}
+    Duration statsInterval,
+    ManagerTrust trust) {}

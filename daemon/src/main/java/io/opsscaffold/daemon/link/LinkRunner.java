@@ -2,7 +2,6 @@ package io.opsscaffold.daemon.link;
 
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
-import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.opsscaffold.api.link.v1.AgentDelta;
@@ -49,7 +48,7 @@ public final class LinkRunner implements AutoCloseable {
 
   private final LinkPolicy policy;
   private final Hello hello;
-  private final Channel channel;
+  private final ChannelSource channels;
   private final Supplier<List<AgentSnapshot>> fullState;
   private final Outbox outbox;
   private final LinkCommands commands;
@@ -62,7 +61,8 @@ public final class LinkRunner implements AutoCloseable {
   private volatile Connection current;
 
   /**
-   * @param channel where the manager is; the caller owns it (and closes it after this)
+   * @param channels where the manager is: asked for the channel before each connect; the caller
+   *     owns it (and closes it after this)
    * @param fullState every agent's current state, sent on each connect and resync
    * @param hostStats the host's latest measurements, sent every stats interval
    * @param time reconnect delays, keepalive and coalescing wait on it
@@ -71,7 +71,7 @@ public final class LinkRunner implements AutoCloseable {
   public LinkRunner(
       LinkPolicy policy,
       Hello hello,
-      Channel channel,
+      ChannelSource channels,
       Supplier<List<AgentSnapshot>> fullState,
       Outbox outbox,
       LinkCommands commands,
@@ -80,7 +80,7 @@ public final class LinkRunner implements AutoCloseable {
       DoubleSupplier random) {
     this.policy = policy;
     this.hello = hello;
-    this.channel = channel;
+    this.channels = channels;
     this.fullState = fullState;
     this.outbox = outbox;
     this.commands = commands;
@@ -168,6 +168,15 @@ public final class LinkRunner implements AutoCloseable {
     }
 
     private String serveUntilEnd() throws InterruptedException {
+      io.grpc.Channel channel;
+      try {
+        channel = channels.channel();
+      } catch (java.io.IOException e) {
+        return "cannot reach the manager: " + e.getMessage();
+      } catch (SecurityException e) {
+        LOG.severe(e.getMessage());
+        return "the manager is not trusted: " + e.getMessage();
+      }
       synchronized (sendLock) {
         requests = DaemonLinkServiceGrpc.newStub(channel).connect(this);
       }

@@ -55,7 +55,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and sequence numbers, keepalive, a dead manager noticed, reconnect with backoff, resync, and
  * commands carried out once. Time is manual: every interval and delay passes when the test says.
  */
-class LinkRunnerTest {
+public class LinkRunnerTest {
   private static final LinkPolicy POLICY =
       new LinkPolicy(
           "in-process",
@@ -63,7 +63,8 @@ class LinkRunnerTest {
           Duration.ofSeconds(8),
           Duration.ofSeconds(10),
           Duration.ZERO,
-          Duration.ofHours(1));
+          Duration.ofHours(1),
+          new ManagerTrust.Insecure());
 
   @TempDir Path dir;
   private final ManualTime time = new ManualTime();
@@ -205,7 +206,7 @@ class LinkRunnerTest {
         new LinkRunner(
             POLICY,
             Hello.newBuilder().setNodeId("n1").build(),
-            channel,
+            source(channel),
             supervisor::snapshots,
             outbox,
             commands,
@@ -221,6 +222,21 @@ class LinkRunnerTest {
     supervisor.close(false);
     channel.shutdownNow();
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  /** The in-process channel as the link asks for it. */
+  public static ChannelSource source(io.grpc.ManagedChannel channel) {
+    return new ChannelSource() {
+      @Override
+      public io.grpc.Channel channel() {
+        return channel;
+      }
+
+      @Override
+      public void close() {
+        channel.shutdownNow();
+      }
+    };
   }
 
   private ManagerSide nextStream() throws InterruptedException {

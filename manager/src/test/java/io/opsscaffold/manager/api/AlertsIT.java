@@ -51,6 +51,7 @@ class AlertsIT {
   private TestDatabases.Created pg;
   private Telemetry telemetry;
   private ManagerApp manager;
+  private java.nio.file.Path data;
   private ManagedChannel channel;
   private HttpServer hook;
   private final List<String> delivered = new CopyOnWriteArrayList<>();
@@ -82,14 +83,15 @@ class AlertsIT {
             new ManagerSettings(
                 "127.0.0.1",
                 0,
-                pg.settings(Files.createTempDirectory("m")),
+                pg.settings(data = Files.createTempDirectory("m")),
                 Duration.ofSeconds(5),
                 Duration.ofMillis(300),
                 Duration.ofSeconds(5),
                 Optional.empty(),
                 Duration.ofMillis(200),
                 Optional.of(
-                    URI.create("http://127.0.0.1:" + hook.getAddress().getPort() + "/hook"))),
+                    URI.create("http://127.0.0.1:" + hook.getAddress().getPort() + "/hook")),
+                io.opsscaffold.manager.tls.TlsPolicy.insecure(data)),
             telemetry);
     channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
   }

@@ -1,0 +1,22 @@
+package io.opsscaffold.daemon.link;
+
+import io.grpc.Channel;
+import java.io.IOException;
+
+/**
+ * Where the link's channel to the manager comes from. {@link #channel} is called by the link loop
+ * before each connect attempt; a failure (the manager's CA cannot be fetched yet, or is not the
+ * pinned one) counts as a failed attempt and is retried with the backoff.
+ */
+public interface ChannelSource extends AutoCloseable {
+  /**
+   * The channel, built on first success and reused.
+   *
+   * @throws IOException when what it needs cannot be had now (retry later)
+   * @throws SecurityException when the manager is not the one this daemon trusts
+   */
+  Channel channel() throws IOException;
+
+  @Override
+  void close();
+}

@@ -1,0 +1,121 @@
+package io.opsscaffold.daemon.link;
+
+import io.grpc.Channel;
+import io.grpc.ManagedChannel;
+import io.grpc.okhttp.OkHttpChannelBuilder;
+import io.opsscaffold.files.AtomicFiles;
+import io.opsscaffold.security.Fingerprints;
+import io.opsscaffold.security.Pem;
+import io.opsscaffold.security.PinnedCa;
+import io.opsscaffold.security.TlsContexts;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The daemon's channel to the manager at {@code manager.address}, over TLS that trusts the
+ * manager's CA only ({@link ManagerTrust}); the manager's certificate must name the address the
+ * daemon dials. Built lazily by the link loop, so a daemon started before its manager keeps
+ * supervising and gets its channel once the manager answers. Not thread-safe: the link loop owns
+ * it.
+ */
+public final class ManagerChannels implements ChannelSource {
+  private static final Logger LOG = Logger.getLogger(ManagerChannels.class.getName());
+  private static final Duration FETCH_TIMEOUT = Duration.ofSeconds(10);
+
+  private final LinkPolicy policy;
+  private ManagedChannel channel;
+
+  public ManagerChannels(LinkPolicy policy) {
+    this.policy = policy;
+  }
+
+  @Override
+  public Channel channel() throws IOException {
+    if (channel == null) {
+      channel = build();
+    }
+    return channel;
+  }
+
+  private ManagedChannel build() throws IOException {
+    OkHttpChannelBuilder b =
+        OkHttpChannelBuilder.forTarget(policy.address())
+            .keepAliveTime(30, TimeUnit.SECONDS)
+            .keepAliveTimeout(10, TimeUnit.SECONDS);
+    Optional<X509Certificate> ca = ca();
+    if (ca.isEmpty()) {
+      LOG.warning(
+          "TLS IS OFF (manager.tls.insecure: true): the link to "
+              + policy.address()
+              + " is plaintext and the manager is not authenticated");
+      return b.usePlaintext().build();
+    }
+    return b.sslSocketFactory(
+            TlsContexts.create(Optional.empty(), List.of(ca.get())).getSocketFactory())
+        .build();
+  }
+
+  /** The manager's CA to trust; empty for insecure mode. */
+  Optional<X509Certificate> ca() throws IOException {
+    return switch (policy.trust()) {
+      case ManagerTrust.Insecure i -> Optional.empty();
+      case ManagerTrust.CaFile f -> Optional.of(read(f.file()));
+      case ManagerTrust.Pinned p -> Optional.of(pinned(p));
+    };
+  }
+
+  private X509Certificate pinned(ManagerTrust.Pinned p) throws IOException {
+    String pin = Fingerprints.parse(p.fingerprint());
+    if (Files.exists(p.store())) {
+      X509Certificate kept = read(p.store());
+      if (!Fingerprints.sha256(kept).equals(pin)) {
+        throw new SecurityException(
+            "the manager CA kept in "
+                + p.store()
+                + " has fingerprint "
+                + Fingerprints.sha256(kept)
+                + ", not the configured "
+                + pin
+                + "; remove the file if the manager's CA was replaced on purpose");
+      }
+      return kept;
+    }
+    URI target = URI.create("tcp://" + policy.address());
+    X509Certificate ca = PinnedCa.fetch(target.getHost(), target.getPort(), pin, FETCH_TIMEOUT);
+    Files.createDirectories(p.store().toAbsolutePath().getParent());
+    AtomicFiles.write(
+        p.store(),
+        Pem.encode(ca).getBytes(StandardCharsets.UTF_8),
+        PosixFilePermissions.fromString("rw-r--r--"));
+    LOG.info(() -> "the manager's CA " + pin + " is pinned and kept in " + p.store());
+    return ca;
+  }
+
+  private static X509Certificate read(java.nio.file.Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IOException(
+          "the manager's CA certificate " + file + " (manager.tls.ca-file) does not exist (yet)");
+    }
+    try {
+      return Pem.certificates(Files.readString(file)).get(0);
+    } catch (IllegalArgumentException e) {
+      throw new IOException(file + " holds no certificate: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (channel != null) {
+      channel.shutdownNow();
+    }
+  }
+}

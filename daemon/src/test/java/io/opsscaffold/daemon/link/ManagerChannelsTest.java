@@ -1,0 +1,177 @@
+package io.opsscaffold.daemon.link;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.stub.StreamObserver;
+import io.helidon.common.tls.Tls;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.grpc.GrpcRouting;
+import io.opsscaffold.api.link.v1.DaemonLinkServiceGrpc;
+import io.opsscaffold.api.link.v1.DaemonMessage;
+import io.opsscaffold.api.link.v1.Hello;
+import io.opsscaffold.api.link.v1.LinkProto;
+import io.opsscaffold.api.link.v1.ManagerMessage;
+import io.opsscaffold.api.link.v1.Welcome;
+import io.opsscaffold.security.CertificateAuthority;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The daemon's channel to a manager over real TLS: by CA file, by pinned fingerprint, never to a
+ * stranger.
+ */
+class ManagerChannelsTest {
+  @TempDir Path dir;
+  private CertificateAuthority ca;
+  private WebServer manager;
+
+  @BeforeEach
+  void start() throws Exception {
+    ca = CertificateAuthority.loadOrCreate(dir.resolve("manager-tls"), Clock.systemUTC());
+    CertificateAuthority.Issued server =
+        ca.issueServer("ops-manager", List.of("127.0.0.1"), Duration.ofDays(1));
+    manager =
+        WebServer.builder()
+            .host("127.0.0.1")
+            .port(0)
+            .tls(Tls.builder().privateKey(server.key()).privateKeyCertChain(server.chain()).build())
+            .addRouting(
+                GrpcRouting.builder()
+                    .service(
+                        LinkProto.getDescriptor(),
+                        new DaemonLinkServiceGrpc.DaemonLinkServiceImplBase() {
+                          @Override
+                          public StreamObserver<DaemonMessage> connect(
+                              StreamObserver<ManagerMessage> out) {
+                            return new StreamObserver<>() {
+                              @Override
+                              public void onNext(DaemonMessage m) {
+                                out.onNext(
+                                    ManagerMessage.newBuilder()
+                                        .setWelcome(
+                                            Welcome.newBuilder()
+                                                .setSessionId("hello " + m.getHello().getNodeId()))
+                                        .build());
+                              }
+
+                              @Override
+                              public void onError(Throwable t) {}
+
+                              @Override
+                              public void onCompleted() {
+                                out.onCompleted();
+                              }
+                            };
+                          }
+                        }))
+            .build()
+            .start();
+  }
+
+  @AfterEach
+  void stop() {
+    manager.stop();
+  }
+
+  private LinkPolicy policy(ManagerTrust trust) {
+    return new LinkPolicy(
+        "127.0.0.1:" + manager.port(),
+        Duration.ofSeconds(1),
+        Duration.ofSeconds(8),
+        Duration.ofSeconds(10),
+        Duration.ZERO,
+        Duration.ofHours(1),
+        trust);
+  }
+
+  /** Says Hello on a new stream and returns the Welcome's session id. */
+  private static String hello(ChannelSource source) throws Exception {
+    CompletableFuture<String> welcome = new CompletableFuture<>();
+    StreamObserver<DaemonMessage> out =
+        DaemonLinkServiceGrpc.newStub(source.channel())
+            .connect(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(ManagerMessage m) {
+                    welcome.complete(m.getWelcome().getSessionId());
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {
+                    welcome.completeExceptionally(t);
+                  }
+
+                  @Override
+                  public void onCompleted() {}
+                });
+    out.onNext(DaemonMessage.newBuilder().setHello(Hello.newBuilder().setNodeId("n1")).build());
+    try {
+      return welcome.get(10, TimeUnit.SECONDS);
+    } finally {
+      out.onCompleted();
+    }
+  }
+
+  @Test
+  void aDaemonWithTheManagersCaFileTalksToIt() throws Exception {
+    try (ManagerChannels channels =
+        new ManagerChannels(
+            policy(new ManagerTrust.CaFile(dir.resolve("manager-tls").resolve("ca.crt"))))) {
+      assertEquals("hello n1", hello(channels));
+    }
+  }
+
+  @Test
+  void aPinnedFingerprintFetchesTheCaOnceAndKeepsIt() throws Exception {
+    Path store = dir.resolve("daemon").resolve("tls").resolve("manager-ca.crt");
+    try (ManagerChannels channels =
+        new ManagerChannels(policy(new ManagerTrust.Pinned(ca.fingerprint(), store)))) {
+      assertEquals("hello n1", hello(channels));
+    }
+    assertTrue(Files.exists(store), "the CA is kept for the next start");
+    manager.stop();
+    start(); // the manager restarts with its CA; the daemon's next start uses the CA it kept
+    try (ManagerChannels channels =
+        new ManagerChannels(
+            policy(
+                new ManagerTrust.Pinned(
+                    CertificateAuthority.loadOrCreate(dir.resolve("manager-tls"), Clock.systemUTC())
+                        .fingerprint(),
+                    store)))) {
+      assertEquals("hello n1", hello(channels));
+    }
+  }
+
+  @Test
+  void aManagerWithAnotherCaIsRefused() throws Exception {
+    Path store = dir.resolve("daemon").resolve("manager-ca.crt");
+    String other =
+        CertificateAuthority.loadOrCreate(dir.resolve("other"), Clock.systemUTC()).fingerprint();
+    try (ManagerChannels channels =
+        new ManagerChannels(policy(new ManagerTrust.Pinned(other, store)))) {
+      SecurityException e = assertThrows(SecurityException.class, channels::channel);
+      assertTrue(e.getMessage().contains("none of them the pinned CA " + other), e.getMessage());
+    }
+    assertFalse(Files.exists(store), "nothing is kept from a manager that was refused");
+    try (ManagerChannels channels =
+        new ManagerChannels(
+            policy(new ManagerTrust.CaFile(dir.resolve("other").resolve("ca.crt"))))) {
+      ExecutionException e = assertThrows(ExecutionException.class, () -> hello(channels));
+      assertTrue(
+          String.valueOf(e.getCause()).contains("UNAVAILABLE"), String.valueOf(e.getCause()));
+    }
+  }
+}

@@ -22,9 +22,20 @@ public final class HealthTracker {
     }
   }
 
+  /**
+   * Intervals shorter than this are not learned from: heartbeats that queued up while the daemon
+   * (or the agent) was paused arrive together, and a burst must not teach a timeout of
+   * milliseconds.
+   */
+  static final Duration MIN_LEARNED_INTERVAL = Duration.ofMillis(100);
+
+  /** A learned timeout is never shorter than this, whatever the agent's interval. */
+  static final Duration LEARNED_TIMEOUT_FLOOR = Duration.ofSeconds(3);
+
   private final HealthPolicy policy;
   private final Clock clock;
   private Instant started;
+  private Instant graceFrom;
   private Instant lastHeartbeat;
   private final Deque<Duration> intervals = new ArrayDeque<>();
   private long lastProgress = Long.MIN_VALUE;
@@ -61,9 +72,12 @@ public final class HealthTracker {
   public void heartbeat(OptionalLong progress) {
     Instant now = clock.instant();
     if (lastHeartbeat != null) {
-      intervals.addLast(Duration.between(lastHeartbeat, now));
-      if (intervals.size() > 5) {
-        intervals.removeFirst();
+      Duration interval = Duration.between(lastHeartbeat, now);
+      if (interval.compareTo(MIN_LEARNED_INTERVAL) >= 0) {
+        intervals.addLast(interval);
+        if (intervals.size() > 5) {
+          intervals.removeFirst();
+        }
       }
     }
     lastHeartbeat = now;
@@ -101,7 +115,19 @@ public final class HealthTracker {
     probeDetail = detail;
   }
 
-  /** The heartbeat timeout in force: configured, or three times the observed interval. */
+  /**
+   * The daemon was not running for a while (paused, suspended, a long collection): silence is
+   * counted from now, so agents that kept heartbeating into the void get a fresh timeout instead of
+   * being judged by the gap.
+   */
+  public void grace() {
+    graceFrom = clock.instant();
+  }
+
+  /**
+   * The heartbeat timeout in force: configured, or three times the longest of the last intervals
+   * seen (bursts ignored), never under {@link #LEARNED_TIMEOUT_FLOOR}.
+   */
   public Optional<Duration> heartbeatTimeout() {
     if (policy.heartbeatTimeout().isPresent()) {
       return policy.heartbeatTimeout().filter(d -> !d.isZero());
@@ -109,8 +135,9 @@ public final class HealthTracker {
     if (intervals.size() < 2) {
       return Optional.empty();
     }
-    Duration longest = intervals.stream().max(Duration::compareTo).orElseThrow();
-    return Optional.of(longest.multipliedBy(3));
+    Duration learned = intervals.stream().max(Duration::compareTo).orElseThrow().multipliedBy(3);
+    return Optional.of(
+        learned.compareTo(LEARNED_TIMEOUT_FLOOR) < 0 ? LEARNED_TIMEOUT_FLOOR : learned);
   }
 
   public Verdict evaluate() {
@@ -118,6 +145,9 @@ public final class HealthTracker {
     Optional<Duration> timeout = heartbeatTimeout();
     if (timeout.isPresent() && started != null) {
       Instant reference = lastHeartbeat != null ? lastHeartbeat : started;
+      if (graceFrom != null && graceFrom.isAfter(reference)) {
+        reference = graceFrom;
+      }
       Duration silent = Duration.between(reference, now);
       if (silent.compareTo(timeout.get()) > 0) {
         return new Verdict(

@@ -34,6 +34,11 @@ public final class HealthMonitor implements AutoCloseable {
   private final Duration sampleInterval;
   private final Clock clock;
   private final Scheduler timer;
+  private final Time time;
+
+  /** Ticks come every second; a gap this long means the daemon itself was not running. */
+  private final PauseDetector pauses = new PauseDetector(Duration.ofSeconds(5));
+
   private final Map<String, SampleHistory<ProcessSample>> histories = new ConcurrentHashMap<>();
   private final SampleHistory<HostSample> hostHistory =
       new SampleHistory<>(HISTORY, HostSample::at);
@@ -50,6 +55,7 @@ public final class HealthMonitor implements AutoCloseable {
     this.resources = resources;
     this.sampleInterval = sampleInterval;
     this.clock = time.clock();
+    this.time = time;
     this.timer = time.scheduler("health");
   }
 
@@ -70,6 +76,18 @@ public final class HealthMonitor implements AutoCloseable {
   void tick() {
     try {
       Instant now = clock.instant();
+      pauses
+          .observe(time.nanos())
+          .ifPresent(
+              gap -> {
+                LOG.warning(
+                    () ->
+                        "the daemon was not running for "
+                            + gap.toMillis()
+                            + " ms (paused, suspended or stalled); every agent gets a fresh"
+                            + " heartbeat timeout before it is judged");
+                supervisor.runners().forEach(r -> r.resumed(gap));
+              });
       boolean sample = !now.isBefore(nextSample);
       if (sample) {
         nextSample = now.plus(sampleInterval);

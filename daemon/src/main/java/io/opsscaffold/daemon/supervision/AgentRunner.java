@@ -276,6 +276,14 @@ public final class AgentRunner implements AutoCloseable {
     thread.execute(() -> healthTracker.resources(cpuPercent, rssBytes));
   }
 
+  /**
+   * The daemon was not running for {@code gap} (paused or suspended; from the health monitor's
+   * thread): the agent gets a fresh heartbeat timeout before it is judged again.
+   */
+  public void resumed(Duration gap) {
+    thread.execute(healthTracker::grace);
+  }
+
   /** A health probe result (from a probe's thread). */
   public void observeProbe(boolean ok, String detail) {
     thread.execute(() -> healthTracker.probe(ok, detail));

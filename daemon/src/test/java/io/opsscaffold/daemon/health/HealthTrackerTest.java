@@ -137,4 +137,44 @@ class HealthTrackerTest {
     clock.advance(Duration.ofSeconds(6));
     assertEquals(Health.NO_HEARTBEAT, t.evaluate().health());
   }
+
+  @Test
+  void aBurstOfQueuedHeartbeatsDoesNotShrinkTheLearnedTimeout() {
+    HealthTracker t = tracker(HealthPolicy.defaults());
+    for (int i = 0; i < 4; i++) {
+      t.heartbeat(OptionalLong.empty());
+      clock.advance(Duration.ofSeconds(5));
+    }
+    assertEquals(Optional.of(Duration.ofSeconds(15)), t.heartbeatTimeout());
+    for (int i = 0; i < 20; i++) { // heartbeats queued during a pause arrive together
+      t.heartbeat(OptionalLong.empty());
+    }
+    assertEquals(
+        Optional.of(Duration.ofSeconds(15)), t.heartbeatTimeout(), "the burst taught nothing");
+  }
+
+  @Test
+  void aLearnedTimeoutIsNeverUnderTheFloor() {
+    HealthTracker t = tracker(HealthPolicy.defaults());
+    for (int i = 0; i < 6; i++) {
+      t.heartbeat(OptionalLong.empty());
+      clock.advance(Duration.ofMillis(200));
+    }
+    assertEquals(Optional.of(HealthTracker.LEARNED_TIMEOUT_FLOOR), t.heartbeatTimeout());
+  }
+
+  @Test
+  void afterAPauseSilenceIsCountedFromTheGrace() {
+    HealthTracker t =
+        tracker(policy(Optional.of(Duration.ofSeconds(10)), Optional.empty(), 0, 0, Duration.ZERO));
+    t.heartbeat(OptionalLong.empty());
+    clock.advance(Duration.ofSeconds(30)); // the daemon was stopped for 30 s
+    t.grace();
+    assertEquals(Health.HEALTHY, t.evaluate().health(), "judged from the grace, not from the gap");
+    clock.advance(Duration.ofSeconds(10));
+    assertEquals(Health.HEALTHY, t.evaluate().health());
+    clock.advance(Duration.ofMillis(1));
+    assertEquals(
+        Health.NO_HEARTBEAT, t.evaluate().health(), "and still judged once the grace is over");
+  }
 }

@@ -344,4 +344,38 @@ class AgentRunnerTest {
     assertEquals(
         Optional.of(t0.plus(refresh)), refreshed.lastHeartbeat(), "a refresh once it is due");
   }
+
+  @Test
+  void afterTheDaemonWasPausedAHealthyAgentIsNotRestartedForTheGap() throws Exception {
+    HealthPolicy fiveSeconds =
+        new HealthPolicy(
+            Optional.of(Duration.ofSeconds(5)),
+            Optional.empty(),
+            0,
+            0,
+            Duration.ofSeconds(60),
+            Duration.ZERO,
+            true);
+    runner(BACKOFF, fiveSeconds, Duration.ofSeconds(1), Duration.ZERO, "TERM");
+    done(runner.start(Context.root()));
+    runner.heartbeat(time.now(), OptionalLong.empty(), Context.root());
+    time.advance(
+        Duration.ofSeconds(
+            30)); // the daemon was stopped; the agent kept heartbeating into the void
+    runner.resumed(Duration.ofSeconds(30));
+    runner.checkHealth();
+    AgentSnapshot s = runner.snapshot(); // after the check, on the runner thread
+    assertEquals(Health.HEALTHY, s.health());
+    assertEquals(List.of(), launcher.last().signals, "not stopped");
+
+    // The same gap without the grace: the agent would be restarted for NO_HEARTBEAT.
+    time.advance(Duration.ofSeconds(6));
+    runner.checkHealth();
+    assertEquals(Health.NO_HEARTBEAT, awaitLifecycle(Lifecycle.STOPPING).health());
+    Await.until(
+        Duration.ofSeconds(5),
+        "the stop signal",
+        () -> launcher.last().signals,
+        l -> l.contains("TERM"));
+  }
 }

@@ -113,11 +113,13 @@ public final class GseGrpcService extends GseServiceGrpc.GseServiceImplBase {
     return found;
   }
 
-  private static int alive(NodeRecord n) {
-    if (n == null) {
-      return Availability.NOT_EXIST.code();
-    }
-    return n.online() ? Availability.ON.code() : Availability.UNKNOWN.code();
+  /**
+   * GSE's {@code bk_agent_alive}: 1 while the host's daemon is connected, 0 otherwise, also for a
+   * host the manager does not know, as GSE documents it and its consumers (bk-nodeman, bklog) read
+   * it. Our own availability codes stay in our API and in each agent's detail.
+   */
+  static int alive(NodeRecord n) {
+    return n != null && n.online() ? 1 : 0;
   }
 
   private static String key(int cloudId, String ip) {

@@ -310,15 +310,15 @@ class FleetApiIT {
     assertTrue(body.startsWith("{\"result\":true,\"code\":0,\"message\":\"\",\"data\":{"), body);
     assertTrue(
         body.contains(
-            "\"0:10.0.0.1\":{\"ip\":\"10.0.0.1\",\"bk_cloud_id\":0,\"bk_agent_alive\":0}"),
+            "\"0:10.0.0.1\":{\"ip\":\"10.0.0.1\",\"bk_cloud_id\":0,\"bk_agent_alive\":1}"),
         body);
     assertTrue(
         body.contains(
-            "\"0:10.9.9.9\":{\"ip\":\"10.9.9.9\",\"bk_cloud_id\":0,\"bk_agent_alive\":2}"),
+            "\"0:10.9.9.9\":{\"ip\":\"10.9.9.9\",\"bk_cloud_id\":0,\"bk_agent_alive\":0}"),
         body);
     assertTrue(
         body.contains(
-            "\"0:10.0.0.3\":{\"ip\":\"10.0.0.3\",\"bk_cloud_id\":0,\"bk_agent_alive\":-1}"),
+            "\"0:10.0.0.3\":{\"ip\":\"10.0.0.3\",\"bk_cloud_id\":0,\"bk_agent_alive\":0}"),
         body);
 
     GseAgentStatusResponse grpc =
@@ -328,9 +328,10 @@ class FleetApiIT {
                     .addHosts(GseHost.newBuilder().setIp("10.0.0.2"))
                     .addHosts(GseHost.newBuilder().setIp("10.0.0.2").setBkCloudId(7))
                     .build());
-    assertEquals(0, grpc.getDataOrThrow("0:10.0.0.2").getBkAgentAlive());
     assertEquals(
-        2,
+        1, grpc.getDataOrThrow("0:10.0.0.2").getBkAgentAlive(), "connected: 1, as GSE answers");
+    assertEquals(
+        0,
         grpc.getDataOrThrow("7:10.0.0.2").getBkAgentAlive(),
         "the same address in another cloud is another host");
 

@@ -38,7 +38,8 @@ public final class LinkProtos {
             .setRestartCount(s.restartCount())
             .setMessage(s.message())
             .addAllLastLogLines(s.lastLogLines())
-            .setLastRestartReason(s.lastRestartReason());
+            .setLastRestartReason(s.lastRestartReason())
+            .setStopRequested(s.stopRequested());
     s.startedAt().ifPresent(t -> b.setStartedAt(Timestamps.fromMillis(t.toEpochMilli())));
     s.lastHeartbeat().ifPresent(t -> b.setLastHeartbeat(Timestamps.fromMillis(t.toEpochMilli())));
     s.lastExitCode().ifPresent(b::setLastExitCode);

@@ -75,6 +75,8 @@ public final class AgentRunner implements AutoCloseable {
   private List<String> lastLogLines = List.of();
   private String lastRestartReason = "";
   private boolean wanted;
+  // Meant to be stopped: true until a start, and again after a stop that was asked for.
+  private boolean stopRequested = true;
   private Scheduled pendingRestart;
   private Scheduled pendingKill;
   private Scheduled pendingConfirm;
@@ -128,6 +130,7 @@ public final class AgentRunner implements AutoCloseable {
         ctx,
         () -> {
           wanted = true;
+          stopRequested = false;
           tracker.reset();
           if (process != null && lifecycle == Lifecycle.RUNNING) {
             return CompletableFuture.completedFuture(
@@ -152,6 +155,7 @@ public final class AgentRunner implements AutoCloseable {
         ctx,
         () -> {
           wanted = false;
+          stopRequested = true;
           cancelRestart();
           if (process == null) {
             if (lifecycle != Lifecycle.STOPPED) {
@@ -206,6 +210,7 @@ public final class AgentRunner implements AutoCloseable {
         Context.root(),
         () -> {
           wanted = true;
+          stopRequested = false;
           process = p;
           startedAt = processStart;
           restartCount = stored.restartCount();
@@ -585,7 +590,8 @@ public final class AgentRunner implements AutoCloseable {
         restartCount,
         msg,
         lastLogLines,
-        lastRestartReason);
+        lastRestartReason,
+        stopRequested);
   }
 
   private static AgentSnapshot withMessage(AgentSnapshot s, String m) {
@@ -603,7 +609,8 @@ public final class AgentRunner implements AutoCloseable {
         s.restartCount(),
         m,
         s.lastLogLines(),
-        s.lastRestartReason());
+        s.lastRestartReason(),
+        s.stopRequested());
   }
 
   /** Runs {@code work} on the runner thread with {@code ctx} as the cause of what it publishes. */

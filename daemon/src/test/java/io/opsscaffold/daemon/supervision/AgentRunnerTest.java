@@ -143,6 +143,7 @@ class AgentRunnerTest {
     assertEquals(0, restarting.pid());
     assertEquals(OptionalInt.of(3), restarting.lastExitCode());
     assertEquals("exited with code 3; restart 1 in 1000 ms", restarting.message());
+    assertFalse(restarting.stopRequested(), "a crash is not a stop anybody asked for");
 
     time.awaitTimers(1);
     time.advance(Duration.ofMillis(999));
@@ -202,6 +203,7 @@ class AgentRunnerTest {
         launcher.last().signals,
         "the stop signal, then the sweep of the group");
     assertEquals("stopped (killed by signal 15 (TERM))", stopped.message());
+    assertTrue(stopped.stopRequested(), "stopped on purpose: the manager raises no alert for it");
     assertEquals(0, time.pendingTimers(), "the SIGKILL timer is cancelled once the agent is gone");
     assertEquals("already stopped", done(runner.stop(Context.root())).message());
   }

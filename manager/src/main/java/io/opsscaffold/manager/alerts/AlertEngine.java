@@ -253,10 +253,11 @@ public final class AlertEngine implements AutoCloseable {
 
   private void evaluate(NodeRecord node, AgentRecord agent, long now) {
     Availability a = Availability.of(node, agent, now);
+    // An agent meant to be stopped (an operator's stop, no autostart) is OFF as desired: no
+    // alert opens for it, and stopping a failing agent on purpose ends its incident.
+    boolean asDesired = a == Availability.ON || (a == Availability.OFF && agent.stopRequested());
     String kind =
-        a == Availability.ON
-            ? "ON"
-            : agent.lifecycle() == AgentLifecycle.CRASH_LOOP ? "CRASH_LOOP" : a.name();
+        asDesired ? "ON" : agent.lifecycle() == AgentLifecycle.CRASH_LOOP ? "CRASH_LOOP" : a.name();
     String reason =
         a == Availability.UNKNOWN && !node.online()
             ? "node " + node.nodeId() + " is offline"
@@ -387,6 +388,10 @@ public final class AlertEngine implements AutoCloseable {
               0);
       openAlerts.put(key, opened);
       publish("OPENED", opened);
+    } else if (open.kind().equals("CRASH_LOOP") && !kind.equals("CRASH_LOOP")) {
+      // One incident, one alert: each retry of a crash-looping agent passes through STARTING
+      // (OFF); that is the loop going on, not a new kind of trouble. The next crash counts below.
+      return;
     } else if (previous != null) {
       AlertRecord repeated =
           new AlertRecord(

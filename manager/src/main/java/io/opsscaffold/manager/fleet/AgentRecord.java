@@ -4,7 +4,8 @@ import java.util.OptionalInt;
 
 /**
  * An agent as stored: the latest state its daemon reported. Times are epoch milliseconds; 0 means
- * "never".
+ * "never". {@code stopRequested}: the agent is meant to be stopped (an operator stopped it, or it
+ * does not autostart), so its being OFF is not a failure.
  */
 public record AgentRecord(
     String nodeId,
@@ -22,4 +23,44 @@ public record AgentRecord(
     String message,
     long updatedMs,
     java.util.List<String> lastLogLines,
-    String lastRestartReason) {}
+    String lastRestartReason,
+    boolean stopRequested) {
+
+  /** A state of an agent that is not meant to be stopped. */
+  public AgentRecord(
+      String nodeId,
+      String agentId,
+      String type,
+      AgentLifecycle lifecycle,
+      AgentHealth health,
+      long pid,
+      long startedMs,
+      long lastHeartbeatMs,
+      long heartbeatTimeoutMs,
+      OptionalInt lastExitCode,
+      long lastExitMs,
+      long restartCount,
+      String message,
+      long updatedMs,
+      java.util.List<String> lastLogLines,
+      String lastRestartReason) {
+    this(
+        nodeId,
+        agentId,
+        type,
+        lifecycle,
+        health,
+        pid,
+        startedMs,
+        lastHeartbeatMs,
+        heartbeatTimeoutMs,
+        lastExitCode,
+        lastExitMs,
+        restartCount,
+        message,
+        updatedMs,
+        lastLogLines,
+        lastRestartReason,
+        false);
+  }
+}

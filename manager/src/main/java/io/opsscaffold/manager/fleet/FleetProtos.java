@@ -67,7 +67,8 @@ public final class FleetProtos {
             .setRestartCount((int) a.restartCount())
             .setMessage(a.message())
             .addAllLastLogLines(a.lastLogLines())
-            .setLastRestartReason(a.lastRestartReason());
+            .setLastRestartReason(a.lastRestartReason())
+            .setStopRequested(a.stopRequested());
     if (a.startedMs() > 0) {
       b.setStartedAt(timestamp(a.startedMs()));
     }

@@ -30,7 +30,8 @@ public final class LinkProtos {
         truncate(s.getMessage(), 1024),
         nowMs,
         logLines(s.getLastLogLinesList()),
-        truncate(s.getLastRestartReason(), 1024));
+        truncate(s.getLastRestartReason(), 1024),
+        s.getStopRequested());
   }
 
   /** The stored form of a node that just said Hello on session {@code sessionId}. */

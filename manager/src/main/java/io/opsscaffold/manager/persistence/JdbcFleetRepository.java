@@ -39,10 +39,10 @@ public final class JdbcFleetRepository implements FleetRepository {
   private static final String AGENT_COLUMNS =
       "node_id, agent_id, type, lifecycle, health, pid, started_ms, last_heartbeat_ms,"
           + " heartbeat_timeout_ms, last_exit_code, last_exit_ms, restart_count, message, updated_ms,"
-          + " last_log_lines, last_restart_reason";
+          + " last_log_lines, last_restart_reason, stop_requested";
 
   private static final String MERGE_AGENTS =
-      "MERGE INTO agents a USING (SELECT * FROM UNNEST(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      "MERGE INTO agents a USING (SELECT * FROM UNNEST(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
           + " AS t("
           + AGENT_COLUMNS
           + ")) s"
@@ -53,13 +53,14 @@ public final class JdbcFleetRepository implements FleetRepository {
           + " last_heartbeat_ms = s.last_heartbeat_ms, heartbeat_timeout_ms = s.heartbeat_timeout_ms,"
           + " last_exit_code = s.last_exit_code, last_exit_ms = s.last_exit_ms,"
           + " restart_count = s.restart_count, message = s.message, updated_ms = s.updated_ms,"
-          + " last_log_lines = s.last_log_lines, last_restart_reason = s.last_restart_reason"
+          + " last_log_lines = s.last_log_lines, last_restart_reason = s.last_restart_reason,"
+          + " stop_requested = s.stop_requested"
           + " WHEN NOT MATCHED THEN INSERT ("
           + AGENT_COLUMNS
           + ") VALUES (s.node_id, s.agent_id,"
           + " s.type, s.lifecycle, s.health, s.pid, s.started_ms, s.last_heartbeat_ms,"
           + " s.heartbeat_timeout_ms, s.last_exit_code, s.last_exit_ms, s.restart_count, s.message,"
-          + " s.updated_ms, s.last_log_lines, s.last_restart_reason)";
+          + " s.updated_ms, s.last_log_lines, s.last_restart_reason, s.stop_requested)";
 
   private static final String NODE_COLUMNS =
       "node_id, hostname, ip, os, arch, daemon_version, area, zone, cloud_id, business, labels_json,"
@@ -214,6 +215,7 @@ public final class JdbcFleetRepository implements FleetRepository {
     Long[] updated = new Long[n];
     String[] logLines = new String[n];
     String[] restartReasons = new String[n];
+    Boolean[] stopRequested = new Boolean[n];
     int i = 0;
     for (AgentRecord a : pending.values()) {
       nodeIds[i] = a.nodeId();
@@ -232,6 +234,7 @@ public final class JdbcFleetRepository implements FleetRepository {
       updated[i] = a.updatedMs();
       logLines[i] = String.join("\n", a.lastLogLines());
       restartReasons[i] = a.lastRestartReason();
+      stopRequested[i] = a.stopRequested();
       i++;
     }
     try (PreparedStatement ps = c.prepareStatement(MERGE_AGENTS)) {
@@ -251,7 +254,8 @@ public final class JdbcFleetRepository implements FleetRepository {
       ps.setArray(p++, c.createArrayOf("varchar", messages));
       ps.setArray(p++, c.createArrayOf("bigint", updated));
       ps.setArray(p++, c.createArrayOf("varchar", logLines));
-      ps.setArray(p, c.createArrayOf("varchar", restartReasons));
+      ps.setArray(p++, c.createArrayOf("varchar", restartReasons));
+      ps.setArray(p, c.createArrayOf("boolean", stopRequested));
       ps.executeUpdate();
     }
     pending.clear();
@@ -506,7 +510,8 @@ public final class JdbcFleetRepository implements FleetRepository {
         rs.getString(p + "message"),
         rs.getLong(p + "updated_ms"),
         logLines.isEmpty() ? List.of() : List.of(logLines.split("\n", -1)),
-        rs.getString(p + "last_restart_reason"));
+        rs.getString(p + "last_restart_reason"),
+        rs.getBoolean(p + "stop_requested"));
   }
 
   static String labelsToJson(Map<String, String> labels) {

@@ -150,4 +150,82 @@ class AlertEngineTest {
     assertEquals("NOT_EXIST", open.kind());
     assertTrue(open.reason().contains("no longer configured on node n1"), open.reason());
   }
+
+  @Test
+  void aCrashLoopIsOneAlertOfItsKindCountingOneFailurePerAttempt() {
+    fleet.apply(
+        List.of(
+            new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running")))));
+    started();
+    commit(
+        new FleetWrite.UpsertAgents(
+            List.of(agent("RESTARTING", time.millis(), 0, "exited with code 1"))));
+    Await.until(
+        Duration.ofSeconds(5),
+        "an OFF alert",
+        alerts::open,
+        l -> l.size() == 1 && l.get(0).kind().equals("OFF"));
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      commit(new FleetWrite.UpsertAgents(List.of(agent("STARTING", time.millis(), 0, "starting"))));
+      commit(
+          new FleetWrite.UpsertAgents(
+              List.of(agent("CRASH_LOOP", time.millis(), 0, "exited with code 1"))));
+    }
+    int expected = 1 + 3; // the first failure, then one per failed attempt
+    AlertRecord a =
+        Await.until(
+                Duration.ofSeconds(5),
+                "the loop counted",
+                alerts::open,
+                l -> l.size() == 1 && l.get(0).count() == expected)
+            .get(0);
+    assertEquals("CRASH_LOOP", a.kind(), "it stays a crash loop while it is retried");
+    assertEquals(1, alerts.count("", "", "", "n1"), "one alert for the whole incident");
+  }
+
+  private AgentRecord stoppedOnPurpose(AgentLifecycle lifecycle) {
+    AgentRecord a = agent(lifecycle.name(), time.millis(), 0, "stopped");
+    return new AgentRecord(
+        a.nodeId(),
+        a.agentId(),
+        a.type(),
+        a.lifecycle(),
+        a.health(),
+        0,
+        a.startedMs(),
+        a.lastHeartbeatMs(),
+        a.heartbeatTimeoutMs(),
+        a.lastExitCode(),
+        a.lastExitMs(),
+        a.restartCount(),
+        a.message(),
+        a.updatedMs(),
+        a.lastLogLines(),
+        a.lastRestartReason(),
+        true);
+  }
+
+  @Test
+  void anAgentStoppedOnPurposeOpensNoAlertAndStoppingAFailingOneEndsItsIncident() {
+    fleet.apply(
+        List.of(
+            new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running")))));
+    started();
+    commit(new FleetWrite.UpsertAgents(List.of(stoppedOnPurpose(AgentLifecycle.STOPPING))));
+    commit(new FleetWrite.UpsertAgents(List.of(stoppedOnPurpose(AgentLifecycle.STOPPED))));
+    // a later failure shows the engine has seen both: it alerts, once
+    commit(
+        new FleetWrite.UpsertAgents(List.of(agent("FAILED", time.millis(), 0, "could not start"))));
+    AlertRecord open =
+        Await.until(Duration.ofSeconds(5), "the failure's alert", alerts::open, l -> l.size() == 1)
+            .get(0);
+    assertEquals("OFF", open.kind());
+    assertEquals(1, alerts.count("", "", "", "n1"), "the operator's stop opened none");
+    commit(new FleetWrite.UpsertAgents(List.of(stoppedOnPurpose(AgentLifecycle.STOPPED))));
+    Await.until(
+        Duration.ofSeconds(5),
+        "the incident to end with the operator's stop",
+        alerts::open,
+        List::isEmpty);
+  }
 }

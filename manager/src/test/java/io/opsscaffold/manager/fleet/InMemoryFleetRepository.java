@@ -143,7 +143,8 @@ public final class InMemoryFleetRepository implements FleetRepository {
         a.message(),
         a.updatedMs(),
         a.lastLogLines(),
-        a.lastRestartReason());
+        a.lastRestartReason(),
+        a.stopRequested());
   }
 
   private static NodeRecord with(

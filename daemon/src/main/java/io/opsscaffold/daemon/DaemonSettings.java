@@ -124,7 +124,7 @@ public record DaemonSettings(
                 Duration.ofMinutes(1)),
             s.duration(
                 "manager.reconnect-max",
-                Duration.ofSeconds(30),
+                Duration.ofSeconds(5),
                 Duration.ofMillis(100),
                 Duration.ofMinutes(10)),
             s.duration(

@@ -22,9 +22,10 @@ class BackoffTest {
   }
 
   @Test
-  void jitterSpreadsBetweenHalfAndAllOfTheStep() {
-    assertEquals(250, with(0.0).delay(1).toMillis());
-    assertEquals(15000, with(0.0).delay(50).toMillis());
-    assertEquals(22500, with(0.5).delay(50).toMillis());
+  void fullJitterSpreadsOverTheWholeStep() {
+    assertEquals(1, with(0.0).delay(1).toMillis(), "never zero");
+    assertEquals(250, with(0.5).delay(1).toMillis());
+    assertEquals(7500, with(0.25).delay(50).toMillis());
+    assertEquals(22500, with(0.75).delay(50).toMillis());
   }
 }

@@ -212,7 +212,7 @@ public class LinkRunnerTest {
             commands,
             Optional::empty,
             time,
-            () -> 0.0);
+            () -> 0.5);
     link.start();
   }
 
@@ -322,7 +322,8 @@ public class LinkRunnerTest {
     assertFalse(s.ended.get(5, TimeUnit.SECONDS).isOk(), "the daemon ended the stream");
     Await.until(Duration.ofSeconds(5), "the link to be down", link::connected, c -> !c);
 
-    // The backoff (first retry, jitter 0: half of the 1 s initial delay) waits on the manual time.
+    // The backoff (first retry, jitter 0.5: half of the 1 s initial delay) waits on the manual
+    // time.
     awaitBackoff(Duration.ofMillis(500));
     assertTrue(streams.isEmpty(), "no reconnect before the backoff");
     time.advance(Duration.ofMillis(500));

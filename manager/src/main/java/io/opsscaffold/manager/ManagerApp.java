@@ -191,8 +191,8 @@ public final class ManagerApp implements AutoCloseable {
                     .service(LinkProto.getDescriptor(), link)
                     .service(HealthProto.getDescriptor(), health.getHealthService()));
     tls.ifPresent(t -> serverBuilder.tls(t.serverTls()));
+    connectivity.start(repository); // before the server listens: see ConnectivityTracker.start
     WebServer server = serverBuilder.build().start();
-    connectivity.start(repository);
     alerts.start();
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus(

@@ -49,7 +49,7 @@ final class ManagerMetrics {
         .buildWithCallback(
             m -> {
               for (String c :
-                  List.of(NodeConnectivity.ONLINE.name(), NodeConnectivity.OFFLINE.name())) {
+                  java.util.Arrays.stream(NodeConnectivity.values()).map(Enum::name).toList()) {
                 m.record(fleet.listNodes("", c, 0, 1).total(), Attributes.of(CONNECTIVITY, c));
               }
             });

@@ -9,6 +9,7 @@ import io.opsscaffold.manager.fleet.AgentRecord;
 import io.opsscaffold.manager.fleet.Availability;
 import io.opsscaffold.manager.fleet.FleetRepository;
 import io.opsscaffold.manager.fleet.FleetWrite;
+import io.opsscaffold.manager.fleet.NodeConnectivity;
 import io.opsscaffold.manager.fleet.NodeRecord;
 import io.opsscaffold.manager.streams.BoundedStream;
 import io.opsscaffold.time.Scheduler;
@@ -161,6 +162,7 @@ public final class AlertEngine implements AutoCloseable {
         }
       }
       case FleetWrite.NodeOffline w -> reread.add(w.nodeId());
+      case FleetWrite.NodesUnconfirmed w -> reread.addAll(w.nodeIds());
       case FleetWrite.UpsertAgents w -> {
         for (AgentRecord agent : w.agents()) {
           NodeRecord node = nodes.get(agent.nodeId());
@@ -252,6 +254,10 @@ public final class AlertEngine implements AutoCloseable {
   }
 
   private void evaluate(NodeRecord node, AgentRecord agent, long now) {
+    if (node.connectivity() == NodeConnectivity.UNCONFIRMED) {
+      return; // state from before this manager started: judged once its daemon resyncs or is
+      // offline
+    }
     Availability a = Availability.of(node, agent, now);
     // An agent meant to be stopped (an operator's stop, no autostart) is OFF as desired: no
     // alert opens for it, and stopping a failing agent on purpose ends its incident.

@@ -63,4 +63,50 @@ public record AgentRecord(
         lastRestartReason,
         false);
   }
+
+  /** This state with {@code stopRequested} set as given. */
+  public AgentRecord withStopRequested(boolean requested) {
+    return new AgentRecord(
+        nodeId,
+        agentId,
+        type,
+        lifecycle,
+        health,
+        pid,
+        startedMs,
+        lastHeartbeatMs,
+        heartbeatTimeoutMs,
+        lastExitCode,
+        lastExitMs,
+        restartCount,
+        message,
+        updatedMs,
+        lastLogLines,
+        lastRestartReason,
+        requested);
+  }
+
+  /**
+   * This state with {@code type} replaced (a delta that did not repeat it keeps the stored one).
+   */
+  public AgentRecord withType(String type) {
+    return new AgentRecord(
+        nodeId,
+        agentId,
+        type,
+        lifecycle,
+        health,
+        pid,
+        startedMs,
+        lastHeartbeatMs,
+        heartbeatTimeoutMs,
+        lastExitCode,
+        lastExitMs,
+        restartCount,
+        message,
+        updatedMs,
+        lastLogLines,
+        lastRestartReason,
+        stopRequested);
+  }
 }

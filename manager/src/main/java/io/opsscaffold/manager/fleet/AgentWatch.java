@@ -151,6 +151,13 @@ public final class AgentWatch implements AutoCloseable {
         nodes.remove(off.nodeId());
         nodeChanged(off.nodeId());
       }
+      case FleetWrite.NodesUnconfirmed u ->
+          u.nodeIds()
+              .forEach(
+                  id -> {
+                    nodes.remove(id);
+                    nodeChanged(id);
+                  });
       case FleetWrite.ReplaceAgents r -> {
         Set<String> present = new HashSet<>();
         r.agents().forEach(a -> present.add(key(r.nodeId(), a.agentId())));

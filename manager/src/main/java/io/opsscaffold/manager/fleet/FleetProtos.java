@@ -27,8 +27,7 @@ public final class FleetProtos {
             .setCloudId((int) n.cloudId())
             .setBusiness(n.business())
             .putAllLabels(n.labels())
-            .setConnectivity(
-                n.online() ? Connectivity.CONNECTIVITY_ONLINE : Connectivity.CONNECTIVITY_OFFLINE)
+            .setConnectivity(Connectivity.valueOf("CONNECTIVITY_" + n.connectivity().name()))
             .setAgentCount(agentCount);
     if (!n.hostStatsJson().isEmpty()) {
       io.opsscaffold.api.status.v1.HostStats.Builder stats =

@@ -35,9 +35,10 @@ public final class FleetQueries {
     int[] paging = paging(page, pageSize);
     String connectivity = status.trim().toUpperCase(Locale.ROOT);
     if (!connectivity.isEmpty()
-        && !connectivity.equals(NodeConnectivity.ONLINE.name())
-        && !connectivity.equals(NodeConnectivity.OFFLINE.name())) {
-      throw OpsException.invalidArgument("status must be ONLINE or OFFLINE (got '" + status + "')");
+        && java.util.Arrays.stream(NodeConnectivity.values())
+            .noneMatch(c -> c.name().equals(connectivity))) {
+      throw OpsException.invalidArgument(
+          "status must be ONLINE, OFFLINE or UNCONFIRMED (got '" + status + "')");
     }
     int p = paging[0];
     int size = paging[1];

@@ -26,7 +26,10 @@ public interface FleetRepository {
    */
   Page<NodeRecord> listNodes(String area, String connectivity, int offset, int limit);
 
-  /** The node ids currently stored as ONLINE. */
+  /**
+   * The node ids stored as ONLINE or UNCONFIRMED: those an earlier run of the manager had
+   * connected.
+   */
   List<String> onlineNodeIds();
 
   /** The agents of a node, ordered by agent id. */

@@ -14,6 +14,12 @@ public sealed interface FleetWrite {
   /** The node's latest host measurements (protobuf JSON of HostStats). */
   record NodeStats(String nodeId, String statsJson, long atMs) implements FleetWrite {}
 
+  /**
+   * The manager started: these nodes, stored ONLINE by its earlier run, are UNCONFIRMED until their
+   * daemons reconnect or the offline grace passes.
+   */
+  record NodesUnconfirmed(List<String> nodeIds) implements FleetWrite {}
+
   /** The grace period passed without a new stream: the node is OFFLINE. */
   record NodeOffline(String nodeId) implements FleetWrite {}
 

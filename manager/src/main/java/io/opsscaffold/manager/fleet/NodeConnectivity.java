@@ -8,5 +8,11 @@ public enum NodeConnectivity {
   /** Its stream is up, or ended less than the offline grace ago. */
   ONLINE,
   /** Its stream has been gone for the offline grace. */
-  OFFLINE
+  OFFLINE,
+  /**
+   * Stored as ONLINE by an earlier run of the manager, not reconnected since this one started:
+   * nothing is judged from it (availability UNKNOWN, no alert) until its daemon resyncs (ONLINE) or
+   * the offline grace passes (OFFLINE).
+   */
+  UNCONFIRMED
 }

@@ -7,6 +7,7 @@ import io.opsscaffold.time.Scheduler;
 import io.opsscaffold.time.Time;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -56,11 +57,24 @@ public final class ConnectivityTracker implements AutoCloseable {
   }
 
   /**
-   * Starts the silence check and gives every node the database still calls ONLINE (from before a
-   * manager restart) one grace period to reconnect.
+   * Starts the silence check, marks every node the database still calls ONLINE (from before a
+   * manager restart) UNCONFIRMED, and gives each one grace period to reconnect. Call it before the
+   * server listens.
    */
   public void start(FleetRepository repository) {
-    for (String nodeId : repository.onlineNodeIds()) {
+    List<String> earlier = repository.onlineNodeIds();
+    if (!earlier.isEmpty()) {
+      // Called before the server listens: no daemon of this run is connected yet to be marked.
+      writer.submit(new FleetWrite.NodesUnconfirmed(earlier));
+      LOG.info(
+          () ->
+              earlier.size()
+                  + " node(s) connected before this start are UNCONFIRMED until their daemons"
+                  + " resync or "
+                  + grace.toSeconds()
+                  + " s pass");
+    }
+    for (String nodeId : earlier) {
       sessionEnded(nodeId);
     }
     Duration every = Duration.ofMillis(Math.max(100, pingInterval.toMillis()));

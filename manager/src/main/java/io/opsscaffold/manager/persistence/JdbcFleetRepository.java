@@ -129,11 +129,20 @@ public final class JdbcFleetRepository implements FleetRepository {
                     w.atMs(),
                     w.atMs(),
                     w.nodeId());
+            case FleetWrite.NodesUnconfirmed w -> {
+              for (String id : w.nodeIds()) {
+                update(
+                    c,
+                    "UPDATE nodes SET connectivity = 'UNCONFIRMED'"
+                        + " WHERE node_id = ? AND connectivity = 'ONLINE'",
+                    id);
+              }
+            }
             case FleetWrite.NodeOffline w ->
                 update(
                     c,
                     "UPDATE nodes SET connectivity = 'OFFLINE', connected_since_ms = NULL"
-                        + " WHERE node_id = ? AND connectivity = 'ONLINE'",
+                        + " WHERE node_id = ? AND connectivity <> 'OFFLINE'",
                     w.nodeId());
             case FleetWrite.ReplaceAgents w -> replaceAgents(c, w, pending);
             case FleetWrite.RemoveAgents w -> removeAgents(c, w.nodeId(), w.agentIds());
@@ -334,7 +343,9 @@ public final class JdbcFleetRepository implements FleetRepository {
   @Override
   public List<String> onlineNodeIds() {
     return Jdbc.query(
-        database, "SELECT node_id FROM nodes WHERE connectivity = 'ONLINE'", rs -> rs.getString(1));
+        database,
+        "SELECT node_id FROM nodes WHERE connectivity IN ('ONLINE', 'UNCONFIRMED')",
+        rs -> rs.getString(1));
   }
 
   @Override

@@ -184,25 +184,7 @@ class AlertEngineTest {
   }
 
   private AgentRecord stoppedOnPurpose(AgentLifecycle lifecycle) {
-    AgentRecord a = agent(lifecycle.name(), time.millis(), 0, "stopped");
-    return new AgentRecord(
-        a.nodeId(),
-        a.agentId(),
-        a.type(),
-        a.lifecycle(),
-        a.health(),
-        0,
-        a.startedMs(),
-        a.lastHeartbeatMs(),
-        a.heartbeatTimeoutMs(),
-        a.lastExitCode(),
-        a.lastExitMs(),
-        a.restartCount(),
-        a.message(),
-        a.updatedMs(),
-        a.lastLogLines(),
-        a.lastRestartReason(),
-        true);
+    return agent(lifecycle.name(), time.millis(), 0, "stopped").withStopRequested(true);
   }
 
   @Test
@@ -227,5 +209,42 @@ class AlertEngineTest {
         "the incident to end with the operator's stop",
         alerts::open,
         List::isEmpty);
+  }
+
+  @Test
+  void nothingIsJudgedFromAnUnconfirmedNodeUntilItsDaemonResyncs() {
+    NodeRecord n1 = fleet.findNode("n1").orElseThrow();
+    NodeRecord unconfirmed =
+        new NodeRecord(
+            n1.nodeId(),
+            n1.hostname(),
+            n1.ip(),
+            n1.os(),
+            n1.arch(),
+            n1.daemonVersion(),
+            n1.area(),
+            n1.zone(),
+            n1.cloudId(),
+            n1.business(),
+            n1.labels(),
+            NodeConnectivity.UNCONFIRMED,
+            "",
+            1,
+            1,
+            1,
+            "");
+    fleet.apply(
+        List.of(
+            new FleetWrite.NodeConnected(unconfirmed),
+            new FleetWrite.UpsertAgents(
+                List.of(agent("STOPPING", time.millis(), 0, "stale, from before the restart")))));
+    started();
+    commit(new FleetWrite.UpsertAgents(List.of(agent("STOPPED", time.millis(), 0, "still stale"))));
+    time.advance(SCAN);
+    time.awaitTimers(1);
+    assertEquals(List.of(), alerts.open(), "no alert from state the manager has not confirmed");
+    commit(new FleetWrite.NodeConnected(n1)); // the daemon is back and resyncs: its state counts
+    Await.until(
+        Duration.ofSeconds(5), "the confirmed state judged", alerts::open, l -> l.size() == 1);
   }
 }

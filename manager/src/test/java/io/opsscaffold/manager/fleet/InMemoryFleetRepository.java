@@ -87,11 +87,27 @@ public final class InMemoryFleetRepository implements FleetRepository {
                         n.connectedSinceMs(),
                         s.atMs(),
                         s.statsJson()));
+        case FleetWrite.NodesUnconfirmed u ->
+            u.nodeIds()
+                .forEach(
+                    id ->
+                        nodes.computeIfPresent(
+                            id,
+                            (k, n) ->
+                                n.online()
+                                    ? with(
+                                        n,
+                                        NodeConnectivity.UNCONFIRMED,
+                                        n.sessionId(),
+                                        n.connectedSinceMs(),
+                                        n.lastSeenMs(),
+                                        n.hostStatsJson())
+                                    : n));
         case FleetWrite.NodeOffline o ->
             nodes.computeIfPresent(
                 o.nodeId(),
                 (id, n) ->
-                    n.online()
+                    n.connectivity() != NodeConnectivity.OFFLINE
                         ? with(
                             n,
                             NodeConnectivity.OFFLINE,
@@ -124,27 +140,7 @@ public final class InMemoryFleetRepository implements FleetRepository {
   }
 
   private static AgentRecord merged(AgentRecord before, AgentRecord a) {
-    if (before == null || !a.type().isEmpty()) {
-      return a;
-    }
-    return new AgentRecord(
-        a.nodeId(),
-        a.agentId(),
-        before.type(),
-        a.lifecycle(),
-        a.health(),
-        a.pid(),
-        a.startedMs(),
-        a.lastHeartbeatMs(),
-        a.heartbeatTimeoutMs(),
-        a.lastExitCode(),
-        a.lastExitMs(),
-        a.restartCount(),
-        a.message(),
-        a.updatedMs(),
-        a.lastLogLines(),
-        a.lastRestartReason(),
-        a.stopRequested());
+    return before == null || !a.type().isEmpty() ? a : a.withType(before.type());
   }
 
   private static NodeRecord with(
@@ -195,7 +191,10 @@ public final class InMemoryFleetRepository implements FleetRepository {
   @Override
   public synchronized List<String> onlineNodeIds() {
     check();
-    return nodes.values().stream().filter(NodeRecord::online).map(NodeRecord::nodeId).toList();
+    return nodes.values().stream()
+        .filter(n -> n.connectivity() != NodeConnectivity.OFFLINE)
+        .map(NodeRecord::nodeId)
+        .toList();
   }
 
   @Override

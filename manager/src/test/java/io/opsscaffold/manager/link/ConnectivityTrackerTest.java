@@ -61,13 +61,18 @@ class ConnectivityTrackerTest {
   }
 
   @Test
-  void nodesStoredOnlineAtStartGetOneGraceToReconnect() {
+  void nodesStoredOnlineAtStartAreUnconfirmedForOneGraceThenOffline() {
     online("n1");
     online("n2");
     tracker.start(fleet);
+    Await.until(
+        Duration.ofSeconds(5),
+        "n1 UNCONFIRMED: its state is from before this start",
+        () -> connectivity("n1"),
+        NodeConnectivity.UNCONFIRMED::equals);
     time.awaitTimers(3); // two graces and the silence check
     time.advance(GRACE.minusMillis(1));
-    assertEquals(NodeConnectivity.ONLINE, connectivity("n1"), "its timer cannot have run yet");
+    assertEquals(NodeConnectivity.UNCONFIRMED, connectivity("n2"), "its timer cannot have run yet");
     time.advance(Duration.ofMillis(1));
     Await.until(
         Duration.ofSeconds(5),

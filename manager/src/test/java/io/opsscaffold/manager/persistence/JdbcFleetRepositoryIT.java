@@ -107,26 +107,7 @@ class JdbcFleetRepositoryIT {
     FleetRepository repo = new JdbcFleetRepository(db);
     String n = newNodeId();
     repo.apply(List.of(new FleetWrite.NodeConnected(node(n, "east", "ONLINE", "s1"))));
-    AgentRecord a = agent(n, "a1", "t", "STOPPED", 0);
-    AgentRecord stopped =
-        new AgentRecord(
-            a.nodeId(),
-            a.agentId(),
-            a.type(),
-            a.lifecycle(),
-            a.health(),
-            a.pid(),
-            a.startedMs(),
-            a.lastHeartbeatMs(),
-            a.heartbeatTimeoutMs(),
-            a.lastExitCode(),
-            a.lastExitMs(),
-            a.restartCount(),
-            a.message(),
-            a.updatedMs(),
-            a.lastLogLines(),
-            a.lastRestartReason(),
-            true);
+    AgentRecord stopped = agent(n, "a1", "t", "STOPPED", 0).withStopRequested(true);
     repo.apply(List.of(new FleetWrite.UpsertAgents(List.of(stopped))));
     assertTrue(repo.findAgent(n, "a1").orElseThrow().stopRequested());
     repo.apply(List.of(new FleetWrite.UpsertAgents(List.of(agent(n, "a1", "t", "RUNNING", 7)))));

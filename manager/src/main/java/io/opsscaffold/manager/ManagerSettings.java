@@ -68,7 +68,12 @@ public record ManagerSettings(
                 db.string("username", url.isBlank() ? "sa" : ""),
                 db.string("password", ""),
                 db.integer("pool-size", 10, 1, 200),
-                dataDir),
+                dataDir,
+                db.duration(
+                    "connect-timeout",
+                    Duration.ofSeconds(2),
+                    Duration.ofMillis(250),
+                    Duration.ofMinutes(1))),
             s.duration(
                 "link.ping-interval",
                 Duration.ofSeconds(10),

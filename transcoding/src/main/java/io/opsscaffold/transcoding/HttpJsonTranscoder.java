@@ -52,6 +52,9 @@ import java.util.concurrent.CompletableFuture;
  * closes the call.
  */
 public final class HttpJsonTranscoder {
+  /** What a 503 answer tells the client to wait before trying again. */
+  static final String RETRY_AFTER_SECONDS = "2";
+
   private static final JsonFormat.Printer PRINTER =
       JsonFormat.printer().alwaysPrintFieldsWithNoPresence().omittingInsignificantWhitespace();
   private static final JsonFormat.Parser PARSER = JsonFormat.parser();
@@ -439,6 +442,9 @@ public final class HttpJsonTranscoder {
   private static void sendError(
       ServerResponse res, int httpStatus, Status.Code code, String message) {
     res.status(io.helidon.http.Status.create(httpStatus));
+    if (httpStatus == 503) {
+      res.header(HeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS); // the database or a daemon is away
+    }
     res.header(HeaderNames.CONTENT_TYPE, "application/json");
     res.send(errorJson(code, message));
   }

@@ -42,6 +42,8 @@ public final class Database implements AutoCloseable {
     config.setUsername(settings.username());
     config.setPassword(settings.password());
     config.setMaximumPoolSize(settings.poolSize());
+    config.setConnectionTimeout(settings.connectTimeout().toMillis());
+    config.setValidationTimeout(Math.min(1000, settings.connectTimeout().toMillis() / 2));
     config.setPoolName("manager-db");
     config.setAutoCommit(true);
     String vendor = url.startsWith("jdbc:h2:") ? "h2" : "postgresql";

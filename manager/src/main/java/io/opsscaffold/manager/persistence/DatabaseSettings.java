@@ -12,6 +12,20 @@ import java.util.Optional;
  * @param password database password
  * @param poolSize maximum pooled connections
  * @param dataDir directory for the embedded database
+ * @param connectTimeout how long a call waits for a connection before it is answered UNAVAILABLE (a
+ *     database that is down makes callers wait this long, not half a minute)
  */
 public record DatabaseSettings(
-    Optional<String> url, String username, String password, int poolSize, Path dataDir) {}
+    Optional<String> url,
+    String username,
+    String password,
+    int poolSize,
+    Path dataDir,
+    java.time.Duration connectTimeout) {
+
+  /** With the default connect timeout, 2 s. */
+  public DatabaseSettings(
+      Optional<String> url, String username, String password, int poolSize, Path dataDir) {
+    this(url, username, password, poolSize, dataDir, java.time.Duration.ofSeconds(2));
+  }
+}

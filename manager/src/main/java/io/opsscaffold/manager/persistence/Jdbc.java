@@ -28,7 +28,7 @@ final class Jdbc {
         }
       }
     } catch (SQLException e) {
-      throw new DataAccessException("query failed: " + sql, e);
+      throw DataAccessException.of("a query", e);
     }
     return rows;
   }
@@ -62,7 +62,7 @@ final class Jdbc {
         throw e;
       }
     } catch (SQLException e) {
-      throw new DataAccessException("writing " + table + " row " + values[0] + " failed", e);
+      throw DataAccessException.of("writing " + table + " row " + values[0], e);
     }
   }
 

@@ -156,7 +156,7 @@ public final class JdbcFleetRepository implements FleetRepository {
         throw e;
       }
     } catch (SQLException e) {
-      throw new DataAccessException("applying " + writes.size() + " fleet writes failed", e);
+      throw DataAccessException.of("applying " + writes.size() + " fleet writes", e);
     }
   }
 
@@ -447,7 +447,7 @@ public final class JdbcFleetRepository implements FleetRepository {
         }
       }
     } catch (SQLException e) {
-      throw new DataAccessException("looking nodes up by address failed", e);
+      throw DataAccessException.of("looking nodes up by address", e);
     }
     return found;
   }
@@ -476,7 +476,7 @@ public final class JdbcFleetRepository implements FleetRepository {
     try {
       return readNode(rs, p);
     } catch (SQLException e) {
-      throw new DataAccessException("reading a node failed", e);
+      throw DataAccessException.of("reading a node", e);
     }
   }
 

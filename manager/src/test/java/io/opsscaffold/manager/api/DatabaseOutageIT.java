@@ -1,0 +1,106 @@
+package io.opsscaffold.manager.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.opsscaffold.manager.ManagerApp;
+import io.opsscaffold.manager.ManagerSettings;
+import io.opsscaffold.manager.persistence.DatabaseSettings;
+import io.opsscaffold.manager.persistence.TcpProxy;
+import io.opsscaffold.manager.persistence.TestDatabases;
+import io.opsscaffold.observability.Telemetry;
+import io.opsscaffold.observability.TelemetryPolicy;
+import io.opsscaffold.testing.Await;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * PostgreSQL going away behind a proxy the test controls: API calls are answered 503 UNAVAILABLE
+ * with Retry-After, saying the database is not reachable, instead of hanging for half a minute and
+ * ending in a 500; once it is back, the same calls succeed.
+ */
+class DatabaseOutageIT {
+  private TestDatabases.Created pg;
+  private TcpProxy proxy;
+  private Telemetry telemetry;
+  private ManagerApp manager;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeEach
+  void start() throws Exception {
+    pg = TestDatabases.postgres();
+    URI base = URI.create(pg.url().substring("jdbc:".length()));
+    proxy = new TcpProxy(base.getHost(), base.getPort());
+    String viaProxy =
+        pg.url().replace(base.getHost() + ":" + base.getPort(), "127.0.0.1:" + proxy.port());
+    telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
+    manager =
+        ManagerApp.start(
+            new ManagerSettings(
+                "127.0.0.1",
+                0,
+                new DatabaseSettings(
+                    Optional.of(viaProxy),
+                    pg.user(),
+                    "",
+                    4,
+                    Files.createTempDirectory("m"),
+                    Duration.ofSeconds(2)),
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(5),
+                Optional.empty()),
+            telemetry);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    manager.close();
+    telemetry.close();
+    proxy.close();
+    pg.close();
+  }
+
+  private HttpResponse<String> nodes() throws Exception {
+    // A client that gives up after 10 s: the 30 s hang this test guards against fails it.
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + "/api/v1/nodes"))
+            .timeout(Duration.ofSeconds(10))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void callsWhileTheDatabaseIsAwayAreAnsweredUnavailableAndSucceedOnceItIsBack() throws Exception {
+    assertEquals(200, nodes().statusCode());
+    proxy.cut();
+    HttpResponse<String> down = nodes();
+    assertEquals(503, down.statusCode(), down.body());
+    assertEquals(Optional.of("2"), down.headers().firstValue("Retry-After"));
+    assertTrue(down.body().contains("\"status\":\"UNAVAILABLE\""), down.body());
+    assertTrue(down.body().contains("the database is not reachable right now"), down.body());
+    assertTrue(
+        !down.body().contains("Exception") && !down.body().contains("jdbc:"),
+        "no internals: " + down.body());
+    proxy.restore();
+    Await.until(
+        Duration.ofSeconds(30),
+        "the API to answer again",
+        () -> {
+          try {
+            return nodes().statusCode();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        },
+        code -> code == 200);
+  }
+}

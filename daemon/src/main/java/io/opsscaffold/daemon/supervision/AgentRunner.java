@@ -78,6 +78,8 @@ public final class AgentRunner implements AutoCloseable {
   // Meant to be stopped: true until a start, and again after a stop that was asked for.
   private boolean stopRequested = true;
   private Scheduled pendingRestart;
+  // The operator's restart being carried out, which a second restart request joins.
+  private CompletableFuture<AgentSnapshot> restartInFlight;
   private Scheduled pendingKill;
   private Scheduled pendingConfirm;
   private final List<CompletableFuture<AgentSnapshot>> stopWaiters = new ArrayList<>();
@@ -237,19 +239,38 @@ public final class AgentRunner implements AutoCloseable {
    */
   public CompletableFuture<AgentSnapshot> restart(Context ctx) {
     return thread
-        .submit(() -> process == null ? 0L : process.pid())
-        .thenCompose(
-            oldPid ->
-                stop(ctx)
-                    .thenCompose(s -> start(ctx))
-                    .thenApply(
-                        s -> {
-                          String m =
-                              s.lifecycle() == Lifecycle.RUNNING
-                                  ? "restarted (pid " + oldPid + " -> " + s.pid() + ")"
-                                  : s.message();
-                          return withMessage(s, m);
-                        }));
+        .submit(
+            () -> {
+              if (restartInFlight != null) {
+                // Two requests, one restart: the second one is answered with the first one's
+                // outcome and says so, instead of claiming a restart of its own.
+                return restartInFlight.thenApply(
+                    s -> withMessage(s, "joined the restart already in progress: " + s.message()));
+              }
+              long oldPid = process == null ? 0L : process.pid();
+              CompletableFuture<AgentSnapshot> restart =
+                  stop(ctx)
+                      .thenCompose(s -> start(ctx))
+                      .thenApply(
+                          s -> {
+                            String m =
+                                s.lifecycle() == Lifecycle.RUNNING
+                                    ? "restarted (pid " + oldPid + " -> " + s.pid() + ")"
+                                    : s.message();
+                            return withMessage(s, m);
+                          });
+              restartInFlight = restart;
+              restart.whenComplete(
+                  (s, e) ->
+                      thread.execute(
+                          () -> {
+                            if (restartInFlight == restart) {
+                              restartInFlight = null;
+                            }
+                          }));
+              return restart;
+            })
+        .thenCompose(f -> f);
   }
 
   /**

@@ -380,4 +380,19 @@ class AgentRunnerTest {
         () -> launcher.last().signals,
         l -> l.contains("TERM"));
   }
+
+  @Test
+  void aSecondRestartWhileOneIsInProgressJoinsItInsteadOfClaimingItsOwn() throws Exception {
+    launcher.ignoreTerm = true;
+    AgentSnapshot first = done(runner("always", Duration.ofSeconds(10)).start(Context.root()));
+    CompletableFuture<AgentSnapshot> one = runner.restart(Context.root());
+    time.awaitTimers(1); // the first restart's stop waits for SIGKILL
+    CompletableFuture<AgentSnapshot> two = runner.restart(Context.root());
+    time.advance(Duration.ofSeconds(10));
+    AgentSnapshot a = done(one);
+    AgentSnapshot b = done(two);
+    assertEquals("restarted (pid " + first.pid() + " -> " + a.pid() + ")", a.message());
+    assertEquals("joined the restart already in progress: " + a.message(), b.message());
+    assertEquals(2, launcher.all().size(), "one restart happened, not two");
+  }
 }

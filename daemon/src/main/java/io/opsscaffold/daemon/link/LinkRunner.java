@@ -291,7 +291,7 @@ public final class LinkRunner implements AutoCloseable {
           resync.set(true);
           outbox.wake();
         }
-        case ACK, PONG, BODY_NOT_SET -> {}
+        case ACK, PONG, PROBE, BODY_NOT_SET -> {}
       }
     }
 

@@ -40,6 +40,12 @@ public final class ConnectivityTracker implements AutoCloseable {
   private final Scheduler timer;
 
   /**
+   * How often each stream is probed by a write: a killed daemon's connection is closed by its
+   * kernel, which the server's reads do not always report, but the next write fails.
+   */
+  static final Duration PROBE_EVERY = Duration.ofSeconds(1);
+
+  /**
    * @param time the grace periods and the silence check run on it
    */
   public ConnectivityTracker(
@@ -79,6 +85,8 @@ public final class ConnectivityTracker implements AutoCloseable {
     }
     Duration every = Duration.ofMillis(Math.max(100, pingInterval.toMillis()));
     timer.scheduleWithFixedDelay(every, every, this::evictSilent);
+    timer.scheduleWithFixedDelay(
+        PROBE_EVERY, PROBE_EVERY, () -> registry.all().forEach(LinkSession::probe));
   }
 
   /** The node's stream ended: OFFLINE after the grace period unless it reconnects. */

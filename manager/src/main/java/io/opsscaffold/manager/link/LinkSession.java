@@ -99,6 +99,20 @@ public final class LinkSession
     return sessionId;
   }
 
+  /**
+   * Probes the connection with a message that needs no answer: a daemon that died has a closed
+   * connection, the write fails, and the session ends at once, instead of after three silent ping
+   * intervals. Never blocks (the session's sender writes it).
+   */
+  void probe() {
+    if (nodeId != null && !ended.get()) {
+      send(
+          ManagerMessage.newBuilder()
+              .setProbe(io.opsscaffold.api.link.v1.Ping.newBuilder())
+              .build());
+    }
+  }
+
   long lastReceivedMs() {
     return lastReceivedMs;
   }

@@ -9,6 +9,7 @@ import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.opsscaffold.api.fleet.v1.AgentEvent;
 import io.opsscaffold.api.fleet.v1.FleetServiceGrpc;
 import io.opsscaffold.api.fleet.v1.WatchAgentsRequest;
@@ -184,8 +185,16 @@ class WatchAgentsIT {
   @Test
   void aWatcherThatDoesNotReadIsDroppedWithoutSlowingTheStatePath() throws Exception {
     FakeDaemon d = daemon("w-slow", "south", agent("s", Lifecycle.LIFECYCLE_RUNNING));
+    // A fixed 64 KiB window: with grpc-java's default auto-tuning the client's transport could
+    // grow its window to megabytes and absorb every event unread, so the manager would never see
+    // this watcher fall behind.
+    ManagedChannel slow =
+        NettyChannelBuilder.forAddress("127.0.0.1", manager.port())
+            .usePlaintext()
+            .flowControlWindow(64 * 1024)
+            .build();
     ClientCall<WatchAgentsRequest, AgentEvent> call =
-        channel.newCall(FleetServiceGrpc.getWatchAgentsMethod(), CallOptions.DEFAULT);
+        slow.newCall(FleetServiceGrpc.getWatchAgentsMethod(), CallOptions.DEFAULT);
     CompletableFuture<Status> closed = new CompletableFuture<>();
     BlockingQueue<AgentEvent> got = new LinkedBlockingQueue<>();
     call.start(
@@ -231,5 +240,6 @@ class WatchAgentsIT {
         got.size() < 12_000,
         "the watcher did not get every change: it was dropped (" + got.size() + ")");
     d.out.onCompleted();
+    slow.shutdownNow();
   }
 }

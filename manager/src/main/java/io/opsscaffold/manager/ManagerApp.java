@@ -130,7 +130,8 @@ public final class ManagerApp implements AutoCloseable {
                     u ->
                         new io.opsscaffold.manager.alerts.AlertWebhook(
                             u, Duration.ofSeconds(1), time)),
-            settings.alertScanInterval());
+            settings.alertScanInterval(),
+            writer::current);
     writer.afterCommit(alerts::committed);
     ManagerMetrics.register(telemetry.meter(), registry, alerts, repository);
     io.opsscaffold.manager.fleet.AgentWatch agentWatch =

@@ -30,6 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -56,6 +57,8 @@ public final class AlertEngine implements AutoCloseable {
   private record Seen(String area, Availability availability, String kind, long staleAtMs) {}
 
   private final FleetRepository fleet;
+  private final BooleanSupplier stateCurrent;
+  private boolean judgingPaused; // alerts thread only
   private final AlertRepository alerts;
   private final Clock clock;
   private final Optional<AlertWebhook> webhook;
@@ -77,13 +80,20 @@ public final class AlertEngine implements AutoCloseable {
   /**
    * @param time the scan runs on it, and availability is judged at its time
    */
+  /**
+   * @param stateCurrent false while the state writer cannot commit what the daemons send (the
+   *     database is away) and until it has caught up: heartbeats are then not judged stale, since
+   *     the fresh ones may be among the uncommitted changes
+   */
   public AlertEngine(
       FleetRepository fleet,
       AlertRepository alerts,
       Time time,
       Optional<AlertWebhook> webhook,
-      Duration scanInterval) {
+      Duration scanInterval,
+      BooleanSupplier stateCurrent) {
     this.fleet = fleet;
+    this.stateCurrent = stateCurrent;
     this.alerts = alerts;
     this.clock = time.clock();
     this.thread = time.scheduler("alerts");
@@ -227,6 +237,19 @@ public final class AlertEngine implements AutoCloseable {
     if (rescan) {
       drain();
       return;
+    }
+    if (!stateCurrent.getAsBoolean()) {
+      if (!judgingPaused) {
+        judgingPaused = true;
+        LOG.warning(
+            "fleet writes are not committing; heartbeats are not judged stale until they are");
+      }
+      publishCounts();
+      return;
+    }
+    if (judgingPaused) {
+      judgingPaused = false;
+      LOG.info("fleet writes caught up; judging heartbeats again");
     }
     long now = clock.millis();
     List<String[]> stale = new ArrayList<>();

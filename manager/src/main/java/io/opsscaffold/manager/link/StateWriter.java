@@ -55,6 +55,13 @@ public final class StateWriter implements AutoCloseable {
   private PendingWrites pending = new PendingWrites(MAX_EXAMINED); // guarded by lock
   private final Thread thread;
   private volatile boolean running = true;
+
+  // Set when a commit fails; cleared once the batch taken after the failed one committed too (it
+  // holds what arrived during the outage, coalesced), or nothing more was pending. Writer thread
+  // writes, anyone reads.
+  private volatile boolean stalled;
+  private boolean catchingUp;
+  private boolean lastBatchRetried;
   private final List<Consumer<List<FleetWrite>>> afterCommit = new CopyOnWriteArrayList<>();
 
   /**
@@ -191,6 +198,9 @@ public final class StateWriter implements AutoCloseable {
       try {
         batch = take(200);
         if (batch == null) {
+          if (catchingUp) {
+            caughtUp();
+          }
           continue;
         }
         List<FleetWrite> committed = applyWithRetry(batch);
@@ -201,6 +211,11 @@ public final class StateWriter implements AutoCloseable {
         batch.firstQueued().values().forEach(t -> ackLagSeconds.record((now - t) / 1e9));
         for (Consumer<List<FleetWrite>> hook : afterCommit) {
           hook.accept(committed);
+        }
+        if (lastBatchRetried) {
+          catchingUp = true;
+        } else if (catchingUp) {
+          caughtUp();
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -223,6 +238,7 @@ public final class StateWriter implements AutoCloseable {
       writes.add(write);
     }
     long backoffMs = 200;
+    lastBatchRetried = false;
     while (true) {
       long start = time.millis();
       try {
@@ -235,6 +251,8 @@ public final class StateWriter implements AutoCloseable {
         if (!running) {
           throw e;
         }
+        lastBatchRetried = true;
+        stalled = true;
         LOG.log(
             Level.WARNING,
             "committing "
@@ -247,6 +265,21 @@ public final class StateWriter implements AutoCloseable {
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
     }
+  }
+
+  private void caughtUp() {
+    catchingUp = false;
+    stalled = false;
+    LOG.info("fleet writes are committing again and caught up");
+  }
+
+  /**
+   * Whether every change handed to the writer before its last failed commit is now committed: false
+   * from a failed commit until the writes that waited meanwhile are in too. What is judged from the
+   * committed state (a heartbeat's age) is not current while this is false.
+   */
+  public boolean current() {
+    return !stalled;
   }
 
   /**

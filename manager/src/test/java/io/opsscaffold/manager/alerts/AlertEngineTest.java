@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,6 +29,7 @@ class AlertEngineTest {
   private final InMemoryFleetRepository fleet = new InMemoryFleetRepository();
   private final InMemoryAlertRepository alerts = new InMemoryAlertRepository();
   private AlertEngine engine;
+  private final AtomicBoolean writesCurrent = new AtomicBoolean(true);
 
   private AgentRecord agent(
       String lifecycle, long lastHeartbeatMs, long timeoutMs, String message) {
@@ -79,7 +81,7 @@ class AlertEngineTest {
                     1,
                     1,
                     ""))));
-    engine = new AlertEngine(fleet, alerts, time, Optional.empty(), SCAN);
+    engine = new AlertEngine(fleet, alerts, time, Optional.empty(), SCAN, writesCurrent::get);
   }
 
   @AfterEach
@@ -115,6 +117,28 @@ class AlertEngineTest {
     commit(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running"))));
     Await.until(Duration.ofSeconds(5), "the alert to resolve", alerts::open, List::isEmpty);
     assertEquals(1, alerts.count("resolved", "OFF", "", "n1"));
+  }
+
+  @Test
+  void noHeartbeatIsJudgedStaleWhileTheWriterCannotCommitAndOnceItCaughtUpItIs() {
+    fleet.apply(
+        List.of(
+            new FleetWrite.UpsertAgents(
+                List.of(agent("RUNNING", time.millis(), 5_000, "running")))));
+    started();
+    writesCurrent.set(false); // the database went away: fresher heartbeats may wait uncommitted
+    for (int i = 0; i < 5; i++) { // scans at 2 s .. 10 s, well past the 5 s timeout
+      time.advance(SCAN);
+      time.awaitTimers(1);
+    }
+    assertEquals(List.of(), alerts.open(), "no alert judged from state that could not be written");
+
+    writesCurrent.set(true); // caught up, and no fresher heartbeat came: the agent is stale indeed
+    time.advance(SCAN);
+    AlertRecord open =
+        Await.until(Duration.ofSeconds(5), "a NO_DATA alert", alerts::open, l -> l.size() == 1)
+            .get(0);
+    assertEquals("NO_DATA", open.kind());
   }
 
   @Test

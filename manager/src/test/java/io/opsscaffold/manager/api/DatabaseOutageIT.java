@@ -1,10 +1,17 @@
 package io.opsscaffold.manager.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.opsscaffold.api.link.v1.AgentState;
+import io.opsscaffold.api.link.v1.ManagerMessage;
+import io.opsscaffold.api.status.v1.Lifecycle;
 import io.opsscaffold.manager.ManagerApp;
 import io.opsscaffold.manager.ManagerSettings;
+import io.opsscaffold.manager.link.FakeDaemon;
 import io.opsscaffold.manager.persistence.DatabaseSettings;
 import io.opsscaffold.manager.persistence.TcpProxy;
 import io.opsscaffold.manager.persistence.TestDatabases;
@@ -25,7 +32,8 @@ import org.junit.jupiter.api.Test;
 /**
  * PostgreSQL going away behind a proxy the test controls: API calls are answered 503 UNAVAILABLE
  * with Retry-After, saying the database is not reachable, instead of hanging for half a minute and
- * ending in a 500; once it is back, the same calls succeed.
+ * ending in a 500; once it is back, the same calls succeed. The daemons' link stays up throughout,
+ * and what they send is acknowledged only once it is committed.
  */
 class DatabaseOutageIT {
   private TestDatabases.Created pg;
@@ -70,9 +78,13 @@ class DatabaseOutageIT {
   }
 
   private HttpResponse<String> nodes() throws Exception {
+    return nodes("/api/v1/nodes");
+  }
+
+  private HttpResponse<String> nodes(String path) throws Exception {
     // A client that gives up after 10 s: the 30 s hang this test guards against fails it.
     return http.send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + "/api/v1/nodes"))
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path))
             .timeout(Duration.ofSeconds(10))
             .build(),
         HttpResponse.BodyHandlers.ofString());
@@ -102,5 +114,61 @@ class DatabaseOutageIT {
           }
         },
         code -> code == 200);
+  }
+
+  private static AgentState running(String message) {
+    return AgentState.newBuilder()
+        .setAgentId("a1")
+        .setType("t")
+        .setLifecycle(Lifecycle.LIFECYCLE_RUNNING)
+        .setPid(7)
+        .setMessage(message)
+        .build();
+  }
+
+  @Test
+  void theLinkStaysUpThroughTheOutageAndADeltaIsAcknowledgedOnlyOnceCommitted() throws Exception {
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
+    try {
+      FakeDaemon d = new FakeDaemon(channel, "db-out").hello().keepAlive();
+      d.fullState(running("before"));
+      d.next(ManagerMessage.BodyCase.ACK);
+
+      proxy.cut();
+      long seq = d.delta(running("during the outage"));
+      // Pongs keep coming (pings never wait on the database); the delta is not acknowledged, so
+      // the daemon keeps it to send again should the stream end.
+      int pongs = 0;
+      while (pongs < 15) {
+        ManagerMessage m = d.next();
+        if (m.getBodyCase() == ManagerMessage.BodyCase.PONG) {
+          pongs++;
+        }
+        assertTrue(
+            m.getBodyCase() != ManagerMessage.BodyCase.ACK || m.getAck().getSeq() < seq,
+            "acknowledged before it could be committed: " + m);
+      }
+      assertFalse(d.ended.isDone(), "the link stayed up: " + d.ended.getNow(null));
+
+      proxy.restore();
+      Await.until(
+          Duration.ofSeconds(30),
+          "the delta acknowledged after the database came back",
+          () -> {
+            try {
+              return d.next(ManagerMessage.BodyCase.ACK).getAck().getSeq();
+            } catch (InterruptedException e) {
+              throw new IllegalStateException(e);
+            }
+          },
+          acked -> acked >= seq);
+      String agents = nodes("/api/v1/nodes/db-out/agents").body();
+      assertTrue(agents.contains("during the outage"), agents);
+      assertFalse(d.ended.isDone(), "the link stayed up: " + d.ended.getNow(null));
+      d.out.onCompleted();
+    } finally {
+      channel.shutdownNow();
+    }
   }
 }

@@ -94,7 +94,11 @@ class DatabaseOutageIT {
   void callsWhileTheDatabaseIsAwayAreAnsweredUnavailableAndSucceedOnceItIsBack() throws Exception {
     assertEquals(200, nodes().statusCode());
     proxy.cut();
+    long askedAt = System.nanoTime();
     HttpResponse<String> down = nodes();
+    System.out.printf(
+        "drill database-outage: API answered %d in %d ms while the database was away%n",
+        down.statusCode(), (System.nanoTime() - askedAt) / 1_000_000);
     assertEquals(503, down.statusCode(), down.body());
     assertEquals(Optional.of("2"), down.headers().firstValue("Retry-After"));
     assertTrue(down.body().contains("\"status\":\"UNAVAILABLE\""), down.body());
@@ -152,6 +156,7 @@ class DatabaseOutageIT {
       assertFalse(d.ended.isDone(), "the link stayed up: " + d.ended.getNow(null));
 
       proxy.restore();
+      long restoredAt = System.nanoTime();
       Await.until(
           Duration.ofSeconds(30),
           "the delta acknowledged after the database came back",
@@ -163,6 +168,10 @@ class DatabaseOutageIT {
             }
           },
           acked -> acked >= seq);
+      System.out.printf(
+          "drill database-outage: link up throughout (%d pongs while away), delta acknowledged"
+              + " %d ms after the database returned%n",
+          pongs, (System.nanoTime() - restoredAt) / 1_000_000);
       String agents = nodes("/api/v1/nodes/db-out/agents").body();
       assertTrue(agents.contains("during the outage"), agents);
       assertFalse(d.ended.isDone(), "the link stayed up: " + d.ended.getNow(null));

@@ -79,8 +79,6 @@ public final class AlertEngine implements AutoCloseable {
 
   /**
    * @param time the scan runs on it, and availability is judged at its time
-   */
-  /**
    * @param stateCurrent false while the state writer cannot commit what the daemons send (the
    *     database is away) and until it has caught up: heartbeats are then not judged stale, since
    *     the fresh ones may be among the uncommitted changes

@@ -85,28 +85,4 @@ public record AgentRecord(
         lastRestartReason,
         requested);
   }
-
-  /**
-   * This state with {@code type} replaced (a delta that did not repeat it keeps the stored one).
-   */
-  public AgentRecord withType(String type) {
-    return new AgentRecord(
-        nodeId,
-        agentId,
-        type,
-        lifecycle,
-        health,
-        pid,
-        startedMs,
-        lastHeartbeatMs,
-        heartbeatTimeoutMs,
-        lastExitCode,
-        lastExitMs,
-        restartCount,
-        message,
-        updatedMs,
-        lastLogLines,
-        lastRestartReason,
-        stopRequested);
-  }
 }

@@ -10,11 +10,11 @@ import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.manager.fleet.InMemoryFleetRepository;
 import io.opsscaffold.manager.fleet.NodeConnectivity;
 import io.opsscaffold.manager.fleet.NodeRecord;
+import io.opsscaffold.manager.fleet.TestNodes;
 import io.opsscaffold.testing.Await;
 import io.opsscaffold.testing.ManualTime;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -60,27 +60,7 @@ class AlertEngineTest {
 
   @BeforeEach
   void start() {
-    fleet.apply(
-        List.of(
-            new FleetWrite.NodeConnected(
-                new NodeRecord(
-                    "n1",
-                    "h",
-                    "10.0.0.1",
-                    "Linux",
-                    "amd64",
-                    "0.1.0",
-                    "east",
-                    "z",
-                    0,
-                    "b",
-                    Map.of(),
-                    NodeConnectivity.ONLINE,
-                    "s",
-                    1,
-                    1,
-                    1,
-                    ""))));
+    fleet.apply(List.of(TestNodes.connected("n1")));
     engine = new AlertEngine(fleet, alerts, time, Optional.empty(), SCAN, writesCurrent::get);
   }
 

@@ -9,7 +9,6 @@ import io.opsscaffold.testing.Await;
 import io.opsscaffold.testing.ManualClock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -25,27 +24,6 @@ class AgentWatchTest {
   @AfterEach
   void stop() {
     watch.close();
-  }
-
-  private static NodeRecord node(String id, String area) {
-    return new NodeRecord(
-        id,
-        "h-" + id,
-        "10.0.0.1",
-        "Linux",
-        "amd64",
-        "0.1.0",
-        area,
-        "z",
-        0,
-        "b",
-        Map.of(),
-        NodeConnectivity.ONLINE,
-        "s",
-        1,
-        1,
-        1,
-        "");
   }
 
   private static AgentRecord agent(String node, String id, AgentLifecycle lifecycle) {
@@ -84,8 +62,8 @@ class AgentWatchTest {
   void aWatchSeesTheMatchingAgentsThenSyncedThenEachChange() {
     fleet.apply(
         List.of(
-            new FleetWrite.NodeConnected(node("n1", "east")),
-            new FleetWrite.NodeConnected(node("n2", "west")),
+            new FleetWrite.NodeConnected(TestNodes.online("n1", "east")),
+            new FleetWrite.NodeConnected(TestNodes.online("n2", "west")),
             new FleetWrite.UpsertAgents(
                 List.of(
                     agent("n1", "a1", AgentLifecycle.RUNNING),
@@ -113,7 +91,7 @@ class AgentWatchTest {
   void anAgentThatLeavesTheFilterIsRemovedOnce() {
     fleet.apply(
         List.of(
-            new FleetWrite.NodeConnected(node("n1", "east")),
+            new FleetWrite.NodeConnected(TestNodes.online("n1", "east")),
             new FleetWrite.UpsertAgents(List.of(agent("n1", "a1", AgentLifecycle.RUNNING)))));
     RecordingCall<AgentEvent> call = new RecordingCall<>();
     watch.watch(WatchAgentsRequest.newBuilder().setStatus("ON").build(), call);

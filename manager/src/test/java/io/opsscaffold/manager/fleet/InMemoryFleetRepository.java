@@ -140,7 +140,29 @@ public final class InMemoryFleetRepository implements FleetRepository {
   }
 
   private static AgentRecord merged(AgentRecord before, AgentRecord a) {
-    return before == null || !a.type().isEmpty() ? a : a.withType(before.type());
+    if (before == null || !a.type().isEmpty()) {
+      return a;
+    }
+    // A delta that did not repeat the type keeps the stored one, as the JDBC repository's merge
+    // does.
+    return new AgentRecord(
+        a.nodeId(),
+        a.agentId(),
+        before.type(),
+        a.lifecycle(),
+        a.health(),
+        a.pid(),
+        a.startedMs(),
+        a.lastHeartbeatMs(),
+        a.heartbeatTimeoutMs(),
+        a.lastExitCode(),
+        a.lastExitMs(),
+        a.restartCount(),
+        a.message(),
+        a.updatedMs(),
+        a.lastLogLines(),
+        a.lastRestartReason(),
+        a.stopRequested());
   }
 
   private static NodeRecord with(

@@ -3,15 +3,13 @@ package io.opsscaffold.manager.link;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.opentelemetry.api.trace.TracerProvider;
-import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.manager.fleet.InMemoryFleetRepository;
 import io.opsscaffold.manager.fleet.NodeConnectivity;
-import io.opsscaffold.manager.fleet.NodeRecord;
+import io.opsscaffold.manager.fleet.TestNodes;
 import io.opsscaffold.testing.Await;
 import io.opsscaffold.testing.ManualTime;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -33,27 +31,7 @@ class ConnectivityTrackerTest {
   }
 
   private void online(String id) {
-    fleet.apply(
-        List.of(
-            new FleetWrite.NodeConnected(
-                new NodeRecord(
-                    id,
-                    "h",
-                    "10.0.0.1",
-                    "Linux",
-                    "amd64",
-                    "0.1.0",
-                    "east",
-                    "z",
-                    0,
-                    "b",
-                    Map.of(),
-                    NodeConnectivity.ONLINE,
-                    "s",
-                    1,
-                    1,
-                    1,
-                    ""))));
+    fleet.apply(List.of(TestNodes.connected(id)));
   }
 
   private NodeConnectivity connectivity(String id) {

@@ -13,13 +13,11 @@ import io.opsscaffold.manager.fleet.AgentRecord;
 import io.opsscaffold.manager.fleet.FleetQueries;
 import io.opsscaffold.manager.fleet.FleetWrite;
 import io.opsscaffold.manager.fleet.InMemoryFleetRepository;
-import io.opsscaffold.manager.fleet.NodeConnectivity;
-import io.opsscaffold.manager.fleet.NodeRecord;
+import io.opsscaffold.manager.fleet.TestNodes;
 import io.opsscaffold.manager.link.SessionRegistry;
 import io.opsscaffold.testing.ManualTime;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
@@ -44,25 +42,7 @@ class OperationServiceTest {
   private void node(String id, long lastSeenMs) {
     fleet.apply(
         List.of(
-            new FleetWrite.NodeConnected(
-                new NodeRecord(
-                    id,
-                    "h",
-                    "10.0.0.1",
-                    "Linux",
-                    "amd64",
-                    "0.1.0",
-                    "east",
-                    "z",
-                    0,
-                    "b",
-                    Map.of(),
-                    NodeConnectivity.OFFLINE,
-                    "",
-                    0,
-                    lastSeenMs,
-                    1,
-                    "")),
+            new FleetWrite.NodeConnected(TestNodes.offline(id, lastSeenMs)),
             new FleetWrite.UpsertAgents(
                 List.of(
                     new AgentRecord(

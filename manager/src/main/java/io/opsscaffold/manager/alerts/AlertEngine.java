@@ -276,8 +276,16 @@ public final class AlertEngine implements AutoCloseable {
 
   private void evaluate(NodeRecord node, AgentRecord agent, long now) {
     if (node.connectivity() == NodeConnectivity.UNCONFIRMED) {
-      return; // state from before this manager started: judged once its daemon resyncs or is
-      // offline
+      // State from before this manager started: judged once its daemon resyncs or goes offline.
+      // Until then time alone must not judge it either (its heartbeats are as old as the crash).
+      Seen before = seen.getOrDefault(node.nodeId(), Map.of()).get(agent.agentId());
+      if (before != null && before.staleAtMs() > 0) {
+        track(
+            node.nodeId(),
+            agent.agentId(),
+            new Seen(before.area(), before.availability(), before.kind(), 0));
+      }
+      return;
     }
     Availability a = Availability.of(node, agent, now);
     // An agent meant to be stopped (an operator's stop, no autostart) is OFF as desired: no

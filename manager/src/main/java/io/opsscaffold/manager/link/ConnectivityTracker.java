@@ -70,8 +70,9 @@ public final class ConnectivityTracker implements AutoCloseable {
   public void start(FleetRepository repository) {
     List<String> earlier = repository.onlineNodeIds();
     if (!earlier.isEmpty()) {
-      // Called before the server listens: no daemon of this run is connected yet to be marked.
-      writer.submit(new FleetWrite.NodesUnconfirmed(earlier));
+      // Called before the server listens and before the alert engine's first read: no daemon of
+      // this run is connected yet, and nothing reads these nodes as ONLINE once this returns.
+      repository.apply(List.of(new FleetWrite.NodesUnconfirmed(earlier)));
       LOG.info(
           () ->
               earlier.size()

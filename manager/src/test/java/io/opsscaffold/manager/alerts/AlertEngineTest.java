@@ -251,4 +251,21 @@ class AlertEngineTest {
     Await.until(
         Duration.ofSeconds(5), "the confirmed state judged", alerts::open, l -> l.size() == 1);
   }
+
+  @Test
+  void aNodeMarkedUnconfirmedAfterTheFirstReadHasNoHeartbeatJudgedStale() {
+    // The engine read the node ONLINE with a running agent; then it is marked UNCONFIRMED (its
+    // state is from before a restart). Time passing beyond the heartbeat timeout judges nothing.
+    fleet.apply(
+        List.of(
+            new FleetWrite.UpsertAgents(
+                List.of(agent("RUNNING", time.millis(), 5_000, "running")))));
+    started();
+    commit(new FleetWrite.NodesUnconfirmed(List.of("n1")));
+    for (int i = 0; i < 5; i++) { // scans at 2 s .. 10 s, past the 5 s timeout
+      time.advance(SCAN);
+      time.awaitTimers(1);
+    }
+    assertEquals(List.of(), alerts.open(), "no alert from heartbeats as old as the restart");
+  }
 }

@@ -163,12 +163,9 @@ public final class AlertEngine implements AutoCloseable {
 
   private void apply(FleetWrite write, Set<String> reread, long now) {
     switch (write) {
-      case FleetWrite.NodeConnected w -> {
-        NodeRecord before = nodes.put(w.node().nodeId(), w.node());
-        if (before != null && !before.online()) {
-          reread.add(w.node().nodeId()); // its agents come back from UNKNOWN
-        }
-      }
+      // Its stored agents are as old as its last stream: they are judged from the full state that
+      // every new stream sends right after its Hello (a ReplaceAgents), not re-read now.
+      case FleetWrite.NodeConnected w -> nodes.put(w.node().nodeId(), w.node());
       case FleetWrite.NodeOffline w -> reread.add(w.nodeId());
       case FleetWrite.NodesUnconfirmed w -> reread.addAll(w.nodeIds());
       case FleetWrite.UpsertAgents w -> {

@@ -247,7 +247,13 @@ class AlertEngineTest {
     time.advance(SCAN);
     time.awaitTimers(1);
     assertEquals(List.of(), alerts.open(), "no alert from state the manager has not confirmed");
-    commit(new FleetWrite.NodeConnected(n1)); // the daemon is back and resyncs: its state counts
+    commit(new FleetWrite.NodeConnected(n1)); // the daemon is back: its Hello alone confirms
+    time.advance(SCAN); // nothing, the stored rows are still from before the restart
+    time.awaitTimers(1);
+    assertEquals(List.of(), alerts.open(), "no alert from rows older than the new stream");
+    commit( // its full state, sent right after the Hello: this state counts
+        new FleetWrite.ReplaceAgents(
+            "n1", List.of(agent("STOPPED", time.millis(), 0, "exited with code 1"))));
     Await.until(
         Duration.ofSeconds(5), "the confirmed state judged", alerts::open, l -> l.size() == 1);
   }

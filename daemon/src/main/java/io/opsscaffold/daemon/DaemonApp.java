@@ -17,7 +17,6 @@ import io.opsscaffold.daemon.heartbeat.HeartbeatIntake;
 import io.opsscaffold.daemon.heartbeat.UnixSocketHeartbeatServer;
 import io.opsscaffold.daemon.link.ChannelSource;
 import io.opsscaffold.daemon.link.LinkCommands;
-import io.opsscaffold.daemon.link.LinkPolicy;
 import io.opsscaffold.daemon.link.LinkRunner;
 import io.opsscaffold.daemon.link.ManagerChannels;
 import io.opsscaffold.daemon.link.Outbox;
@@ -66,16 +65,17 @@ public final class DaemonApp implements AutoCloseable {
    * @param time every timer of the daemon waits on it
    * @param random the jitter of restart and reconnect delays, uniform in [0, 1)
    * @param launchers makes the process launcher from the agents' log files
-   * @param channels makes the source of the channel to the manager from the link settings
+   * @param channels makes the source of the channel to the manager from the settings
    */
   public record Wiring(
       Time time,
       DoubleSupplier random,
       Function<AgentLogs, ProcessLauncher> launchers,
-      Function<LinkPolicy, ChannelSource> channels) {
+      Function<DaemonSettings, ChannelSource> channels) {
     /** Real time, real processes, the manager at {@code manager.address}. */
     public static Wiring production() {
-      return new Wiring(Time.system(), Math::random, OsProcessLauncher::new, ManagerChannels::new);
+      return new Wiring(
+          Time.system(), Math::random, OsProcessLauncher::new, ManagerChannels::forDaemon);
     }
   }
 
@@ -177,7 +177,7 @@ public final class DaemonApp implements AutoCloseable {
     health.start();
     DaemonMetrics.register(telemetry.meter(), settings.nodeId(), supervisor, health, intake);
 
-    ChannelSource channel = wiring.channels().apply(settings.link());
+    ChannelSource channel = wiring.channels().apply(settings);
     LinkCommands commands =
         new LinkCommands(
             supervisor,

@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  * The daemon's configuration ({@code daemon.yaml}), read once in {@link DaemonMain}.
  *
  * @param labels area, zone, cloud-id, business, and free labels under {@code extra}
+ * @param enrollmentToken the token this node enrolls with when it has no certificate yet
+ * @param enrollmentTokenFile a file to read that token from at enrollment (it may appear later)
  */
 public record DaemonSettings(
     String nodeId,
@@ -43,7 +45,9 @@ public record DaemonSettings(
     boolean stopAgentsOnExit,
     Optional<String> otlpEndpoint,
     Duration monitorInterval,
-    List<AgentSpec> agents) {
+    List<AgentSpec> agents,
+    Optional<io.opsscaffold.security.JoinToken> enrollmentToken,
+    Optional<Path> enrollmentTokenFile) {
 
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
@@ -52,10 +56,26 @@ public record DaemonSettings(
    * (fetched on first contact, kept in {@code <data-dir>/tls/manager-ca.crt}), or {@code insecure}
    * for a manager on a loopback address; with none of them, a CA kept from an earlier pin.
    */
-  private static io.opsscaffold.daemon.link.ManagerTrust trust(Settings s, Path dataDir) {
+  private static io.opsscaffold.daemon.link.ManagerTrust trust(
+      Settings s, Path dataDir, Optional<io.opsscaffold.security.JoinToken> token) {
     Settings t = s.section("manager.tls");
     String caFile = t.string("ca-file", "");
     String fingerprint = t.string("ca-fingerprint", "");
+    Optional<String> carried = token.flatMap(io.opsscaffold.security.JoinToken::caFingerprint);
+    if (carried.isPresent() && !fingerprint.isBlank()) {
+      try {
+        if (!io.opsscaffold.security.Fingerprints.parse(fingerprint).equals(carried.get())) {
+          t.problem(
+              "ca-fingerprint",
+              "differs from the CA fingerprint the enrollment token carries; give one of them");
+        }
+      } catch (IllegalArgumentException e) {
+        // reported below
+      }
+    }
+    if (carried.isPresent() && fingerprint.isBlank() && caFile.isBlank()) {
+      fingerprint = carried.get();
+    }
     boolean insecure = t.bool("insecure", false);
     Path kept = dataDir.resolve("tls").resolve("manager-ca.crt");
     int given = (caFile.isBlank() ? 0 : 1) + (fingerprint.isBlank() ? 0 : 1) + (insecure ? 1 : 0);
@@ -97,6 +117,20 @@ public record DaemonSettings(
     return new io.opsscaffold.daemon.link.ManagerTrust.Insecure();
   }
 
+  /** {@code manager.enrollment-token}; a malformed one is a problem named without its text. */
+  private static Optional<io.opsscaffold.security.JoinToken> enrollmentToken(Settings s) {
+    String text = s.string("manager.enrollment-token", "");
+    if (text.isBlank()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(io.opsscaffold.security.JoinToken.parse(text));
+    } catch (IllegalArgumentException e) {
+      s.problem("manager.enrollment-token", e.getMessage());
+      return Optional.empty();
+    }
+  }
+
   private static boolean loopback(String host) {
     try {
       return java.net.InetAddress.getByName(host).isLoopbackAddress();
@@ -114,6 +148,7 @@ public record DaemonSettings(
     }
     Settings labels = s.section("node.labels");
     Path dataDir = Path.of(s.string("data-dir", "data/daemon"));
+    Optional<io.opsscaffold.security.JoinToken> enrollmentToken = enrollmentToken(s);
     LinkPolicy link =
         new LinkPolicy(
             s.string("manager.address", "127.0.0.1:8080"),
@@ -139,7 +174,7 @@ public record DaemonSettings(
                 Duration.ofSeconds(30),
                 Duration.ofMillis(200),
                 Duration.ofHours(1)),
-            trust(s, dataDir));
+            trust(s, dataDir, enrollmentToken));
     DaemonSettings settings =
         new DaemonSettings(
             nodeId,
@@ -162,7 +197,11 @@ public record DaemonSettings(
                 Duration.ofSeconds(5),
                 Duration.ofMillis(200),
                 Duration.ofMinutes(10)),
-            agents(s));
+            agents(s),
+            enrollmentToken,
+            Optional.of(s.string("manager.enrollment-token-file", ""))
+                .filter(f -> !f.isBlank())
+                .map(Path::of));
     s.finish();
     return settings;
   }

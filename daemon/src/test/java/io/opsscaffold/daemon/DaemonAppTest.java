@@ -108,7 +108,7 @@ class DaemonAppTest {
                 time,
                 () -> 0.0,
                 logs -> launcher,
-                policy ->
+                settings ->
                     io.opsscaffold.daemon.link.LinkRunnerTest.source(
                         InProcessChannelBuilder.forName(name).build())));
   }

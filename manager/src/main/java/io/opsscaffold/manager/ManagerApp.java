@@ -137,6 +137,26 @@ public final class ManagerApp implements AutoCloseable {
     io.opsscaffold.manager.fleet.AgentWatch agentWatch =
         new io.opsscaffold.manager.fleet.AgentWatch(repository, clock);
     writer.afterCommit(agentWatch::committed);
+    io.opsscaffold.manager.identity.IdentityRepository identities =
+        new io.opsscaffold.manager.persistence.JdbcIdentityRepository(database);
+    io.opsscaffold.manager.identity.ApiTokens apiTokens =
+        new io.opsscaffold.manager.identity.ApiTokens(identities, clock);
+    apiTokens.bootstrap(settings.database().dataDir().resolve("admin.token"));
+    io.opsscaffold.manager.identity.ApiGuard guard =
+        new io.opsscaffold.manager.identity.ApiGuard(
+            apiTokens,
+            java.util.Map.of(
+                io.opsscaffold.api.admin.v1.AdminServiceGrpc.SERVICE_NAME,
+                io.opsscaffold.manager.identity.Role.ADMIN));
+    io.opsscaffold.manager.identity.Enrollment enrollment =
+        new io.opsscaffold.manager.identity.Enrollment(
+            identities, tls.map(ManagerTls::ca), settings.tls().nodeValidity(), clock);
+    if (tls.isPresent() && settings.tls().enrollmentTokenFile().isPresent()) {
+      enrollment.writeTokenFile(settings.tls().enrollmentTokenFile().get());
+    }
+    io.opsscaffold.manager.identity.NodeRemoval removal =
+        new io.opsscaffold.manager.identity.NodeRemoval(
+            identities, repository, registry, writer, clock);
     io.opsscaffold.manager.operations.Requester requester =
         new io.opsscaffold.manager.operations.Requester();
     // One FleetService on the wire, one adapter per feature in the code.
@@ -154,7 +174,29 @@ public final class ManagerApp implements AutoCloseable {
         tracing.traced(() -> io.grpc.ServerInterceptors.intercept(fleetService, requester));
     LinkGrpcService link =
         LinkGrpcService.create(
-            registry, writer, connectivity, router, clock, settings.pingInterval());
+            registry,
+            writer,
+            connectivity,
+            router,
+            clock,
+            settings.pingInterval(),
+            tls.isPresent()
+                ? enrollment
+                : io.opsscaffold.manager.link.NodeAuthenticator.SELF_DECLARED);
+    BindableService enroll =
+        tracing.traced(
+            () ->
+                io.grpc.ServerInterceptors.intercept(
+                    new io.opsscaffold.manager.identity.IdentityGrpcServices.EnrollmentApi(
+                        enrollment),
+                    guard));
+    BindableService admin =
+        tracing.traced(
+            () ->
+                io.grpc.ServerInterceptors.intercept(
+                    new io.opsscaffold.manager.identity.IdentityGrpcServices.AdminApi(
+                        enrollment, identities, removal, clock),
+                    guard));
     HealthStatusManager health = new HealthStatusManager();
     BindableService gse =
         tracing.traced(new io.opsscaffold.manager.gse.GseGrpcService(repository, clock));
@@ -165,7 +207,8 @@ public final class ManagerApp implements AutoCloseable {
                     new io.opsscaffold.manager.compat.ControllerGrpcService(
                         repository, queries, operations, batches, clock, VERSION),
                     requester));
-    HttpJsonTranscoder transcoder = HttpJsonTranscoder.create(List.of(fleet, gse, controller));
+    HttpJsonTranscoder transcoder =
+        HttpJsonTranscoder.create(List.of(fleet, gse, controller, enroll, admin));
 
     HttpRouting.Builder http = HttpRouting.builder().addFilter(new HttpTracingFilter(telemetry));
     transcoder.register(http);
@@ -190,6 +233,8 @@ public final class ManagerApp implements AutoCloseable {
                         io.opsscaffold.api.compat.controller.v1.ControllerProto.getDescriptor(),
                         controller)
                     .service(LinkProto.getDescriptor(), link)
+                    .service(io.opsscaffold.api.admin.v1.AdminProto.getDescriptor(), enroll)
+                    .service(io.opsscaffold.api.admin.v1.AdminProto.getDescriptor(), admin)
                     .service(HealthProto.getDescriptor(), health.getHealthService()));
     tls.ifPresent(t -> serverBuilder.tls(t.serverTls()));
     connectivity.start(repository); // before the server listens: see ConnectivityTracker.start

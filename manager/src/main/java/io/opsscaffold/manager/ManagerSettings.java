@@ -96,13 +96,14 @@ public record ManagerSettings(
                 Duration.ofMillis(100),
                 Duration.ofMinutes(10)),
             webhook(s),
-            tls(s.section("tls"), dataDir));
+            tls(s.section("tls"), dataDir, s.string("enrollment.token-file", "")));
     s.finish();
     return settings;
   }
 
   /** {@code tls.*}: see the README's table. */
-  private static io.opsscaffold.manager.tls.TlsPolicy tls(Settings t, Path dataDir) {
+  private static io.opsscaffold.manager.tls.TlsPolicy tls(
+      Settings t, Path dataDir, String enrollmentTokenFile) {
     String cert = t.string("cert-file", "");
     String key = t.string("key-file", "");
     if (cert.isBlank() != key.isBlank()) {
@@ -121,6 +122,12 @@ public record ManagerSettings(
             Duration.ofDays(365),
             Duration.ofDays(1),
             Duration.ofDays(3650)),
+        t.duration(
+            "node-cert-validity",
+            io.opsscaffold.manager.tls.TlsPolicy.NODE_VALIDITY,
+            Duration.ofSeconds(10),
+            Duration.ofDays(365)),
+        Optional.of(enrollmentTokenFile).filter(f -> !f.isBlank()).map(Path::of),
         Optional.of(t.string("ca-export", "")).filter(e -> !e.isBlank()).map(Path::of));
   }
 

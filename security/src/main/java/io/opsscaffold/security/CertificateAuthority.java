@@ -212,7 +212,9 @@ public final class CertificateAuthority {
           new JcaX509v3CertificateBuilder(
                   certificate,
                   serial(),
-                  Date.from(now.minus(Duration.ofMinutes(5))),
+                  // Back-dated for clocks a little behind ours; by at most a quarter of the
+                  // lifetime, so that a short-lived certificate's renewal point stays in its life.
+                  Date.from(now.minus(min(Duration.ofMinutes(5), validity.dividedBy(4)))),
                   Date.from(now.plus(validity)),
                   subject,
                   key)
@@ -232,6 +234,10 @@ public final class CertificateAuthority {
     } catch (GeneralSecurityException | IOException e) {
       throw new IllegalStateException("could not issue a certificate: " + e.getMessage(), e);
     }
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
   }
 
   /** A new EC P-256 key pair. */

@@ -41,6 +41,23 @@ public final class TlsContexts {
     }
   }
 
+  /**
+   * A context that presents what {@code keys} chooses (it may change between handshakes) and trusts
+   * exactly {@code trust} as roots.
+   */
+  public static SSLContext create(javax.net.ssl.KeyManager keys, List<X509Certificate> trust) {
+    try {
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(
+          new javax.net.ssl.KeyManager[] {keys},
+          new javax.net.ssl.TrustManager[] {trustManager(trust)},
+          new SecureRandom());
+      return ctx;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("could not set up TLS: " + e.getMessage(), e);
+    }
+  }
+
   /** A trust manager that trusts exactly {@code roots}. */
   public static X509TrustManager trustManager(List<X509Certificate> roots) {
     try {

@@ -126,8 +126,14 @@ final class Stack implements AutoCloseable {
           default-timeout: 20s
         tls:
           dir: %s
+        data-dir: %s
         """
-            .formatted(managerPort, database.url(), database.user(), dir.resolve("manager-tls")));
+            .formatted(
+                managerPort,
+                database.url(),
+                database.user(),
+                dir.resolve("manager-tls"),
+                dir.resolve("manager-data")));
     StringBuilder daemon =
         new StringBuilder(
             """
@@ -212,7 +218,53 @@ final class Stack implements AutoCloseable {
     return this;
   }
 
+  /** The bootstrap admin token the manager wrote on its first start. */
+  String adminToken() {
+    try {
+      return Files.readString(dir.resolve("manager-data").resolve("admin.token")).strip();
+    } catch (IOException e) {
+      throw new UncheckedIOException("the manager has not written its admin token", e);
+    }
+  }
+
+  /**
+   * Starts the daemon; on its first start it is given an enrollment token (one use, carrying the
+   * CA's fingerprint) created through the admin API, as an operator would.
+   */
   Stack startDaemon() {
+    if (!Files.exists(dir.resolve("daemon-data").resolve("tls").resolve("node.pem"))) {
+      HttpResponse<String> created =
+          send(
+              HttpRequest.newBuilder(uri("/api/v1/enrollment-tokens"))
+                  .header("Content-Type", "application/json")
+                  .header("Authorization", "Bearer " + adminToken())
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"description\":\"system test\",\"maxUses\":1}"))
+                  .build());
+      if (created.statusCode() != 200) {
+        throw new IllegalStateException(
+            "creating an enrollment token answered "
+                + created.statusCode()
+                + ": "
+                + created.body());
+      }
+      io.opsscaffold.api.admin.v1.CreateEnrollmentTokenResponse token =
+          parse(
+              created.body(),
+              io.opsscaffold.api.admin.v1.CreateEnrollmentTokenResponse.newBuilder());
+      String join = token.getJoinToken();
+      try {
+        Path config = dir.resolve("daemon.yaml");
+        Files.writeString(
+            config,
+            Files.readString(config)
+                .replaceAll("(?m)^  enrollment-token: .*\n", "")
+                .replace("manager:\n", "manager:\n  enrollment-token: " + join + "\n"));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
     daemon = new AppProcess("daemon", jar("daemon"), dir.resolve("daemon.yaml"), env, dir).start();
     return this;
   }
@@ -279,11 +331,16 @@ final class Stack implements AutoCloseable {
     }
   }
 
-  private URI uri(String path) {
-    return URI.create("https://127.0.0.1:" + managerPort + path);
+  /** The manager's base URL, {@code https://127.0.0.1:<port>}. */
+  String baseUrl() {
+    return "https://127.0.0.1:" + managerPort;
   }
 
-  private HttpResponse<String> send(HttpRequest request) {
+  private URI uri(String path) {
+    return URI.create(baseUrl() + path);
+  }
+
+  HttpResponse<String> send(HttpRequest request) {
     try {
       return http.send(request, HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {

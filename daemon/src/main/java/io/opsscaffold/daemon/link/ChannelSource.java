@@ -17,6 +17,17 @@ public interface ChannelSource extends AutoCloseable {
    */
   Channel channel() throws IOException;
 
+  /**
+   * A certificate request (PEM) to send over the stream when the node's certificate is due for
+   * renewal; empty when it is not (or there is none). Called by the link loop.
+   */
+  default java.util.Optional<String> renewalRequest() {
+    return java.util.Optional.empty();
+  }
+
+  /** The manager's answer to a renewal request (a certificate, or why not). */
+  default void renewed(String certificatePem, String error) {}
+
   @Override
   void close();
 }

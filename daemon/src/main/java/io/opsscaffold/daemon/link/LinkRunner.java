@@ -206,6 +206,17 @@ public final class LinkRunner implements AutoCloseable {
           lastStatsMs = now;
           hostStats.get().ifPresent(h -> send(DaemonMessage.newBuilder().setHostStats(h)));
         }
+        if (welcomed) {
+          channels
+              .renewalRequest()
+              .ifPresent(
+                  csr ->
+                      send(
+                          DaemonMessage.newBuilder()
+                              .setRenewCertificate(
+                                  io.opsscaffold.api.link.v1.RenewCertificate.newBuilder()
+                                      .setCsrPem(csr))));
+        }
         if (now - lastSentMs >= pingIntervalMs) {
           send(
               DaemonMessage.newBuilder()
@@ -291,6 +302,9 @@ public final class LinkRunner implements AutoCloseable {
           resync.set(true);
           outbox.wake();
         }
+        case CERTIFICATE ->
+            channels.renewed(
+                msg.getCertificate().getCertificatePem(), msg.getCertificate().getError());
         case ACK, PONG, PROBE, BODY_NOT_SET -> {}
       }
     }

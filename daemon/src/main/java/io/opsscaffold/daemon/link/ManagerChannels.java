@@ -5,6 +5,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.opsscaffold.files.AtomicFiles;
 import io.opsscaffold.security.Fingerprints;
+import io.opsscaffold.security.JoinToken;
 import io.opsscaffold.security.Pem;
 import io.opsscaffold.security.PinnedCa;
 import io.opsscaffold.security.TlsContexts;
@@ -21,21 +22,56 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * The daemon's channel to the manager at {@code manager.address}, over TLS that trusts the
- * manager's CA only ({@link ManagerTrust}); the manager's certificate must name the address the
- * daemon dials. Built lazily by the link loop, so a daemon started before its manager keeps
- * supervising and gets its channel once the manager answers. Not thread-safe: the link loop owns
- * it.
+ * The daemon's channel to the manager at {@code manager.address}, over mutual TLS: it trusts the
+ * manager's CA only ({@link ManagerTrust}; the manager's certificate must name the address the
+ * daemon dials) and presents the node's own certificate ({@link NodeCredentials}), enrolling with
+ * the enrollment token first when the node has none. Built lazily by the link loop, so a daemon
+ * started before its manager keeps supervising and gets its channel once the manager answers. Not
+ * thread-safe: the link loop owns it (renewal answers arrive on the transport thread and are handed
+ * to the thread-safe credentials).
  */
 public final class ManagerChannels implements ChannelSource {
   private static final Logger LOG = Logger.getLogger(ManagerChannels.class.getName());
   private static final Duration FETCH_TIMEOUT = Duration.ofSeconds(10);
 
   private final LinkPolicy policy;
+  private final NodeCredentials credentials;
+  private final Optional<JoinToken> token;
+  private final Optional<java.nio.file.Path> tokenFile;
   private ManagedChannel channel;
 
-  public ManagerChannels(LinkPolicy policy) {
+  /**
+   * @param credentials the node's key and certificate (made by enrolling when there are none)
+   * @param token what to enroll with when the node has no certificate yet
+   */
+  public ManagerChannels(
+      LinkPolicy policy, NodeCredentials credentials, Optional<JoinToken> token) {
+    this(policy, credentials, token, Optional.empty());
+  }
+
+  /**
+   * @param tokenFile where to read the token from when {@code token} is empty (read at enrollment:
+   *     it may be written after the daemon started)
+   */
+  public ManagerChannels(
+      LinkPolicy policy,
+      NodeCredentials credentials,
+      Optional<JoinToken> token,
+      Optional<java.nio.file.Path> tokenFile) {
     this.policy = policy;
+    this.credentials = credentials;
+    this.token = token;
+    this.tokenFile = tokenFile;
+  }
+
+  /** The channels of a daemon with {@code settings}. */
+  public static ManagerChannels forDaemon(io.opsscaffold.daemon.DaemonSettings settings) {
+    return new ManagerChannels(
+        settings.link(),
+        new NodeCredentials(
+            settings.dataDir().resolve("tls"), settings.nodeId(), java.time.Clock.systemUTC()),
+        settings.enrollmentToken(),
+        settings.enrollmentTokenFile());
   }
 
   @Override
@@ -59,9 +95,58 @@ public final class ManagerChannels implements ChannelSource {
               + " is plaintext and the manager is not authenticated");
       return b.usePlaintext().build();
     }
+    if (!credentials.enrolled() && !credentials.load()) {
+      enroll(ca.get());
+    }
     return b.sslSocketFactory(
-            TlsContexts.create(Optional.empty(), List.of(ca.get())).getSocketFactory())
+            TlsContexts.create(credentials.keyManager(), List.of(ca.get())).getSocketFactory())
         .build();
+  }
+
+  /** Enrolls over a channel of its own (its connection presents no certificate) and closes it. */
+  private void enroll(X509Certificate ca) throws IOException {
+    Optional<JoinToken> given = token;
+    if (given.isEmpty() && tokenFile.isPresent()) {
+      if (!Files.isRegularFile(tokenFile.get())) {
+        throw new IOException(
+            "this node is not enrolled and its enrollment token file "
+                + tokenFile.get()
+                + " (manager.enrollment-token-file) does not exist (yet)");
+      }
+      try {
+        given = Optional.of(JoinToken.parse(Files.readString(tokenFile.get())));
+      } catch (IllegalArgumentException e) {
+        throw new SecurityException(
+            tokenFile.get() + " (manager.enrollment-token-file): " + e.getMessage());
+      }
+    }
+    if (given.isEmpty()) {
+      throw new IOException(
+          "this node is not enrolled: give the daemon an enrollment token"
+              + " (manager.enrollment-token or manager.enrollment-token-file, from the manager's"
+              + " CreateEnrollmentToken)");
+    }
+    ManagedChannel once =
+        OkHttpChannelBuilder.forTarget(policy.address())
+            .sslSocketFactory(TlsContexts.create(Optional.empty(), List.of(ca)).getSocketFactory())
+            .build();
+    try {
+      credentials.enroll(once, given.get());
+    } finally {
+      once.shutdownNow();
+    }
+  }
+
+  @Override
+  public Optional<String> renewalRequest() {
+    return policy.trust() instanceof ManagerTrust.Insecure
+        ? Optional.empty()
+        : credentials.renewalRequest();
+  }
+
+  @Override
+  public void renewed(String certificatePem, String error) {
+    credentials.renewed(certificatePem, error);
   }
 
   /** The manager's CA to trust; empty for insecure mode. */

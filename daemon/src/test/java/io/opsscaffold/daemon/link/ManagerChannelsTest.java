@@ -47,7 +47,15 @@ class ManagerChannelsTest {
         WebServer.builder()
             .host("127.0.0.1")
             .port(0)
-            .tls(Tls.builder().privateKey(server.key()).privateKeyCertChain(server.chain()).build())
+            .useNio(false) // as the manager: Helidon applies no SSL parameters to these sockets
+            .tls(
+                Tls.builder()
+                    .sslContext(
+                        io.opsscaffold.security.ClientCertificateRequest.wrap(
+                            io.opsscaffold.security.TlsContexts.create(
+                                java.util.Optional.of(server), List.of(ca.certificate()))))
+                    .clientAuth(io.helidon.common.tls.TlsClientAuth.OPTIONAL)
+                    .build())
             .addRouting(
                 GrpcRouting.builder()
                     .service(
@@ -56,6 +64,17 @@ class ManagerChannelsTest {
                           @Override
                           public StreamObserver<DaemonMessage> connect(
                               StreamObserver<ManagerMessage> out) {
+                            String peer =
+                                io.helidon.webserver.grpc.ServerContextKeys.CONNECTION_CONTEXT
+                                    .get()
+                                    .remotePeer()
+                                    .tlsCertificates()
+                                    .map(
+                                        c ->
+                                            ((java.security.cert.X509Certificate) c[0])
+                                                .getSubjectX500Principal()
+                                                .getName())
+                                    .orElse("anonymous");
                             return new StreamObserver<>() {
                               @Override
                               public void onNext(DaemonMessage m) {
@@ -63,7 +82,11 @@ class ManagerChannelsTest {
                                     ManagerMessage.newBuilder()
                                         .setWelcome(
                                             Welcome.newBuilder()
-                                                .setSessionId("hello " + m.getHello().getNodeId()))
+                                                .setSessionId(
+                                                    "hello "
+                                                        + m.getHello().getNodeId()
+                                                        + " "
+                                                        + peer))
                                         .build());
                               }
 
@@ -97,6 +120,24 @@ class ManagerChannelsTest {
         trust);
   }
 
+  /** Channels with a node certificate issued by the test's CA, as enrollment leaves it. */
+  private ManagerChannels channels(ManagerTrust trust) throws Exception {
+    Path tls = dir.resolve("daemon").resolve("tls");
+    java.security.KeyPair pair = CertificateAuthority.newKeyPair();
+    java.security.cert.X509Certificate cert =
+        ca.issueNode(
+            io.opsscaffold.security.CertificateRequests.create(pair, "n1"),
+            "n1",
+            Duration.ofDays(1));
+    Files.createDirectories(tls);
+    Files.writeString(
+        tls.resolve("node.pem"), io.opsscaffold.security.Pem.encode(pair.getPrivate(), cert));
+    return new ManagerChannels(
+        policy(trust),
+        new NodeCredentials(tls, "n1", Clock.systemUTC()),
+        java.util.Optional.empty());
+  }
+
   /** Says Hello on a new stream and returns the Welcome's session id. */
   private static String hello(ChannelSource source) throws Exception {
     CompletableFuture<String> welcome = new CompletableFuture<>();
@@ -128,30 +169,27 @@ class ManagerChannelsTest {
   @Test
   void aDaemonWithTheManagersCaFileTalksToIt() throws Exception {
     try (ManagerChannels channels =
-        new ManagerChannels(
-            policy(new ManagerTrust.CaFile(dir.resolve("manager-tls").resolve("ca.crt"))))) {
-      assertEquals("hello n1", hello(channels));
+        channels(new ManagerTrust.CaFile(dir.resolve("manager-tls").resolve("ca.crt")))) {
+      assertEquals("hello n1 CN=n1,OU=node,O=Ops Scaffold", hello(channels));
     }
   }
 
   @Test
   void aPinnedFingerprintFetchesTheCaOnceAndKeepsIt() throws Exception {
     Path store = dir.resolve("daemon").resolve("tls").resolve("manager-ca.crt");
-    try (ManagerChannels channels =
-        new ManagerChannels(policy(new ManagerTrust.Pinned(ca.fingerprint(), store)))) {
-      assertEquals("hello n1", hello(channels));
+    try (ManagerChannels channels = channels(new ManagerTrust.Pinned(ca.fingerprint(), store))) {
+      assertEquals("hello n1 CN=n1,OU=node,O=Ops Scaffold", hello(channels));
     }
     assertTrue(Files.exists(store), "the CA is kept for the next start");
     manager.stop();
     start(); // the manager restarts with its CA; the daemon's next start uses the CA it kept
     try (ManagerChannels channels =
-        new ManagerChannels(
-            policy(
-                new ManagerTrust.Pinned(
-                    CertificateAuthority.loadOrCreate(dir.resolve("manager-tls"), Clock.systemUTC())
-                        .fingerprint(),
-                    store)))) {
-      assertEquals("hello n1", hello(channels));
+        channels(
+            new ManagerTrust.Pinned(
+                CertificateAuthority.loadOrCreate(dir.resolve("manager-tls"), Clock.systemUTC())
+                    .fingerprint(),
+                store))) {
+      assertEquals("hello n1 CN=n1,OU=node,O=Ops Scaffold", hello(channels));
     }
   }
 
@@ -160,15 +198,13 @@ class ManagerChannelsTest {
     Path store = dir.resolve("daemon").resolve("manager-ca.crt");
     String other =
         CertificateAuthority.loadOrCreate(dir.resolve("other"), Clock.systemUTC()).fingerprint();
-    try (ManagerChannels channels =
-        new ManagerChannels(policy(new ManagerTrust.Pinned(other, store)))) {
+    try (ManagerChannels channels = channels(new ManagerTrust.Pinned(other, store))) {
       SecurityException e = assertThrows(SecurityException.class, channels::channel);
       assertTrue(e.getMessage().contains("none of them the pinned CA " + other), e.getMessage());
     }
     assertFalse(Files.exists(store), "nothing is kept from a manager that was refused");
     try (ManagerChannels channels =
-        new ManagerChannels(
-            policy(new ManagerTrust.CaFile(dir.resolve("other").resolve("ca.crt"))))) {
+        channels(new ManagerTrust.CaFile(dir.resolve("other").resolve("ca.crt")))) {
       ExecutionException e = assertThrows(ExecutionException.class, () -> hello(channels));
       assertTrue(
           String.valueOf(e.getCause()).contains("UNAVAILABLE"), String.valueOf(e.getCause()));

@@ -192,6 +192,10 @@ public final class AlertEngine implements AutoCloseable {
         removeAbsent(w.nodeId(), present, now);
       }
       case FleetWrite.RemoveAgents w -> w.agentIds().forEach(id -> removed(w.nodeId(), id, now));
+      case FleetWrite.NodeDeleted w -> {
+        removeAbsent(w.nodeId(), Set.of(), now);
+        nodes.remove(w.nodeId());
+      }
       case FleetWrite.NodeDisconnected w -> {} // the node stays ONLINE until NodeOffline
       case FleetWrite.NodeStats w -> {}
     }

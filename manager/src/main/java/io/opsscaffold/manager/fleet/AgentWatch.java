@@ -183,6 +183,17 @@ public final class AgentWatch implements AutoCloseable {
                       }
                     }
                   });
+      case FleetWrite.NodeDeleted d -> {
+        nodes.remove(d.nodeId());
+        String prefix = d.nodeId() + "\u0000";
+        for (Watcher w : watchers) {
+          for (String k : Set.copyOf(w.told())) {
+            if (k.startsWith(prefix) && w.told().remove(k)) {
+              w.stream().offer(removed(d.nodeId(), k.substring(prefix.length())));
+            }
+          }
+        }
+      }
       case FleetWrite.NodeDisconnected d -> {}
       case FleetWrite.NodeStats s -> {}
     }

@@ -31,4 +31,7 @@ public sealed interface FleetWrite {
 
   /** Deltas: these agents were removed from the node's configuration. */
   record RemoveAgents(String nodeId, List<String> agentIds) implements FleetWrite {}
+
+  /** An admin revoked or deleted the node: it and its agents leave the fleet. */
+  record NodeDeleted(String nodeId) implements FleetWrite {}
 }

@@ -23,13 +23,34 @@ public final class LinkGrpcService extends DaemonLinkServiceGrpc.DaemonLinkServi
       ConnectivityTracker connectivity,
       LinkSession.CommandResults results,
       java.time.Clock clock,
-      java.time.Duration pingInterval) {
+      java.time.Duration pingInterval,
+      NodeAuthenticator authenticator) {
     return new LinkGrpcService(
-        new LinkSession.Context(registry, writer, connectivity, results, clock, pingInterval));
+        new LinkSession.Context(
+            registry, writer, connectivity, results, clock, pingInterval, authenticator));
   }
 
   @Override
   public StreamObserver<DaemonMessage> connect(StreamObserver<ManagerMessage> responseObserver) {
-    return new LinkSession(context, (ServerCallStreamObserver<ManagerMessage>) responseObserver);
+    java.util.List<java.security.cert.X509Certificate> peer = new java.util.ArrayList<>();
+    String remote = "?";
+    io.helidon.webserver.grpc.GrpcConnectionContext connection =
+        io.helidon.webserver.grpc.ServerContextKeys.CONNECTION_CONTEXT.get();
+    if (connection != null) {
+      remote = connection.remotePeer().host() + ":" + connection.remotePeer().port();
+      connection
+          .remotePeer()
+          .tlsCertificates()
+          .ifPresent(
+              certs -> {
+                for (java.security.cert.Certificate c : certs) {
+                  if (c instanceof java.security.cert.X509Certificate x) {
+                    peer.add(x);
+                  }
+                }
+              });
+    }
+    return new LinkSession(
+        context, (ServerCallStreamObserver<ManagerMessage>) responseObserver, peer, remote);
   }
 }

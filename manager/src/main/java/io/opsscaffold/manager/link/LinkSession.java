@@ -51,7 +51,8 @@ public final class LinkSession
       ConnectivityTracker connectivity,
       CommandResults results,
       Clock clock,
-      Duration pingInterval) {}
+      Duration pingInterval,
+      NodeAuthenticator authenticator) {}
 
   /** Where command results go, and who hears that a session ended. */
   public interface CommandResults {
@@ -66,6 +67,8 @@ public final class LinkSession
 
   private final Context ctx;
   private final ServerCallStreamObserver<ManagerMessage> out;
+  private final java.util.List<java.security.cert.X509Certificate> peer;
+  private final String remote;
   private final String sessionId = UUID.randomUUID().toString().substring(0, 8);
   private final AtomicBoolean ended = new AtomicBoolean();
   // The sender's state (see flush): what waits, the highest seq to acknowledge, how the stream
@@ -83,9 +86,19 @@ public final class LinkSession
   private long lastSeq;
   private boolean awaitingFullState;
 
-  LinkSession(Context ctx, ServerCallStreamObserver<ManagerMessage> out) {
+  /**
+   * @param peer the client certificate chain the connection presented (empty: none)
+   * @param remote the peer's address, for the log
+   */
+  LinkSession(
+      Context ctx,
+      ServerCallStreamObserver<ManagerMessage> out,
+      java.util.List<java.security.cert.X509Certificate> peer,
+      String remote) {
     this.ctx = ctx;
     this.out = out;
+    this.peer = java.util.List.copyOf(peer);
+    this.remote = remote;
     this.lastReceivedMs = ctx.clock().millis();
     out.setOnCancelHandler(() -> end("the daemon cancelled the stream"));
   }
@@ -141,6 +154,7 @@ public final class LinkSession
       case DELTAS -> deltas(msg, gap);
       case COMMAND_RESULT -> ctx.results().completed(nodeId, msg.getCommandResult());
       case LOG_CHUNK -> ctx.results().logChunk(nodeId, msg.getLogChunk());
+      case RENEW_CERTIFICATE -> renew(msg.getRenewCertificate().getCsrPem());
       case HOST_STATS ->
           ctx.writer()
               .submit(
@@ -153,6 +167,35 @@ public final class LinkSession
                   .build());
       case BODY_NOT_SET -> close(Status.INVALID_ARGUMENT.withDescription("empty DaemonMessage"));
     }
+  }
+
+  /** {@code hello} with the labels the node's enrollment imposes. */
+  private static Hello impose(Hello hello, NodeAuthenticator.Imposed imposed) {
+    if (imposed.equals(NodeAuthenticator.Imposed.NOTHING)) {
+      return hello;
+    }
+    var labels = hello.getLabels().toBuilder();
+    if (!imposed.area().isEmpty()) {
+      labels.setArea(imposed.area());
+    }
+    if (!imposed.zone().isEmpty()) {
+      labels.setZone(imposed.zone());
+    }
+    if (!imposed.business().isEmpty()) {
+      labels.setBusiness(imposed.business());
+    }
+    return hello.toBuilder().setLabels(labels).build();
+  }
+
+  private void renew(String csrPem) {
+    var answer = io.opsscaffold.api.link.v1.NodeCertificate.newBuilder();
+    try {
+      answer.setCertificatePem(ctx.authenticator().renew(nodeId, csrPem));
+    } catch (NodeAuthenticator.Refused r) {
+      LOG.warning(() -> "node " + nodeId + " could not renew its certificate: " + r.getMessage());
+      answer.setError(r.getMessage());
+    }
+    send(ManagerMessage.newBuilder().setCertificate(answer).build());
   }
 
   private void hello(Hello hello) {
@@ -168,6 +211,24 @@ public final class LinkSession
                   + "')"));
       return;
     }
+    NodeAuthenticator.Imposed imposed;
+    try {
+      imposed = ctx.authenticator().admit(hello.getNodeId(), peer);
+    } catch (NodeAuthenticator.Refused r) {
+      LOG.warning(
+          () ->
+              "refused a stream for node "
+                  + hello.getNodeId()
+                  + " from "
+                  + remote
+                  + ": "
+                  + r.getMessage());
+      close(
+          (r.unavailable() ? Status.UNAVAILABLE : Status.PERMISSION_DENIED)
+              .withDescription(r.getMessage()));
+      return;
+    }
+    Hello admitted = impose(hello, imposed);
     nodeId = hello.getNodeId();
     connectedMs = ctx.clock().millis();
     ctx.registry()
@@ -191,7 +252,7 @@ public final class LinkSession
                     .setPingInterval(Durations.fromMillis(ctx.pingInterval().toMillis())))
             .build());
     ctx.writer()
-        .submit(new FleetWrite.NodeConnected(LinkProtos.node(hello, sessionId, connectedMs)));
+        .submit(new FleetWrite.NodeConnected(LinkProtos.node(admitted, sessionId, connectedMs)));
     LOG.info(
         () ->
             "node "

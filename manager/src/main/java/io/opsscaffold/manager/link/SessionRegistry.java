@@ -30,6 +30,19 @@ public final class SessionRegistry {
     return Optional.ofNullable(sessions.get(nodeId));
   }
 
+  /**
+   * Closes the node's live stream, if it has one, with PERMISSION_DENIED and {@code reason}; true
+   * when one was closed. Never blocks.
+   */
+  public boolean disconnect(String nodeId, String reason) {
+    LinkSession session = sessions.get(nodeId);
+    if (session == null) {
+      return false;
+    }
+    session.close(io.grpc.Status.PERMISSION_DENIED.withDescription(reason));
+    return true;
+  }
+
   public boolean connected(String nodeId) {
     return sessions.containsKey(nodeId);
   }

@@ -33,6 +33,17 @@ final class Jdbc {
     return rows;
   }
 
+  /** Runs one INSERT, UPDATE or DELETE; returns how many rows it changed. */
+  static int update(Database db, String sql, Object... args) {
+    try (Connection c = db.connection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      return ps.executeUpdate();
+    } catch (SQLException e) {
+      throw DataAccessException.of("an update", e);
+    }
+  }
+
   /** The single number {@code sql} returns (a COUNT). */
   static long count(Database db, String sql, Object... args) {
     return query(db, sql, rs -> rs.getLong(1), args).get(0);

@@ -146,6 +146,10 @@ public final class JdbcFleetRepository implements FleetRepository {
                     w.nodeId());
             case FleetWrite.ReplaceAgents w -> replaceAgents(c, w, pending);
             case FleetWrite.RemoveAgents w -> removeAgents(c, w.nodeId(), w.agentIds());
+            case FleetWrite.NodeDeleted w -> {
+              update(c, "DELETE FROM agents WHERE node_id = ?", w.nodeId());
+              update(c, "DELETE FROM nodes WHERE node_id = ?", w.nodeId());
+            }
             case FleetWrite.UpsertAgents w -> throw new AssertionError("handled above");
           }
         }

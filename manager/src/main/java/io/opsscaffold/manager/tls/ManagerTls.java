@@ -125,11 +125,17 @@ public final class ManagerTls {
    * required.
    */
   public Tls serverTls() {
+    // Helidon 4.4's blocking-socket listener applies no SSL parameters (clientAuth(OPTIONAL) alone
+    // sends no CertificateRequest): the context itself asks for client certificates.
+    javax.net.ssl.SSLParameters parameters = new javax.net.ssl.SSLParameters();
+    parameters.setWantClientAuth(true);
     return Tls.builder()
-        .privateKey(server.key())
-        .privateKeyCertChain(server.chain())
-        .trust(List.of(ca.certificate()))
+        .sslContext(
+            io.opsscaffold.security.ClientCertificateRequest.wrap(
+                io.opsscaffold.security.TlsContexts.create(
+                    Optional.of(server), List.of(ca.certificate()))))
         .clientAuth(TlsClientAuth.OPTIONAL)
+        .sslParameters(parameters)
         .build();
   }
 }

@@ -131,6 +131,10 @@ public final class InMemoryFleetRepository implements FleetRepository {
                             .put(a.agentId(), merged(agentsOf(a.nodeId()).get(a.agentId()), a)));
         case FleetWrite.RemoveAgents r ->
             r.agentIds().forEach(id -> agentsOf(r.nodeId()).remove(id));
+        case FleetWrite.NodeDeleted d -> {
+          nodes.remove(d.nodeId());
+          agents.remove(d.nodeId());
+        }
       }
     }
   }

@@ -24,6 +24,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -51,7 +52,8 @@ public final class FleetBench {
       String pgUser,
       Path out,
       Path root,
-      java.util.Set<String> phases) {}
+      java.util.Set<String> phases,
+      boolean tls) {}
 
   private static final int WARM_UP_SECONDS = 4;
 
@@ -62,7 +64,7 @@ public final class FleetBench {
    */
   private static final long STATISTICS_SETTLE_MS = 10_500;
 
-  private static final String PHASES = "throughput,propagation,operations,storm,tracing,raw";
+  private static final String PHASES = "throughput,propagation,operations,storm,tracing,tls,raw";
 
   private final Options o;
   private final Map<String, Object> results = new LinkedHashMap<>();
@@ -72,6 +74,15 @@ public final class FleetBench {
   private int port;
   private Path work;
   private String otlpEndpoint;
+
+  /** Whether the manager runs (or is about to run) with TLS and the daemons with mutual TLS. */
+  private boolean tlsNow;
+
+  /** The API channel for the current mode (admin calls, enrollment, operations). */
+  private ManagedChannel api;
+
+  private boolean apiTls;
+  private String enrollmentSecret;
 
   private FleetBench(Options o) {
     this.o = o;
@@ -84,7 +95,7 @@ public final class FleetBench {
             "FleetBench [--daemons=200] [--agents=50] [--seconds=10] [--warm-up=4]"
                 + " [--rate=1000] [--op-rate=50] [--window=4] [--phases="
                 + PHASES
-                + "] [--out=bench/target/bench.json]");
+                + "] [--tls=true] [--out=bench/target/bench.json]");
     Options o =
         new Options(
             Integer.parseInt(a.getOrDefault("daemons", "200")),
@@ -98,7 +109,8 @@ public final class FleetBench {
             System.getenv().getOrDefault("OPS_BENCH_PG_USER", "postgres"),
             Path.of(a.getOrDefault("out", "bench/target/bench.json")),
             Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize(),
-            java.util.Set.of(a.getOrDefault("phases", PHASES).split(",")));
+            java.util.Set.of(a.getOrDefault("phases", PHASES).split(",")),
+            Boolean.parseBoolean(a.getOrDefault("tls", "true")));
     if (o.seconds() < 1 || o.warmUp() < 0) {
       System.err.println("--seconds must be at least 1 and --warm-up at least 0");
       System.exit(2);
@@ -141,7 +153,10 @@ public final class FleetBench {
               "op_rate",
               o.opRate(),
               "window",
-              o.window()));
+              o.window(),
+              "tls",
+              o.tls()));
+      tlsNow = o.tls();
       startManager(false);
       Thread.sleep(2_000);
       // Each point: a full collection (which also gives the live heap), then RSS, so that both
@@ -195,6 +210,9 @@ public final class FleetBench {
       if (o.phases().contains("tracing")) {
         tracingCost(daemons);
       }
+      if (o.phases().contains("tls")) {
+        tlsCost(daemons);
+      }
       keepAlive.interrupt();
       if (o.phases().contains("raw")) {
         rawBaseline();
@@ -212,6 +230,9 @@ public final class FleetBench {
       System.out.println("JSON: " + o.out().toAbsolutePath());
     } finally {
       daemons.forEach(SimDaemon::close);
+      if (api != null) {
+        api.shutdownNow();
+      }
       if (manager != null) {
         stopManager();
       }
@@ -225,7 +246,11 @@ public final class FleetBench {
     long began = System.nanoTime();
     CountDownLatch synced = new CountDownLatch(o.daemons());
     for (int i = 0; i < o.daemons(); i++) {
-      SimDaemon d = new SimDaemon("127.0.0.1", port, String.format("bench-%05d", i), o.agents(), i);
+      String nodeId = String.format("bench-%05d", i);
+      SimDaemon d = new SimDaemon(channel(nodeId, null), nodeId, o.agents(), i);
+      if (tlsNow) {
+        d.useChannel(enrolled(d));
+      }
       d.onSynced(synced::countDown);
       daemons.add(d);
       d.connect();
@@ -391,7 +416,7 @@ public final class FleetBench {
    * the calls of the warm-up are not timed.
    */
   private void operations() throws Exception {
-    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    ManagedChannel ch = channel("api", null);
     try {
       var stub = FleetServiceGrpc.newBlockingStub(ch);
       List<Long> times = new ArrayList<>();
@@ -542,6 +567,122 @@ public final class FleetBench {
     results.put("tracing", r);
   }
 
+  /**
+   * The link's cost of TLS: the throughput phase on freshly started managers, alternating plaintext
+   * and mutual TLS (the daemons enrolled once, each with its own certificate): plain, TLS, plain,
+   * TLS, plain, as the tracing phase alternates, with each manager's warm-up unmeasured. Also the
+   * time every daemon needs to reconnect and resync after each restart, handshakes included.
+   */
+  private void tlsCost(List<SimDaemon> daemons) throws Exception {
+    List<Map<String, Object>> plain = new ArrayList<>();
+    List<Map<String, Object>> secure = new ArrayList<>();
+    List<Object> resyncPlain = new ArrayList<>();
+    List<Object> resyncTls = new ArrayList<>();
+    for (int run = 0; run < 5; run++) {
+      tlsNow = run % 2 == 1;
+      for (SimDaemon d : daemons) {
+        d.useChannel(tlsNow ? enrolled(d) : channel(d.nodeId(), null));
+      }
+      Map<String, Object> back = restart(daemons, false, false);
+      (tlsNow ? resyncTls : resyncPlain).add(back.get("seconds_up_to_converged"));
+      fullLoad(daemons, o.warmUp());
+      (tlsNow ? secure : plain).add(throughput(daemons, o.seconds()));
+    }
+    double plainRate = mean(plain, "rows_per_s");
+    double tlsRate = mean(secure, "rows_per_s");
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("rows_per_s_plaintext_runs", plain.stream().map(m -> m.get("rows_per_s")).toList());
+    r.put("rows_per_s_tls_runs", secure.stream().map(m -> m.get("rows_per_s")).toList());
+    r.put("rows_per_s_plaintext", plainRate);
+    r.put("rows_per_s_tls", tlsRate);
+    r.put("cost", 1 - tlsRate / plainRate);
+    r.put(
+        "manager_cpu_us_per_row_plaintext",
+        plain.stream().mapToDouble(FleetBench::cpuMicrosPerRow).average().orElse(0));
+    r.put(
+        "manager_cpu_us_per_row_tls",
+        secure.stream().mapToDouble(FleetBench::cpuMicrosPerRow).average().orElse(0));
+    r.put("simulator_cpu_cores_plaintext", mean(plain, "simulator_cpu_cores"));
+    r.put("simulator_cpu_cores_tls", mean(secure, "simulator_cpu_cores"));
+    r.put("seconds_restart_to_resynced_plaintext", resyncPlain);
+    r.put("seconds_restart_to_resynced_tls", resyncTls);
+    results.put("tls", r);
+  }
+
+  /**
+   * A channel to the manager in the current mode: plaintext, or TLS trusting the manager's CA and
+   * presenting {@code identity}'s certificate when given.
+   */
+  private ManagedChannel channel(String label, SimDaemon identity) {
+    if (!tlsNow) {
+      return NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    }
+    try {
+      var ssl =
+          io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
+              .trustManager(work.resolve("tls").resolve("ca.crt").toFile());
+      if (identity != null) {
+        ssl.keyManager(identity.key.getPrivate(), identity.certificate);
+      }
+      return NettyChannelBuilder.forAddress("127.0.0.1", port).sslContext(ssl.build()).build();
+    } catch (javax.net.ssl.SSLException e) {
+      throw new IllegalStateException("TLS for " + label + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The API channel of the current mode (rebuilt when the mode changes). */
+  private ManagedChannel api() {
+    if (api == null || apiTls != tlsNow) {
+      if (api != null) {
+        api.shutdownNow();
+      }
+      api = channel("api", null);
+      apiTls = tlsNow;
+    }
+    return api;
+  }
+
+  /**
+   * A mutual-TLS channel for {@code d}, enrolling it first (its own key, a CSR, the manager's
+   * EnrollmentService with a token the bench creates once with the bootstrap admin token).
+   */
+  private ManagedChannel enrolled(SimDaemon d) {
+    if (d.certificate == null) {
+      if (enrollmentSecret == null) {
+        io.grpc.Metadata h = new io.grpc.Metadata();
+        try {
+          h.put(
+              io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+              "Bearer " + Files.readString(work.resolve("data").resolve("admin.token")).strip());
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+        enrollmentSecret =
+            io.opsscaffold.api.admin.v1.AdminServiceGrpc.newBlockingStub(api())
+                .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(h))
+                .createEnrollmentToken(
+                    io.opsscaffold.api.admin.v1.CreateEnrollmentTokenRequest.newBuilder()
+                        .setDescription("fleet benchmark")
+                        .build())
+                .getSecret();
+      }
+      java.security.KeyPair pair = io.opsscaffold.security.CertificateAuthority.newKeyPair();
+      var answer =
+          io.opsscaffold.api.admin.v1.EnrollmentServiceGrpc.newBlockingStub(api())
+              .enroll(
+                  io.opsscaffold.api.admin.v1.EnrollRequest.newBuilder()
+                      .setToken(enrollmentSecret)
+                      .setNodeId(d.nodeId())
+                      .setCsrPem(
+                          io.opsscaffold.security.Pem.encode(
+                              io.opsscaffold.security.CertificateRequests.create(pair, d.nodeId())))
+                      .build());
+      d.key = pair;
+      d.certificate = io.opsscaffold.security.Pem.certificates(answer.getCertificatePem()).get(0);
+    }
+    return channel(d.nodeId(), d);
+  }
+
   private static double mean(List<Map<String, Object>> runs, String key) {
     return runs.stream().mapToDouble(m -> ((Number) m.get(key)).doubleValue()).average().orElse(0);
   }
@@ -658,12 +799,13 @@ public final class FleetBench {
     Files.writeString(
         config,
         """
-        # Plaintext on loopback for now: the simulated daemons speak plaintext (TLS figures: issue #16).
         server:
           host: 127.0.0.1
           port: %d
+        data-dir: %s
         tls:
-          insecure: true
+          insecure: %s
+          dir: %s
         database:
           url: %s%s
           username: %s
@@ -674,7 +816,14 @@ public final class FleetBench {
         operations:
           default-timeout: 10s
         """
-            .formatted(port, o.pgUrl(), database, o.pgUser()));
+            .formatted(
+                port,
+                work.resolve("data"),
+                !tlsNow,
+                work.resolve("tls"),
+                o.pgUrl(),
+                database,
+                o.pgUser()));
     Path jar = o.root().resolve("manager/target/manager.jar");
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: build first (scripts/bench does)");
@@ -704,9 +853,26 @@ public final class FleetBench {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       try {
+        HttpClient client = http;
+        if (tlsNow) {
+          Path ca = work.resolve("tls").resolve("ca.crt");
+          if (!Files.exists(ca)) {
+            Thread.sleep(100);
+            continue;
+          }
+          client =
+              HttpClient.newBuilder()
+                  .sslContext(
+                      io.opsscaffold.security.TlsContexts.create(
+                          Optional.<io.opsscaffold.security.CertificateAuthority.Issued>empty(),
+                          io.opsscaffold.security.Pem.certificates(Files.readString(ca))))
+                  .build();
+        }
         HttpResponse<Void> r =
-            http.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/nodes"))
+            client.send(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            (tlsNow ? "https" : "http") + "://127.0.0.1:" + port + "/api/v1/nodes"))
                     .build(),
                 HttpResponse.BodyHandlers.discarding());
         if (r.statusCode() == 200) {

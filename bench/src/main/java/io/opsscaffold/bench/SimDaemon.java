@@ -3,7 +3,6 @@ package io.opsscaffold.bench;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.util.Timestamps;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.opsscaffold.api.link.v1.AgentDelta;
 import io.opsscaffold.api.link.v1.AgentState;
@@ -38,7 +37,12 @@ final class SimDaemon implements AutoCloseable {
 
   private final String nodeId;
   private final int agents;
-  private final ManagedChannel channel;
+  private volatile ManagedChannel channel;
+
+  /** The node's key and certificate once enrolled (for a manager with TLS). */
+  volatile java.security.KeyPair key;
+
+  volatile java.security.cert.X509Certificate certificate;
   private final Random random;
   private final Object lock = new Object();
   private StreamObserver<DaemonMessage> out;
@@ -76,14 +80,25 @@ final class SimDaemon implements AutoCloseable {
   private final ByteString[] traceContexts = new ByteString[TRACE_POOL];
   private int nextTrace;
 
-  SimDaemon(String host, int port, String nodeId, int agents, long seed) {
+  SimDaemon(ManagedChannel channel, String nodeId, int agents, long seed) {
     this.nodeId = nodeId;
     this.agents = agents;
     this.random = new Random(seed);
     for (int i = 0; i < TRACE_POOL; i++) {
       traceContexts[i] = randomTraceContext();
     }
-    this.channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+    this.channel = channel;
+  }
+
+  String nodeId() {
+    return nodeId;
+  }
+
+  /** Uses {@code next} from the next connect on (the current stream, if any, is left alone). */
+  void useChannel(ManagedChannel next) {
+    ManagedChannel old = channel;
+    channel = next;
+    old.shutdownNow();
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.opsscaffold.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -146,5 +147,40 @@ class DaemonSettingsTest {
         problems("node: {id: n1}\nmanager: {tls: {ca-file: /etc/hostname, insecure: true}}\n")
             .contains(
                 "manager.tls: give one of ca-file, ca-fingerprint and insecure, not several"));
+  }
+
+  @Test
+  void anEnrollmentTokenCarriesTheCaFingerprintAndAMalformedOneIsNamedNotShown() {
+    String hex = "cd".repeat(32);
+    DaemonSettings s =
+        DaemonSettings.read(
+            Settings.ofYaml(
+                "node: {id: n1}\nmanager: {enrollment-token: OPS1."
+                    + hex
+                    + ".tok123.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG}\n"));
+    assertEquals("tok123", s.enrollmentToken().orElseThrow().tokenId());
+    assertEquals(
+        new io.opsscaffold.daemon.link.ManagerTrust.Pinned(
+            "sha256:" + hex, java.nio.file.Path.of("data/daemon/tls/manager-ca.crt")),
+        s.link().trust(),
+        "the token's fingerprint pins the manager's CA: no CA file needed");
+    assertFalse(
+        s.enrollmentToken().orElseThrow().toString().contains("abcdefghij"),
+        "the secret is never printed");
+    String m =
+        problems(
+            "node: {id: n1}\nmanager: {enrollment-token: 'secret-looking junk', tls: {insecure:"
+                + " true}}\n");
+    assertTrue(m.contains("manager.enrollment-token: an enrollment token is"), m);
+    assertFalse(m.contains("secret-looking junk"), "the value is not echoed: " + m);
+    assertTrue(
+        problems(
+                "node: {id: n1}\nmanager: {enrollment-token: OPS1."
+                    + hex
+                    + ".tok123.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG, tls: {ca-fingerprint: \""
+                    + "ab".repeat(32)
+                    + "\"}}\n")
+            .contains(
+                "manager.tls.ca-fingerprint: differs from the CA fingerprint the enrollment"));
   }
 }

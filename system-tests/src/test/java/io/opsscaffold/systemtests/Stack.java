@@ -371,10 +371,24 @@ final class Stack implements AutoCloseable {
     return built;
   }
 
+  /**
+   * A port free now, below Linux's ephemeral range (32768 and up): a port the kernel hands out for
+   * port 0 can be taken, before the process meant for it binds it, as the local end of any outgoing
+   * connection (a database pool's, a gRPC channel's), which made an agent fail to bind for good.
+   */
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+    java.util.concurrent.ThreadLocalRandom random =
+        java.util.concurrent.ThreadLocalRandom.current();
+    for (int attempt = 0; attempt < 100; attempt++) {
+      int port = random.nextInt(20_000, 32_000);
+      try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+        s.setReuseAddress(true);
+        return port;
+      } catch (IOException taken) {
+        // try another
+      }
     }
+    throw new IOException("no free port found between 20000 and 32000");
   }
 
   static Map<String, String> env(Map<String, String> extra) {

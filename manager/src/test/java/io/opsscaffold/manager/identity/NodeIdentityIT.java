@@ -435,6 +435,28 @@ class NodeIdentityIT {
     assertFalse(nodeIds().contains("r1"), "a revoked node stays out of the fleet");
     StatusRuntimeException reenroll = enrollFails(t.getSecret(), "r1");
     assertEquals(Status.Code.ABORTED, reenroll.getStatus().getCode(), "replace needs an admin");
+
+    // An admin enrolls the host again on purpose: the new certificate works, the old stays out.
+    Metadata h = new Metadata();
+    h.put(
+        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + adminToken);
+    KeyPair pair = CertificateAuthority.newKeyPair();
+    EnrollResponse replaced =
+        EnrollmentServiceGrpc.newBlockingStub(channel(Optional.empty()))
+            .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(h))
+            .enroll(
+                EnrollRequest.newBuilder()
+                    .setToken(t.getSecret())
+                    .setNodeId("r1")
+                    .setCsrPem(Pem.encode(CertificateRequests.create(pair, "r1")))
+                    .setReplace(true)
+                    .build());
+    connected(
+        new CertificateAuthority.Issued(
+            pair.getPrivate(), Pem.certificates(replaced.getCertificatePem())),
+        "r1");
+    Status old = refusal(stream(Optional.of(r1), "r1"));
+    assertTrue(old.getDescription().contains("replaced by a newer enrollment"), old.toString());
   }
 
   @Test

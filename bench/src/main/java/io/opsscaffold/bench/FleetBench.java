@@ -418,7 +418,7 @@ public final class FleetBench {
   private void operations() throws Exception {
     ManagedChannel ch = channel("api", null);
     try {
-      var stub = FleetServiceGrpc.newBlockingStub(ch);
+      var stub = FleetServiceGrpc.newBlockingStub(ch).withInterceptors(admin());
       List<Long> times = new ArrayList<>();
       int failed = 0;
       long interval = TimeUnit.SECONDS.toNanos(1) / o.opRate();
@@ -649,17 +649,9 @@ public final class FleetBench {
   private ManagedChannel enrolled(SimDaemon d) {
     if (d.certificate == null) {
       if (enrollmentSecret == null) {
-        io.grpc.Metadata h = new io.grpc.Metadata();
-        try {
-          h.put(
-              io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
-              "Bearer " + Files.readString(work.resolve("data").resolve("admin.token")).strip());
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
         enrollmentSecret =
             io.opsscaffold.api.admin.v1.AdminServiceGrpc.newBlockingStub(api())
-                .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(h))
+                .withInterceptors(admin())
                 .createEnrollmentToken(
                     io.opsscaffold.api.admin.v1.CreateEnrollmentTokenRequest.newBuilder()
                         .setDescription("fleet benchmark")
@@ -681,6 +673,24 @@ public final class FleetBench {
       d.certificate = io.opsscaffold.security.Pem.certificates(answer.getCertificatePem()).get(0);
     }
     return channel(d.nodeId(), d);
+  }
+
+  /**
+   * Sends the manager's bootstrap admin token (with TLS; without, calls are the insecure admin).
+   */
+  private io.grpc.ClientInterceptor admin() {
+    io.grpc.Metadata h = new io.grpc.Metadata();
+    Path token = work.resolve("data").resolve("admin.token");
+    if (tlsNow) {
+      try {
+        h.put(
+            io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+            "Bearer " + Files.readString(token).strip());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(h);
   }
 
   private static double mean(List<Map<String, Object>> runs, String key) {
@@ -872,7 +882,7 @@ public final class FleetBench {
             client.send(
                 HttpRequest.newBuilder(
                         URI.create(
-                            (tlsNow ? "https" : "http") + "://127.0.0.1:" + port + "/api/v1/nodes"))
+                            (tlsNow ? "https" : "http") + "://127.0.0.1:" + port + "/health"))
                     .build(),
                 HttpResponse.BodyHandlers.discarding());
         if (r.statusCode() == 200) {

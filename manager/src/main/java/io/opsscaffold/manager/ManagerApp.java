@@ -142,12 +142,10 @@ public final class ManagerApp implements AutoCloseable {
     io.opsscaffold.manager.identity.ApiTokens apiTokens =
         new io.opsscaffold.manager.identity.ApiTokens(identities, clock);
     apiTokens.bootstrap(settings.database().dataDir().resolve("admin.token"));
+    // Every call over gRPC passes the guard as the routing's interceptor (reflection included);
+    // over HTTP the transcoder calls services wrapped in the same guard.
     io.opsscaffold.manager.identity.ApiGuard guard =
-        new io.opsscaffold.manager.identity.ApiGuard(
-            apiTokens,
-            java.util.Map.of(
-                io.opsscaffold.api.admin.v1.AdminServiceGrpc.SERVICE_NAME,
-                io.opsscaffold.manager.identity.Role.ADMIN));
+        new io.opsscaffold.manager.identity.ApiGuard(apiTokens, tls.isEmpty());
     io.opsscaffold.manager.identity.Enrollment enrollment =
         new io.opsscaffold.manager.identity.Enrollment(
             identities, tls.map(ManagerTls::ca), settings.tls().nodeValidity(), clock);
@@ -157,8 +155,6 @@ public final class ManagerApp implements AutoCloseable {
     io.opsscaffold.manager.identity.NodeRemoval removal =
         new io.opsscaffold.manager.identity.NodeRemoval(
             identities, repository, registry, writer, clock);
-    io.opsscaffold.manager.operations.Requester requester =
-        new io.opsscaffold.manager.operations.Requester();
     // One FleetService on the wire, one adapter per feature in the code.
     io.grpc.ServerServiceDefinition fleetService =
         ServiceParts.compose(
@@ -170,8 +166,7 @@ public final class ManagerApp implements AutoCloseable {
                 new io.opsscaffold.manager.operations.OperationsGrpcService(
                     operations, batches, operationLog, clock),
                 new io.opsscaffold.manager.alerts.AlertsGrpcService(alertLog, alerts)));
-    BindableService fleet =
-        tracing.traced(() -> io.grpc.ServerInterceptors.intercept(fleetService, requester));
+    BindableService fleet = tracing.traced(() -> fleetService);
     LinkGrpcService link =
         LinkGrpcService.create(
             registry,
@@ -185,33 +180,32 @@ public final class ManagerApp implements AutoCloseable {
                 : io.opsscaffold.manager.link.NodeAuthenticator.SELF_DECLARED);
     BindableService enroll =
         tracing.traced(
-            () ->
-                io.grpc.ServerInterceptors.intercept(
-                    new io.opsscaffold.manager.identity.IdentityGrpcServices.EnrollmentApi(
-                        enrollment),
-                    guard));
+            new io.opsscaffold.manager.identity.IdentityGrpcServices.EnrollmentApi(enrollment));
     BindableService admin =
         tracing.traced(
-            () ->
-                io.grpc.ServerInterceptors.intercept(
-                    new io.opsscaffold.manager.identity.IdentityGrpcServices.AdminApi(
-                        enrollment, identities, removal, clock),
-                    guard));
+            new io.opsscaffold.manager.identity.IdentityGrpcServices.AdminApi(
+                enrollment, identities, removal, apiTokens, clock));
     HealthStatusManager health = new HealthStatusManager();
     BindableService gse =
         tracing.traced(new io.opsscaffold.manager.gse.GseGrpcService(repository, clock));
     BindableService controller =
         tracing.traced(
-            () ->
-                io.grpc.ServerInterceptors.intercept(
-                    new io.opsscaffold.manager.compat.ControllerGrpcService(
-                        repository, queries, operations, batches, clock, VERSION),
-                    requester));
+            new io.opsscaffold.manager.compat.ControllerGrpcService(
+                repository, queries, operations, batches, clock, VERSION));
     HttpJsonTranscoder transcoder =
-        HttpJsonTranscoder.create(List.of(fleet, gse, controller, enroll, admin));
+        HttpJsonTranscoder.create(
+            java.util.stream.Stream.of(fleet, gse, controller, enroll, admin)
+                .<BindableService>map(svc -> () -> io.grpc.ServerInterceptors.intercept(svc, guard))
+                .toList());
 
     HttpRouting.Builder http = HttpRouting.builder().addFilter(new HttpTracingFilter(telemetry));
     transcoder.register(http);
+    // The HTTP health check, open like grpc.health.v1: it answers once the manager serves.
+    http.get(
+        "/health",
+        (req, res) ->
+            res.header(io.helidon.http.HeaderNames.CONTENT_TYPE, "application/json")
+                .send("{\"status\":\"SERVING\"}\n"));
     io.helidon.webserver.WebServerConfig.Builder serverBuilder =
         WebServer.builder()
             .host(settings.host())
@@ -227,6 +221,7 @@ public final class ManagerApp implements AutoCloseable {
             .addRouting(http)
             .addRouting(
                 GrpcRouting.builder()
+                    .intercept(guard)
                     .service(FleetProto.getDescriptor(), fleet)
                     .service(io.opsscaffold.api.gse.v1.GseProto.getDescriptor(), gse)
                     .service(

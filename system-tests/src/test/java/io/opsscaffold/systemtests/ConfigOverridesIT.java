@@ -115,8 +115,7 @@ class ConfigOverridesIT {
           () -> {
             try {
               return http.send(
-                      HttpRequest.newBuilder(
-                              URI.create("https://127.0.0.1:" + port + "/api/v1/nodes"))
+                      HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/health"))
                           .build(),
                       HttpResponse.BodyHandlers.discarding())
                   .statusCode();

@@ -106,13 +106,15 @@ class ConfigPushIT {
     BlockingQueue<String> followed = new LinkedBlockingQueue<>();
     HttpResponse<Stream<String>> follow =
         stack.http.send(
-            HttpRequest.newBuilder(
-                    URI.create(
-                        "https://127.0.0.1:"
-                            + stack.managerPort
-                            + "/api/v1/nodes/"
-                            + Stack.NODE
-                            + "/agents/hot/logs/follow?lines=1"))
+            stack
+                .authorized(
+                    HttpRequest.newBuilder(
+                        URI.create(
+                            "https://127.0.0.1:"
+                                + stack.managerPort
+                                + "/api/v1/nodes/"
+                                + Stack.NODE
+                                + "/agents/hot/logs/follow?lines=1")))
                 .build(),
             HttpResponse.BodyHandlers.ofLines());
     assertEquals(200, follow.statusCode());

@@ -213,7 +213,7 @@ final class Stack implements AutoCloseable {
     Await.until(
         Duration.ofSeconds(30),
         "the manager to answer HTTP",
-        () -> get("/api/v1/nodes").statusCode(),
+        () -> get("/health").statusCode(),
         code -> code == 200);
     return this;
   }
@@ -283,8 +283,17 @@ final class Stack implements AutoCloseable {
         .findFirst();
   }
 
+  /** GET on the manager with the admin token. */
   HttpResponse<String> get(String path) {
-    return send(HttpRequest.newBuilder(uri(path)).GET().build());
+    return send(authorized(HttpRequest.newBuilder(uri(path))).GET().build());
+  }
+
+  /** {@code b} with the admin token once the manager has written it. */
+  HttpRequest.Builder authorized(HttpRequest.Builder b) {
+    if (Files.exists(dir.resolve("manager-data").resolve("admin.token"))) {
+      b.header("Authorization", "Bearer " + adminToken());
+    }
+    return b;
   }
 
   /** One agent as the manager lists it. */
@@ -295,9 +304,10 @@ final class Stack implements AutoCloseable {
         .orElseThrow(() -> new IllegalStateException(id + " is not listed (yet)"));
   }
 
+  /** POST on the manager with the admin token. */
   HttpResponse<String> post(String path, String body) {
     return send(
-        HttpRequest.newBuilder(uri(path))
+        authorized(HttpRequest.newBuilder(uri(path)))
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body))
             .build());
@@ -316,11 +326,16 @@ final class Stack implements AutoCloseable {
             .build());
   }
 
-  /** A gRPC channel to the manager over TLS, trusting its CA. */
+  /** A gRPC channel to the manager over TLS, trusting its CA, sending the admin token. */
   io.grpc.ManagedChannel managerChannel() {
+    io.grpc.Metadata auth = new io.grpc.Metadata();
+    auth.put(
+        io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+        "Bearer " + adminToken());
     try {
       return io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress(
               "127.0.0.1", managerPort)
+          .intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth))
           .sslContext(
               io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
                   .trustManager(ca.certificate())

@@ -7,30 +7,35 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
-import java.util.Map;
 import java.util.Optional;
 
 /**
- * Authenticates API calls by their bearer token and checks the role a method needs; over HTTP the
- * transcoder passes the {@code Authorization} header as call metadata, so both paths meet here.
- * Methods not in {@code required} need no credential (the principal is still made known when one is
- * sent). Refusals name the missing permission, never the secret.
+ * Authenticates every API call by its bearer token and checks the role its method needs in {@link
+ * ApiPermissions}; over HTTP the transcoder passes the {@code Authorization} header as call
+ * metadata, so both paths meet here. Open methods need no credential (the principal is still made
+ * known when one is sent); a method missing from the table is refused. Refusals name the missing
+ * permission, never the secret. In the loopback-only insecure mode a call without a credential is
+ * made by {@link #INSECURE}, an admin: there is no TLS to carry a secret safely.
  */
 public final class ApiGuard implements ServerInterceptor {
   private static final Context.Key<Principal> KEY = Context.key("ops-principal");
   private static final Metadata.Key<String> AUTHORIZATION =
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
+  /** Who calls without a credential in insecure mode. */
+  public static final Principal INSECURE =
+      new Principal("", "anonymous (insecure mode)", Role.ADMIN, java.util.List.of());
+
   private final ApiTokens tokens;
-  private final Map<String, Role> required;
+  private final Optional<Principal> anonymous;
 
   /**
-   * @param required the role each guarded method needs, by full method name ({@code
-   *     package.Service/Method}) or by service ({@code package.Service})
+   * @param insecure whether the manager runs in the loopback-only insecure mode (calls without a
+   *     credential are then {@link #INSECURE})
    */
-  public ApiGuard(ApiTokens tokens, Map<String, Role> required) {
+  public ApiGuard(ApiTokens tokens, boolean insecure) {
     this.tokens = tokens;
-    this.required = Map.copyOf(required);
+    this.anonymous = insecure ? Optional.of(INSECURE) : Optional.empty();
   }
 
   /** The authenticated principal of the call on this thread, if any. */
@@ -42,20 +47,34 @@ public final class ApiGuard implements ServerInterceptor {
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String method = call.getMethodDescriptor().getFullMethodName();
-    Role needed = required.get(method);
-    if (needed == null) {
-      needed = required.get(call.getMethodDescriptor().getServiceName());
+    Optional<Optional<Role>> rule = ApiPermissions.of(method);
+    if (rule.isEmpty()) {
+      return refuse(
+          call,
+          Status.PERMISSION_DENIED.withDescription(
+              method + " has no entry in the manager's permission table"));
     }
+    Role needed = rule.get().orElse(null);
     String auth = headers.get(AUTHORIZATION);
     Optional<Principal> principal = Optional.empty();
     if (auth != null && auth.regionMatches(true, 0, "bearer ", 0, 7)) {
-      principal = tokens.authenticate(auth.substring(7));
+      try {
+        principal = tokens.authenticate(auth.substring(7));
+      } catch (RuntimeException e) {
+        return refuse(
+            call,
+            Status.UNAVAILABLE.withDescription(
+                "credentials cannot be checked now (the database is unreachable); retry"));
+      }
       if (principal.isEmpty()) {
         return refuse(
             call,
             Status.UNAUTHENTICATED.withDescription(
                 "the bearer token is not valid (unknown, expired or revoked)"));
       }
+    }
+    if (principal.isEmpty()) {
+      principal = anonymous;
     }
     if (needed != null) {
       if (principal.isEmpty()) {

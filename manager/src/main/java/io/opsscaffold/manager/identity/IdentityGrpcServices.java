@@ -62,14 +62,75 @@ public final class IdentityGrpcServices {
     private final Enrollment enrollment;
     private final IdentityRepository repository;
     private final NodeRemoval removal;
+    private final ApiTokens tokens;
     private final Clock clock;
 
     public AdminApi(
-        Enrollment enrollment, IdentityRepository repository, NodeRemoval removal, Clock clock) {
+        Enrollment enrollment,
+        IdentityRepository repository,
+        NodeRemoval removal,
+        ApiTokens tokens,
+        Clock clock) {
       this.enrollment = enrollment;
       this.repository = repository;
       this.removal = removal;
+      this.tokens = tokens;
       this.clock = clock;
+    }
+
+    @Override
+    public void createApiToken(
+        io.opsscaffold.api.admin.v1.CreateApiTokenRequest req,
+        StreamObserver<io.opsscaffold.api.admin.v1.CreateApiTokenResponse> out) {
+      ErrorMapper.reply(
+          out,
+          () -> {
+            Role role =
+                Role.parse(req.getRole())
+                    .orElseThrow(
+                        () ->
+                            OpsException.invalidArgument("role must be viewer, operator or admin"));
+            Duration ttl = Duration.ZERO;
+            if (req.hasTtl()) {
+              try {
+                ttl = Duration.ofMillis(Durations.toMillis(Durations.checkValid(req.getTtl())));
+              } catch (IllegalArgumentException e) {
+                throw OpsException.invalidArgument("ttl is not a valid duration");
+              }
+            }
+            ApiTokens.Created c = tokens.create(req.getName(), role, req.getAreasList(), ttl);
+            return io.opsscaffold.api.admin.v1.CreateApiTokenResponse.newBuilder()
+                .setToken(apiToken(c.token()))
+                .setSecret(c.secret())
+                .build();
+          });
+    }
+
+    @Override
+    public void listApiTokens(
+        io.opsscaffold.api.admin.v1.ListApiTokensRequest req,
+        StreamObserver<io.opsscaffold.api.admin.v1.ListApiTokensResponse> out) {
+      ErrorMapper.reply(
+          out,
+          () -> {
+            var b = io.opsscaffold.api.admin.v1.ListApiTokensResponse.newBuilder();
+            repository.apiTokens().forEach(t -> b.addTokens(apiToken(t)));
+            return b.build();
+          });
+    }
+
+    @Override
+    public void revokeApiToken(
+        io.opsscaffold.api.admin.v1.RevokeApiTokenRequest req,
+        StreamObserver<io.opsscaffold.api.admin.v1.ApiToken> out) {
+      ErrorMapper.reply(
+          out,
+          () -> {
+            if (!tokens.revoke(req.getTokenId())) {
+              throw OpsException.notFound("API token '" + req.getTokenId() + "' does not exist");
+            }
+            return apiToken(repository.apiToken(req.getTokenId()).orElseThrow());
+          });
     }
 
     @Override
@@ -209,6 +270,26 @@ public final class IdentityGrpcServices {
             .setLabels(labels(c.labels()));
     if (c.revokedMs() > 0) {
       b.setRevokedAt(Timestamps.fromMillis(c.revokedMs()));
+    }
+    return b.build();
+  }
+
+  static io.opsscaffold.api.admin.v1.ApiToken apiToken(ApiToken t) {
+    var b =
+        io.opsscaffold.api.admin.v1.ApiToken.newBuilder()
+            .setTokenId(t.tokenId())
+            .setName(t.name())
+            .setRole(t.role().text())
+            .addAllAreas(t.areas())
+            .setCreatedAt(Timestamps.fromMillis(t.createdMs()));
+    if (t.expiresMs() > 0) {
+      b.setExpiresAt(Timestamps.fromMillis(t.expiresMs()));
+    }
+    if (t.lastUsedMs() > 0) {
+      b.setLastUsedAt(Timestamps.fromMillis(t.lastUsedMs()));
+    }
+    if (t.revokedMs() > 0) {
+      b.setRevokedAt(Timestamps.fromMillis(t.revokedMs()));
     }
     return b.build();
   }

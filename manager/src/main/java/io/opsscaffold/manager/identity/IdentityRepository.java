@@ -46,6 +46,12 @@ public interface IdentityRepository {
 
   long apiTokenCount();
 
+  /** Every API token, newest first. */
+  List<ApiToken> apiTokens();
+
+  /** Marks the token revoked (keeps an earlier revocation time); false when it does not exist. */
+  boolean revokeApiToken(String tokenId, long nowMs);
+
   /** Records a use of the token (at most a write per call; callers throttle). */
   void touchApiToken(String tokenId, long nowMs);
 }

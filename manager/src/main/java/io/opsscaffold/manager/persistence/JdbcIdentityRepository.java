@@ -187,6 +187,24 @@ public final class JdbcIdentityRepository implements IdentityRepository {
   }
 
   @Override
+  public List<ApiToken> apiTokens() {
+    return Jdbc.query(
+        database,
+        "SELECT " + API_COLUMNS + " FROM api_tokens ORDER BY created_ms DESC, token_id",
+        JdbcIdentityRepository::apiToken);
+  }
+
+  @Override
+  public boolean revokeApiToken(String tokenId, long nowMs) {
+    Jdbc.update(
+        database,
+        "UPDATE api_tokens SET revoked_ms = ? WHERE token_id = ? AND revoked_ms = 0",
+        nowMs,
+        tokenId);
+    return apiToken(tokenId).isPresent();
+  }
+
+  @Override
   public void touchApiToken(String tokenId, long nowMs) {
     Jdbc.update(
         database, "UPDATE api_tokens SET last_used_ms = ? WHERE token_id = ?", nowMs, tokenId);

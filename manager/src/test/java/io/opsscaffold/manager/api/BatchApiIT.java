@@ -49,6 +49,7 @@ class BatchApiIT {
   private final HttpClient http = HttpClient.newHttpClient();
   private final List<FakeDaemon> daemons = new ArrayList<>();
   private final AtomicInteger pids = new AtomicInteger(1000);
+  private String alice;
 
   @BeforeAll
   void start() throws Exception {
@@ -66,6 +67,15 @@ class BatchApiIT {
                 Optional.empty()),
             telemetry);
     channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
+    // An operator token named alice: the operations log records its name, not a declared one.
+    alice =
+        io.opsscaffold.api.admin.v1.AdminServiceGrpc.newBlockingStub(channel)
+            .createApiToken(
+                io.opsscaffold.api.admin.v1.CreateApiTokenRequest.newBuilder()
+                    .setName("alice")
+                    .setRole("operator")
+                    .build())
+            .getSecret();
     daemons.add(daemon("b1", 8));
     daemons.add(daemon("b2", 8));
     FakeDaemon gone = daemon("b3", 4);
@@ -124,7 +134,8 @@ class BatchApiIT {
       return http.send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + manager.port() + path))
               .header("Content-Type", "application/json")
-              .header("x-ops-user", "alice")
+              .header("Authorization", "Bearer " + alice)
+              .header("x-ops-user", "mallory") // declared names are ignored
               .POST(HttpRequest.BodyPublishers.ofString(json))
               .build(),
           HttpResponse.BodyHandlers.ofString());

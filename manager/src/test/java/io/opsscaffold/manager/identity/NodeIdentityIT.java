@@ -142,6 +142,12 @@ class NodeIdentityIT {
     return ch;
   }
 
+  private static io.grpc.ClientInterceptor bearer(String token) {
+    Metadata h = new Metadata();
+    h.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+    return MetadataUtils.newAttachHeadersInterceptor(h);
+  }
+
   private AdminServiceGrpc.AdminServiceBlockingStub admin() throws Exception {
     Metadata h = new Metadata();
     h.put(
@@ -217,6 +223,7 @@ class NodeIdentityIT {
       throw new IllegalStateException(e);
     }
     return FleetServiceGrpc.newBlockingStub(ch)
+        .withInterceptors(bearer(adminToken))
         .withDeadlineAfter(10, TimeUnit.SECONDS)
         .listNodes(ListNodesRequest.newBuilder().setPageSize(100).build())
         .getNodesList()
@@ -250,6 +257,7 @@ class NodeIdentityIT {
               try {
                 return Optional.of(
                     FleetServiceGrpc.newBlockingStub(channel(Optional.empty()))
+                        .withInterceptors(bearer(adminToken))
                         .getNode(GetNodeRequest.newBuilder().setNodeId("n1").build()));
               } catch (Exception e) {
                 return Optional.<io.opsscaffold.api.fleet.v1.Node>empty();

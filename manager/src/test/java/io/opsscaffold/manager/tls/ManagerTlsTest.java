@@ -44,6 +44,7 @@ class ManagerTlsTest {
   @TempDir Path dir;
   private Telemetry telemetry;
   private ManagerApp manager;
+  private DatabaseSettings db;
 
   private static ManagerSettings settings(String host, DatabaseSettings db, TlsPolicy tls) {
     return new ManagerSettings(
@@ -62,7 +63,7 @@ class ManagerTlsTest {
   @BeforeEach
   void start() {
     telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
-    DatabaseSettings db = TestDatabases.h2();
+    db = TestDatabases.h2();
     manager = ManagerApp.start(settings("127.0.0.1", db, TlsPolicy.auto(dir)), telemetry);
   }
 
@@ -100,13 +101,22 @@ class ManagerTlsTest {
         HttpClient.newBuilder()
             .sslContext(TlsContexts.create(Optional.empty(), List.of(ca)))
             .build();
+    URI nodesUri = URI.create("https://127.0.0.1:" + manager.port() + "/api/v1/nodes");
+    HttpResponse<String> anonymous =
+        https.send(HttpRequest.newBuilder(nodesUri).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(401, anonymous.statusCode(), "no anonymous access over TLS: " + anonymous.body());
+    String token = java.nio.file.Files.readString(db.dataDir().resolve("admin.token")).strip();
     HttpResponse<String> nodes =
         https.send(
-            HttpRequest.newBuilder(
-                    URI.create("https://127.0.0.1:" + manager.port() + "/api/v1/nodes"))
-                .build(),
+            HttpRequest.newBuilder(nodesUri).header("Authorization", "Bearer " + token).build(),
             HttpResponse.BodyHandlers.ofString());
     assertEquals(200, nodes.statusCode(), nodes.body());
+    HttpResponse<String> health =
+        https.send(
+            HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + manager.port() + "/health"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, health.statusCode(), "the HTTP health check stays open");
   }
 
   @Test

@@ -1,0 +1,101 @@
+package io.opsscaffold.manager.identity;
+
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The one table of who may call what: every RPC the manager serves, by full method name, with the
+ * role it needs, or open ({@link #OPEN}: health checks, enrollment, whose token is its credential,
+ * and the daemon link, which is authenticated by client certificates). A method missing from the
+ * table is refused ({@code ApiGuard} fails closed), and a test checks every served method has an
+ * entry.
+ */
+public final class ApiPermissions {
+  /** Marks a method that needs no API credential. */
+  public static final Optional<Role> OPEN = Optional.empty();
+
+  private static final String FLEET = "opsscaffold.fleet.v1.FleetService/";
+  private static final String GSE = "opsscaffold.gse.v1.GseService/";
+  private static final String CONTROLLER = "opsscaffold.compat.controller.v1.ControllerService/";
+  private static final String ADMIN = "opsscaffold.admin.v1.AdminService/";
+
+  private static final Map<String, Optional<Role>> METHODS =
+      Map.ofEntries(
+          viewer(FLEET + "ListNodes"),
+          viewer(FLEET + "GetNode"),
+          viewer(FLEET + "ListAgents"),
+          viewer(FLEET + "GetAgent"),
+          viewer(FLEET + "ListFleetAgents"),
+          viewer(FLEET + "GetFleetAgent"),
+          viewer(FLEET + "GetAvailabilitySummary"),
+          operator(FLEET + "BatchOperateAgents"),
+          operator(FLEET + "StreamBatchOperateAgents"),
+          operator(FLEET + "BatchPushConfigs"),
+          viewer(FLEET + "ListOperations"),
+          viewer(FLEET + "GetOperation"),
+          viewer(FLEET + "ListAlerts"),
+          viewer(FLEET + "WatchAlerts"),
+          viewer(FLEET + "WatchAgents"),
+          viewer(FLEET + "GetAgentLogs"),
+          viewer(FLEET + "FollowAgentLogs"),
+          viewer(FLEET + "GetAgentMetrics"),
+          operator(FLEET + "OperateAgent"),
+          viewer(GSE + "GetAgentStatus"),
+          viewer(GSE + "GetAgentInfo"),
+          viewer(CONTROLLER + "ListHosts"),
+          viewer(CONTROLLER + "GetHost"),
+          viewer(CONTROLLER + "ListPackages"),
+          viewer(CONTROLLER + "GetHostHealth"),
+          viewer(CONTROLLER + "GetPackageHealth"),
+          viewer(CONTROLLER + "GetSystemMetrics"),
+          viewer(CONTROLLER + "GetServiceMetrics"),
+          viewer(CONTROLLER + "GetStatus"),
+          operator(CONTROLLER + "BatchConfigs"),
+          operator(CONTROLLER + "BatchOperate"),
+          admin(ADMIN + "CreateEnrollmentToken"),
+          admin(ADMIN + "ListEnrollmentTokens"),
+          admin(ADMIN + "RevokeEnrollmentToken"),
+          admin(ADMIN + "ListNodeCredentials"),
+          admin(ADMIN + "RevokeNode"),
+          admin(ADMIN + "DeleteNode"),
+          admin(ADMIN + "CreateApiToken"),
+          admin(ADMIN + "ListApiTokens"),
+          admin(ADMIN + "RevokeApiToken"),
+          open("opsscaffold.admin.v1.EnrollmentService/Enroll"),
+          open("opsscaffold.link.v1.DaemonLinkService/Connect"),
+          open("grpc.health.v1.Health/Check"),
+          open("grpc.health.v1.Health/Watch"),
+          viewer("grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+          viewer("grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
+
+  private ApiPermissions() {}
+
+  /**
+   * What {@code fullMethodName} needs: a role, {@link #OPEN}, or nothing when the method is not in
+   * the table (refuse it).
+   */
+  public static Optional<Optional<Role>> of(String fullMethodName) {
+    return Optional.ofNullable(METHODS.get(fullMethodName));
+  }
+
+  /** Every method in the table. */
+  public static java.util.Set<String> methods() {
+    return METHODS.keySet();
+  }
+
+  private static Map.Entry<String, Optional<Role>> viewer(String method) {
+    return Map.entry(method, Optional.of(Role.VIEWER));
+  }
+
+  private static Map.Entry<String, Optional<Role>> operator(String method) {
+    return Map.entry(method, Optional.of(Role.OPERATOR));
+  }
+
+  private static Map.Entry<String, Optional<Role>> admin(String method) {
+    return Map.entry(method, Optional.of(Role.ADMIN));
+  }
+
+  private static Map.Entry<String, Optional<Role>> open(String method) {
+    return Map.entry(method, OPEN);
+  }
+}

@@ -98,7 +98,14 @@ public final class ManagerApp implements AutoCloseable {
         new ConnectivityTracker(
             registry, writer, time, settings.offlineGrace(), settings.pingInterval());
     CommandRouter router = new CommandRouter(time);
-    FleetQueries queries = new FleetQueries(repository, clock);
+    FleetQueries queries =
+        new FleetQueries(
+            repository,
+            clock,
+            () ->
+                io.opsscaffold.manager.identity.ApiGuard.current()
+                    .map(io.opsscaffold.manager.identity.Principal::areas)
+                    .orElse(List.of()));
     io.opsscaffold.manager.operations.OperationRepository operationLog =
         ManagerMetrics.metered(
             new io.opsscaffold.manager.persistence.JdbcOperationRepository(database),
@@ -114,7 +121,12 @@ public final class ManagerApp implements AutoCloseable {
             operationLog);
     io.opsscaffold.manager.operations.BatchOperations batches =
         new io.opsscaffold.manager.operations.BatchOperations(
-            queries, operations, operationLog, telemetry.tracer(), clock);
+            queries,
+            operations,
+            operationLog,
+            telemetry.tracer(),
+            clock,
+            settings.limits().maxBatchTargets());
 
     GrpcTracing tracing = new GrpcTracing(telemetry);
     io.opsscaffold.manager.alerts.AlertRepository alertLog =
@@ -211,6 +223,7 @@ public final class ManagerApp implements AutoCloseable {
             .host(settings.host())
             .port(settings.port())
             .connectionOptions(o -> o.tcpNoDelay(true))
+            .maxPayloadSize(settings.limits().maxRequestBytes())
             // Blocking sockets (virtual threads park on them as cheaply): Helidon's NIO socket
             // keeps an 8 KiB write buffer per connection besides its read buffer, a seventh of what
             // each daemon's stream costs the manager.

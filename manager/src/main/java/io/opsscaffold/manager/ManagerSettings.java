@@ -19,6 +19,7 @@ import java.util.Optional;
  * @param alertScanInterval how often availability is re-judged for alerts (also after each commit)
  * @param alertWebhook where alert events are posted, if anywhere
  * @param tls how the port is protected: TLS with the manager's own CA by default
+ * @param limits sizes a client controls, bounded
  */
 public record ManagerSettings(
     String host,
@@ -30,7 +31,48 @@ public record ManagerSettings(
     Optional<String> otlpEndpoint,
     Duration alertScanInterval,
     Optional<java.net.URI> alertWebhook,
-    io.opsscaffold.manager.tls.TlsPolicy tls) {
+    io.opsscaffold.manager.tls.TlsPolicy tls,
+    ManagerSettings.Limits limits) {
+
+  /**
+   * Bounds on what one request may ask for.
+   *
+   * @param maxRequestBytes the largest HTTP request body (413 beyond it); gRPC messages are bounded
+   *     by the server at 2 MiB
+   * @param maxBatchTargets the most agents one batch or config push may reach
+   */
+  public record Limits(long maxRequestBytes, int maxBatchTargets) {
+    public static final Limits DEFAULT =
+        new Limits(
+            4L * 1024 * 1024,
+            io.opsscaffold.manager.operations.BatchOperations.DEFAULT_MAX_TARGETS);
+  }
+
+  /** With the default limits. */
+  public ManagerSettings(
+      String host,
+      int port,
+      DatabaseSettings database,
+      Duration pingInterval,
+      Duration offlineGrace,
+      Duration operationTimeout,
+      Optional<String> otlpEndpoint,
+      Duration alertScanInterval,
+      Optional<java.net.URI> alertWebhook,
+      io.opsscaffold.manager.tls.TlsPolicy tls) {
+    this(
+        host,
+        port,
+        database,
+        pingInterval,
+        offlineGrace,
+        operationTimeout,
+        otlpEndpoint,
+        alertScanInterval,
+        alertWebhook,
+        tls,
+        Limits.DEFAULT);
+  }
 
   /** Settings for tests: alerts scanned every second, no webhook, plaintext on loopback. */
   public ManagerSettings(
@@ -96,7 +138,15 @@ public record ManagerSettings(
                 Duration.ofMillis(100),
                 Duration.ofMinutes(10)),
             webhook(s),
-            tls(s.section("tls"), dataDir, s.string("enrollment.token-file", "")));
+            tls(s.section("tls"), dataDir, s.string("enrollment.token-file", "")),
+            new Limits(
+                s.bytes(
+                    "limits.max-request-bytes",
+                    Limits.DEFAULT.maxRequestBytes(),
+                    1024,
+                    1024L * 1024 * 1024),
+                s.integer(
+                    "limits.max-batch-targets", Limits.DEFAULT.maxBatchTargets(), 1, 1_000_000)));
     s.finish();
     return settings;
   }

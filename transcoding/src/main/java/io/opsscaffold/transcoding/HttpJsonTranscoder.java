@@ -238,6 +238,20 @@ public final class HttpJsonTranscoder {
     }
   }
 
+  /** The largest part of a parser's message an answer repeats. */
+  private static final int MAX_DETAIL = 200;
+
+  /**
+   * A parser's message fit for a client: without the Java class names the JSON libraries put in
+   * front, and cut short (a path into a deeply nested body can be kilobytes long).
+   */
+  static String plain(String message) {
+    String m =
+        String.valueOf(message)
+            .replaceAll("(?:[a-z][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*(?:Exception|Error):\\s*", "");
+    return m.length() <= MAX_DETAIL ? m : m.substring(0, MAX_DETAIL) + "…";
+  }
+
   private Message buildRequest(Route route, Map<String, String> pathVars, ServerRequest req) {
     Message.Builder builder = route.prototype().newBuilderForType();
     if (!route.body().isEmpty() && req.content().hasEntity()) {
@@ -251,7 +265,7 @@ public final class HttpJsonTranscoder {
         try {
           PARSER.merge(json, target);
         } catch (InvalidProtocolBufferException | RuntimeException e) {
-          throw OpsException.invalidArgument("invalid JSON body: " + e.getMessage());
+          throw OpsException.invalidArgument("invalid JSON body: " + plain(e.getMessage()));
         }
       }
     }

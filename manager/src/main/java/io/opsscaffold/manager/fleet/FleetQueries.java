@@ -19,10 +19,57 @@ public final class FleetQueries {
 
   private final FleetRepository repository;
   private final Clock clock;
+  private final java.util.function.Supplier<List<String>> scope;
 
+  /** Queries that see every area. */
   public FleetQueries(FleetRepository repository, Clock clock) {
+    this(repository, clock, List::of);
+  }
+
+  /**
+   * @param scope the areas the current caller may see and act on (empty: every area); read on the
+   *     caller's thread, so it can come from the call's credential
+   */
+  public FleetQueries(
+      FleetRepository repository, Clock clock, java.util.function.Supplier<List<String>> scope) {
     this.repository = repository;
     this.clock = clock;
+    this.scope = scope;
+  }
+
+  /** Whether the current caller may see {@code node}. */
+  boolean visible(NodeRecord node) {
+    List<String> areas = scope.get();
+    return areas.isEmpty() || areas.contains(node.area());
+  }
+
+  /**
+   * Refuses, with PERMISSION_DENIED naming the area, when the current caller may not act on node
+   * {@code nodeId}; a node that does not exist passes (its absence is reported where it matters).
+   */
+  public void requireVisible(String nodeId) {
+    repository.findNode(nodeId).ifPresent(this::requireVisible);
+  }
+
+  private NodeRecord requireVisible(NodeRecord node) {
+    if (!visible(node)) {
+      throw OpsException.permissionDenied(
+          "node '"
+              + node.nodeId()
+              + "' is in area '"
+              + node.area()
+              + "', outside the areas of this token "
+              + scope.get());
+    }
+    return node;
+  }
+
+  private void requireArea(String area) {
+    List<String> areas = scope.get();
+    if (!area.isBlank() && !areas.isEmpty() && !areas.contains(area.trim())) {
+      throw OpsException.permissionDenied(
+          "area '" + area.trim() + "' is outside the areas of this token " + areas);
+    }
   }
 
   /** A page of nodes, with the page number and size actually used. */
@@ -46,17 +93,20 @@ public final class FleetQueries {
     if (offset > Integer.MAX_VALUE) {
       throw OpsException.invalidArgument("page " + p + " is too large for pageSize " + size);
     }
+    requireArea(area);
     FleetRepository.Page<NodeRecord> result =
-        repository.listNodes(area.trim(), connectivity, (int) offset, size);
+        repository.listNodes(
+            area.isBlank() ? scope.get() : List.of(area.trim()), connectivity, (int) offset, size);
     return new NodePage(result.items(), result.total(), p, size);
   }
 
   public NodeRecord node(String nodeId) {
     requireId("node_id", nodeId);
-    return repository
-        .findNode(nodeId)
-        .orElseThrow(
-            () -> OpsException.notFound("node '" + nodeId + "' is not known to the manager"));
+    return requireVisible(
+        repository
+            .findNode(nodeId)
+            .orElseThrow(
+                () -> OpsException.notFound("node '" + nodeId + "' is not known to the manager")));
   }
 
   public int agentCount(String nodeId) {
@@ -121,8 +171,10 @@ public final class FleetQueries {
             ? java.util.Optional.empty()
             : java.util.Optional.of(parseAvailability(status));
     java.util.Map.Entry<String, String> labelFilter = label.isBlank() ? null : parseLabel(label);
+    requireArea(filter.area());
     long now = clock.millis();
     return repository.listFleetAgents(filter).stream()
+        .filter(r -> visible(r.node()))
         .filter(
             r ->
                 labelFilter == null
@@ -138,6 +190,7 @@ public final class FleetQueries {
     List<FleetRepository.AgentOnNode> rows =
         repository.listFleetAgents(
             new FleetRepository.AgentFilter("", agentId, "", "", "", "", "", ""));
+    rows = rows.stream().filter(r -> visible(r.node())).toList();
     if (rows.isEmpty()) {
       throw OpsException.notFound("no node has an agent '" + agentId + "'");
     }
@@ -165,8 +218,11 @@ public final class FleetQueries {
     int missingHosts = 0;
     if (ips.isEmpty()) {
       rows =
-          repository.listFleetAgents(
-              new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""));
+          repository
+              .listFleetAgents(new FleetRepository.AgentFilter("", "", "", "", "", "", "", ""))
+              .stream()
+              .filter(r -> visible(r.node()))
+              .toList();
     } else {
       List<NodeRecord> nodes = repository.findNodesByAddress(ips, cloudIds);
       java.util.Set<String> found = new java.util.HashSet<>();
@@ -178,6 +234,9 @@ public final class FleetQueries {
       }
       rows = new java.util.ArrayList<>();
       for (NodeRecord n : nodes) {
+        if (!visible(n)) {
+          continue; // counted as found: its existence is not a secret, its agents are
+        }
         for (AgentRecord a : repository.listAgents(n.nodeId())) {
           rows.add(new FleetRepository.AgentOnNode(n, a));
         }

@@ -24,7 +24,12 @@ public interface FleetRepository {
    * @param offset rows to skip
    * @param limit rows to return at most
    */
-  Page<NodeRecord> listNodes(String area, String connectivity, int offset, int limit);
+  default Page<NodeRecord> listNodes(String area, String connectivity, int offset, int limit) {
+    return listNodes(area.isEmpty() ? List.of() : List.of(area), connectivity, offset, limit);
+  }
+
+  /** Nodes in any of {@code areas} (empty: every area), by node id. */
+  Page<NodeRecord> listNodes(List<String> areas, String connectivity, int offset, int limit);
 
   /**
    * The node ids stored as ONLINE or UNCONFIRMED: those an earlier run of the manager had

@@ -95,6 +95,20 @@ public final class ApiGuard implements ServerInterceptor {
                     + principal.get().role().text()));
       }
     }
+    if (needed != null
+        && !principal.get().areas().isEmpty()
+        && !ApiPermissions.areaScoped(method)) {
+      return refuse(
+          call,
+          Status.PERMISSION_DENIED.withDescription(
+              "token "
+                  + principal.get().name()
+                  + " is limited to areas "
+                  + principal.get().areas()
+                  + " and "
+                  + method
+                  + " does not honour area limits yet; use a token without areas"));
+    }
     if (principal.isEmpty()) {
       return next.startCall(call, headers);
     }

@@ -68,7 +68,34 @@ public final class ApiPermissions {
           viewer("grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
           viewer("grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
 
+  /**
+   * The methods that honour a token's areas (each node they read or act on is checked against them,
+   * a batch is refused whole when a target is outside). Every other method that needs a role is
+   * refused to an area-scoped token, rather than answering with what lies outside its areas.
+   */
+  private static final java.util.Set<String> AREA_SCOPED =
+      java.util.Set.of(
+          FLEET + "ListNodes",
+          FLEET + "GetNode",
+          FLEET + "ListAgents",
+          FLEET + "GetAgent",
+          FLEET + "ListFleetAgents",
+          FLEET + "GetFleetAgent",
+          FLEET + "GetAvailabilitySummary",
+          FLEET + "BatchOperateAgents",
+          FLEET + "StreamBatchOperateAgents",
+          FLEET + "BatchPushConfigs",
+          FLEET + "GetAgentLogs",
+          FLEET + "FollowAgentLogs",
+          FLEET + "GetAgentMetrics",
+          FLEET + "OperateAgent");
+
   private ApiPermissions() {}
+
+  /** Whether {@code fullMethodName} honours area scopes. */
+  public static boolean areaScoped(String fullMethodName) {
+    return AREA_SCOPED.contains(fullMethodName);
+  }
 
   /**
    * What {@code fullMethodName} needs: a role, {@link #OPEN}, or nothing when the method is not in

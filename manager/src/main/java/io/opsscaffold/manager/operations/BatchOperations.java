@@ -61,12 +61,31 @@ public final class BatchOperations {
       OperationRepository log,
       Tracer tracer,
       Clock clock) {
+    this(queries, operations, log, tracer, clock, DEFAULT_MAX_TARGETS);
+  }
+
+  /**
+   * @param maxTargets the most agents one batch may reach ({@code limits.max-batch-targets})
+   */
+  public BatchOperations(
+      FleetQueries queries,
+      OperationService operations,
+      OperationRepository log,
+      Tracer tracer,
+      Clock clock,
+      int maxTargets) {
     this.queries = queries;
     this.operations = operations;
     this.log = log;
     this.tracer = tracer;
     this.clock = clock;
+    this.maxTargets = maxTargets;
   }
+
+  /** The default of {@code limits.max-batch-targets}. */
+  public static final int DEFAULT_MAX_TARGETS = 10_000;
+
+  private final int maxTargets;
 
   /**
    * Validates {@code req} (throwing INVALID_ARGUMENT) and starts the batch; {@code progress} hears
@@ -330,6 +349,7 @@ public final class BatchOperations {
             "targets[" + out.size() + "] needs both nodeId and agentId");
       }
       if (seen.add(key(t))) {
+        queries.requireVisible(t.getNodeId()); // the whole batch is refused, not half done
         out.add(t);
       }
     }
@@ -358,6 +378,14 @@ public final class BatchOperations {
           out.add(t);
         }
       }
+    }
+    if (out.size() > maxTargets) {
+      throw OpsException.resourceExhausted(
+          "the batch reaches "
+              + out.size()
+              + " agents; at most "
+              + maxTargets
+              + " per batch (limits.max-batch-targets): narrow the selector or split the batch");
     }
     return out;
   }

@@ -323,8 +323,12 @@ public final class JdbcFleetRepository implements FleetRepository {
   }
 
   @Override
-  public Page<NodeRecord> listNodes(String area, String connectivity, int offset, int limit) {
-    String where = " WHERE (? = '' OR area = ?) AND (? = '' OR connectivity = ?)";
+  public Page<NodeRecord> listNodes(
+      List<String> areas, String connectivity, int offset, int limit) {
+    // "= ANY(?)" with an array parameter, as in countAgents: H2 and PostgreSQL both take it.
+    String where = " WHERE (? = 0 OR area = ANY(?)) AND (? = '' OR connectivity = ?)";
+    Integer any = areas.size();
+    String[] area = areas.toArray(String[]::new);
     List<NodeRecord> items =
         queryNodes(
             "SELECT "
@@ -332,7 +336,7 @@ public final class JdbcFleetRepository implements FleetRepository {
                 + " FROM nodes"
                 + where
                 + " ORDER BY node_id LIMIT ? OFFSET ?",
-            area,
+            any,
             area,
             connectivity,
             connectivity,
@@ -340,7 +344,7 @@ public final class JdbcFleetRepository implements FleetRepository {
             offset);
     long total =
         Jdbc.count(
-            database, "SELECT COUNT(*) FROM nodes" + where, area, area, connectivity, connectivity);
+            database, "SELECT COUNT(*) FROM nodes" + where, any, area, connectivity, connectivity);
     return new Page<>(items, total);
   }
 

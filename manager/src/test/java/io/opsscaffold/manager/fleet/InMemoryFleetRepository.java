@@ -204,11 +204,11 @@ public final class InMemoryFleetRepository implements FleetRepository {
 
   @Override
   public synchronized Page<NodeRecord> listNodes(
-      String area, String connectivity, int offset, int limit) {
+      List<String> areas, String connectivity, int offset, int limit) {
     check();
     List<NodeRecord> all =
         nodes.values().stream()
-            .filter(n -> area.isEmpty() || n.area().equals(area))
+            .filter(n -> areas.isEmpty() || areas.contains(n.area()))
             .filter(n -> connectivity.isEmpty() || n.connectivity().name().equals(connectivity))
             .toList();
     return new Page<>(all.stream().skip(offset).limit(limit).toList(), all.size());

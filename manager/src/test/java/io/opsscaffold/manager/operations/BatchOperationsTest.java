@@ -35,7 +35,7 @@ class BatchOperationsTest {
     }
 
     @Override
-    public Page<NodeRecord> listNodes(String area, String c, int offset, int limit) {
+    public Page<NodeRecord> listNodes(List<String> areas, String c, int offset, int limit) {
       return new Page<>(List.of(), 0);
     }
 

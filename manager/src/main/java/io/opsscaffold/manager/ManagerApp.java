@@ -247,6 +247,7 @@ public final class ManagerApp implements AutoCloseable {
     tls.ifPresent(t -> serverBuilder.tls(t.serverTls()));
     connectivity.start(repository); // before the server listens: see ConnectivityTracker.start
     WebServer server = serverBuilder.build().start();
+    connectivity.listening(); // the restart's grace periods run from here
     alerts.start();
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus(

@@ -62,10 +62,12 @@ public final class ConnectivityTracker implements AutoCloseable {
     this.pingInterval = pingInterval;
   }
 
+  private volatile List<String> unconfirmed = List.of();
+
   /**
-   * Starts the silence check, marks every node the database still calls ONLINE (from before a
-   * manager restart) UNCONFIRMED, and gives each one grace period to reconnect. Call it before the
-   * server listens.
+   * Marks every node the database still calls ONLINE (from before a manager restart) UNCONFIRMED;
+   * call it before the server listens. Their grace periods start at {@link #listening}: a daemon
+   * cannot reconnect before the port is open, however long the start took.
    */
   public void start(FleetRepository repository) {
     List<String> earlier = repository.onlineNodeIds();
@@ -81,9 +83,20 @@ public final class ConnectivityTracker implements AutoCloseable {
                   + grace.toSeconds()
                   + " s pass");
     }
-    for (String nodeId : earlier) {
-      sessionEnded(nodeId);
+    unconfirmed = List.copyOf(earlier);
+  }
+
+  /**
+   * The server listens: gives each node left UNCONFIRMED by {@link #start} one grace period to
+   * reconnect, and starts the silence check and the probes.
+   */
+  public void listening() {
+    for (String nodeId : unconfirmed) {
+      if (!registry.connected(nodeId)) {
+        sessionEnded(nodeId);
+      }
     }
+    unconfirmed = List.of();
     Duration every = Duration.ofMillis(Math.max(100, pingInterval.toMillis()));
     timer.scheduleWithFixedDelay(every, every, this::evictSilent);
     timer.scheduleWithFixedDelay(

@@ -204,9 +204,18 @@ public final class BatchOperations {
     long startedMs = clock.millis();
     String traceId = batch.getSpanContext().getTraceId();
     String kind = "batch-" + operation;
-    log.save(
-        new OperationRecord(
-            operationId, kind, requester, startedMs, 0, "RUNNING", List.of(), traceId));
+    // The audit comes first: a batch whose record cannot be written is not started at all.
+    try {
+      log.save(
+          new OperationRecord(
+              operationId, kind, requester, startedMs, 0, "RUNNING", List.of(), traceId));
+    } catch (RuntimeException e) {
+      batch.end();
+      throw OpsException.unavailable(
+          "the operations log cannot be written, so the batch ("
+              + targets.size()
+              + " agents) was not started; retry when the database is back");
+    }
 
     BatchItemResult[] results = new BatchItemResult[targets.size()];
     Semaphore slots = new Semaphore(concurrency);

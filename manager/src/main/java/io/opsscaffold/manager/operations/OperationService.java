@@ -68,9 +68,24 @@ public final class OperationService {
   public CompletableFuture<Outcome> operate(
       String nodeId, String agentId, String operation, Duration timeout) {
     String requester = Requester.current();
+    Prepared prepared = prepare(nodeId, agentId, operation, timeout);
     long startedMs = clock.millis();
-    CompletableFuture<Outcome> result = operateUnlogged(nodeId, agentId, operation, timeout);
     String traceId = io.opentelemetry.api.trace.Span.current().getSpanContext().getTraceId();
+    String commandId = "cmd-" + UUID.randomUUID();
+    // The audit comes first: an operation whose record cannot be written is not done at all.
+    try {
+      log.save(
+          new OperationRecord(
+              commandId, operation, requester, startedMs, 0, "RUNNING", List.of(), traceId));
+    } catch (RuntimeException e) {
+      throw OpsException.unavailable(
+          "the operations log cannot be written, so "
+              + operation
+              + " of agent "
+              + agentId
+              + " was not done; retry when the database is back");
+    }
+    CompletableFuture<Outcome> result = send(prepared, commandId);
     return result.whenComplete(
         (outcome, error) -> {
           io.opsscaffold.api.fleet.v1.BatchItemResult.Builder item =
@@ -91,7 +106,7 @@ public final class OperationService {
           try {
             log.save(
                 new OperationRecord(
-                    outcome != null ? outcome.commandId() : "op-" + UUID.randomUUID(),
+                    commandId,
                     operation,
                     requester,
                     startedMs,
@@ -112,6 +127,21 @@ public final class OperationService {
    */
   CompletableFuture<Outcome> operateUnlogged(
       String nodeId, String agentId, String operation, Duration timeout) {
+    return send(prepare(nodeId, agentId, operation, timeout), "cmd-" + UUID.randomUUID());
+  }
+
+  /** An operation checked and ready to send. */
+  private record Prepared(
+      String nodeId,
+      String agentId,
+      String operation,
+      AgentOperation op,
+      Duration timeout,
+      NodeRecord node,
+      LinkSession session) {}
+
+  /** Checks the request and finds the node's stream; throws what the caller must hear at once. */
+  private Prepared prepare(String nodeId, String agentId, String operation, Duration timeout) {
     AgentOperation op = io.opsscaffold.api.AgentOperations.parse(operation);
     Duration wait = timeout.isZero() ? defaultTimeout : timeout;
     if (wait.compareTo(Duration.ofSeconds(1)) < 0 || wait.compareTo(Duration.ofSeconds(300)) > 0) {
@@ -121,6 +151,17 @@ public final class OperationService {
     NodeRecord node = queries.agent(nodeId, agentId).node();
     LinkSession session =
         registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
+    return new Prepared(nodeId, agentId, operation, op, wait, node, session);
+  }
+
+  private CompletableFuture<Outcome> send(Prepared p, String commandId) {
+    String nodeId = p.nodeId();
+    String agentId = p.agentId();
+    String operation = p.operation();
+    AgentOperation op = p.op();
+    Duration wait = p.timeout();
+    NodeRecord node = p.node();
+    LinkSession session = p.session();
 
     Span span =
         tracer
@@ -130,7 +171,6 @@ public final class OperationService {
             .setAttribute("ops.operation", operation)
             .startSpan();
     try (Scope ignored = span.makeCurrent()) {
-      String commandId = "cmd-" + UUID.randomUUID();
       span.setAttribute("ops.command.id", commandId);
       long sentMs = clock.millis();
       Command command =

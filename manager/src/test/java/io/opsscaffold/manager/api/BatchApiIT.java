@@ -248,4 +248,26 @@ class BatchApiIT {
     assertEquals("agent-7", single.getResults(0).getAgentId());
     assertEquals(404, get("/api/v1/operations/op-unknown").statusCode());
   }
+
+  @Test
+  void anOperationWhoseAuditCannotBeWrittenIsNotDone() throws Exception {
+    int before = pids.get();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.url(), pg.user(), "");
+        java.sql.Statement st = c.createStatement()) {
+      st.execute("ALTER TABLE operations RENAME TO operations_away");
+      try {
+        HttpResponse<String> single = post("/api/v1/nodes/b1/agents/agent-1/restart", "");
+        assertEquals(503, single.statusCode(), single.body());
+        assertTrue(single.body().contains("the operations log cannot be written"), single.body());
+        HttpResponse<String> batch =
+            post("/api/v1/agents/batch/restart", "{\"selector\": {\"nodeId\": \"b1\"}}");
+        assertEquals(503, batch.statusCode(), batch.body());
+        assertEquals(before, pids.get(), "no command reached a daemon");
+      } finally {
+        st.execute("ALTER TABLE operations_away RENAME TO operations");
+      }
+    }
+    assertEquals(200, post("/api/v1/nodes/b1/agents/agent-1/restart", "").statusCode());
+    assertTrue(pids.get() > before, "with the log back, the operation runs");
+  }
 }

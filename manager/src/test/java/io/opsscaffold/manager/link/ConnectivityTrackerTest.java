@@ -43,6 +43,7 @@ class ConnectivityTrackerTest {
     online("n1");
     online("n2");
     tracker.start(fleet);
+    tracker.listening();
     Await.until(
         Duration.ofSeconds(5),
         "n1 UNCONFIRMED: its state is from before this start",

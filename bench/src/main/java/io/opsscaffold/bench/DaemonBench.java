@@ -291,8 +291,18 @@ public final class DaemonBench {
         "the agents were not all running and heartbeating within 90 s; see " + work);
   }
 
-  private static List<LocalAgent> list(ManagedChannel ch) {
+  /** The daemon's agents through its local API, with the token the daemon keeps. */
+  private List<LocalAgent> list(ManagedChannel ch) {
+    io.grpc.Metadata auth = new io.grpc.Metadata();
+    try {
+      auth.put(
+          io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+          "Bearer " + Files.readString(work.resolve("daemon-data/local-api.token")).strip());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e); // not written yet: the daemon is starting
+    }
     return DaemonServiceGrpc.newBlockingStub(ch)
+        .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth))
         .withDeadlineAfter(5, TimeUnit.SECONDS)
         .listAgents(ListLocalAgentsRequest.getDefaultInstance())
         .getAgentsList();

@@ -149,7 +149,12 @@ public final class DaemonApp implements AutoCloseable {
         HttpRouting.builder()
             .addFilter(new HttpTracingFilter(telemetry))
             .register(new HeartbeatHttpService(intake));
-    HttpJsonTranscoder.create(List.of(api)).register(http);
+    io.opsscaffold.daemon.api.LocalApiGuard guard =
+        io.opsscaffold.daemon.api.LocalApiGuard.inFile(
+            settings.dataDir().resolve("local-api.token"));
+    HttpJsonTranscoder.create(
+            List.<BindableService>of(() -> io.grpc.ServerInterceptors.intercept(api, guard)))
+        .register(http);
     WebServer server =
         WebServer.builder()
             .host(settings.host())
@@ -159,7 +164,10 @@ public final class DaemonApp implements AutoCloseable {
             .shutdownHook(false)
             .addFeature(GrpcReflectionFeature.create(r -> r.enabled(true)))
             .addRouting(http)
-            .addRouting(GrpcRouting.builder().service(DaemonProto.getDescriptor(), api))
+            .addRouting(
+                GrpcRouting.builder()
+                    .intercept(guard) // the local API and reflection alike
+                    .service(DaemonProto.getDescriptor(), api))
             .build()
             .start();
     Optional<UnixSocketHeartbeatServer> socket = Optional.empty();

@@ -313,9 +313,61 @@ public record DaemonSettings(
               new LogPolicy(
                   a.bytes("log.max-bytes", LogPolicy.defaults().maxBytes(), 1024, 1L << 40),
                   a.integer("log.backups", LogPolicy.defaults().backups(), 0, 100)),
-              config(a)));
+              config(a, command, workingDir, s)));
     }
     return specs;
+  }
+
+  /**
+   * Refuses a config-dir a push could turn into code execution or damage: one holding the agent's
+   * executable, serving as its working directory, or overlapping the daemon's data directory.
+   */
+  private static void contained(
+      Settings a, Path configDir, String command, Path workingDir, Path dataDir) {
+    Path dir = real(configDir);
+    if (executable(command)) {
+      Path exe = real(resolveCommand(command));
+      if (exe.startsWith(dir)) {
+        a.problem(
+            "config-dir",
+            "holds the agent's executable "
+                + exe
+                + ": a config push could replace the program itself; keep programs elsewhere");
+      }
+    }
+    if (real(workingDir).equals(dir)) {
+      a.problem(
+          "config-dir",
+          "is the agent's working-dir: pushed files would land among what the agent runs from;"
+              + " give it a directory of its own");
+    }
+    Path data = real(dataDir);
+    if (dir.startsWith(data) || data.startsWith(dir)) {
+      a.problem(
+          "config-dir",
+          "overlaps the daemon's data-dir " + data + ": a push could overwrite the daemon's state");
+    }
+  }
+
+  private static Path real(Path p) {
+    Path abs = p.toAbsolutePath().normalize();
+    try {
+      return abs.toRealPath();
+    } catch (java.io.IOException e) {
+      return abs; // not there yet: compare as written
+    }
+  }
+
+  private static Path resolveCommand(String command) {
+    if (command.contains("/")) {
+      return Path.of(command);
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, command))) {
+        return Path.of(dir, command);
+      }
+    }
+    return Path.of(command);
   }
 
   /** {@code heartbeat-timeout} (auto, 0 = off, or a duration) and the {@code health} section. */
@@ -365,17 +417,22 @@ public record DaemonSettings(
   }
 
   /**
-   * {@code config-dir}, {@code config-reload} (restart, http, none), {@code config-reload-url},
-   * {@code config-verify}.
+   * {@code remote-config} (pushes are accepted only when true), {@code config-dir}, {@code
+   * config-reload} (restart, http, none), {@code config-reload-url}, {@code config-verify}.
    */
-  private static ConfigPolicy config(Settings a) {
+  private static ConfigPolicy config(Settings a, String command, Path workingDir, Settings s) {
     String text = a.string("config-dir", "");
+    boolean remote = a.bool("remote-config", false);
     Optional<Path> dir = Optional.empty();
-    if (!text.isBlank()) {
+    if (remote && text.isBlank()) {
+      a.problem("remote-config", "needs a config-dir for the pushed files");
+    }
+    if (!text.isBlank() && remote) {
       dir = Optional.of(Path.of(text));
       if (Files.exists(dir.get()) && !Files.isDirectory(dir.get())) {
         a.problem("config-dir", "'" + text + "' exists and is not a directory");
       }
+      contained(a, dir.get(), command, workingDir, Path.of(s.string("data-dir", "data/daemon")));
     }
     ConfigPolicy.Reload reload =
         ConfigPolicy.Reload.valueOf(

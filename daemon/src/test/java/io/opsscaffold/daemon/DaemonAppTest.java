@@ -180,10 +180,19 @@ class DaemonAppTest {
         "the agent to run",
         () -> app.supervisor().runner("a1").orElseThrow().runningPid(),
         pid -> pid > 0);
+    URI localAgents = URI.create("http://127.0.0.1:" + app.port() + "/api/v1/local/agents");
+    HttpResponse<String> anonymous =
+        http.send(
+            HttpRequest.newBuilder(localAgents).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(401, anonymous.statusCode(), "the local API needs its token: " + anonymous.body());
+    Path tokenFile = dir.resolve("data").resolve("local-api.token");
+    assertEquals(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"),
+        Files.getPosixFilePermissions(tokenFile));
     HttpResponse<String> agents =
         http.send(
-            HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + app.port() + "/api/v1/local/agents"))
+            HttpRequest.newBuilder(localAgents)
+                .header("Authorization", "Bearer " + Files.readString(tokenFile).strip())
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertEquals(200, agents.statusCode());

@@ -33,6 +33,7 @@ class DaemonSettingsTest {
             start-seconds: 2s
             stop-signal: INT
             config-dir: /etc/a1
+            remote-config: true
             stop-timeout: 3s
             heartbeat-timeout: 30s
           - id: a2
@@ -182,5 +183,45 @@ class DaemonSettingsTest {
                     + "\"}}\n")
             .contains(
                 "manager.tls.ca-fingerprint: differs from the CA fingerprint the enrollment"));
+  }
+
+  @Test
+  void configPushesAreOptInAndTheirDirectoryHoldsNothingTheAgentRunsFrom(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path conf = java.nio.file.Files.createDirectories(dir.resolve("conf"));
+    java.nio.file.Path tool = conf.resolve("run.sh");
+    java.nio.file.Files.writeString(tool, "#!/bin/sh\n");
+    tool.toFile().setExecutable(true);
+    DaemonSettings off =
+        DaemonSettings.read(
+            Settings.ofYaml(
+                "node: {id: n1}\nmanager: {tls: {insecure: true}}\nagents:\n"
+                    + "  - {id: a1, command: /bin/sh, config-dir: "
+                    + conf
+                    + "}\n"));
+    assertEquals(
+        java.util.Optional.empty(),
+        off.agents().get(0).configDir(),
+        "a config-dir alone does not open the agent to pushes");
+    String m =
+        problems(
+            "node: {id: n1}\nmanager: {tls: {insecure: true}}\ndata-dir: "
+                + dir
+                + "\nagents:\n"
+                + "  - {id: a1, command: "
+                + tool
+                + ", remote-config: true, config-dir: "
+                + conf
+                + ", working-dir: "
+                + conf
+                + "}\n"
+                + "  - {id: a2, command: /bin/sh, remote-config: true, config-dir: "
+                + dir
+                + "}\n"
+                + "  - {id: a3, command: /bin/sh, remote-config: true}\n");
+    assertTrue(m.contains("config-dir: holds the agent's executable " + tool.toRealPath()), m);
+    assertTrue(m.contains("config-dir: is the agent's working-dir"), m);
+    assertTrue(m.contains("config-dir: overlaps the daemon's data-dir"), m);
+    assertTrue(m.contains("remote-config: needs a config-dir"), m);
   }
 }

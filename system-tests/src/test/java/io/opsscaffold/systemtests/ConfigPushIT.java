@@ -52,7 +52,13 @@ class ConfigPushIT {
                     + "config-verify: 1s\n",
                 "cold",
                 "config-verify: 1s\n"),
-            "",
+            // An agent that runs a script: it has a config-dir but does not take pushes.
+            """
+              - id: closed
+                command: /bin/sh
+                args: [-c, "exec sleep 600"]
+                config-dir: ${dir}/closed.d
+            """,
             Stack.env(Map.of()));
     stack.startManager().startDaemon();
     for (String id : List.of("hot", "cold")) {
@@ -67,6 +73,16 @@ class ConfigPushIT {
   @AfterAll
   void stop() {
     stack.close();
+  }
+
+  @Test
+  void anAgentWithoutRemoteConfigTakesNoPush() throws Exception {
+    BatchItemResult r = pushFile("closed", "run.sh", "#!/bin/sh\nid > /tmp/owned\n");
+    assertFalse(r.getOk(), r.toString());
+    assertTrue(r.getMessage().contains("remote-config: true"), r.getMessage());
+    assertFalse(
+        java.nio.file.Files.exists(stack.dir.resolve("closed.d").resolve("run.sh")),
+        "nothing was written");
   }
 
   private BatchItemResult pushFile(String agentId, String fileName, String content)

@@ -143,6 +143,7 @@ class DaemonApiIT {
                         "http://127.0.0.1:"
                             + stack.daemonPort
                             + "/api/v1/local/agents/a1/logs/follow?lines=1"))
+                .header("Authorization", "Bearer " + stack.daemonToken())
                 .build(),
             HttpResponse.BodyHandlers.ofLines());
     assertEquals(200, follow.statusCode());
@@ -177,8 +178,15 @@ class DaemonApiIT {
     assertTrue(r.getMessage().startsWith("restarted (pid " + before + " -> "), r.getMessage());
     assertEquals(400, stack.postDaemon("/api/v1/local/agents/a2/dance", "").statusCode());
 
+    io.grpc.Metadata auth = new io.grpc.Metadata();
+    auth.put(
+        io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+        "Bearer " + stack.daemonToken());
     ManagedChannel channel =
-        NettyChannelBuilder.forAddress("127.0.0.1", stack.daemonPort).usePlaintext().build();
+        NettyChannelBuilder.forAddress("127.0.0.1", stack.daemonPort)
+            .usePlaintext()
+            .intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth))
+            .build();
     try {
       CompletableFuture<Set<String>> names = new CompletableFuture<>();
       StreamObserver<ServerReflectionRequest> req =

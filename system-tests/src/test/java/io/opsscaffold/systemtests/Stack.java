@@ -192,6 +192,7 @@ final class Stack implements AutoCloseable {
                 policy: always
                 initial-delay: 500ms
               stop-timeout: %s
+              remote-config: true
               config-dir: %s
           """
                   .formatted(
@@ -313,14 +314,27 @@ final class Stack implements AutoCloseable {
             .build());
   }
 
+  /** The daemon's local API token, which it keeps in its data directory. */
+  String daemonToken() {
+    try {
+      return Files.readString(dir.resolve("daemon-data").resolve("local-api.token")).strip();
+    } catch (IOException e) {
+      throw new UncheckedIOException("the daemon has not written its local API token", e);
+    }
+  }
+
   HttpResponse<String> getDaemon(String path) {
     return send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path)).GET().build());
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path))
+            .header("Authorization", "Bearer " + daemonToken())
+            .GET()
+            .build());
   }
 
   HttpResponse<String> postDaemon(String path, String body) {
     return send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemonPort + path))
+            .header("Authorization", "Bearer " + daemonToken())
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body))
             .build());

@@ -103,7 +103,8 @@ public final class ConfigPusher {
           "",
           "agent '"
               + agentId
-              + "' has no config-dir in the daemon's configuration, so it takes no config pushes");
+              + "' does not take config pushes: its daemon.yaml entry needs remote-config: true"
+              + " and a config-dir");
     }
     Optional<String> problem =
         ConfigFileRules.problem(

@@ -9,7 +9,8 @@ import java.util.Optional;
 /**
  * Where an agent's configuration files live and how a pushed configuration takes effect.
  *
- * @param dir the config directory; empty when the agent takes no pushes
+ * @param dir the config directory; empty when the agent takes no pushes (its daemon.yaml entry has
+ *     no {@code remote-config: true})
  * @param reload how the agent takes new files
  * @param reloadUrl the agent's reload endpoint, for {@link Reload#HTTP}
  * @param verify how long the agent must stay up on the new files before the push counts as applied

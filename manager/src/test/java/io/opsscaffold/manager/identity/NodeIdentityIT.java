@@ -494,4 +494,41 @@ class NodeIdentityIT {
     assertEquals(Status.Code.ABORTED, d.ended.get(10, TimeUnit.SECONDS).getCode());
     assertFalse(second.ended.isDone());
   }
+
+  @Test
+  void aDeletedNodeLeavesTheFleetAndItsIdMayEnrollAgain() throws Exception {
+    CreateEnrollmentTokenResponse t = token(CreateEnrollmentTokenRequest.newBuilder());
+    CertificateAuthority.Issued gone = enroll(t.getSecret(), "d1");
+    FakeDaemon d = connected(gone, "d1");
+    Await.until(Duration.ofSeconds(10), "d1 listed", this::nodeIds, ids -> ids.contains("d1"));
+    var deleted =
+        admin()
+            .deleteNode(
+                io.opsscaffold.api.admin.v1.DeleteNodeRequest.newBuilder().setNodeId("d1").build());
+    assertTrue(deleted.getDisconnected(), "its live stream was closed");
+    assertEquals(Status.Code.PERMISSION_DENIED, d.ended.get(5, TimeUnit.SECONDS).getCode());
+    Await.until(
+        Duration.ofSeconds(10), "d1 gone from listings", this::nodeIds, ids -> !ids.contains("d1"));
+    assertTrue(
+        admin()
+            .listNodeCredentials(ListNodeCredentialsRequest.getDefaultInstance())
+            .getNodesList()
+            .stream()
+            .noneMatch(n -> n.getNodeId().equals("d1")),
+        "its enrollment is forgotten");
+    Status old = refusal(stream(Optional.of(gone), "d1"));
+    assertEquals(Status.Code.PERMISSION_DENIED, old.getCode(), "its old certificate is refused");
+    CertificateAuthority.Issued again = enroll(t.getSecret(), "d1"); // no replace needed
+    connected(again, "d1");
+    StatusRuntimeException unknown =
+        assertThrows(
+            StatusRuntimeException.class,
+            () ->
+                admin()
+                    .deleteNode(
+                        io.opsscaffold.api.admin.v1.DeleteNodeRequest.newBuilder()
+                            .setNodeId("never-seen")
+                            .build()));
+    assertEquals(Status.Code.NOT_FOUND, unknown.getStatus().getCode());
+  }
 }

@@ -1,0 +1,100 @@
+package io.opsscaffold.cli;
+
+import io.grpc.ClientInterceptor;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.okhttp.OkHttpChannelBuilder;
+import io.grpc.stub.AbstractStub;
+import io.grpc.stub.MetadataUtils;
+import io.opsscaffold.security.Pem;
+import io.opsscaffold.security.TlsContexts;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/** The channel to a context's manager: TLS trusting its CA, the token on every call. */
+final class Connection implements AutoCloseable {
+  private final ManagedChannel channel;
+  private final ClientInterceptor auth;
+
+  Connection(Contexts.Context context) {
+    OkHttpChannelBuilder b = OkHttpChannelBuilder.forTarget(context.address());
+    if (context.caFile().isPresent()) {
+      X509Certificate ca;
+      try {
+        ca = Pem.certificates(Files.readString(context.caFile().get())).get(0);
+      } catch (IOException | IllegalArgumentException e) {
+        throw new CliException(
+            CliException.USAGE,
+            "the CA certificate " + context.caFile().get() + " cannot be read: " + e.getMessage());
+      }
+      b.sslSocketFactory(TlsContexts.create(Optional.empty(), List.of(ca)).getSocketFactory());
+    } else {
+      b.usePlaintext(); // only a manager in its loopback-only insecure mode answers this
+    }
+    this.channel = b.build();
+    Metadata h = new Metadata();
+    if (!context.token().isBlank()) {
+      h.put(
+          Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+          "Bearer " + context.token());
+    }
+    this.auth = MetadataUtils.newAttachHeadersInterceptor(h);
+  }
+
+  /** {@code stub} with the token and a deadline. */
+  <S extends AbstractStub<S>> S unary(S stub) {
+    return stub.withInterceptors(auth).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  /** {@code stub} with the token, for streams that last. */
+  <S extends AbstractStub<S>> S streaming(S stub) {
+    return stub.withInterceptors(auth);
+  }
+
+  ManagedChannel channel() {
+    return channel;
+  }
+
+  /** A gRPC failure as the one line and exit code the CLI reports. */
+  static CliException explain(StatusRuntimeException e) {
+    Status s = e.getStatus();
+    String what = s.getDescription() == null ? s.getCode().name() : s.getDescription();
+    return switch (s.getCode()) {
+      case NOT_FOUND -> new CliException(CliException.NOT_FOUND, "not found: " + what);
+      case UNAUTHENTICATED ->
+          new CliException(
+              CliException.DENIED,
+              "not authenticated: "
+                  + what
+                  + " (log in again: opsctl login <address> --token-file …)");
+      case PERMISSION_DENIED -> new CliException(CliException.DENIED, "denied: " + what);
+      case UNAVAILABLE, DEADLINE_EXCEEDED ->
+          new CliException(
+              CliException.UNAVAILABLE,
+              "unavailable: "
+                  + (s.getCause() != null && s.getDescription() == null
+                      ? s.getCause().getMessage()
+                      : what)
+                  + " (is the manager up, and is this its address?)");
+      case INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE ->
+          new CliException(CliException.USAGE, "invalid: " + what);
+      default -> new CliException(CliException.FAILED, s.getCode() + ": " + what);
+    };
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    try {
+      channel.awaitTermination(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

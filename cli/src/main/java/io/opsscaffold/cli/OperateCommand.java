@@ -16,9 +16,28 @@ abstract class OperateCommand implements Callable<Integer> {
 
   @Parameters(
       index = "0",
+      arity = "0..1",
       paramLabel = "NODE/AGENT",
-      description = "The agent, e.g. dev-node/agent-1.")
+      description = "The agent, e.g. dev-node/agent-1 (or --selector for a batch).")
   String target;
+
+  @Option(
+      names = {"-s", "--selector"},
+      description =
+          "A batch over the agents picked by key=value[,key=value…]: node, area, zone,"
+              + " status, type, hostname, address, version, label.")
+  String selector;
+
+  @Option(names = "--concurrency", description = "Batch: at most this many at a time (default 5).")
+  int concurrency = 5;
+
+  @Option(names = "--dry-run", description = "Batch: list the targets, do nothing.")
+  boolean dryRun;
+
+  @Option(
+      names = {"-y", "--yes"},
+      description = "Batch: do not ask before more than 10 agents.")
+  boolean yes;
 
   @Option(names = "--timeout", description = "How long to wait for the daemon (default 30s).")
   Duration timeout = Duration.ZERO;
@@ -32,6 +51,22 @@ abstract class OperateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (selector != null) {
+      if (target != null) {
+        throw new CliException(CliException.USAGE, "give NODE/AGENT or --selector, not both");
+      }
+      return Batch.run(
+          root,
+          operation(),
+          selector,
+          concurrency,
+          timeout.isZero() ? Duration.ofSeconds(30) : timeout,
+          dryRun,
+          yes);
+    }
+    if (target == null) {
+      throw new CliException(CliException.USAGE, "give NODE/AGENT, or --selector for a batch");
+    }
     Target t = Target.parse(target);
     OperateAgentResponse r;
     try (Connection c = root.connect()) {
@@ -86,7 +121,13 @@ abstract class OperateCommand implements Callable<Integer> {
       name = "restart",
       mixinStandardHelpOptions = true,
       description = "Restart an agent.",
-      footer = {"", "Example:", "  opsctl restart dev-node/agent-1"})
+      footer = {
+        "",
+        "Examples:",
+        "  opsctl restart dev-node/agent-1",
+        "  opsctl restart --selector area=east,status=OFF --concurrency 10 --dry-run",
+        "  opsctl restart -s type=filebeat --yes"
+      })
   static final class Restart extends OperateCommand {
     @Override
     String operation() {

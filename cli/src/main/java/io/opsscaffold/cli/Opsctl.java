@@ -27,6 +27,10 @@ import picocli.CommandLine.ScopeType;
       OperateCommand.Start.class,
       OperateCommand.Stop.class,
       OperateCommand.Restart.class,
+      LogsCommand.class,
+      AdminCommands.Token.class,
+      AdminCommands.Enrollment.class,
+      AdminCommands.NodeAdmin.class,
       CommandLine.HelpCommand.class,
       picocli.AutoComplete.GenerateCompletion.class
     },

@@ -202,6 +202,68 @@ class OpsctlIT {
     assertEquals(4, wrong.exit(), "a manager with another CA is refused: " + wrong.err());
   }
 
+  @Test
+  void aBatchListsItsTargetsFirstAndShowsProgressOnATerminal() throws Exception {
+    Run dry = opsctl(Map.of(), "restart", "--selector", "node=node-it", "--dry-run");
+    assertEquals(0, dry.exit(), dry.err());
+    assertTrue(dry.out().contains("would restart 2 agents (dry run: nothing done)"), dry.out());
+    Run piped = opsctl(Map.of(), "restart", "-s", "node=node-it,status=ON", "--concurrency", "1");
+    assertEquals(0, piped.exit(), piped.err());
+    assertEquals(
+        2, piped.out().lines().filter(l -> l.startsWith("ok node-it/")).count(), piped.out());
+    assertTrue(piped.out().contains("restart: 2 ok, 0 failed of 2"), piped.out());
+    // Under a pseudo-terminal (util-linux script): one progress line rewritten in place.
+    for (String id : List.of("a1", "a2")) {
+      Await.until(
+          Duration.ofSeconds(30),
+          id + " ON again",
+          () -> stack.agent(id),
+          a -> a.getAvailabilityName().equals("ON"));
+    }
+    String command =
+        String.join(
+            " ",
+            AppProcess.javaBinary(),
+            "-XX:TieredStopAtLevel=1",
+            "-jar",
+            Stack.root().resolve("cli/target/opsctl.jar").toString(),
+            "restart",
+            "-s",
+            "node=node-it",
+            "--concurrency",
+            "1");
+    ProcessBuilder pb = new ProcessBuilder("script", "-qec", command, "/dev/null");
+    pb.environment().put("OPSCTL_CONFIG", config.toString());
+    pb.redirectErrorStream(true);
+    Process p = pb.start();
+    p.getOutputStream().close();
+    String tty = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), tty);
+    assertTrue(tty.contains("\r[##########----------] 1/2 done, 0 failed, 1 in flight"), tty);
+    assertTrue(tty.contains("\r[####################] 2/2 done, 0 failed, 0 in flight"), tty);
+    assertFalse(tty.contains("ok node-it/a1"), "no per-item lines on a terminal: " + tty);
+  }
+
+  @Test
+  void logsAndAdminCommandsWork() throws Exception {
+    Run logs = opsctl(Map.of(), "logs", "node-it/a1", "--tail", "2");
+    assertEquals(0, logs.exit(), logs.err());
+    assertEquals(2, logs.out().lines().count(), logs.out());
+    Run created = opsctl(Map.of(), "token", "create", "watcher", "--role", "viewer");
+    assertEquals(0, created.exit(), created.err());
+    String viewer = created.out().strip();
+    assertTrue(viewer.matches("[a-z0-9]{10}\\.[A-Za-z0-9_-]{43}"), "the secret, once: " + viewer);
+    assertEquals(0, opsctl(Map.of("OPSCTL_TOKEN", viewer), "get", "agents").exit(), "it reads");
+    Run denied = opsctl(Map.of("OPSCTL_TOKEN", viewer), "restart", "node-it/a1");
+    assertEquals(4, denied.exit(), denied.err());
+    assertTrue(lastLine(denied.err()).contains("needs the operator role"), denied.err());
+    Run list = opsctl(Map.of(), "token", "list");
+    assertTrue(list.out().contains("watcher") && !list.out().contains(viewer), list.out());
+    Run join = opsctl(Map.of(), "enrollment-token", "create", "--max-uses", "1");
+    assertTrue(join.out().startsWith("OPS1."), join.out());
+  }
+
   private static String lastLine(String text) {
     List<String> lines =
         text.lines().filter(l -> !l.startsWith("WARNING:") && !l.isBlank()).toList();

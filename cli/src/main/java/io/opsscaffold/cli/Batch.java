@@ -64,15 +64,17 @@ final class Batch {
 
   /** Every agent the selector picks, all pages read. */
   static List<Agent> select(Connection c, String selector) {
-    List<Agent> agents = new ArrayList<>();
+    return agents(c, selector(selector));
+  }
+
+  /** Every agent {@code filter} lists, all pages read. */
+  static List<Agent> agents(Connection c, ListFleetAgentsRequest.Builder filter) {
     var stub = c.unary(FleetServiceGrpc.newBlockingStub(c.channel()));
-    for (int page = 1; ; page++) {
-      var r = stub.listFleetAgents(selector(selector).setPage(page).setPageSize(500).build());
-      agents.addAll(r.getAgentsList());
-      if (r.getAgentsCount() < 500 || agents.size() >= r.getTotal()) {
-        return agents;
-      }
-    }
+    return Pages.all(
+        page -> {
+          var r = stub.listFleetAgents(filter.setPage(page).setPageSize(Pages.SIZE).build());
+          return new Pages.Page<>(r.getAgentsList(), r.getTotal());
+        });
   }
 
   static int run(

@@ -9,7 +9,6 @@ import io.opsscaffold.api.fleet.v1.ListNodesRequest;
 import io.opsscaffold.api.fleet.v1.ListOperationsRequest;
 import io.opsscaffold.api.fleet.v1.Node;
 import io.opsscaffold.api.fleet.v1.Operation;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,8 +28,6 @@ import picocli.CommandLine.ParentCommand;
     })
 final class GetCommand {
   @ParentCommand Opsctl root;
-
-  static final int PAGE = 500;
 
   /** What {@code -o} offers. */
   enum Format {
@@ -65,23 +62,22 @@ final class GetCommand {
 
     @Override
     public Integer call() {
-      List<Node> nodes = new ArrayList<>();
+      List<Node> nodes;
       try (Connection c = get.root.connect()) {
         var stub = c.unary(FleetServiceGrpc.newBlockingStub(c.channel()));
-        for (int page = 1; ; page++) {
-          var r =
-              stub.listNodes(
-                  ListNodesRequest.newBuilder()
-                      .setArea(area)
-                      .setStatus(status)
-                      .setPage(page)
-                      .setPageSize(PAGE)
-                      .build());
-          nodes.addAll(r.getNodesList());
-          if (r.getNodesCount() < PAGE || nodes.size() >= r.getTotal()) {
-            break;
-          }
-        }
+        nodes =
+            Pages.all(
+                page -> {
+                  var r =
+                      stub.listNodes(
+                          ListNodesRequest.newBuilder()
+                              .setArea(area)
+                              .setStatus(status)
+                              .setPage(page)
+                              .setPageSize(Pages.SIZE)
+                              .build());
+                  return new Pages.Page<>(r.getNodesList(), r.getTotal());
+                });
       }
       if (format == Format.json) {
         Render.json(get.root.out(), nodes, false);
@@ -167,26 +163,17 @@ final class GetCommand {
 
     @Override
     public Integer call() {
-      List<Agent> agents = new ArrayList<>();
+      List<Agent> agents;
       try (Connection c = get.root.connect()) {
-        var stub = c.unary(FleetServiceGrpc.newBlockingStub(c.channel()));
-        for (int page = 1; ; page++) {
-          var r =
-              stub.listFleetAgents(
-                  ListFleetAgentsRequest.newBuilder()
-                      .setNodeId(node)
-                      .setArea(area)
-                      .setStatus(status)
-                      .setType(type)
-                      .setLabel(label)
-                      .setPage(page)
-                      .setPageSize(PAGE)
-                      .build());
-          agents.addAll(r.getAgentsList());
-          if (r.getAgentsCount() < PAGE || agents.size() >= r.getTotal()) {
-            break;
-          }
-        }
+        agents =
+            Batch.agents(
+                c,
+                ListFleetAgentsRequest.newBuilder()
+                    .setNodeId(node)
+                    .setArea(area)
+                    .setStatus(status)
+                    .setType(type)
+                    .setLabel(label));
       }
       if (format == Format.json) {
         Render.json(get.root.out(), agents, false);
@@ -262,24 +249,23 @@ final class GetCommand {
 
     @Override
     public Integer call() {
-      List<Alert> alerts = new ArrayList<>();
+      List<Alert> alerts;
       try (Connection c = get.root.connect()) {
         var stub = c.unary(FleetServiceGrpc.newBlockingStub(c.channel()));
-        for (int page = 1; ; page++) {
-          var r =
-              stub.listAlerts(
-                  ListAlertsRequest.newBuilder()
-                      .setState(state)
-                      .setArea(area)
-                      .setNodeId(node)
-                      .setPage(page)
-                      .setPageSize(PAGE)
-                      .build());
-          alerts.addAll(r.getAlertsList());
-          if (r.getAlertsCount() < PAGE || alerts.size() >= r.getTotal()) {
-            break;
-          }
-        }
+        alerts =
+            Pages.all(
+                page -> {
+                  var r =
+                      stub.listAlerts(
+                          ListAlertsRequest.newBuilder()
+                              .setState(state)
+                              .setArea(area)
+                              .setNodeId(node)
+                              .setPage(page)
+                              .setPageSize(Pages.SIZE)
+                              .build());
+                  return new Pages.Page<>(r.getAlertsList(), r.getTotal());
+                });
       }
       if (format == Format.json) {
         Render.json(get.root.out(), alerts, false);

@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
 /**
@@ -71,30 +70,6 @@ public final class LocalApiGuard implements ServerInterceptor {
             auth == null
                 ? "the local API needs its token: Authorization: Bearer <data-dir/local-api.token>"
                 : "the token is not the local API's (data-dir/local-api.token)");
-    // Closed at the call's first event: Helidon's gRPC server fails when a call is closed before
-    // the interceptor has returned its listener.
-    AtomicBoolean closed = new AtomicBoolean();
-    Runnable close =
-        () -> {
-          if (closed.compareAndSet(false, true)) {
-            call.close(status, new Metadata());
-          }
-        };
-    return new ServerCall.Listener<>() {
-      @Override
-      public void onReady() {
-        close.run();
-      }
-
-      @Override
-      public void onMessage(Q message) {
-        close.run();
-      }
-
-      @Override
-      public void onHalfClose() {
-        close.run();
-      }
-    };
+    return io.opsscaffold.errors.Refusal.refuse(call, status);
   }
 }

@@ -116,34 +116,7 @@ public final class ApiGuard implements ServerInterceptor {
         Context.current().withValue(KEY, principal.get()), call, headers, next);
   }
 
-  /**
-   * Ends the call with {@code status} at its first event: Helidon's gRPC server fails when a call
-   * is closed before the interceptor has returned its listener.
-   */
   private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
-    java.util.concurrent.atomic.AtomicBoolean closed =
-        new java.util.concurrent.atomic.AtomicBoolean();
-    Runnable close =
-        () -> {
-          if (closed.compareAndSet(false, true)) {
-            call.close(status, new Metadata());
-          }
-        };
-    return new ServerCall.Listener<>() {
-      @Override
-      public void onReady() {
-        close.run();
-      }
-
-      @Override
-      public void onMessage(Q message) {
-        close.run();
-      }
-
-      @Override
-      public void onHalfClose() {
-        close.run();
-      }
-    };
+    return io.opsscaffold.errors.Refusal.refuse(call, status);
   }
 }

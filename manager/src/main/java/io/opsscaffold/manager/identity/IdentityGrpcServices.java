@@ -90,14 +90,7 @@ public final class IdentityGrpcServices {
                     .orElseThrow(
                         () ->
                             OpsException.invalidArgument("role must be viewer, operator or admin"));
-            Duration ttl = Duration.ZERO;
-            if (req.hasTtl()) {
-              try {
-                ttl = Duration.ofMillis(Durations.toMillis(Durations.checkValid(req.getTtl())));
-              } catch (IllegalArgumentException e) {
-                throw OpsException.invalidArgument("ttl is not a valid duration");
-              }
-            }
+            Duration ttl = ttl(req.hasTtl(), req.getTtl());
             ApiTokens.Created c = tokens.create(req.getName(), role, req.getAreasList(), ttl);
             return io.opsscaffold.api.admin.v1.CreateApiTokenResponse.newBuilder()
                 .setToken(apiToken(c.token()))
@@ -139,14 +132,7 @@ public final class IdentityGrpcServices {
       ErrorMapper.reply(
           out,
           () -> {
-            Duration ttl = Duration.ZERO;
-            if (req.hasTtl()) {
-              try {
-                ttl = Duration.ofMillis(Durations.toMillis(Durations.checkValid(req.getTtl())));
-              } catch (IllegalArgumentException e) {
-                throw OpsException.invalidArgument("ttl is not a valid duration");
-              }
-            }
+            Duration ttl = ttl(req.hasTtl(), req.getTtl());
             if (req.getMaxUses() > 1_000_000) {
               throw OpsException.invalidArgument("max_uses must be at most 1000000");
             }
@@ -252,6 +238,18 @@ public final class IdentityGrpcServices {
         b.setRevokedAt(Timestamps.fromMillis(t.revokedMs()));
       }
       return b.build();
+    }
+  }
+
+  /** A request's ttl field: zero when unset; INVALID_ARGUMENT naming it when malformed. */
+  private static Duration ttl(boolean set, com.google.protobuf.Duration ttl) {
+    if (!set) {
+      return Duration.ZERO;
+    }
+    try {
+      return Duration.ofMillis(Durations.toMillis(Durations.checkValid(ttl)));
+    } catch (IllegalArgumentException e) {
+      throw OpsException.invalidArgument("ttl is not a valid duration");
     }
   }
 

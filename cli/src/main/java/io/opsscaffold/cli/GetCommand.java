@@ -134,7 +134,8 @@ final class GetCommand {
         "Examples:",
         "  opsctl get agents",
         "  opsctl get agents --node dev-node --status OFF",
-        "  opsctl get agents -l rack=r7 -o wide"
+        "  opsctl get agents -l rack=r7 -o wide",
+        "  opsctl get agents --area east --watch"
       })
   static final class Agents implements Callable<Integer> {
     @ParentCommand GetCommand get;
@@ -161,8 +162,16 @@ final class GetCommand {
         description = "table (default), wide or json.")
     Format format = Format.table;
 
+    @Option(
+        names = {"-w", "--watch"},
+        description = "Then print each change as it is committed, a line each, until Ctrl-C.")
+    boolean watch;
+
     @Override
     public Integer call() {
+      if (watch) {
+        return ViewCommands.watchAgents(get.root, node, area, status);
+      }
       List<Agent> agents;
       try (Connection c = get.root.connect()) {
         agents =
@@ -247,8 +256,16 @@ final class GetCommand {
         description = "table (default), wide or json.")
     Format format = Format.table;
 
+    @Option(
+        names = {"-w", "--watch"},
+        description = "Print alerts as they open, repeat and resolve, until Ctrl-C.")
+    boolean watch;
+
     @Override
     public Integer call() {
+      if (watch) {
+        return ViewCommands.watchAlerts(get.root);
+      }
       List<Alert> alerts;
       try (Connection c = get.root.connect()) {
         var stub = c.unary(FleetServiceGrpc.newBlockingStub(c.channel()));

@@ -28,6 +28,8 @@ import picocli.CommandLine.ScopeType;
       OperateCommand.Stop.class,
       OperateCommand.Restart.class,
       LogsCommand.class,
+      ViewCommands.Availability.class,
+      ViewCommands.Top.class,
       AdminCommands.Token.class,
       AdminCommands.Enrollment.class,
       AdminCommands.NodeAdmin.class,

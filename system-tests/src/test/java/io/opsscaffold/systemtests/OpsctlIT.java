@@ -264,6 +264,49 @@ class OpsctlIT {
     assertTrue(join.out().startsWith("OPS1."), join.out());
   }
 
+  @Test
+  void availabilityTopAndAWatchThatSeesARestart() throws Exception {
+    Run availability = opsctl(Map.of(), "availability");
+    assertEquals(0, availability.exit(), availability.err());
+    assertTrue(
+        availability.out().lines().anyMatch(l -> l.matches("fleet\\s+-\\s+\\d+.*\\s2")),
+        availability.out());
+    Run top = opsctl(Map.of(), "top", "nodes");
+    assertTrue(top.out().startsWith("NODE     CPU"), top.out());
+    assertTrue(top.out().contains("node-it"), top.out());
+
+    List<String> command =
+        List.of(
+            AppProcess.javaBinary(),
+            "-jar",
+            Stack.root().resolve("cli/target/opsctl.jar").toString(),
+            "get",
+            "agents",
+            "--node",
+            "node-it",
+            "--watch");
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().put("OPSCTL_CONFIG", config.toString());
+    Process watch = pb.start();
+    try {
+      var lines =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(watch.getInputStream(), StandardCharsets.UTF_8));
+      String first = lines.readLine();
+      assertTrue(first != null && first.contains("node-it/"), "the current state first: " + first);
+      int before = stack.agent("a1").getPid();
+      assertEquals(0, opsctl(Map.of(), "restart", "node-it/a1").exit());
+      String seen;
+      do {
+        seen = lines.readLine();
+      } while (seen != null && !(seen.contains("node-it/a1") && !seen.contains("pid " + before)));
+      assertTrue(seen != null, "the restart was seen as a change");
+    } finally {
+      watch.destroy();
+      watch.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
   private static String lastLine(String text) {
     List<String> lines =
         text.lines().filter(l -> !l.startsWith("WARNING:") && !l.isBlank()).toList();

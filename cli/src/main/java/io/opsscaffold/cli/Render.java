@@ -38,14 +38,21 @@ final class Render {
     }
     String style =
         switch (word) {
-          case "ON", "ONLINE", "RUNNING", "HEALTHY", "SUCCEEDED", "resolved" -> "green";
-          case "OFF", "OFFLINE", "FAILED", "CRASH_LOOP", "DEAD", "open" -> "red";
+          case "ON", "ONLINE", "RUNNING", "HEALTHY", "SUCCEEDED", "resolved", "APPLIED" -> "green";
+          case "OFF", "OFFLINE", "FAILED", "CRASH_LOOP", "DEAD", "open", "ROLLED_BACK" -> "red";
           case "NO_DATA", "UNCONFIRMED", "PARTIAL", "STARTING", "STOPPING", "RUNNING…" -> "yellow";
           default -> "";
         };
     return style.isEmpty()
         ? word
         : CommandLine.Help.Ansi.AUTO.string("@|" + style + " " + word + "|@");
+  }
+
+  /** {@code text} in {@code style} (a picocli style: red, green, bold, …) on a terminal. */
+  static String styled(String style, String text) {
+    return Opsctl.colour()
+        ? CommandLine.Help.Ansi.AUTO.string("@|" + style + " " + text + "|@")
+        : text;
   }
 
   /** The enum constant's name without its type prefix: CONNECTIVITY_ONLINE → ONLINE. */

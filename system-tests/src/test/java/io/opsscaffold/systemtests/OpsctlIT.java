@@ -307,6 +307,32 @@ class OpsctlIT {
     }
   }
 
+  @Test
+  void aConfigPushShowsItsDiffThenItsOutcome() throws Exception {
+    String current = Files.readString(stack.configFile("a1"));
+    assertTrue(current.contains("heartbeat_interval: 1s"), current);
+    Path edited = stack.dir.resolve("edited").resolve("agent.yaml");
+    Files.createDirectories(edited.getParent());
+    Files.writeString(edited, current.replace("heartbeat_interval: 1s", "heartbeat_interval: 2s"));
+    Run dry = opsctl(Map.of(), "config", "push", "node-it/a1", edited.toString(), "--dry-run");
+    assertEquals(0, dry.exit(), dry.err());
+    List<String> diff = dry.out().lines().toList();
+    assertEquals("--- node-it/a1:agent.yaml", diff.get(0), dry.out());
+    assertEquals("+++ agent.yaml", diff.get(1), dry.out());
+    assertTrue(diff.contains("-heartbeat_interval: 1s"), dry.out());
+    assertTrue(diff.contains("+heartbeat_interval: 2s"), dry.out());
+    assertEquals(current, Files.readString(stack.configFile("a1")), "a dry run changes nothing");
+
+    Run push = opsctl(Map.of(), "config", "push", "node-it/a1", edited.toString());
+    assertEquals(0, push.exit(), push.err());
+    String outcome = push.out().lines().reduce((a, b) -> b).orElse("");
+    assertTrue(outcome.startsWith("node-it/a1 APPLIED sha256:"), push.out());
+    assertTrue(Files.readString(stack.configFile("a1")).contains("heartbeat_interval: 2s"));
+    Run again = opsctl(Map.of(), "config", "push", "node-it/a1", edited.toString());
+    assertTrue(again.out().contains("no changes against node-it/a1's files"), again.out());
+    assertTrue(again.out().contains("node-it/a1 UNCHANGED sha256:"), again.out());
+  }
+
   private static String lastLine(String text) {
     List<String> lines =
         text.lines().filter(l -> !l.startsWith("WARNING:") && !l.isBlank()).toList();

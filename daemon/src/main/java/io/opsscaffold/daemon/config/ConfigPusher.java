@@ -86,6 +86,72 @@ public final class ConfigPusher {
     this.time = time;
   }
 
+  /** What {@link #read} found: the files, or why not. */
+  public record Read(List<File> files, String hash, Optional<OpsException> failure) {}
+
+  /** The most a read returns, all files together. */
+  static final long MAX_READ_BYTES = 1024 * 1024;
+
+  /**
+   * The regular files of the agent's config directory (links are neither followed nor listed), for
+   * an agent that takes pushes; a caller compares them with what it is about to push.
+   */
+  public Read read(String agentId) {
+    Optional<AgentRunner> found = supervisor.runner(agentId);
+    if (found.isEmpty()) {
+      return new Read(
+          List.of(),
+          "",
+          Optional.of(
+              OpsException.notFound("agent '" + agentId + "' is not supervised by this daemon")));
+    }
+    ConfigPolicy policy = found.get().spec().config();
+    if (policy.dir().isEmpty()) {
+      return new Read(
+          List.of(),
+          "",
+          Optional.of(
+              OpsException.failedPrecondition(
+                  "agent '"
+                      + agentId
+                      + "' does not take config pushes: its daemon.yaml entry needs"
+                      + " remote-config: true and a config-dir")));
+    }
+    Path dir = policy.dir().get();
+    List<File> files = new java.util.ArrayList<>();
+    long total = 0;
+    try {
+      if (Files.isDirectory(dir)) {
+        try (Stream<Path> s = Files.list(dir)) {
+          for (Path p :
+              s.filter(q -> Files.isRegularFile(q, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                  .filter(q -> !q.getFileName().toString().contains(TEMP_MARK))
+                  .sorted()
+                  .toList()) {
+            byte[] content = Files.readAllBytes(p);
+            total += content.length;
+            if (total > MAX_READ_BYTES) {
+              return new Read(
+                  List.of(),
+                  "",
+                  Optional.of(
+                      OpsException.resourceExhausted(
+                          "the agent's config-dir holds more than 1 MiB of files")));
+            }
+            files.add(new File(p.getFileName().toString(), content));
+          }
+        }
+      }
+      return new Read(files, hash(dir), Optional.empty());
+    } catch (IOException e) {
+      return new Read(
+          List.of(),
+          "",
+          Optional.of(
+              OpsException.internal("could not read the configuration: " + e.getMessage())));
+    }
+  }
+
   /** Writes {@code files} into the agent's config directory and makes the agent use them. */
   public Result push(String agentId, List<File> files, Context ctx) {
     Optional<AgentRunner> found = supervisor.runner(agentId);

@@ -120,6 +120,7 @@ public final class LinkCommands {
         switch (command.getActionCase()) {
           case OPERATE -> operate(command, ctx, span);
           case READ_LOGS, READ_METRICS -> reply(read(command), ctx, span);
+          case READ_CONFIG -> reply(readConfig(command), ctx, span);
           case FOLLOW_LOGS -> follow(command, ctx, span);
           case CANCEL -> cancel(command, ctx, span);
           case PUSH_CONFIG -> {
@@ -266,6 +267,28 @@ public final class LinkCommands {
                 m.hasDuration()
                     ? Duration.ofMillis(Durations.toMillis(m.getDuration()))
                     : Duration.ZERO));
+      }
+      return r.build();
+    }
+
+    private CommandResult readConfig(Command command) {
+      ConfigPusher.Read read = pusher.read(command.getReadConfig().getAgentId());
+      if (read.failure().isPresent()) {
+        return failure(
+            command,
+            io.opsscaffold.errors.ErrorMapper.code(read.failure().get().kind()),
+            read.failure().get().getMessage());
+      }
+      CommandResult.Builder r =
+          CommandResult.newBuilder()
+              .setCommandId(command.getCommandId())
+              .setSuccess(true)
+              .setConfigHash(read.hash());
+      for (ConfigPusher.File f : read.files()) {
+        r.addConfigFiles(
+            io.opsscaffold.api.link.v1.ConfigFile.newBuilder()
+                .setName(f.name())
+                .setContent(new String(f.content(), java.nio.charset.StandardCharsets.UTF_8)));
       }
       return r.build();
     }

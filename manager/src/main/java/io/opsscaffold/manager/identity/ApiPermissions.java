@@ -39,6 +39,7 @@ public final class ApiPermissions {
           viewer(FLEET + "GetAgentLogs"),
           viewer(FLEET + "FollowAgentLogs"),
           viewer(FLEET + "GetAgentMetrics"),
+          operator(FLEET + "GetAgentConfig"), // configuration may hold secrets
           operator(FLEET + "OperateAgent"),
           viewer(GSE + "GetAgentStatus"),
           viewer(GSE + "GetAgentInfo"),
@@ -88,6 +89,7 @@ public final class ApiPermissions {
           FLEET + "GetAgentLogs",
           FLEET + "FollowAgentLogs",
           FLEET + "GetAgentMetrics",
+          FLEET + "GetAgentConfig",
           FLEET + "OperateAgent");
 
   private ApiPermissions() {}

@@ -218,6 +218,17 @@ public final class OperationService {
     }
   }
 
+  /** The files of the agent's config directory, read by its daemon. */
+  public CompletableFuture<io.opsscaffold.api.link.v1.CommandResult> readConfig(
+      String nodeId, String agentId) {
+    return read(
+        nodeId,
+        agentId,
+        "config",
+        Command.newBuilder()
+            .setReadConfig(io.opsscaffold.api.link.v1.ReadConfig.newBuilder().setAgentId(agentId)));
+  }
+
   /** The last {@code lines} lines of the agent's output (0 means 100), read by its daemon. */
   public CompletableFuture<List<String>> readLogs(String nodeId, String agentId, int lines) {
     if (lines < 0 || lines > 1000) {

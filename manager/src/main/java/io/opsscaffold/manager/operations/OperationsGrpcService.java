@@ -164,6 +164,31 @@ public final class OperationsGrpcService implements FleetServiceGrpc.AsyncServic
   }
 
   @Override
+  public void getAgentConfig(
+      io.opsscaffold.api.fleet.v1.GetAgentConfigRequest req,
+      StreamObserver<io.opsscaffold.api.fleet.v1.GetAgentConfigResponse> out) {
+    ErrorMapper.replyLater(
+        out,
+        () ->
+            operations
+                .readConfig(req.getNodeId(), req.getAgentId())
+                .thenApply(
+                    r -> {
+                      var b =
+                          io.opsscaffold.api.fleet.v1.GetAgentConfigResponse.newBuilder()
+                              .setConfigHash(r.getConfigHash());
+                      r.getConfigFilesList()
+                          .forEach(
+                              f ->
+                                  b.addFiles(
+                                      io.opsscaffold.api.fleet.v1.ConfigFile.newBuilder()
+                                          .setFileName(f.getName())
+                                          .setContent(f.getContent())));
+                      return b.build();
+                    }));
+  }
+
+  @Override
   public void getAgentMetrics(
       io.opsscaffold.api.fleet.v1.GetAgentMetricsRequest req,
       StreamObserver<io.opsscaffold.api.fleet.v1.GetAgentMetricsResponse> out) {

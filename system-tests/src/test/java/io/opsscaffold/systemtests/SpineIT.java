@@ -460,6 +460,23 @@ class SpineIT {
 
   @Test
   @Order(8)
+  void everyOperationInTheLogNamesTheTokenItWasMadeWith() {
+    var ops =
+        fleet.listOperations(
+            io.opsscaffold.api.fleet.v1.ListOperationsRequest.newBuilder()
+                .setPageSize(1000)
+                .build());
+    assertTrue(ops.getOperationsCount() >= 2, "the restarts above were logged: " + ops);
+    for (var op : ops.getOperationsList()) {
+      assertEquals(
+          "bootstrap-admin",
+          op.getRequestedBy(),
+          op.getOperationId() + " names the token, not a declared name");
+    }
+  }
+
+  @Test
+  @Order(9)
   void whenTheDaemonStopsItsNodeGoesOfflineAfterTheGraceAndAgentsReadMinusOne() {
     assertEquals(0, stack.daemon.stop(), "the daemon exits cleanly on SIGTERM");
     long stoppedAt = System.nanoTime();

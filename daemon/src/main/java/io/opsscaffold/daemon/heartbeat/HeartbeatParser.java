@@ -57,6 +57,10 @@ public final class HeartbeatParser {
       throw new InvalidHeartbeat("malformed JSON: " + e.getMessage());
     } catch (jakarta.json.JsonException | java.util.NoSuchElementException e) {
       throw new InvalidHeartbeat("malformed JSON: " + e.getMessage());
+    } catch (RuntimeException e) {
+      // Parsson refuses nesting deeper than its limit with a bare RuntimeException ("Input is too
+      // deeply nested"): still the client's input, so a 400, never a 500.
+      throw new InvalidHeartbeat("malformed JSON: " + e.getMessage());
     }
     return parse(o);
   }

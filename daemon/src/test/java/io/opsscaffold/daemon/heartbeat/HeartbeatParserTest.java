@@ -87,4 +87,12 @@ class HeartbeatParserTest {
     String body = GOOD.replace("\"a1\"", "\"" + "x".repeat(129) + "\"");
     assertThrows(HeartbeatParser.InvalidHeartbeat.class, () -> HeartbeatParser.parse(body));
   }
+
+  @Test
+  void aDeeplyNestedBodyIsRefusedAsInvalidNotAsAnInternalError() {
+    String body = "{\"agent_id\":" + "[".repeat(1000) + "]".repeat(1000) + "}";
+    HeartbeatParser.InvalidHeartbeat e =
+        assertThrows(HeartbeatParser.InvalidHeartbeat.class, () -> HeartbeatParser.parse(body));
+    assertTrue(e.getMessage().startsWith("malformed JSON:"), e.getMessage());
+  }
 }

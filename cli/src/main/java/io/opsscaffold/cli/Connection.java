@@ -37,7 +37,21 @@ final class Connection implements AutoCloseable {
       }
       b.sslSocketFactory(TlsContexts.create(Optional.empty(), List.of(ca)).getSocketFactory());
     } else {
-      b.usePlaintext(); // only a manager in its loopback-only insecure mode answers this
+      // Plaintext only towards this machine: a manager in its loopback-only insecure mode. Never
+      // a token in clear over a network, whatever the context or the environment says.
+      if (!loopback(context.address())) {
+        throw new CliException(
+            CliException.USAGE,
+            "no CA to trust for "
+                + context.address()
+                + ": plaintext is only for a manager on this machine; log in with --ca or"
+                + " --ca-fingerprint, or set OPSCTL_CA");
+      }
+      System.err.println(
+          "opsctl: warning: plaintext to "
+              + context.address()
+              + " (a manager in its insecure mode on this machine)");
+      b.usePlaintext();
     }
     this.channel = b.build();
     Metadata h = new Metadata();
@@ -47,6 +61,16 @@ final class Connection implements AutoCloseable {
           "Bearer " + context.token());
     }
     this.auth = MetadataUtils.newAttachHeadersInterceptor(h);
+  }
+
+  /** Whether {@code address} ({@code host:port}) is on this machine. */
+  static boolean loopback(String address) {
+    String host = java.net.URI.create("tcp://" + address).getHost();
+    try {
+      return host != null && java.net.InetAddress.getByName(host).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   /** {@code stub} with the token and a deadline. */

@@ -29,6 +29,23 @@ import picocli.CommandLine.ParentCommand;
 final class GetCommand {
   @ParentCommand Opsctl root;
 
+  /** Every node in {@code area} with {@code status} (empty: any), all pages read. */
+  static List<Node> all(Connection c, String area, String status) {
+    var stub = c.unary(FleetServiceGrpc.newBlockingStub(c.channel()));
+    return Pages.all(
+        page -> {
+          var r =
+              stub.listNodes(
+                  ListNodesRequest.newBuilder()
+                      .setArea(area)
+                      .setStatus(status)
+                      .setPage(page)
+                      .setPageSize(Pages.SIZE)
+                      .build());
+          return new Pages.Page<>(r.getNodesList(), r.getTotal());
+        });
+  }
+
   /** What {@code -o} offers. */
   enum Format {
     table,
@@ -64,20 +81,7 @@ final class GetCommand {
     public Integer call() {
       List<Node> nodes;
       try (Connection c = get.root.connect()) {
-        var stub = c.unary(FleetServiceGrpc.newBlockingStub(c.channel()));
-        nodes =
-            Pages.all(
-                page -> {
-                  var r =
-                      stub.listNodes(
-                          ListNodesRequest.newBuilder()
-                              .setArea(area)
-                              .setStatus(status)
-                              .setPage(page)
-                              .setPageSize(Pages.SIZE)
-                              .build());
-                  return new Pages.Page<>(r.getNodesList(), r.getTotal());
-                });
+        nodes = all(c, area, status);
       }
       if (format == Format.json) {
         Render.json(get.root.out(), nodes, false);

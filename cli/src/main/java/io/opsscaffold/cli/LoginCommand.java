@@ -87,7 +87,7 @@ final class LoginCommand implements Callable<Integer> {
       ca = Optional.of(trust.caFile.toAbsolutePath());
     } else if (trust.fingerprint != null) {
       ca = Optional.of(pin(contexts.caFileFor(ctxName)));
-    } else if (!loopback(address)) {
+    } else if (!Connection.loopback(address)) {
       throw new CliException(
           CliException.USAGE, "--insecure is only for a manager on this machine (" + address + ")");
     }
@@ -136,14 +136,5 @@ final class LoginCommand implements Callable<Integer> {
         Pem.encode(ca).getBytes(StandardCharsets.UTF_8),
         PosixFilePermissions.fromString("rw-r--r--"));
     return keep;
-  }
-
-  private static boolean loopback(String address) {
-    String host = URI.create("tcp://" + address).getHost();
-    try {
-      return host != null && java.net.InetAddress.getByName(host).isLoopbackAddress();
-    } catch (java.net.UnknownHostException e) {
-      return false;
-    }
   }
 }

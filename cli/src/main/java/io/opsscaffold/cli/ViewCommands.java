@@ -7,7 +7,6 @@ import io.opsscaffold.api.fleet.v1.AvailabilityCounts;
 import io.opsscaffold.api.fleet.v1.AvailabilitySummary;
 import io.opsscaffold.api.fleet.v1.FleetServiceGrpc;
 import io.opsscaffold.api.fleet.v1.GetAvailabilitySummaryRequest;
-import io.opsscaffold.api.fleet.v1.ListNodesRequest;
 import io.opsscaffold.api.fleet.v1.Node;
 import io.opsscaffold.api.fleet.v1.WatchAgentsRequest;
 import io.opsscaffold.api.fleet.v1.WatchAlertsRequest;
@@ -151,19 +150,7 @@ final class ViewCommands {
       public Integer call() {
         List<Node> nodes;
         try (Connection c = top.root.connect()) {
-          var stub = c.unary(FleetServiceGrpc.newBlockingStub(c.channel()));
-          nodes =
-              Pages.all(
-                  page -> {
-                    var r =
-                        stub.listNodes(
-                            ListNodesRequest.newBuilder()
-                                .setArea(area)
-                                .setPage(page)
-                                .setPageSize(Pages.SIZE)
-                                .build());
-                    return new Pages.Page<>(r.getNodesList(), r.getTotal());
-                  });
+          nodes = GetCommand.all(c, area, "");
         }
         Table t = new Table("NODE", "CPU", "CORES", "LOAD1", "MEMORY", "DISK", "STATS");
         long now = System.currentTimeMillis();

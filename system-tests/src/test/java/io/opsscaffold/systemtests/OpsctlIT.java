@@ -168,6 +168,19 @@ class OpsctlIT {
     Run usage = opsctl(Map.of(), "restart", "no-slash");
     assertEquals(2, usage.exit(), usage.err());
     assertTrue(lastLine(usage.err()).contains("is not node/agent"), usage.err());
+    Run plaintext =
+        opsctl(
+            Map.of(
+                "OPSCTL_CONFIG",
+                stack.dir.resolve("no-context").resolve("config").toString(),
+                "OPSCTL_ADDRESS",
+                "10.255.0.1:8080",
+                "OPSCTL_TOKEN",
+                "abcdefghij." + "x".repeat(43)),
+            "get",
+            "nodes");
+    assertEquals(2, plaintext.exit(), "no token in clear over a network: " + plaintext.err());
+    assertTrue(lastLine(plaintext.err()).contains("no CA to trust for 10.255.0.1:8080"));
     Run unknownCommand = opsctl(Map.of(), "explode");
     assertEquals(2, unknownCommand.exit(), unknownCommand.err());
   }

@@ -148,7 +148,11 @@ public final class DaemonApp implements AutoCloseable {
     HttpRouting.Builder http =
         HttpRouting.builder()
             .addFilter(new HttpTracingFilter(telemetry))
-            .register(new HeartbeatHttpService(intake));
+            .register(
+                new HeartbeatHttpService(
+                    intake,
+                    new io.opsscaffold.daemon.heartbeat.TcpSenders(
+                        io.opsscaffold.daemon.heartbeat.ProcSockets.system())));
     io.opsscaffold.daemon.api.LocalApiGuard guard =
         io.opsscaffold.daemon.api.LocalApiGuard.inFile(
             settings.dataDir().resolve("local-api.token"));
@@ -173,7 +177,13 @@ public final class DaemonApp implements AutoCloseable {
     Optional<UnixSocketHeartbeatServer> socket = Optional.empty();
     if (settings.socket().isPresent()) {
       try {
-        socket = Optional.of(new UnixSocketHeartbeatServer(settings.socket().get(), intake));
+        socket =
+            Optional.of(
+                new UnixSocketHeartbeatServer(
+                    settings.socket().get(),
+                    intake,
+                    io.opsscaffold.daemon.heartbeat.PeerCredentials.system(),
+                    io.opsscaffold.daemon.heartbeat.ProcSockets.system()));
       } catch (IOException e) {
         server.stop();
         supervisor.close(false);

@@ -10,13 +10,16 @@ import io.opentelemetry.context.Context;
 import io.opsscaffold.observability.JsonText;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.logging.Logger;
 
 /**
  * {@code POST /heartbeat}: 200 {@code {"message":"heartbeat received"}}, or 400 {@code
- * {"error":"..."}} naming what is wrong (malformed body, unknown agent). Runs on Helidon's request
- * threads; only hands the heartbeat to the agent's runner.
+ * {"error":"..."}} naming what is wrong (malformed body, unknown agent). A heartbeat whose
+ * connection is not held by the agent's process group (found under /proc, see {@link TcpSenders})
+ * is answered with a {@code warning} and does not count. Runs on Helidon's request threads; only
+ * hands the heartbeat to the agent's runner.
  */
 public final class HeartbeatHttpService implements HttpService {
   private static final Logger LOG = Logger.getLogger(HeartbeatHttpService.class.getName());
@@ -25,9 +28,11 @@ public final class HeartbeatHttpService implements HttpService {
   public static final int MAX_BODY_BYTES = 16 * 1024;
 
   private final HeartbeatIntake intake;
+  private final TcpSenders senders;
 
-  public HeartbeatHttpService(HeartbeatIntake intake) {
+  public HeartbeatHttpService(HeartbeatIntake intake, TcpSenders senders) {
     this.intake = intake;
+    this.senders = senders;
   }
 
   @Override
@@ -69,7 +74,7 @@ public final class HeartbeatHttpService implements HttpService {
       error(res, Status.BAD_REQUEST_400, e.getMessage());
       return;
     }
-    HeartbeatIntake.Outcome outcome = intake.accept(hb, Context.current());
+    HeartbeatIntake.Outcome outcome = intake.accept(hb, sender(req), Context.current());
     if (outcome.busy()) {
       res.header(HeaderNames.RETRY_AFTER, "1");
       error(res, Status.SERVICE_UNAVAILABLE_503, outcome.problem().orElseThrow());
@@ -79,13 +84,21 @@ public final class HeartbeatHttpService implements HttpService {
       error(res, Status.BAD_REQUEST_400, outcome.problem().orElseThrow());
       return;
     }
-    intake.count("http", "accepted");
+    intake.count("http", outcome.result());
     res.header(HeaderNames.CONTENT_TYPE, "application/json");
     res.send(
         ("{\"message\":\"heartbeat received\""
                 + outcome.warning().map(w -> ",\"warning\":" + JsonText.quote(w)).orElse("")
                 + "}")
             .getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Who is at the other end of the request's connection, as the kernel knows it. */
+  private Sender sender(ServerRequest req) {
+    if (req.remotePeer().address() instanceof InetSocketAddress client) {
+      return senders.of(req.socketId(), client, req.localPeer().port());
+    }
+    return Sender.unknown(req.remotePeer().host());
   }
 
   private static long declaredLength(ServerRequest req) {

@@ -3,22 +3,24 @@ package io.opsscaffold.daemon.heartbeat;
 import io.opentelemetry.context.Context;
 import io.opsscaffold.daemon.supervision.AgentRunner;
 import io.opsscaffold.daemon.supervision.Supervisor;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
+import java.util.logging.Logger;
 
 /**
  * Where heartbeats from every transport end up. It checks what a parser cannot: that the agent is
- * supervised here, that the sender belongs to the agent's process group (a heartbeat from another
- * process is accepted but flagged, and does not count as the agent being alive), and that the
- * timestamp is sane. Admission is bounded: at most {@code capacity} heartbeats are handled at once,
- * the rest are told to retry ({@link Outcome#busy}). Thread-safe; never blocks.
+ * supervised here, that the sender belongs to the agent's process group as the kernel tells it (a
+ * heartbeat from another process is answered but flagged, and does not count as the agent being
+ * alive; the pid in the body is only a hint), and that the timestamp is sane. Admission is bounded:
+ * at most {@code capacity} heartbeats are handled at once, the rest are told to retry ({@link
+ * Outcome#busy}). Thread-safe; never blocks.
  */
 public final class HeartbeatIntake {
+  private static final Logger LOG = Logger.getLogger(HeartbeatIntake.class.getName());
+
   /** Timestamps further in the future than this are refused. */
   static final Duration MAX_FUTURE = Duration.ofMinutes(10);
 
@@ -27,31 +29,50 @@ public final class HeartbeatIntake {
 
   /** What became of a heartbeat. */
   public record Outcome(
-      boolean accepted, boolean busy, Optional<String> problem, Optional<String> warning) {
-    static Outcome ok(Optional<String> warning) {
-      return new Outcome(true, false, Optional.empty(), warning);
+      boolean accepted,
+      boolean busy,
+      boolean verified,
+      Optional<String> problem,
+      Optional<String> warning) {
+    static Outcome ok() {
+      return new Outcome(true, false, true, Optional.empty(), Optional.empty());
+    }
+
+    static Outcome unverified(String warning) {
+      return new Outcome(true, false, false, Optional.empty(), Optional.of(warning));
     }
 
     static Outcome refused(String problem) {
-      return new Outcome(false, false, Optional.of(problem), Optional.empty());
+      return new Outcome(false, false, false, Optional.of(problem), Optional.empty());
     }
 
     static Outcome tooBusy() {
       return new Outcome(
-          false, true, Optional.of("the daemon is busy; retry in a second"), Optional.empty());
+          false,
+          true,
+          false,
+          Optional.of("the daemon is busy; retry in a second"),
+          Optional.empty());
+    }
+
+    /** The result label of the heartbeats metric: "accepted" or "unverified". */
+    public String result() {
+      return verified ? "accepted" : "unverified";
     }
   }
 
   private final Supervisor supervisor;
   private final Clock clock;
   private final Semaphore admission;
+  private final java.util.Map<String, Instant> lastWarned =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private final java.util.Map<java.util.List<String>, java.util.concurrent.atomic.LongAdder>
       counts = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * Counts one heartbeat by how it came ("http" or "socket") and what became of it ("accepted",
-   * "invalid", "too_large", "busy", "refused").
+   * "unverified", "invalid", "too_large", "busy", "refused").
    */
   public void count(String transport, String result) {
     counts
@@ -77,8 +98,13 @@ public final class HeartbeatIntake {
     this.admission = new Semaphore(capacity);
   }
 
-  /** Records {@code hb} unless something is wrong with it; see {@link Outcome}. */
-  public Outcome accept(Heartbeat hb, Context cause) {
+  /**
+   * Records {@code hb} unless something is wrong with it; see {@link Outcome}. It counts as a sign
+   * of life only when {@code sender} (what the kernel says about who sent it) is a member of the
+   * agent's process group; otherwise it is answered with a warning, counted as "unverified", and
+   * changes nothing.
+   */
+  public Outcome accept(Heartbeat hb, Sender sender, Context cause) {
     if (!admission.tryAcquire()) {
       return Outcome.tooBusy();
     }
@@ -108,30 +134,43 @@ public final class HeartbeatIntake {
         return Outcome.refused("timestamp " + hb.timestamp() + " is more than a day old");
       }
       long leader = runner.get().runningPid();
-      if (leader > 0 && hb.pid() != leader && processGroup(hb.pid()) != leader) {
-        return Outcome.ok(
-            Optional.of(
-                "pid "
-                    + hb.pid()
-                    + " is not part of the supervised process (pid "
-                    + leader
-                    + "); the heartbeat was recorded as foreign and does not count as a sign of life"));
+      if (leader > 0 && sender.memberOf(leader, hb.pid()).isEmpty()) {
+        String who = sender.describe();
+        noteUnverified(hb.agentId(), who, leader);
+        return Outcome.unverified(
+            ("this heartbeat was not sent by agent '"
+                + hb.agentId()
+                + "' (process group "
+                + leader
+                + ") but by "
+                + who
+                + "; it was recorded as unverified and does not count as a sign of life"));
       }
       supervisor.heartbeat(hb.agentId(), now, hb.progress(), cause);
-      return Outcome.ok(Optional.empty());
+      return Outcome.ok();
     } finally {
       admission.release();
     }
   }
 
-  /** The process group of {@code pid}, or -1 when it cannot be read (no such process). */
-  static long processGroup(long pid) {
-    try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return Long.parseLong(fields[2]);
-    } catch (Exception e) {
-      return -1;
+  /**
+   * At most one warning a minute per agent: a flood of foreign heartbeats must not flood the log.
+   */
+  private void noteUnverified(String agent, String who, long leader) {
+    Instant now = clock.instant();
+    Instant last = lastWarned.get(agent);
+    if (last == null || !now.isBefore(last.plus(Duration.ofMinutes(1)))) {
+      lastWarned.put(agent, now);
+      LOG.warning(
+          () ->
+              "heartbeat for agent "
+                  + agent
+                  + " from "
+                  + who
+                  + ", outside its process group "
+                  + leader
+                  + ": recorded as unverified, not counted (further ones for a minute are counted"
+                  + " only in the heartbeats metric)");
     }
   }
 }

@@ -33,8 +33,10 @@ import java.util.logging.Logger;
  * -32700 parse error, -32600 invalid request, -32601 unknown method, -32602 invalid params (naming
  * the field), -32001 unknown agent. Notifications (no id) get no answer.
  *
- * <p>The socket file is readable and writable by the daemon's user only. One virtual thread per
- * connection; a line longer than {@value #MAX_LINE} bytes closes the connection after an error.
+ * <p>Any local user may connect: a heartbeat counts only when the connection's peer, as the kernel
+ * gives it ({@link PeerCredentials}), is a member of the agent's process group; others are answered
+ * with a warning. One virtual thread per connection; a line longer than {@value #MAX_LINE} bytes
+ * closes the connection after an error.
  */
 public final class UnixSocketHeartbeatServer implements AutoCloseable {
   // One provider for the process: Json.createX() looks the provider up through ServiceLoader on
@@ -45,19 +47,30 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
 
   private final Path path;
   private final HeartbeatIntake intake;
+  private final PeerCredentials credentials;
+  private final ProcSockets proc;
   private final ServerSocketChannel server;
   private final Thread acceptor;
   private volatile boolean running = true;
 
-  /** Binds {@code path} (replacing a stale socket file) and starts accepting. */
-  public UnixSocketHeartbeatServer(Path path, HeartbeatIntake intake) throws IOException {
+  /**
+   * Binds {@code path} (replacing a stale socket file) and starts accepting. Each connection's
+   * sender is what {@code credentials} says of its peer, once per connection.
+   */
+  public UnixSocketHeartbeatServer(
+      Path path, HeartbeatIntake intake, PeerCredentials credentials, ProcSockets proc)
+      throws IOException {
     this.path = path;
     this.intake = intake;
+    this.credentials = credentials;
+    this.proc = proc;
     Files.createDirectories(path.toAbsolutePath().getParent());
     Files.deleteIfExists(path);
     server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(path));
-    Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+    // Any local user may connect (agents may run as their own users); what a heartbeat is worth is
+    // decided by who the kernel says sent it, not by who could open the socket.
+    Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw-rw-"));
     acceptor = Thread.ofPlatform().name("heartbeat-socket").daemon(true).start(this::accept);
   }
 
@@ -82,6 +95,7 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
     try (client;
         InputStream in = Channels.newInputStream(client);
         OutputStream out = Channels.newOutputStream(client)) {
+      Sender sender = sender(client);
       LineReader lines = new LineReader(in, MAX_LINE);
       while (running) {
         String line;
@@ -97,7 +111,7 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
         if (line.isBlank()) {
           continue;
         }
-        String answer = handle(line);
+        String answer = handle(line, sender);
         if (answer != null) {
           write(out, answer);
         }
@@ -107,8 +121,19 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
     }
   }
 
+  /** The peer of {@code client} as the kernel knows it. */
+  private Sender sender(SocketChannel client) {
+    try {
+      PeerCredentials.Peer peer = credentials.of(client);
+      return peer.pidKnown() ? Sender.process(peer.pid(), proc) : Sender.user(peer.uid(), proc);
+    } catch (IOException e) {
+      LOG.fine(() -> "the peer of a heartbeat connection is unknown: " + e.getMessage());
+      return Sender.unknown("an unidentified peer");
+    }
+  }
+
   /** The answer to one line, or null when nothing is to be answered (notifications only). */
-  String handle(String line) {
+  String handle(String line, Sender sender) {
     JsonValue request;
     try (JsonParser parser = JSON.createParser(new StringReader(line))) {
       parser.next();
@@ -125,17 +150,17 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
       }
       StringBuilder answers = new StringBuilder("[");
       for (JsonValue item : batch) {
-        String a = one(item);
+        String a = one(item, sender);
         if (a != null) {
           answers.append(answers.length() > 1 ? "," : "").append(a);
         }
       }
       return answers.length() == 1 ? null : answers.append(']').toString();
     }
-    return one(request);
+    return one(request, sender);
   }
 
-  private String one(JsonValue value) {
+  private String one(JsonValue value, Sender sender) {
     if (!(value instanceof JsonObject req)) {
       return error(JsonValue.NULL, -32600, "Invalid Request: expected a JSON-RPC request object");
     }
@@ -172,7 +197,7 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
     } catch (HeartbeatParser.InvalidHeartbeat e) {
       return notification ? null : error(replyId, -32602, "Invalid params: " + e.getMessage());
     }
-    HeartbeatIntake.Outcome outcome = intake.accept(hb, Context.current());
+    HeartbeatIntake.Outcome outcome = intake.accept(hb, sender, Context.current());
     if (notification) {
       return null;
     }
@@ -182,7 +207,7 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
     if (!outcome.accepted()) {
       return error(replyId, -32001, outcome.problem().orElseThrow());
     }
-    intake.count("socket", "accepted");
+    intake.count("socket", outcome.result());
     return accepted(replyId, outcome.warning());
   }
 

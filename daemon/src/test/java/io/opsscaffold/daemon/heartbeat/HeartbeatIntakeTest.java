@@ -70,43 +70,61 @@ class HeartbeatIntakeTest {
   }
 
   @Test
-  void theSupervisedProcessIsAcceptedAndAStrangerFlagged() {
+  void theSupervisedProcessCountsAndAStrangerNamingItsPidDoesNot() {
     HeartbeatIntake intake = new HeartbeatIntake(supervisor, Clock.systemUTC());
-    HeartbeatIntake.Outcome own = intake.accept(hb("a1", pid, Instant.now()), Context.root());
-    assertTrue(own.accepted() && own.warning().isEmpty(), own.toString());
-    HeartbeatIntake.Outcome stranger =
-        intake.accept(hb("a1", ProcessHandle.current().pid(), Instant.now()), Context.root());
-    assertTrue(stranger.accepted());
-    assertTrue(
-        stranger
-            .warning()
-            .orElseThrow()
-            .startsWith(
-                "pid "
-                    + ProcessHandle.current().pid()
-                    + " is not part of the supervised process (pid "
-                    + pid
-                    + ")"),
-        stranger.toString());
+    HeartbeatIntake.Outcome own =
+        intake.accept(hb("a1", pid, Instant.now()), self(pid), Context.root());
+    assertTrue(own.accepted() && own.verified() && own.warning().isEmpty(), own.toString());
+    assertEquals("accepted", own.result());
+
+    // The body names the agent's pid; the kernel says the sender is this test's JVM.
+    long stranger = ProcessHandle.current().pid();
+    HeartbeatIntake.Outcome foreign =
+        intake.accept(hb("a1", pid, Instant.now()), self(stranger), Context.root());
+    assertTrue(foreign.accepted(), "answered, so a confused agent is not told to retry");
+    assertFalse(foreign.verified());
+    assertEquals("unverified", foreign.result());
+    assertEquals(
+        "this heartbeat was not sent by agent 'a1' (process group "
+            + pid
+            + ") but by pid "
+            + stranger
+            + "; it was recorded as unverified and does not count as a sign of life",
+        foreign.warning().orElseThrow());
+    assertFalse(
+        intake
+            .accept(hb("a1", pid, Instant.now()), Sender.unknown("x"), Context.root())
+            .verified());
     assertEquals(
         "unknown agent 'zz': this daemon supervises a1",
-        intake.accept(hb("zz", pid, Instant.now()), Context.root()).problem().orElseThrow());
+        intake
+            .accept(hb("zz", pid, Instant.now()), self(pid), Context.root())
+            .problem()
+            .orElseThrow());
+  }
+
+  private static Sender self(long pid) {
+    return Sender.process(pid, ProcSockets.system());
   }
 
   @Test
   void insaneTimestampsAreRefused() {
     HeartbeatIntake intake = new HeartbeatIntake(supervisor, Clock.systemUTC());
     HeartbeatIntake.Outcome future =
-        intake.accept(hb("a1", pid, Instant.now().plus(Duration.ofHours(1))), Context.root());
+        intake.accept(
+            hb("a1", pid, Instant.now().plus(Duration.ofHours(1))), self(pid), Context.root());
     assertFalse(future.accepted());
     assertTrue(future.problem().orElseThrow().contains("ahead of the daemon's clock"));
     assertFalse(
         intake
-            .accept(hb("a1", pid, Instant.parse("2001-01-01T00:00:00Z")), Context.root())
+            .accept(hb("a1", pid, Instant.parse("2001-01-01T00:00:00Z")), self(pid), Context.root())
             .accepted());
     assertTrue(
         intake
-            .accept(hb("a1", pid, Instant.now().minus(Duration.ofMinutes(5))), Context.root())
+            .accept(
+                hb("a1", pid, Instant.now().minus(Duration.ofMinutes(5))),
+                self(pid),
+                Context.root())
             .accepted(),
         "a few minutes of clock skew are fine");
   }
@@ -114,7 +132,8 @@ class HeartbeatIntakeTest {
   @Test
   void aFullIntakeSaysRetryInsteadOfQueueing() {
     HeartbeatIntake none = new HeartbeatIntake(supervisor, Clock.systemUTC(), 0);
-    HeartbeatIntake.Outcome busy = none.accept(hb("a1", pid, Instant.now()), Context.root());
+    HeartbeatIntake.Outcome busy =
+        none.accept(hb("a1", pid, Instant.now()), self(pid), Context.root());
     assertTrue(busy.busy());
     assertFalse(busy.accepted());
   }

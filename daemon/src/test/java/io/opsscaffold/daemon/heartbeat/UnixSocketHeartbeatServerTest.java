@@ -80,8 +80,14 @@ class UnixSocketHeartbeatServerTest {
             TracerProvider.noop().get("t"));
     server =
         new UnixSocketHeartbeatServer(
-            dir.resolve("d.sock"), new HeartbeatIntake(supervisor, Clock.systemUTC()));
+            dir.resolve("d.sock"),
+            new HeartbeatIntake(supervisor, Clock.systemUTC()),
+            PeerCredentials.system(),
+            ProcSockets.system());
   }
+
+  /** The agent of these tests is never launched, so who sends its heartbeats is not checked. */
+  private static final Sender NOT_SUPERVISED = Sender.unknown("a test");
 
   @AfterEach
   void stop() {
@@ -124,7 +130,9 @@ class UnixSocketHeartbeatServerTest {
     }
     assertTrue(supervisor.runner("a1").orElseThrow().snapshot().lastHeartbeat().isPresent());
     assertEquals(
-        "rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(server.path())));
+        "rw-rw-rw-",
+        PosixFilePermissions.toString(Files.getPosixFilePermissions(server.path())),
+        "agents running as their own users can connect; the kernel says who they are");
   }
 
   @Test
@@ -184,7 +192,7 @@ class UnixSocketHeartbeatServerTest {
         "[1]|-32600|expected a JSON-RPC request object",
       })
   void everyBadRequestGetsTheRightJsonRpcError(String line, int code, String message) {
-    String answer = server.handle(line);
+    String answer = server.handle(line, NOT_SUPERVISED);
     JsonObject parsed =
         answer.startsWith("[")
             ? Json.createReader(new StringReader(answer)).readArray().getJsonObject(0)
@@ -198,7 +206,9 @@ class UnixSocketHeartbeatServerTest {
   @Test
   void notificationsAreNotAnsweredAndBatchesAre() {
     assertNull(
-        server.handle("{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":" + PARAMS + "}"));
+        server.handle(
+            "{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":" + PARAMS + "}",
+            NOT_SUPERVISED));
     String batch =
         server.handle(
             "[{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":"
@@ -207,7 +217,8 @@ class UnixSocketHeartbeatServerTest {
                 + "{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":"
                 + PARAMS
                 + "},"
-                + "{\"jsonrpc\":\"2.0\",\"method\":\"nope\",\"id\":\"x\"}]");
+                + "{\"jsonrpc\":\"2.0\",\"method\":\"nope\",\"id\":\"x\"}]",
+            NOT_SUPERVISED);
     var answers = Json.createReader(new StringReader(batch)).readArray();
     assertEquals(2, answers.size(), batch);
     assertEquals(
@@ -222,21 +233,24 @@ class UnixSocketHeartbeatServerTest {
         server.handle(
             "{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":"
                 + PARAMS
-                + ",\"id\":\"q\\\"b\\\\\\u00e9\"}");
+                + ",\"id\":\"q\\\"b\\\\\\u00e9\"}",
+            NOT_SUPERVISED);
     assertEquals("q\"b\\\u00e9", json(answer).getString("id"), answer);
     assertEquals(
         12.5,
         json(server.handle(
                 "{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":"
                     + PARAMS
-                    + ",\"id\":12.5}"))
+                    + ",\"id\":12.5}",
+                NOT_SUPERVISED))
             .getJsonNumber("id")
             .doubleValue());
     assertTrue(
         json(server.handle(
                 "{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":"
                     + PARAMS
-                    + ",\"id\":null}"))
+                    + ",\"id\":null}",
+                NOT_SUPERVISED))
             .isNull("id"));
 
     JsonObject warned =

@@ -6,6 +6,7 @@ import io.opsscaffold.daemon.logs.LogPolicy;
 import io.opsscaffold.daemon.restart.RestartPolicy;
 import io.opsscaffold.daemon.supervision.AgentSpec;
 import io.opsscaffold.daemon.supervision.ConfigPolicy;
+import io.opsscaffold.daemon.supervision.RunAs;
 import io.opsscaffold.settings.Settings;
 import java.io.File;
 import java.net.InetAddress;
@@ -313,9 +314,39 @@ public record DaemonSettings(
               new LogPolicy(
                   a.bytes("log.max-bytes", LogPolicy.defaults().maxBytes(), 1024, 1L << 40),
                   a.integer("log.backups", LogPolicy.defaults().backups(), 0, 100)),
-              config(a, command, workingDir, s)));
+              config(a, command, workingDir, s),
+              runAs(a)));
     }
     return specs;
+  }
+
+  /**
+   * {@code user}: the user (and {@code :group}) the agent runs as. Another user than the daemon's
+   * needs a daemon running as root.
+   */
+  private static Optional<RunAs> runAs(Settings a) {
+    String text = a.string("user", "");
+    if (text.isBlank()) {
+      return Optional.empty();
+    }
+    RunAs runAs;
+    try {
+      runAs = RunAs.resolve(text.strip(), Path.of("/etc/passwd"), Path.of("/etc/group"));
+    } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+      a.problem("user", e.getMessage());
+      return Optional.empty();
+    }
+    long self = new com.sun.security.auth.module.UnixSystem().getUid();
+    if (self != 0 && runAs.uid() != self) {
+      a.problem(
+          "user",
+          "only a daemon running as root can start an agent as '"
+              + text.strip()
+              + "' (this daemon runs as uid "
+              + self
+              + ")");
+    }
+    return Optional.of(runAs);
   }
 
   /**

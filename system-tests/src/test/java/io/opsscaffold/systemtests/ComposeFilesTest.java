@@ -143,6 +143,10 @@ class ComposeFilesTest {
                 assertTrue(
                     a.args().contains("/var/lib/ops/agents/" + a.id() + "/agent.yaml"),
                     a.args().toString());
+                assertEquals(
+                    Optional.of(10001),
+                    a.runAs().map(io.opsscaffold.daemon.supervision.RunAs::uid),
+                    a.id() + " runs as its own user, whose directories the entrypoint chowns");
               });
     }
     try (Stream<Path> agents = Files.list(COMPOSE.resolve("config/agents"))) {

@@ -233,7 +233,7 @@ public final class ConfigPusher {
     }
     try {
       for (File f : files) {
-        write(dir.resolve(f.name()), f.content());
+        write(dir.resolve(f.name()), f.content(), runner.spec().runAs());
       }
     } catch (IOException e) {
       restore(dir, previous); // never leave part of a push behind
@@ -276,7 +276,7 @@ public final class ConfigPusher {
     for (var e : previous.entrySet()) {
       Path p = dir.resolve(e.getKey());
       if (e.getValue().isPresent()) {
-        write(p, e.getValue().get());
+        write(p, e.getValue().get(), Optional.empty());
       } else {
         Files.deleteIfExists(p);
       }
@@ -344,11 +344,37 @@ public final class ConfigPusher {
 
   /**
    * Replaces {@code target} atomically (a reader sees the old file or the new one, never a part),
-   * keeping the mode of the file it replaces; a new file is readable by its owner only. A symbolic
-   * link is never written through.
+   * keeping the mode and owner of the file it replaces; a new file is readable by its owner only,
+   * and owned by the agent's user when it runs as one ({@code runAs}). A symbolic link is never
+   * written through.
    */
-  static void write(Path target, byte[] content) throws IOException {
+  static void write(
+      Path target, byte[] content, Optional<io.opsscaffold.daemon.supervision.RunAs> runAs)
+      throws IOException {
+    Optional<java.nio.file.attribute.PosixFileAttributes> before =
+        Files.isRegularFile(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+            ? Optional.of(
+                Files.readAttributes(
+                    target,
+                    java.nio.file.attribute.PosixFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS))
+            : Optional.empty();
     AtomicFiles.write(target, content, AtomicFiles.modeOf(target).orElse(AtomicFiles.OWNER_ONLY));
+    var view =
+        Files.getFileAttributeView(
+            target,
+            java.nio.file.attribute.PosixFileAttributeView.class,
+            java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    if (before.isPresent()) {
+      if (!before.get().owner().equals(Files.getOwner(target))) {
+        view.setOwner(before.get().owner());
+        view.setGroup(before.get().group());
+      }
+    } else if (runAs.isPresent()) {
+      var lookup = target.getFileSystem().getUserPrincipalLookupService();
+      view.setOwner(lookup.lookupPrincipalByName(Integer.toString(runAs.get().uid())));
+      view.setGroup(lookup.lookupPrincipalByGroupName(Integer.toString(runAs.get().gid())));
+    }
   }
 
   /**

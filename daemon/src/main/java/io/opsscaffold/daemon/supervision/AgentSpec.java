@@ -18,6 +18,7 @@ import java.util.Map;
  * @param log how its output file is rotated
  * @param config where the agent's configuration files live (the target of config pushes) and how it
  *     takes a new configuration
+ * @param runAs the user and group the agent runs as, when not the daemon's
  */
 public record AgentSpec(
     String id,
@@ -33,7 +34,42 @@ public record AgentSpec(
     Duration startSeconds,
     String stopSignal,
     io.opsscaffold.daemon.logs.LogPolicy log,
-    io.opsscaffold.daemon.supervision.ConfigPolicy config) {
+    io.opsscaffold.daemon.supervision.ConfigPolicy config,
+    java.util.Optional<RunAs> runAs) {
+
+  /** A spec run as the daemon's own user. */
+  public AgentSpec(
+      String id,
+      String type,
+      String command,
+      List<String> args,
+      Path workingDir,
+      Map<String, String> env,
+      RestartPolicy restart,
+      io.opsscaffold.daemon.health.HealthPolicy health,
+      Duration stopTimeout,
+      boolean autostart,
+      Duration startSeconds,
+      String stopSignal,
+      io.opsscaffold.daemon.logs.LogPolicy log,
+      io.opsscaffold.daemon.supervision.ConfigPolicy config) {
+    this(
+        id,
+        type,
+        command,
+        args,
+        workingDir,
+        env,
+        restart,
+        health,
+        stopTimeout,
+        autostart,
+        startSeconds,
+        stopSignal,
+        log,
+        config,
+        java.util.Optional.empty());
+  }
 
   /** A spec whose config pushes (if {@code configDir} is set) restart the agent. */
   public AgentSpec(

@@ -12,8 +12,10 @@ import java.util.logging.Logger;
 /**
  * Launches agents as real child processes, each in its own session and process group ({@code
  * setsid}, which execs in place because a child of the JVM is never a group leader, so the pid Java
- * sees is the agent's and is its group id). Output and errors go to {@code <logs>/<agent-id>.log},
- * appended by the kernel, so a slow reader never blocks the agent.
+ * sees is the agent's and is its group id); with {@code user}, setsid execs {@code setpriv}, which
+ * drops to that user and group and execs the agent, so the pid stays the agent's. Output and errors
+ * go to {@code <logs>/<agent-id>.log}, appended by the kernel, so a slow reader never blocks the
+ * agent.
  *
  * <p>Exit detection uses {@link Process#onExit()}: the JDK's reaper thread waits in {@code
  * waitpid}, so an exit is seen at once, with no polling.
@@ -34,6 +36,7 @@ public final class OsProcessLauncher implements ProcessLauncher {
     Path executable = resolve(spec.command(), spec.workingDir());
     List<String> command = new ArrayList<>();
     command.add("setsid");
+    spec.runAs().ifPresent(user -> command.addAll(user.prefix()));
     command.add(executable.toString());
     command.addAll(spec.args());
     if (!Files.isDirectory(spec.workingDir())) {

@@ -107,6 +107,37 @@ class ConfigPusherTest {
   }
 
   @Test
+  void aNewFileBelongsToTheAgentsUserAndAReplacedOneKeepsItsOwnerAndMode() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        new com.sun.security.auth.module.UnixSystem().getUid() == 0, "changing owners needs root");
+    var nobody =
+        io.opsscaffold.daemon.supervision.RunAs.resolve(
+            "nobody", Path.of("/etc/passwd"), Path.of("/etc/group"));
+    Path fresh = conf.resolve("new.conf");
+    ConfigPusher.write(fresh, "x\n".getBytes(StandardCharsets.UTF_8), Optional.of(nobody));
+    assertEquals(nobody.uid(), Files.getAttribute(fresh, "unix:uid"));
+    assertEquals(nobody.gid(), Files.getAttribute(fresh, "unix:gid"));
+    assertEquals(
+        "rw-------",
+        java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh)),
+        "readable by the agent's user only");
+
+    Path kept = conf.resolve("kept.conf");
+    Files.writeString(kept, "old\n");
+    Files.setAttribute(kept, "unix:uid", 1);
+    Files.setAttribute(kept, "unix:gid", 1);
+    Files.setPosixFilePermissions(
+        kept, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+    ConfigPusher.write(kept, "new\n".getBytes(StandardCharsets.UTF_8), Optional.of(nobody));
+    assertEquals("new\n", Files.readString(kept));
+    assertEquals(1, Files.getAttribute(kept, "unix:uid"), "the replaced file's owner");
+    assertEquals(1, Files.getAttribute(kept, "unix:gid"));
+    assertEquals(
+        "rw-r-----",
+        java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(kept)));
+  }
+
+  @Test
   void badNamesAndAgentsWithoutAConfigDirAreRefused() {
     ConfigPusher.Result escape = pusher.push("a1", List.of(file("../x", "x")), Context.root());
     assertEquals(

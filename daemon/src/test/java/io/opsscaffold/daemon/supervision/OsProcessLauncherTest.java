@@ -53,6 +53,70 @@ class OsProcessLauncherTest {
   }
 
   @Test
+  void anAgentWithAUserRunsAsThatUserAndGroupInItsOwnGroup() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        new com.sun.security.auth.module.UnixSystem().getUid() == 0,
+        "starting an agent as another user needs a daemon running as root");
+    RunAs nobody = RunAs.resolve("nobody", Path.of("/etc/passwd"), Path.of("/etc/group"));
+    AgentSpec base = spec("sh", List.of("-c", "id -u; id -g; id -G; ps -o pgid= -p $$"));
+    AgentSpec asNobody =
+        new AgentSpec(
+            base.id(),
+            base.type(),
+            base.command(),
+            base.args(),
+            base.workingDir(),
+            base.env(),
+            base.restart(),
+            base.health(),
+            base.stopTimeout(),
+            base.autostart(),
+            base.startSeconds(),
+            base.stopSignal(),
+            base.log(),
+            base.config(),
+            java.util.Optional.of(nobody));
+    AgentLogs logs = new AgentLogs(dir.resolve("logs"));
+    RunningProcess p = new OsProcessLauncher(logs).launch(asNobody);
+    assertEquals(0, p.onExit().get(10, TimeUnit.SECONDS));
+    assertEquals(
+        List.of(
+            Integer.toString(nobody.uid()),
+            Integer.toString(nobody.gid()),
+            Integer.toString(nobody.gid()),
+            Long.toString(p.pid())),
+        logs.tail("t", 10).stream().map(String::strip).toList(),
+        "its user, its group and no other (root's groups are not kept), its own process group");
+  }
+
+  @Test
+  void aUserThatDoesNotExistIsNamed() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> RunAs.resolve("no-such-user", Path.of("/etc/passwd"), Path.of("/etc/group")));
+    assertEquals("no user 'no-such-user' on this host", e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                RunAs.resolve(
+                    "nobody:no-such-group", Path.of("/etc/passwd"), Path.of("/etc/group")));
+    assertEquals("no group 'no-such-group' on this host", e.getMessage());
+    assertEquals(
+        new RunAs("10001:10002", 10001, 10002),
+        RunAs.resolve("10001:10002", Path.of("/etc/passwd"), Path.of("/etc/group")),
+        "ids without accounts, as in a container");
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> RunAs.resolve("10001", Path.of("/etc/passwd"), Path.of("/etc/group")));
+    assertEquals(
+        "user 10001 has no account on this host; give its group as a number too (10001:<gid>)",
+        e.getMessage());
+  }
+
+  @Test
   void theGroupLeaderIsTheAgentItself() throws Exception {
     RunningProcess p =
         new OsProcessLauncher(new AgentLogs(dir)).launch(spec("sleep", List.of("30")));

@@ -177,7 +177,7 @@ public final class ManagerApp implements AutoCloseable {
                 new FleetGrpcService(queries, agentWatch),
                 new io.opsscaffold.manager.operations.OperationsGrpcService(
                     operations, batches, operationLog, clock),
-                new io.opsscaffold.manager.alerts.AlertsGrpcService(alertLog, alerts)));
+                new io.opsscaffold.manager.alerts.AlertsGrpcService(alertLog, alerts, queries)));
     BindableService fleet = tracing.traced(() -> fleetService);
     LinkGrpcService link =
         LinkGrpcService.create(

@@ -31,7 +31,7 @@ class ServicePartsTest {
             List.of(
                 new FleetGrpcService(null, null),
                 new OperationsGrpcService(null, null, null, null),
-                new AlertsGrpcService(null, null)));
+                new AlertsGrpcService(null, null, null)));
     assertEquals(
         FleetServiceGrpc.getServiceDescriptor().getMethods().size(), d.getMethods().size());
   }
@@ -43,7 +43,9 @@ class ServicePartsTest {
             IllegalStateException.class,
             () ->
                 compose(
-                    List.of(new FleetGrpcService(null, null), new AlertsGrpcService(null, null))));
+                    List.of(
+                        new FleetGrpcService(null, null),
+                        new AlertsGrpcService(null, null, null))));
     assertTrue(
         e.getMessage().contains("OperateAgent is implemented by no adapter"), e.getMessage());
   }
@@ -63,7 +65,7 @@ class ServicePartsTest {
                     List.of(
                         new FleetGrpcService(null, null),
                         new OperationsGrpcService(null, null, null, null),
-                        new AlertsGrpcService(null, null),
+                        new AlertsGrpcService(null, null, null),
                         second)));
     assertTrue(
         e.getMessage()

@@ -65,6 +65,8 @@ public final class AlertEngine implements AutoCloseable {
   private final Duration scanInterval;
   private final Scheduler thread;
   private final Set<BoundedStream<AlertEvent>> watchers = ConcurrentHashMap.newKeySet();
+  // The areas of watchers limited to some (a scoped token's); the others see every alert.
+  private final Map<BoundedStream<AlertEvent>, List<String>> scoped = new ConcurrentHashMap<>();
   private final Queue<List<FleetWrite>> pending = new ConcurrentLinkedQueue<>();
   private final AtomicInteger pendingWrites = new AtomicInteger();
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -465,7 +467,10 @@ public final class AlertEngine implements AutoCloseable {
                 + alert.reason()
                 + ")");
     for (BoundedStream<AlertEvent> w : watchers) {
-      w.offer(event);
+      List<String> areas = scoped.get(w);
+      if (areas == null || areas.contains(alert.area())) {
+        w.offer(event);
+      }
     }
     webhook.ifPresent(
         h -> {
@@ -483,11 +488,29 @@ public final class AlertEngine implements AutoCloseable {
    * sent twice between the snapshot and the live events.
    */
   public void watch(ServerCallStreamObserver<AlertEvent> out) {
+    watch(out, List.of());
+  }
+
+  /** As {@link #watch(ServerCallStreamObserver)}, for the alerts of {@code areas} (empty: all). */
+  public void watch(ServerCallStreamObserver<AlertEvent> out, List<String> areas) {
     BoundedStream<AlertEvent> w =
-        new BoundedStream<>(out, WATCHER_QUEUE, "alert events", watchers::remove);
+        new BoundedStream<>(
+            out,
+            WATCHER_QUEUE,
+            "alert events",
+            s -> {
+              watchers.remove(s);
+              scoped.remove(s);
+            });
+    if (!areas.isEmpty()) {
+      scoped.put(w, List.copyOf(areas));
+    }
     thread.execute(
         () -> {
           for (AlertRecord open : openAlerts.values()) {
+            if (!areas.isEmpty() && !areas.contains(open.area())) {
+              continue;
+            }
             w.preload(
                 AlertEvent.newBuilder()
                     .setChange("OPEN")

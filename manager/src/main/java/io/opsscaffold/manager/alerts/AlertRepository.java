@@ -16,7 +16,7 @@ public interface AlertRepository {
    * @param state "open", "resolved" or "" for both
    */
   List<AlertRecord> list(
-      String state, String kind, String area, String nodeId, int offset, int limit);
+      String state, String kind, List<String> areas, String nodeId, int offset, int limit);
 
-  long count(String state, String kind, String area, String nodeId);
+  long count(String state, String kind, List<String> areas, String nodeId);
 }

@@ -13,10 +13,16 @@ import io.opsscaffold.manager.fleet.FleetQueries;
 public final class AlertsGrpcService implements FleetServiceGrpc.AsyncService {
   private final AlertRepository log;
   private final AlertEngine engine;
+  private final FleetQueries scope;
 
-  public AlertsGrpcService(AlertRepository log, AlertEngine engine) {
+  /**
+   * @param scope whose {@link FleetQueries#areasFor} limits listings and watches to the caller's
+   *     areas
+   */
+  public AlertsGrpcService(AlertRepository log, AlertEngine engine, FleetQueries scope) {
     this.log = log;
     this.engine = engine;
+    this.scope = scope;
   }
 
   @Override
@@ -32,15 +38,16 @@ public final class AlertsGrpcService implements FleetServiceGrpc.AsyncService {
                 "state must be open or resolved (got '" + req.getState() + "')");
           }
           int[] paging = FleetQueries.paging(req.getPage(), req.getPageSize());
+          java.util.List<String> areas = scope.areasFor(req.getArea());
           var b =
               io.opsscaffold.api.fleet.v1.ListAlertsResponse.newBuilder()
-                  .setTotal((int) log.count(state, req.getKind(), req.getArea(), req.getNodeId()))
+                  .setTotal((int) log.count(state, req.getKind(), areas, req.getNodeId()))
                   .setPage(paging[0])
                   .setPageSize(paging[1]);
           log.list(
                   state,
                   req.getKind(),
-                  req.getArea(),
+                  areas,
                   req.getNodeId(),
                   (paging[0] - 1) * paging[1],
                   paging[1])
@@ -53,7 +60,14 @@ public final class AlertsGrpcService implements FleetServiceGrpc.AsyncService {
   public void watchAlerts(
       io.opsscaffold.api.fleet.v1.WatchAlertsRequest req,
       StreamObserver<io.opsscaffold.api.fleet.v1.AlertEvent> out) {
+    java.util.List<String> areas;
+    try {
+      areas = scope.areasFor("");
+    } catch (RuntimeException e) {
+      out.onError(ErrorMapper.toException(e));
+      return;
+    }
     engine.watch(
-        (io.grpc.stub.ServerCallStreamObserver<io.opsscaffold.api.fleet.v1.AlertEvent>) out);
+        (io.grpc.stub.ServerCallStreamObserver<io.opsscaffold.api.fleet.v1.AlertEvent>) out, areas);
   }
 }

@@ -34,10 +34,10 @@ public final class AgentWatch implements AutoCloseable {
   /** Live events a watcher may have waiting before it is dropped. */
   static final int WATCHER_QUEUE = 4096;
 
-  private record Filter(String nodeId, String area, Optional<Availability> availability) {
+  private record Filter(String nodeId, List<String> areas, Optional<Availability> availability) {
     boolean matches(NodeRecord node, Availability a) {
       return (nodeId.isEmpty() || nodeId.equals(node.nodeId()))
-          && (area.isEmpty() || area.equals(node.area()))
+          && (areas.isEmpty() || areas.contains(node.area()))
           && (availability.isEmpty() || availability.get() == a);
     }
   }
@@ -88,13 +88,15 @@ public final class AgentWatch implements AutoCloseable {
    * Streams the matching agents (EXISTING), SYNCED, then each matching change. The snapshot is read
    * on the watch thread, in order with the commits it follows, so nothing is missed.
    *
+   * @param areas the areas watched (empty: all): the request's area within the caller's scope
    * @throws io.opsscaffold.errors.OpsException INVALID_ARGUMENT for a bad availability filter
    */
-  public void watch(WatchAgentsRequest req, ServerCallStreamObserver<AgentEvent> out) {
+  public void watch(
+      WatchAgentsRequest req, List<String> areas, ServerCallStreamObserver<AgentEvent> out) {
     Filter filter =
         new Filter(
             req.getNodeId().trim(),
-            req.getArea().trim(),
+            areas,
             req.getStatus().isBlank()
                 ? Optional.empty()
                 : Optional.of(FleetQueries.parseAvailability(req.getStatus())));
@@ -110,23 +112,30 @@ public final class AgentWatch implements AutoCloseable {
             if (watchers.isEmpty()) {
               nodes.clear(); // nobody followed the commits since it was filled
             }
+            // Followed from before the snapshot is read: a commit made meanwhile is queued behind
+            // this task (it may repeat what the snapshot shows, never go missing).
+            watchers.add(w);
             long now = clock.millis();
-            for (var r :
-                repository.listFleetAgents(
-                    new FleetRepository.AgentFilter(
-                        filter.nodeId(), "", filter.area(), "", "", "", "", ""))) {
-              Availability a = Availability.of(r.node(), r.agent(), now);
-              if (filter.matches(r.node(), a)) {
-                w.told().add(key(r.node().nodeId(), r.agent().agentId()));
-                w.stream()
-                    .preload(event("EXISTING", new FleetQueries.AgentView(r.node(), r.agent(), a)));
+            for (String area : filter.areas().isEmpty() ? List.of("") : filter.areas()) {
+              for (var r :
+                  repository.listFleetAgents(
+                      new FleetRepository.AgentFilter(
+                          filter.nodeId(), "", area, "", "", "", "", ""))) {
+                Availability a = Availability.of(r.node(), r.agent(), now);
+                if (filter.matches(r.node(), a)) {
+                  w.told().add(key(r.node().nodeId(), r.agent().agentId()));
+                  w.stream()
+                      .preload(
+                          event("EXISTING", new FleetQueries.AgentView(r.node(), r.agent(), a)));
+                }
               }
             }
             w.stream().preload(AgentEvent.newBuilder().setChange("SYNCED").build());
-            if (!w.stream().closed()) {
-              watchers.add(w);
+            if (w.stream().closed()) {
+              watchers.remove(w);
             }
           } catch (RuntimeException e) {
+            watchers.remove(w);
             LOG.log(Level.WARNING, "could not start an agent watch", e);
             w.stream()
                 .close(

@@ -141,7 +141,9 @@ public final class FleetGrpcService implements FleetServiceGrpc.AsyncService {
       StreamObserver<io.opsscaffold.api.fleet.v1.AgentEvent> out) {
     try {
       agentWatch.watch(
-          req, (io.grpc.stub.ServerCallStreamObserver<io.opsscaffold.api.fleet.v1.AgentEvent>) out);
+          req,
+          queries.areasFor(req.getArea()),
+          (io.grpc.stub.ServerCallStreamObserver<io.opsscaffold.api.fleet.v1.AgentEvent>) out);
     } catch (RuntimeException e) {
       out.onError(ErrorMapper.toException(e));
     }

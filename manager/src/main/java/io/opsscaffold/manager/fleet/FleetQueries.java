@@ -64,6 +64,17 @@ public final class FleetQueries {
     return node;
   }
 
+  /**
+   * The areas a request for {@code area} (blank: all) covers for the current caller: that area, or
+   * the caller's areas (empty: every area).
+   *
+   * @throws OpsException PERMISSION_DENIED when {@code area} is outside the caller's areas
+   */
+  public List<String> areasFor(String area) {
+    requireArea(area);
+    return area.isBlank() ? scope.get() : List.of(area.trim());
+  }
+
   private void requireArea(String area) {
     List<String> areas = scope.get();
     if (!area.isBlank() && !areas.isEmpty() && !areas.contains(area.trim())) {

@@ -90,7 +90,10 @@ public final class ApiPermissions {
           FLEET + "FollowAgentLogs",
           FLEET + "GetAgentMetrics",
           FLEET + "GetAgentConfig",
-          FLEET + "OperateAgent");
+          FLEET + "OperateAgent",
+          FLEET + "ListAlerts",
+          FLEET + "WatchAlerts",
+          FLEET + "WatchAgents");
 
   private ApiPermissions() {}
 

@@ -12,7 +12,7 @@ public final class JdbcAlertRepository implements AlertRepository {
       "alert_id, node_id, agent_id, area, kind, reason, opened_ms, last_ms, repeat_count, resolved_ms";
   private static final String WHERE =
       " WHERE (? = '' OR (? = 'open' AND resolved_ms = 0)"
-          + " OR (? = 'resolved' AND resolved_ms > 0)) AND (? = '' OR kind = ?) AND (? = '' OR area = ?)"
+          + " OR (? = 'resolved' AND resolved_ms > 0)) AND (? = '' OR kind = ?) AND (? = 0 OR area = ANY(?))"
           + " AND (? = '' OR node_id = ?)";
 
   private final Database database;
@@ -50,7 +50,7 @@ public final class JdbcAlertRepository implements AlertRepository {
 
   @Override
   public List<AlertRecord> list(
-      String state, String kind, String area, String nodeId, int offset, int limit) {
+      String state, String kind, List<String> areas, String nodeId, int offset, int limit) {
     return Jdbc.query(
         database,
         "SELECT "
@@ -64,8 +64,8 @@ public final class JdbcAlertRepository implements AlertRepository {
         state,
         kind,
         kind,
-        area,
-        area,
+        areas.size(),
+        areas.toArray(String[]::new),
         nodeId,
         nodeId,
         limit,
@@ -73,7 +73,7 @@ public final class JdbcAlertRepository implements AlertRepository {
   }
 
   @Override
-  public long count(String state, String kind, String area, String nodeId) {
+  public long count(String state, String kind, List<String> areas, String nodeId) {
     return Jdbc.count(
         database,
         "SELECT COUNT(*) FROM alerts" + WHERE,
@@ -82,8 +82,8 @@ public final class JdbcAlertRepository implements AlertRepository {
         state,
         kind,
         kind,
-        area,
-        area,
+        areas.size(),
+        areas.toArray(String[]::new),
         nodeId,
         nodeId);
   }

@@ -96,7 +96,7 @@ class AlertEngineTest {
 
     commit(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running"))));
     Await.until(Duration.ofSeconds(5), "the alert to resolve", alerts::open, List::isEmpty);
-    assertEquals(1, alerts.count("resolved", "OFF", "", "n1"));
+    assertEquals(1, alerts.count("resolved", "OFF", List.of(), "n1"));
   }
 
   @Test
@@ -184,7 +184,7 @@ class AlertEngineTest {
                 l -> l.size() == 1 && l.get(0).count() == expected)
             .get(0);
     assertEquals("CRASH_LOOP", a.kind(), "it stays a crash loop while it is retried");
-    assertEquals(1, alerts.count("", "", "", "n1"), "one alert for the whole incident");
+    assertEquals(1, alerts.count("", "", List.of(), "n1"), "one alert for the whole incident");
   }
 
   private AgentRecord stoppedOnPurpose(AgentLifecycle lifecycle) {
@@ -206,7 +206,7 @@ class AlertEngineTest {
         Await.until(Duration.ofSeconds(5), "the failure's alert", alerts::open, l -> l.size() == 1)
             .get(0);
     assertEquals("OFF", open.kind());
-    assertEquals(1, alerts.count("", "", "", "n1"), "the operator's stop opened none");
+    assertEquals(1, alerts.count("", "", List.of(), "n1"), "the operator's stop opened none");
     commit(new FleetWrite.UpsertAgents(List.of(stoppedOnPurpose(AgentLifecycle.STOPPED))));
     Await.until(
         Duration.ofSeconds(5),

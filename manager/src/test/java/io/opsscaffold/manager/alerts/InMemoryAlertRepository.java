@@ -20,18 +20,19 @@ public final class InMemoryAlertRepository implements AlertRepository {
     return alerts.values().stream().filter(AlertRecord::open).toList();
   }
 
-  private Stream<AlertRecord> matching(String state, String kind, String area, String nodeId) {
+  private Stream<AlertRecord> matching(
+      String state, String kind, List<String> areas, String nodeId) {
     return alerts.values().stream()
         .filter(a -> state.isEmpty() || (state.equals("open") == a.open()))
         .filter(a -> kind.isEmpty() || a.kind().equals(kind))
-        .filter(a -> area.isEmpty() || a.area().equals(area))
+        .filter(a -> areas.isEmpty() || areas.contains(a.area()))
         .filter(a -> nodeId.isEmpty() || a.nodeId().equals(nodeId));
   }
 
   @Override
   public synchronized List<AlertRecord> list(
-      String state, String kind, String area, String nodeId, int offset, int limit) {
-    return matching(state, kind, area, nodeId)
+      String state, String kind, List<String> areas, String nodeId, int offset, int limit) {
+    return matching(state, kind, areas, nodeId)
         .sorted(Comparator.comparingLong(AlertRecord::openedMs).reversed())
         .skip(offset)
         .limit(limit)
@@ -39,7 +40,7 @@ public final class InMemoryAlertRepository implements AlertRepository {
   }
 
   @Override
-  public synchronized long count(String state, String kind, String area, String nodeId) {
-    return matching(state, kind, area, nodeId).count();
+  public synchronized long count(String state, String kind, List<String> areas, String nodeId) {
+    return matching(state, kind, areas, nodeId).count();
   }
 }

@@ -69,7 +69,7 @@ class AgentWatchTest {
                     agent("n1", "a1", AgentLifecycle.RUNNING),
                     agent("n2", "b1", AgentLifecycle.RUNNING)))));
     RecordingCall<AgentEvent> call = new RecordingCall<>();
-    watch.watch(WatchAgentsRequest.newBuilder().setArea("east").build(), call);
+    watch.watch(WatchAgentsRequest.newBuilder().setArea("east").build(), List.of("east"), call);
     Await.until(Duration.ofSeconds(5), "the snapshot", () -> changes(call), c -> c.size() == 2);
     assertEquals(List.of("EXISTING a1", "SYNCED"), changes(call));
 
@@ -94,7 +94,7 @@ class AgentWatchTest {
             new FleetWrite.NodeConnected(TestNodes.online("n1", "east")),
             new FleetWrite.UpsertAgents(List.of(agent("n1", "a1", AgentLifecycle.RUNNING)))));
     RecordingCall<AgentEvent> call = new RecordingCall<>();
-    watch.watch(WatchAgentsRequest.newBuilder().setStatus("ON").build(), call);
+    watch.watch(WatchAgentsRequest.newBuilder().setStatus("ON").build(), List.of(), call);
     Await.until(Duration.ofSeconds(5), "the snapshot", () -> changes(call), c -> c.size() == 2);
     commit(new FleetWrite.UpsertAgents(List.of(agent("n1", "a1", AgentLifecycle.STOPPED))));
     commit(new FleetWrite.UpsertAgents(List.of(agent("n1", "a1", AgentLifecycle.FAILED))));

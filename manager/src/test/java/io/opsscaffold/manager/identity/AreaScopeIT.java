@@ -107,6 +107,10 @@ class AreaScopeIT {
             .setAgentId("a-" + id)
             .setLifecycle(Lifecycle.LIFECYCLE_RUNNING)
             .setPid(42)
+            .build(),
+        AgentState.newBuilder()
+            .setAgentId("looping-" + id)
+            .setLifecycle(Lifecycle.LIFECYCLE_CRASH_LOOP)
             .build());
   }
 
@@ -194,10 +198,59 @@ class AreaScopeIT {
   }
 
   @Test
+  void alertsAndWatchesShowItsAreaOnly() {
+    Await.until(
+        Duration.ofSeconds(10),
+        "a crash-loop alert in each area",
+        () -> get("/api/v1/alerts?state=open", null).body(),
+        b -> b.contains("looping-e1") && b.contains("looping-w1"));
+    HttpResponse<String> alerts = get("/api/v1/alerts?state=open", east);
+    assertEquals(200, alerts.statusCode(), alerts.body());
+    assertTrue(
+        alerts.body().contains("looping-e1") && !alerts.body().contains("looping-w1"),
+        alerts.body());
+    assertTrue(alerts.body().contains("\"total\":1"), alerts.body());
+    HttpResponse<String> west = get("/api/v1/alerts?area=west", east);
+    assertEquals(403, west.statusCode(), west.body());
+    assertTrue(west.body().contains("area 'west' is outside the areas of this token"), west.body());
+
+    io.grpc.Metadata auth = new io.grpc.Metadata();
+    auth.put(
+        io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+        "Bearer " + east);
+    var stub =
+        io.opsscaffold.api.fleet.v1.FleetServiceGrpc.newBlockingStub(channel)
+            .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth))
+            .withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS);
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    var events =
+        stub.watchAlerts(io.opsscaffold.api.fleet.v1.WatchAlertsRequest.getDefaultInstance());
+    while (events.hasNext()) {
+      var e = events.next();
+      if (e.getChange().equals("SYNCED")) {
+        break;
+      }
+      seen.add(e.getAlert().getAgentId());
+    }
+    assertEquals(java.util.List.of("looping-e1"), seen, "the alert watch of an east token");
+    seen.clear();
+    var agents =
+        stub.watchAgents(io.opsscaffold.api.fleet.v1.WatchAgentsRequest.getDefaultInstance());
+    while (agents.hasNext()) {
+      var e = agents.next();
+      if (e.getChange().equals("SYNCED")) {
+        break;
+      }
+      seen.add(e.getAgent().getNodeId());
+    }
+    assertEquals(java.util.List.of("e1", "e1"), seen, "the agent watch of an east token");
+  }
+
+  @Test
   void callsThatDoNotHonourAreasAreRefusedToIt() {
-    HttpResponse<String> alerts = get("/api/v1/alerts", east);
-    assertEquals(403, alerts.statusCode(), alerts.body());
-    assertTrue(alerts.body().contains("limited to areas [east]"), alerts.body());
-    assertEquals(200, get("/api/v1/alerts", null).statusCode(), "insecure mode's own admin");
+    HttpResponse<String> operations = get("/api/v1/operations", east);
+    assertEquals(403, operations.statusCode(), operations.body());
+    assertTrue(operations.body().contains("limited to areas [east]"), operations.body());
+    assertEquals(200, get("/api/v1/operations", null).statusCode(), "insecure mode's own admin");
   }
 }

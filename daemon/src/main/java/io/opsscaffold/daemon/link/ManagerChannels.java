@@ -78,6 +78,14 @@ public final class ManagerChannels implements ChannelSource {
   public Channel channel() throws IOException {
     if (channel == null) {
       channel = build();
+    } else if (channel.getState(false) == io.grpc.ConnectivityState.TRANSIENT_FAILURE) {
+      // The link's own backoff (manager.reconnect-*) decides when to try again. A gRPC channel
+      // that failed to connect keeps a backoff of its own, growing to two minutes, and fails every
+      // call at once until it ends: a manager back after an outage would wait for it (seen: 7 s
+      // after it listened). A failed channel is replaced instead.
+      channel.shutdownNow();
+      channel = null;
+      channel = build();
     }
     return channel;
   }

@@ -40,13 +40,17 @@ class ManagerChannelsTest {
 
   @BeforeEach
   void start() throws Exception {
+    start(0);
+  }
+
+  private void start(int port) throws Exception {
     ca = CertificateAuthority.loadOrCreate(dir.resolve("manager-tls"), Clock.systemUTC());
     CertificateAuthority.Issued server =
         ca.issueServer("ops-manager", List.of("127.0.0.1"), Duration.ofDays(1));
     manager =
         WebServer.builder()
             .host("127.0.0.1")
-            .port(0)
+            .port(port)
             .useNio(false) // as the manager: Helidon applies no SSL parameters to these sockets
             .tls(
                 Tls.builder()
@@ -163,6 +167,30 @@ class ManagerChannelsTest {
       return welcome.get(10, TimeUnit.SECONDS);
     } finally {
       out.onCompleted();
+    }
+  }
+
+  @Test
+  void aManagerThatComesBackIsReachedAtOnceWhateverTheChannelsOwnBackoff() throws Exception {
+    try (ManagerChannels channels =
+        channels(new ManagerTrust.CaFile(dir.resolve("manager-tls").resolve("ca.crt")))) {
+      assertEquals("hello n1 CN=n1,OU=node,O=Ops Scaffold", hello(channels));
+      int port = manager.port();
+      manager.stop();
+      io.grpc.ManagedChannel channel = (io.grpc.ManagedChannel) channels.channel();
+      assertThrows(ExecutionException.class, () -> hello(channels), "nobody listens");
+      // gRPC's channel now waits a backoff of its own (1 s, growing to 2 minutes) before it
+      // connects again, failing every call at once meanwhile.
+      io.opsscaffold.testing.Await.until(
+          Duration.ofSeconds(10),
+          "the channel to back off",
+          () -> channel.getState(false),
+          s -> s == io.grpc.ConnectivityState.TRANSIENT_FAILURE);
+      start(port);
+      assertEquals(
+          "hello n1 CN=n1,OU=node,O=Ops Scaffold",
+          hello(channels),
+          "the link's own backoff decides when to try; the channel's is reset");
     }
   }
 

@@ -158,6 +158,8 @@ public final class DaemonApp implements AutoCloseable {
             settings.dataDir().resolve("local-api.token"));
     HttpJsonTranscoder.create(
             List.<BindableService>of(() -> io.grpc.ServerInterceptors.intercept(api, guard)))
+        // Helidon's payload limit below holds for HTTP/1.1; this one for HTTP/2 as well.
+        .limitBodies(HeartbeatHttpService.MAX_BODY_BYTES * 4L, "the daemon's request limit")
         .register(http);
     WebServer server =
         WebServer.builder()

@@ -157,7 +157,8 @@ public final class ManagerApp implements AutoCloseable {
     // Every call over gRPC passes the guard as the routing's interceptor (reflection included);
     // over HTTP the transcoder calls services wrapped in the same guard.
     io.opsscaffold.manager.identity.ApiGuard guard =
-        new io.opsscaffold.manager.identity.ApiGuard(apiTokens, tls.isEmpty());
+        new io.opsscaffold.manager.identity.ApiGuard(
+            apiTokens, tls.isEmpty(), settings.limits().maxStreamsPerToken());
     io.opsscaffold.manager.identity.Enrollment enrollment =
         new io.opsscaffold.manager.identity.Enrollment(
             identities, tls.map(ManagerTls::ca), settings.tls().nodeValidity(), clock);
@@ -206,9 +207,11 @@ public final class ManagerApp implements AutoCloseable {
                 repository, queries, operations, batches, clock, VERSION));
     HttpJsonTranscoder transcoder =
         HttpJsonTranscoder.create(
-            java.util.stream.Stream.of(fleet, gse, controller, enroll, admin)
-                .<BindableService>map(svc -> () -> io.grpc.ServerInterceptors.intercept(svc, guard))
-                .toList());
+                java.util.stream.Stream.of(fleet, gse, controller, enroll, admin)
+                    .<BindableService>map(
+                        svc -> () -> io.grpc.ServerInterceptors.intercept(svc, guard))
+                    .toList())
+            .limitBodies(settings.limits().maxRequestBytes(), "limits.max-request-bytes");
 
     HttpRouting.Builder http = HttpRouting.builder().addFilter(new HttpTracingFilter(telemetry));
     transcoder.register(http);

@@ -40,12 +40,18 @@ public record ManagerSettings(
    * @param maxRequestBytes the largest HTTP request body (413 beyond it); gRPC messages are bounded
    *     by the server at 2 MiB
    * @param maxBatchTargets the most agents one batch or config push may reach
+   * @param maxStreamsPerToken the most watches and log follows one credential may hold open
    */
-  public record Limits(long maxRequestBytes, int maxBatchTargets) {
+  public record Limits(long maxRequestBytes, int maxBatchTargets, int maxStreamsPerToken) {
     public static final Limits DEFAULT =
         new Limits(
             4L * 1024 * 1024,
-            io.opsscaffold.manager.operations.BatchOperations.DEFAULT_MAX_TARGETS);
+            io.opsscaffold.manager.operations.BatchOperations.DEFAULT_MAX_TARGETS,
+            64);
+
+    public Limits(long maxRequestBytes, int maxBatchTargets) {
+      this(maxRequestBytes, maxBatchTargets, DEFAULT.maxStreamsPerToken());
+    }
   }
 
   /** With the default limits. */
@@ -146,7 +152,12 @@ public record ManagerSettings(
                     1024,
                     1024L * 1024 * 1024),
                 s.integer(
-                    "limits.max-batch-targets", Limits.DEFAULT.maxBatchTargets(), 1, 1_000_000)));
+                    "limits.max-batch-targets", Limits.DEFAULT.maxBatchTargets(), 1, 1_000_000),
+                s.integer(
+                    "limits.max-streams-per-token",
+                    Limits.DEFAULT.maxStreamsPerToken(),
+                    1,
+                    100_000)));
     s.finish();
     return settings;
   }

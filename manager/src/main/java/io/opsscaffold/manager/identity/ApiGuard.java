@@ -28,14 +28,36 @@ public final class ApiGuard implements ServerInterceptor {
 
   private final ApiTokens tokens;
   private final Optional<Principal> anonymous;
+  private final int maxStreams;
+  private final java.util.concurrent.ConcurrentHashMap<
+          String, java.util.concurrent.atomic.AtomicInteger>
+      open = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * @param insecure whether the manager runs in the loopback-only insecure mode (calls without a
    *     credential are then {@link #INSECURE})
    */
   public ApiGuard(ApiTokens tokens, boolean insecure) {
+    this(
+        tokens,
+        insecure,
+        io.opsscaffold.manager.ManagerSettings.Limits.DEFAULT.maxStreamsPerToken());
+  }
+
+  /**
+   * @param maxStreams the most watches and log follows ({@link ApiPermissions#longLived}) one
+   *     credential may hold open at once ({@code limits.max-streams-per-token})
+   */
+  public ApiGuard(ApiTokens tokens, boolean insecure, int maxStreams) {
     this.tokens = tokens;
     this.anonymous = insecure ? Optional.of(INSECURE) : Optional.empty();
+    this.maxStreams = maxStreams;
+  }
+
+  /** The watches and follows {@code tokenId} holds open now. */
+  public int openStreams(String tokenId) {
+    var n = open.get(tokenId);
+    return n == null ? 0 : n.get();
   }
 
   /** The authenticated principal of the call on this thread, if any. */
@@ -112,8 +134,69 @@ public final class ApiGuard implements ServerInterceptor {
     if (principal.isEmpty()) {
       return next.startCall(call, headers);
     }
+    if (ApiPermissions.longLived(method)) {
+      return counted(call, headers, next, principal.get());
+    }
     return Contexts.interceptCall(
         Context.current().withValue(KEY, principal.get()), call, headers, next);
+  }
+
+  /**
+   * A watch or follow, counted against its credential while it is open: refused with
+   * RESOURCE_EXHAUSTED naming the limit when the credential holds {@code maxStreams} already.
+   */
+  private <Q, R> ServerCall.Listener<Q> counted(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next, Principal p) {
+    var count =
+        open.computeIfAbsent(p.tokenId(), k -> new java.util.concurrent.atomic.AtomicInteger());
+    if (count.incrementAndGet() > maxStreams) {
+      count.decrementAndGet();
+      return refuse(
+          call,
+          Status.RESOURCE_EXHAUSTED.withDescription(
+              "token "
+                  + p.name()
+                  + " already holds "
+                  + maxStreams
+                  + " watches and log follows open (limits.max-streams-per-token); close one"));
+    }
+    java.util.concurrent.atomic.AtomicBoolean released =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    Runnable release =
+        () -> {
+          if (released.compareAndSet(false, true)) {
+            count.decrementAndGet();
+          }
+        };
+    ServerCall<Q, R> closing =
+        new io.grpc.ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+          @Override
+          public void close(Status status, Metadata trailers) {
+            release.run();
+            super.close(status, trailers);
+          }
+        };
+    ServerCall.Listener<Q> listener;
+    try {
+      listener =
+          Contexts.interceptCall(Context.current().withValue(KEY, p), closing, headers, next);
+    } catch (RuntimeException e) {
+      release.run();
+      throw e;
+    }
+    return new io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+      @Override
+      public void onCancel() {
+        release.run();
+        super.onCancel();
+      }
+
+      @Override
+      public void onComplete() {
+        release.run();
+        super.onComplete();
+      }
+    };
   }
 
   private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {

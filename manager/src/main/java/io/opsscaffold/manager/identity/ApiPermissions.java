@@ -95,7 +95,16 @@ public final class ApiPermissions {
           FLEET + "WatchAlerts",
           FLEET + "WatchAgents");
 
+  /** Calls that stay open (watches and log follows), counted per credential while open. */
+  private static final java.util.Set<String> LONG_LIVED =
+      java.util.Set.of(FLEET + "WatchAgents", FLEET + "WatchAlerts", FLEET + "FollowAgentLogs");
+
   private ApiPermissions() {}
+
+  /** Whether {@code fullMethodName} stays open (a watch or a follow). */
+  public static boolean longLived(String fullMethodName) {
+    return LONG_LIVED.contains(fullMethodName);
+  }
 
   /** Whether {@code fullMethodName} honours area scopes. */
   public static boolean areaScoped(String fullMethodName) {

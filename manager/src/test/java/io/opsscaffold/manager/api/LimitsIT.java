@@ -53,7 +53,7 @@ class LimitsIT {
                 Duration.ofSeconds(1),
                 Optional.empty(),
                 TlsPolicy.insecure(db.dataDir()),
-                new ManagerSettings.Limits(64 * 1024, 2)),
+                new ManagerSettings.Limits(64 * 1024, 2, 2)),
             telemetry);
     channel = NettyChannelBuilder.forAddress("127.0.0.1", manager.port()).usePlaintext().build();
     FakeDaemon d = new FakeDaemon(channel, "l1").hello().keepAlive();
@@ -95,6 +95,116 @@ class LimitsIT {
 
   private void stillUp() {
     assertEquals(200, post("/api/v1/availability/summary", "{}").statusCode(), "still serving");
+  }
+
+  @Test
+  void aCredentialHoldsAtMostItsShareOfWatchesAndClosingOneFreesIt() throws Exception {
+    var stub = io.opsscaffold.api.fleet.v1.FleetServiceGrpc.newStub(channel);
+    java.util.List<io.grpc.Context.CancellableContext> watches = new java.util.ArrayList<>();
+    java.util.concurrent.LinkedBlockingQueue<io.grpc.Status> ends =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    java.util.concurrent.CountDownLatch synced = new java.util.concurrent.CountDownLatch(2);
+    Runnable open =
+        () -> {
+          io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
+          watches.add(ctx);
+          ctx.run(
+              () ->
+                  stub.watchAgents(
+                      io.opsscaffold.api.fleet.v1.WatchAgentsRequest.getDefaultInstance(),
+                      new io.grpc.stub.StreamObserver<>() {
+                        @Override
+                        public void onNext(io.opsscaffold.api.fleet.v1.AgentEvent e) {
+                          if (e.getChange().equals("SYNCED")) {
+                            synced.countDown();
+                          }
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                          ends.add(io.grpc.Status.fromThrowable(t));
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                          ends.add(io.grpc.Status.OK);
+                        }
+                      }));
+        };
+    open.run();
+    open.run();
+    assertTrue(synced.await(10, java.util.concurrent.TimeUnit.SECONDS), "two watches open");
+    open.run(); // the third, over the limit of 2
+    io.grpc.Status third = ends.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(io.grpc.Status.Code.RESOURCE_EXHAUSTED, third.getCode(), String.valueOf(third));
+    assertTrue(
+        third.getDescription().contains("limits.max-streams-per-token"), third.getDescription());
+    // Over HTTP the same credential meets the same count.
+    HttpResponse<String> followed =
+        http.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:"
+                            + manager.port()
+                            + "/api/v1/nodes/l1/agents/a1/logs/follow"))
+                .timeout(Duration.ofSeconds(5))
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(429, followed.statusCode(), followed.body());
+    watches.get(0).cancel(null);
+    assertEquals(
+        io.grpc.Status.Code.CANCELLED,
+        ends.poll(10, java.util.concurrent.TimeUnit.SECONDS).getCode(),
+        "the first watch ended");
+    Await.until(
+        Duration.ofSeconds(10),
+        "the cancelled watch to free its place",
+        () -> {
+          open.run();
+          io.grpc.Status s;
+          try {
+            s = ends.poll(2, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+          return s == null ? "open" : s.getCode().toString();
+        },
+        s -> s.equals("open"));
+    watches.forEach(c -> c.cancel(null));
+    stillUp();
+  }
+
+  @Test
+  void anOversizedBodyOverHttp2IsRefusedToo() throws Exception {
+    // Helidon's payload limit holds for HTTP/1.1 only; the transcoder holds it for HTTP/2.
+    HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+    URI summary = URI.create("http://127.0.0.1:" + manager.port() + "/api/v1/availability/summary");
+    HttpResponse<String> upgraded =
+        h2.send(
+            HttpRequest.newBuilder(summary).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(HttpClient.Version.HTTP_2, upgraded.version(), "the connection speaks h2");
+    for (boolean declared : new boolean[] {true, false}) {
+      byte[] huge = ("{\"description\":\"" + "x".repeat(200 * 1024) + "\"}").getBytes();
+      HttpRequest.BodyPublisher body =
+          declared
+              ? HttpRequest.BodyPublishers.ofByteArray(huge)
+              : HttpRequest.BodyPublishers.ofInputStream(
+                  () -> new java.io.ByteArrayInputStream(huge));
+      HttpResponse<String> res =
+          h2.send(
+              HttpRequest.newBuilder(
+                      URI.create(
+                          "http://127.0.0.1:" + manager.port() + "/api/v1/agents/batch/restart"))
+                  .header("Content-Type", "application/json")
+                  .POST(body)
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertEquals(HttpClient.Version.HTTP_2, res.version());
+      assertEquals(413, res.statusCode(), res.body());
+      assertTrue(res.body().contains("limits.max-request-bytes"), res.body());
+    }
+    stillUp();
   }
 
   @Test

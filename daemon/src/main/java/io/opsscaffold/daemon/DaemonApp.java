@@ -85,6 +85,7 @@ public final class DaemonApp implements AutoCloseable {
   private final HealthMonitor health;
   private final WebServer server;
   private final Optional<UnixSocketHeartbeatServer> socket;
+  private final Optional<io.opsscaffold.daemon.api.LocalApiSocket> apiSocket;
   private final LinkRunner link;
   private final ChannelSource channel;
 
@@ -95,6 +96,7 @@ public final class DaemonApp implements AutoCloseable {
       HealthMonitor health,
       WebServer server,
       Optional<UnixSocketHeartbeatServer> socket,
+      Optional<io.opsscaffold.daemon.api.LocalApiSocket> apiSocket,
       LinkRunner link,
       ChannelSource channel) {
     this.settings = settings;
@@ -103,6 +105,7 @@ public final class DaemonApp implements AutoCloseable {
     this.health = health;
     this.server = server;
     this.socket = socket;
+    this.apiSocket = apiSocket;
     this.link = link;
     this.channel = channel;
   }
@@ -145,19 +148,24 @@ public final class DaemonApp implements AutoCloseable {
     GrpcTracing tracing = new GrpcTracing(telemetry);
     BindableService api =
         tracing.traced(new DaemonGrpcService(supervisor, health, queries, reload, time));
+    io.opsscaffold.daemon.api.RelayedConnections relayed =
+        new io.opsscaffold.daemon.api.RelayedConnections();
+    io.opsscaffold.daemon.api.LocalApiGuard guard =
+        io.opsscaffold.daemon.api.LocalApiGuard.inFile(
+            settings.dataDir().resolve("local-api.token"),
+            settings.localApi().tcp(),
+            settings.localApi().socket(),
+            relayed);
     HttpRouting.Builder http =
         HttpRouting.builder()
             .addFilter(new HttpTracingFilter(telemetry))
+            .addFilter(guard) // the local API's routes; heartbeats pass
             .register(
                 new HeartbeatHttpService(
                     intake,
                     new io.opsscaffold.daemon.heartbeat.TcpSenders(
                         io.opsscaffold.daemon.heartbeat.ProcSockets.system())));
-    io.opsscaffold.daemon.api.LocalApiGuard guard =
-        io.opsscaffold.daemon.api.LocalApiGuard.inFile(
-            settings.dataDir().resolve("local-api.token"));
-    HttpJsonTranscoder.create(
-            List.<BindableService>of(() -> io.grpc.ServerInterceptors.intercept(api, guard)))
+    HttpJsonTranscoder.create(List.<BindableService>of(api))
         // Helidon's payload limit below holds for HTTP/1.1; this one for HTTP/2 as well.
         .limitBodies(HeartbeatHttpService.MAX_BODY_BYTES * 4L, "the daemon's request limit")
         .register(http);
@@ -176,6 +184,26 @@ public final class DaemonApp implements AutoCloseable {
                     .service(DaemonProto.getDescriptor(), api))
             .build()
             .start();
+    Optional<io.opsscaffold.daemon.api.LocalApiSocket> apiSocket = Optional.empty();
+    if (settings.localApi().socket().isPresent()) {
+      try {
+        apiSocket =
+            Optional.of(
+                new io.opsscaffold.daemon.api.LocalApiSocket(
+                    settings.localApi().socket().get(),
+                    new java.net.InetSocketAddress(relayHost(settings.host()), server.port()),
+                    relayed));
+      } catch (IOException e) {
+        server.stop();
+        supervisor.close(false);
+        throw new UncheckedIOException(
+            "cannot listen on "
+                + settings.localApi().socket().get()
+                + " (server.api-socket): "
+                + e.getMessage(),
+            e);
+      }
+    }
     Optional<UnixSocketHeartbeatServer> socket = Optional.empty();
     if (settings.socket().isPresent()) {
       try {
@@ -218,7 +246,9 @@ public final class DaemonApp implements AutoCloseable {
             time,
             wiring.random());
     link.start();
-    self[0] = new DaemonApp(settings, reread, supervisor, health, server, socket, link, channel);
+    self[0] =
+        new DaemonApp(
+            settings, reread, supervisor, health, server, socket, apiSocket, link, channel);
     return self[0];
   }
 
@@ -274,6 +304,16 @@ public final class DaemonApp implements AutoCloseable {
     return server.port();
   }
 
+  /** The Unix socket of the local API, when it has one. */
+  public Optional<java.nio.file.Path> apiSocketPath() {
+    return apiSocket.map(io.opsscaffold.daemon.api.LocalApiSocket::path);
+  }
+
+  /** Where the local API's relay reaches the daemon's port: loopback when it listens on all. */
+  private static String relayHost(String host) {
+    return host.equals("0.0.0.0") || host.equals("::") || host.isBlank() ? "127.0.0.1" : host;
+  }
+
   public Optional<java.nio.file.Path> socketPath() {
     return socket.map(UnixSocketHeartbeatServer::path);
   }
@@ -295,6 +335,7 @@ public final class DaemonApp implements AutoCloseable {
     link.close();
     channel.close();
     socket.ifPresent(UnixSocketHeartbeatServer::close);
+    apiSocket.ifPresent(io.opsscaffold.daemon.api.LocalApiSocket::close);
     server.stop();
   }
 }

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  * @param labels area, zone, cloud-id, business, and free labels under {@code extra}
  * @param enrollmentToken the token this node enrolls with when it has no certificate yet
  * @param enrollmentTokenFile a file to read that token from at enrollment (it may appear later)
+ * @param localApi where the local API is served
  */
 public record DaemonSettings(
     String nodeId,
@@ -42,6 +43,7 @@ public record DaemonSettings(
     String host,
     int port,
     Optional<Path> socket,
+    LocalApi localApi,
     Path dataDir,
     boolean stopAgentsOnExit,
     Optional<String> otlpEndpoint,
@@ -190,6 +192,7 @@ public record DaemonSettings(
             s.string("server.host", "127.0.0.1"),
             s.integer("server.port", 8090, 0, 65535),
             socket(s, dataDir),
+            localApi(s, dataDir),
             dataDir,
             s.bool("stop-agents-on-exit", true),
             Optional.of(s.string("telemetry.otlp-endpoint", "")).filter(e -> !e.isBlank()),
@@ -241,6 +244,30 @@ public record DaemonSettings(
       keys.add("monitor.interval");
     }
     return keys;
+  }
+
+  /**
+   * Where the local API (stop, restart, reload, logs, metrics) is served.
+   *
+   * @param socket the Unix socket ({@code server.api-socket}, default {@code <data-dir>/api.sock},
+   *     mode 0600): who can open it may use the API, nobody else
+   * @param tcp whether the TCP port serves it too ({@code server.local-api-tcp}, default false),
+   *     then to callers with the token in {@code <data-dir>/local-api.token}
+   */
+  public record LocalApi(Optional<Path> socket, boolean tcp) {}
+
+  private static LocalApi localApi(Settings s, Path dataDir) {
+    String text = s.string("server.api-socket", dataDir.resolve("api.sock").toString());
+    Optional<Path> path = Optional.empty();
+    if (!text.equals("none") && !text.isBlank()) {
+      if (text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 100) {
+        s.problem(
+            "server.api-socket",
+            "a Unix socket path must be at most 100 bytes (got " + text.length() + ")");
+      }
+      path = Optional.of(Path.of(text));
+    }
+    return new LocalApi(path, s.bool("server.local-api-tcp", false));
   }
 
   /** {@code server.socket}: default {@code <data-dir>/daemon.sock}; "none" turns it off. */

@@ -181,22 +181,23 @@ class DaemonAppTest {
         () -> app.supervisor().runner("a1").orElseThrow().runningPid(),
         pid -> pid > 0);
     URI localAgents = URI.create("http://127.0.0.1:" + app.port() + "/api/v1/local/agents");
-    HttpResponse<String> anonymous =
-        http.send(
-            HttpRequest.newBuilder(localAgents).build(), HttpResponse.BodyHandlers.ofString());
-    assertEquals(401, anonymous.statusCode(), "the local API needs its token: " + anonymous.body());
     Path tokenFile = dir.resolve("data").resolve("local-api.token");
+    for (Optional<String> token :
+        List.of(Optional.<String>empty(), Optional.of(Files.readString(tokenFile).strip()))) {
+      HttpRequest.Builder b = HttpRequest.newBuilder(localAgents);
+      token.ifPresent(t -> b.header("Authorization", "Bearer " + t));
+      HttpResponse<String> overTcp = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(403, overTcp.statusCode(), "TCP serves heartbeats only: " + overTcp.body());
+      assertTrue(overTcp.body().contains("served on the daemon's Unix socket"), overTcp.body());
+    }
+    Path apiSocket = dir.resolve("data").resolve("api.sock");
+    assertEquals(Optional.of(apiSocket), app.apiSocketPath());
     assertEquals(
         java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"),
-        Files.getPosixFilePermissions(tokenFile));
-    HttpResponse<String> agents =
-        http.send(
-            HttpRequest.newBuilder(localAgents)
-                .header("Authorization", "Bearer " + Files.readString(tokenFile).strip())
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, agents.statusCode());
-    assertTrue(agents.body().contains("\"agentId\":\"a1\""), agents.body());
+        Files.getPosixFilePermissions(apiSocket));
+    String overSocket = overUnixSocket(apiSocket, "GET /api/v1/local/agents");
+    assertTrue(overSocket.startsWith("HTTP/1.1 200"), overSocket);
+    assertTrue(overSocket.contains("\"agentId\":\"a1\""), overSocket);
     HttpResponse<String> beat =
         http.send(
             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + "/heartbeat"))
@@ -209,6 +210,32 @@ class DaemonAppTest {
             HttpResponse.BodyHandlers.ofString());
     assertEquals(200, beat.statusCode(), beat.body());
     assertEquals(Optional.of(dir.resolve("d.sock")), app.socketPath());
+  }
+
+  /** One HTTP/1.1 request over a Unix socket, as curl --unix-socket sends it; the whole answer. */
+  static String overUnixSocket(Path socket, String requestLine) throws Exception {
+    try (java.nio.channels.SocketChannel c =
+        java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
+      c.write(
+          java.nio.ByteBuffer.wrap(
+              (requestLine + " HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                  .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      // Helidon keeps the connection open after the answer, whatever the request said: read the
+      // head, then as many bytes as it announces.
+      java.io.InputStream in = java.nio.channels.Channels.newInputStream(c);
+      StringBuilder head = new StringBuilder();
+      while (!head.toString().endsWith("\r\n\r\n")) {
+        int b = in.read();
+        if (b < 0) {
+          break;
+        }
+        head.append((char) b);
+      }
+      java.util.regex.Matcher length =
+          java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+      byte[] body = length.find() ? in.readNBytes(Integer.parseInt(length.group(1))) : new byte[0];
+      return head + new String(body, java.nio.charset.StandardCharsets.UTF_8);
+    }
   }
 
   @Test

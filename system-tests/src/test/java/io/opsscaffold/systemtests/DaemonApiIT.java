@@ -372,4 +372,54 @@ class DaemonApiIT {
     assertTrue(tooMany.body().contains("lines must be between 1 and 1000"), tooMany.body());
     assertEquals(404, stack.get("/api/v1/nodes/" + Stack.NODE + "/agents/ghost/logs").statusCode());
   }
+
+  @Test
+  void theLocalApiOnItsUnixSocketNeedsNoTokenOverGrpcOrHttp() throws Exception {
+    Path socket = stack.dir.resolve("daemon-data").resolve("api.sock");
+    assertEquals(
+        "rw-------",
+        java.nio.file.attribute.PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(socket)),
+        "the daemon's user only");
+    var group = new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(1);
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress(
+                new io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress(
+                    socket.toString()))
+            .eventLoopGroup(group)
+            .channelType(io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel.class)
+            .usePlaintext()
+            .build();
+    try {
+      ListLocalAgentsResponse agents =
+          io.opsscaffold.api.daemon.v1.DaemonServiceGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(10, TimeUnit.SECONDS)
+              .listAgents(io.opsscaffold.api.daemon.v1.ListLocalAgentsRequest.getDefaultInstance());
+      assertTrue(
+          agents.getAgentsList().stream().anyMatch(a -> a.getState().getAgentId().equals("a1")),
+          "gRPC over the socket, no token: " + agents);
+    } finally {
+      channel.shutdownNow();
+      group.shutdownGracefully();
+    }
+    try (java.nio.channels.SocketChannel c =
+        java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
+      c.write(
+          java.nio.ByteBuffer.wrap(
+              "GET /api/v1/local/agents/a1 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                  .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      java.io.InputStream in = java.nio.channels.Channels.newInputStream(c);
+      byte[] head = new byte[12];
+      assertEquals(12, in.readNBytes(head, 0, 12));
+      assertEquals("HTTP/1.1 200", new String(head, java.nio.charset.StandardCharsets.UTF_8));
+    }
+    HttpResponse<String> tcp =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + stack.daemonPort + "/api/v1/local/agents"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertEquals(401, tcp.statusCode(), "over TCP the token is still needed: " + tcp.body());
+  }
 }

@@ -154,6 +154,9 @@ final class Stack implements AutoCloseable {
             ca-fingerprint: %s
         server:
           port: %d
+          # The tests call the local API over TCP with its token (Java's HTTP client has no Unix
+          # sockets); DaemonApiIT also calls it over its Unix socket, the default way in.
+          local-api-tcp: true
         data-dir: %s
         monitor:
           interval: 500ms

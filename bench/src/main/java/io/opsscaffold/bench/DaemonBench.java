@@ -147,9 +147,14 @@ public final class DaemonBench {
             agents.stream()
                 .map(x -> x.getState().getAgentId() + ":" + x.getState().getPid())
                 .collect(Collectors.joining(","));
-        results.put("heartbeats_http", load("http", "127.0.0.1:" + daemonPort, targets, daemon));
+        // From the agents themselves (verified by the daemon, as real agents are) ...
+        results.put("heartbeats_http", selfLoad("http", ch, daemon));
+        results.put("heartbeats_socket", selfLoad("socket", ch, daemon));
+        // ... and from a stranger naming the agents (answered, counted as unverified).
         results.put(
-            "heartbeats_socket",
+            "heartbeats_http_stranger", load("http", "127.0.0.1:" + daemonPort, targets, daemon));
+        results.put(
+            "heartbeats_socket_stranger",
             load("socket", work.resolve("daemon-data/daemon.sock").toString(), targets, daemon));
         results.put("daemon_rss_after_load_mib", mib(ProcStats.rssBytes(daemon.pid())));
         List<LocalAgent> after = ch.isShutdown() ? List.of() : list(ch);
@@ -273,7 +278,10 @@ public final class DaemonBench {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (System.nanoTime() < deadline) {
       try {
-        List<LocalAgent> agents = list(ch);
+        List<LocalAgent> agents =
+            list(ch).stream()
+                .filter(a -> !a.getState().getAgentId().startsWith(SELF_LOAD))
+                .toList();
         if (agents.size() == o.agents()
             && agents.stream()
                 .allMatch(
@@ -308,6 +316,17 @@ public final class DaemonBench {
         .getAgentsList();
   }
 
+  private DaemonServiceGrpc.DaemonServiceBlockingStub daemonStub(ManagedChannel ch)
+      throws java.io.IOException {
+    io.grpc.Metadata auth = new io.grpc.Metadata();
+    auth.put(
+        io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+        "Bearer " + Files.readString(work.resolve("daemon-data/local-api.token")).strip());
+    return DaemonServiceGrpc.newBlockingStub(ch)
+        .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth))
+        .withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
   private void writeDaemonConfig(int managerPort, int daemonPort) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     StringBuilder y =
@@ -321,6 +340,8 @@ public final class DaemonBench {
             insecure: true
         server:
           port: %d
+          # The benchmark lists agents over TCP with the local API's token.
+          local-api-tcp: true
         data-dir: %s
         agents:
         """
@@ -361,7 +382,84 @@ public final class DaemonBench {
           """
               .formatted(id, java, String.join(", ", args), dir));
     }
+    // The load generator as an agent of its own (started on demand): its heartbeats come from
+    // the agent's own process, as a real agent's do, so the daemon's check of the sender passes.
+    for (String transport : List.of("http", "socket")) {
+      String address =
+          transport.equals("http")
+              ? "127.0.0.1:" + daemonPort
+              : work.resolve("daemon-data/daemon.sock").toString();
+      y.append(
+          """
+            - id: %s
+              type: load-generator
+              command: %s
+              args: [-cp, %s, %s, %s, %s, "%s:self", "%d", "%d"]
+              autostart: false
+              heartbeat-timeout: 0
+              restart:
+                policy: never
+          """
+              .formatted(
+                  SELF_LOAD + transport,
+                  java,
+                  jar("bench"),
+                  HeartbeatLoad.class.getName(),
+                  transport,
+                  address,
+                  SELF_LOAD + transport,
+                  o.loadSeconds(),
+                  o.connections()));
+    }
     Files.writeString(work.resolve("daemon.yaml"), y.toString());
+  }
+
+  /** The ids of the load generators the daemon runs as agents: this plus the transport. */
+  private static final String SELF_LOAD = "load-self-";
+
+  /**
+   * Starts the load generator agent for {@code transport} through the local API, waits for it to
+   * end, and reads its figures from its log.
+   */
+  private Map<String, Object> selfLoad(String transport, ManagedChannel ch, Process daemon)
+      throws Exception {
+    String id = SELF_LOAD + transport;
+    ProcStats.Cpu cpu = ProcStats.cpu(daemon.pid());
+    daemonStub(ch)
+        .operateAgent(
+            io.opsscaffold.api.daemon.v1.OperateLocalAgentRequest.newBuilder()
+                .setAgentId(id)
+                .setOperation("start")
+                .build());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.loadSeconds() + 60L);
+    while (System.nanoTime() < deadline) {
+      Thread.sleep(500);
+      var state =
+          list(ch).stream()
+              .filter(a -> a.getState().getAgentId().equals(id))
+              .findFirst()
+              .orElseThrow()
+              .getState();
+      if (state.getLifecycle() != Lifecycle.LIFECYCLE_RUNNING
+          && state.getLifecycle() != Lifecycle.LIFECYCLE_STARTING
+          && state.hasLastExitCode()) {
+        if (state.getLastExitCode() != 0) {
+          throw new IllegalStateException(
+              id + " exited " + state.getLastExitCode() + "; see its log under " + work);
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(work.resolve("daemon-data/logs/" + id + ".log"))) {
+          if (line.matches("[a-z_0-9]+=.*")) {
+            String k = line.substring(0, line.indexOf('='));
+            String v = line.substring(line.indexOf('=') + 1);
+            r.put(k, v.matches("-?[0-9.]+(E-?[0-9]+)?") ? (Object) Double.parseDouble(v) : v);
+          }
+        }
+        r.put("daemon_cpu_cores", cpu.coresSince());
+        return r;
+      }
+    }
+    throw new IllegalStateException(id + " did not finish; see " + work);
   }
 
   private Process start(String name, List<String> flags, Path jar, Path config) throws IOException {

@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * percentiles. Every heartbeat names a real supervised agent with its real pid, so the daemon does
  * all its work (validation, pid check, the agent's state update and the delta to the manager).
  *
- * <p>Usage: {@code HeartbeatLoad http 127.0.0.1:PORT|socket PATH agent:pid,... seconds connections}
+ * <p>Usage: {@code HeartbeatLoad http 127.0.0.1:PORT|socket PATH agent:pid,... seconds
+ * connections}; {@code agent:self} when the daemon runs this process as that agent.
  */
 public final class HeartbeatLoad {
   private HeartbeatLoad() {}
@@ -47,10 +48,13 @@ public final class HeartbeatLoad {
     String address = args[1];
     List<Target> targets = new ArrayList<>();
     for (String t : args[2].split(",")) {
+      String pid = t.substring(t.lastIndexOf(':') + 1);
       targets.add(
           new Target(
               t.substring(0, t.lastIndexOf(':')),
-              Long.parseLong(t.substring(t.lastIndexOf(':') + 1))));
+              // "self": this process is the agent (run by the daemon), so its heartbeats are
+              // the agent's own, verified by the daemon as a real agent's are
+              pid.equals("self") ? ProcessHandle.current().pid() : Long.parseLong(pid)));
     }
     int seconds = Integer.parseInt(args[3]);
     int connections = Integer.parseInt(args[4]);

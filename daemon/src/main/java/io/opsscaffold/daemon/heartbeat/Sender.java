@@ -18,14 +18,26 @@ public interface Sender {
   /** The sender for messages: its pid, or its address. */
   String describe();
 
-  /** A sender the kernel named: the pid of the peer of a Unix socket. */
+  /**
+   * A sender the kernel named: the pid of the peer of a Unix socket. Its process group is read once
+   * and again every 5 s, not for every heartbeat.
+   */
   static Sender process(long pid, ProcSockets proc) {
     return new Sender() {
+      private long group;
+      private long readAt;
+
       @Override
-      public OptionalLong memberOf(long pgid, long hint) {
-        return pid == pgid || proc.processGroup(pid) == pgid
-            ? OptionalLong.of(pid)
-            : OptionalLong.empty();
+      public synchronized OptionalLong memberOf(long pgid, long hint) {
+        if (pid == pgid) {
+          return OptionalLong.of(pid);
+        }
+        long now = System.nanoTime();
+        if (readAt == 0 || now - readAt > 5_000_000_000L) {
+          group = proc.processGroup(pid);
+          readAt = now;
+        }
+        return group == pgid ? OptionalLong.of(pid) : OptionalLong.empty();
       }
 
       @Override

@@ -57,6 +57,27 @@ class ProcSocketsTest {
   }
 
   @Test
+  void aConnectionsSenderIsFoundOnceAndRemembered() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+        Socket accepted = server.accept()) {
+      InetSocketAddress from = (InetSocketAddress) accepted.getRemoteSocketAddress();
+      TcpSenders senders = new TcpSenders(proc);
+      Sender sender = senders.of("c1", from, server.getLocalPort());
+      long group = proc.processGroup(self);
+      assertEquals(OptionalLong.of(self), sender.memberOf(group, 0), "found without a hint");
+      assertEquals(OptionalLong.empty(), sender.memberOf(group + 100_000, self));
+      // The same connection seen again: remembered, whatever the body now claims.
+      assertEquals(
+          OptionalLong.of(self), senders.of("c1", from, server.getLocalPort()).memberOf(group, 1));
+      Sender stranger =
+          senders.of("c2", new InetSocketAddress("127.0.0.1", 1), server.getLocalPort());
+      assertEquals(OptionalLong.empty(), stranger.memberOf(group, self));
+      assertTrue(stranger.describe().contains("no such connection"), stranger.describe());
+    }
+  }
+
+  @Test
   void kernelAddressesAreDecoded() throws Exception {
     assertEquals(8080, ProcSockets.port("0100007F:1F90"));
     assertEquals(InetAddress.getByName("127.0.0.1"), ProcSockets.address("0100007F:1F90"));

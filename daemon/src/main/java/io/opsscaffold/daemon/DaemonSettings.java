@@ -432,7 +432,9 @@ public record DaemonSettings(
   private static HealthPolicy health(Settings a) {
     Optional<Duration> timeout = Optional.empty();
     String text = a.string("heartbeat-timeout", "auto");
-    if (!text.equals("auto")) {
+    if (text.strip().equals("0")) {
+      timeout = Optional.of(Duration.ZERO); // off, as the key's documentation says
+    } else if (!text.equals("auto")) {
       try {
         timeout = Optional.of(io.opsscaffold.settings.DurationText.parse(text));
       } catch (IllegalArgumentException e) {

@@ -39,13 +39,20 @@ class DaemonSettingsTest {
           - id: a2
             command: sh
             autostart: false
+          - id: a3
+            command: sh
+            heartbeat-timeout: 0
         """));
     assertEquals("n1", s.nodeId());
     assertEquals("east", s.area());
     assertEquals(3, s.cloudId());
     assertEquals("r7", s.extraLabels().get("rack"));
     assertEquals("manager:8080", s.link().address());
-    assertEquals(2, s.agents().size());
+    assertEquals(3, s.agents().size());
+    assertEquals(
+        java.util.Optional.of(Duration.ZERO),
+        s.agents().get(2).health().heartbeatTimeout(),
+        "0: off, as the README says");
     var a1 = s.agents().get(0);
     assertEquals(List.of("-c", "sleep 100"), a1.args());
     assertEquals(io.opsscaffold.daemon.restart.RestartPolicy.Mode.ON_FAILURE, a1.restart().mode());

@@ -266,9 +266,9 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
                     io.opsscaffold.errors.OpsException.notFound(
                         "agent '" + agentId + "' is not supervised by this daemon"));
     return switch (operation) {
-      case AGENT_OPERATION_START -> r.start(ctx);
+      case AGENT_OPERATION_START -> r.start(ctx).thenApply(Supervisor::running);
       case AGENT_OPERATION_STOP -> r.stop(ctx);
-      case AGENT_OPERATION_RESTART -> r.restart(ctx);
+      case AGENT_OPERATION_RESTART -> r.restart(ctx).thenApply(Supervisor::running);
       default ->
           throw io.opsscaffold.errors.OpsException.invalidArgument(
               "operation "
@@ -276,6 +276,18 @@ public final class Supervisor implements AgentDirectory, AutoCloseable {
                   + " is not valid; valid operations: "
                   + String.join(", ", io.opsscaffold.api.AgentOperations.NAMES));
     };
+  }
+
+  /**
+   * A start's outcome: the agent running, or FAILED_PRECONDITION saying why not (it could not be
+   * launched, or it exited before it counted as started), so no caller reports it as done.
+   */
+  private static AgentSnapshot running(AgentSnapshot s) {
+    if (s.lifecycle() != Lifecycle.RUNNING) {
+      throw io.opsscaffold.errors.OpsException.failedPrecondition(
+          "agent '" + s.agentId() + "' is not running: " + s.message());
+    }
+    return s;
   }
 
   @Override

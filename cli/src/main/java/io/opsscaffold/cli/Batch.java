@@ -170,7 +170,7 @@ final class Batch {
     };
   }
 
-  private static boolean confirm(PrintWriter out, String operation, int n) {
+  static boolean confirm(PrintWriter out, String operation, int n) {
     if (System.console() == null) {
       return false;
     }

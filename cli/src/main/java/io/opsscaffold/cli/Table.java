@@ -44,6 +44,13 @@ final class Table {
     return rows.isEmpty();
   }
 
+  /** The table's lines, as {@link #print} writes them. */
+  java.util.List<String> lines() {
+    java.io.StringWriter text = new java.io.StringWriter();
+    print(new PrintWriter(text));
+    return text.toString().lines().toList();
+  }
+
   void print(PrintWriter out) {
     int[] width = new int[header.size()];
     for (int i = 0; i < width.length; i++) {

@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -34,9 +33,6 @@ class OpsctlIT {
   private Stack stack;
   private Path config;
 
-  /** What a run printed and how it ended. */
-  record Run(int exit, String out, String err) {}
-
   @BeforeAll
   void start() throws Exception {
     stack = new Stack(List.of("a1", "a2"), Stack.env(Map.of()));
@@ -50,7 +46,7 @@ class OpsctlIT {
     }
     config = stack.dir.resolve("opsctl").resolve("config");
     Path token = stack.dir.resolve("manager-data").resolve("admin.token");
-    Run login =
+    OpsctlRunner.Run login =
         opsctl(
             Map.of(),
             "login",
@@ -70,28 +66,9 @@ class OpsctlIT {
     stack.close();
   }
 
-  Run opsctl(Map<String, String> env, String... args) throws IOException, InterruptedException {
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                AppProcess.javaBinary(),
-                "-XX:TieredStopAtLevel=1",
-                "-jar",
-                Stack.root().resolve("cli/target/opsctl.jar").toString()));
-    command.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(command);
-    Map<String, String> e = new HashMap<>(env);
-    e.putIfAbsent("OPSCTL_CONFIG", config.toString());
-    pb.environment().putAll(e);
-    Process p = pb.start();
-    p.getOutputStream().close();
-    var out = p.getInputStream().readAllBytes();
-    var err = p.getErrorStream().readAllBytes();
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "opsctl ended");
-    return new Run(
-        p.exitValue(),
-        new String(out, StandardCharsets.UTF_8),
-        new String(err, StandardCharsets.UTF_8));
+  OpsctlRunner.Run opsctl(Map<String, String> env, String... args)
+      throws IOException, InterruptedException {
+    return new OpsctlRunner(config).run(env, args);
   }
 
   @Test
@@ -100,7 +77,7 @@ class OpsctlIT {
         PosixFilePermissions.fromString("rw-------"),
         Files.getPosixFilePermissions(config),
         "the context file holds a token");
-    Run nodes = opsctl(Map.of(), "get", "nodes");
+    OpsctlRunner.Run nodes = opsctl(Map.of(), "get", "nodes");
     assertEquals(0, nodes.exit(), nodes.err());
     List<String> lines = nodes.out().lines().toList();
     assertEquals(2, lines.size(), nodes.out());
@@ -110,7 +87,7 @@ class OpsctlIT {
         lines.get(1).matches("node-it  ONLINE  it-area  2 {7}\\S+\\s+\\d+[smhd]"), lines.get(1));
     assertFalse(nodes.out().contains("\u001b["), "no escape codes when piped");
 
-    Run agents = opsctl(Map.of(), "get", "agents");
+    OpsctlRunner.Run agents = opsctl(Map.of(), "get", "agents");
     assertEquals(
         List.of(
             "NODE     AGENT  STATUS  STATE    PID",
@@ -122,7 +99,7 @@ class OpsctlIT {
 
   @Test
   void jsonIsWhatTheApiAnswers() throws Exception {
-    Run run = opsctl(Map.of(), "get", "agents", "-o", "json");
+    OpsctlRunner.Run run = opsctl(Map.of(), "get", "agents", "-o", "json");
     assertEquals(0, run.exit(), run.err());
     String body = "{\"agents\":" + run.out() + "}";
     var parsed =
@@ -130,7 +107,7 @@ class OpsctlIT {
             body, io.opsscaffold.api.fleet.v1.ListFleetAgentsResponse.newBuilder());
     assertEquals(
         List.of("a1", "a2"), parsed.getAgentsList().stream().map(Agent::getAgentId).toList());
-    Run node = opsctl(Map.of(), "describe", "node", "node-it", "-o", "json");
+    OpsctlRunner.Run node = opsctl(Map.of(), "describe", "node", "node-it", "-o", "json");
     Node n = Stack.parse(node.out(), Node.newBuilder());
     assertEquals("it-area", n.getArea());
   }
@@ -138,7 +115,7 @@ class OpsctlIT {
   @Test
   void anAgentIsRestartedAndTheLogNamesTheToken() throws Exception {
     int before = stack.agent("a2").getPid();
-    Run run = opsctl(Map.of(), "restart", "node-it/a2");
+    OpsctlRunner.Run run = opsctl(Map.of(), "restart", "node-it/a2");
     assertEquals(0, run.exit(), run.err());
     assertTrue(run.out().startsWith("node-it/a2 restart: restarted (pid " + before), run.out());
     Await.until(
@@ -146,29 +123,30 @@ class OpsctlIT {
         "a2 running as a new process",
         () -> stack.agent("a2"),
         a -> a.getLifecycle() == Lifecycle.LIFECYCLE_RUNNING && a.getPid() != before);
-    Run ops = opsctl(Map.of(), "get", "operations", "--kind", "restart");
+    OpsctlRunner.Run ops = opsctl(Map.of(), "get", "operations", "--kind", "restart");
     assertTrue(
         ops.out().lines().skip(1).findFirst().orElse("").contains("bootstrap-admin"), ops.out());
-    Run describe = opsctl(Map.of(), "describe", "agent", "node-it/a2");
+    OpsctlRunner.Run describe = opsctl(Map.of(), "describe", "agent", "node-it/a2");
     assertTrue(describe.out().contains("Restarts:"), describe.out());
   }
 
   @Test
   void eachKindOfFailureHasItsExitCodeAndOneLine() throws Exception {
-    Run missing = opsctl(Map.of(), "describe", "node", "ghost");
+    OpsctlRunner.Run missing = opsctl(Map.of(), "describe", "node", "ghost");
     assertEquals(3, missing.exit(), missing.err());
     assertEquals(
         "opsctl: not found: node 'ghost' is not known to the manager", lastLine(missing.err()));
-    Run denied = opsctl(Map.of("OPSCTL_TOKEN", "abcdefghij." + "x".repeat(43)), "get", "nodes");
+    OpsctlRunner.Run denied =
+        opsctl(Map.of("OPSCTL_TOKEN", "abcdefghij." + "x".repeat(43)), "get", "nodes");
     assertEquals(4, denied.exit(), denied.err());
     assertTrue(lastLine(denied.err()).startsWith("opsctl: not authenticated:"), denied.err());
-    Run down = opsctl(Map.of("OPSCTL_ADDRESS", "127.0.0.1:1"), "get", "nodes");
+    OpsctlRunner.Run down = opsctl(Map.of("OPSCTL_ADDRESS", "127.0.0.1:1"), "get", "nodes");
     assertEquals(5, down.exit(), down.err());
     assertTrue(lastLine(down.err()).startsWith("opsctl: unavailable:"), down.err());
-    Run usage = opsctl(Map.of(), "restart", "no-slash");
+    OpsctlRunner.Run usage = opsctl(Map.of(), "restart", "no-slash");
     assertEquals(2, usage.exit(), usage.err());
     assertTrue(lastLine(usage.err()).contains("is not node/agent"), usage.err());
-    Run plaintext =
+    OpsctlRunner.Run plaintext =
         opsctl(
             Map.of(
                 "OPSCTL_CONFIG",
@@ -181,7 +159,7 @@ class OpsctlIT {
             "nodes");
     assertEquals(2, plaintext.exit(), "no token in clear over a network: " + plaintext.err());
     assertTrue(lastLine(plaintext.err()).contains("no CA to trust for 10.255.0.1:8080"));
-    Run unknownCommand = opsctl(Map.of(), "explode");
+    OpsctlRunner.Run unknownCommand = opsctl(Map.of(), "explode");
     assertEquals(2, unknownCommand.exit(), unknownCommand.err());
   }
 
@@ -194,7 +172,7 @@ class OpsctlIT {
                 .get(0));
     Path other = stack.dir.resolve("opsctl-pinned").resolve("config");
     Map<String, String> env = Map.of("OPSCTL_CONFIG", other.toString());
-    Run login =
+    OpsctlRunner.Run login =
         opsctl(
             env,
             "login",
@@ -205,7 +183,7 @@ class OpsctlIT {
             fingerprint);
     assertEquals(0, login.exit(), login.err());
     assertEquals(0, opsctl(env, "get", "nodes").exit());
-    Run wrong =
+    OpsctlRunner.Run wrong =
         opsctl(
             Map.of("OPSCTL_CONFIG", stack.dir.resolve("opsctl-wrong").resolve("config").toString()),
             "login",
@@ -217,10 +195,11 @@ class OpsctlIT {
 
   @Test
   void aBatchListsItsTargetsFirstAndShowsProgressOnATerminal() throws Exception {
-    Run dry = opsctl(Map.of(), "restart", "--selector", "node=node-it", "--dry-run");
+    OpsctlRunner.Run dry = opsctl(Map.of(), "restart", "--selector", "node=node-it", "--dry-run");
     assertEquals(0, dry.exit(), dry.err());
     assertTrue(dry.out().contains("would restart 2 agents (dry run: nothing done)"), dry.out());
-    Run piped = opsctl(Map.of(), "restart", "-s", "node=node-it,status=ON", "--concurrency", "1");
+    OpsctlRunner.Run piped =
+        opsctl(Map.of(), "restart", "-s", "node=node-it,status=ON", "--concurrency", "1");
     assertEquals(0, piped.exit(), piped.err());
     assertEquals(
         2, piped.out().lines().filter(l -> l.startsWith("ok node-it/")).count(), piped.out());
@@ -233,26 +212,11 @@ class OpsctlIT {
           () -> stack.agent(id),
           a -> a.getAvailabilityName().equals("ON"));
     }
-    String command =
-        String.join(
-            " ",
-            AppProcess.javaBinary(),
-            "-XX:TieredStopAtLevel=1",
-            "-jar",
-            Stack.root().resolve("cli/target/opsctl.jar").toString(),
-            "restart",
-            "-s",
-            "node=node-it",
-            "--concurrency",
-            "1");
-    ProcessBuilder pb = new ProcessBuilder("script", "-qec", command, "/dev/null");
-    pb.environment().put("OPSCTL_CONFIG", config.toString());
-    pb.redirectErrorStream(true);
-    Process p = pb.start();
-    p.getOutputStream().close();
-    String tty = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), tty);
+    OpsctlRunner.Run onTerminal =
+        new OpsctlRunner(config)
+            .onTerminal("", "restart", "-s", "node=node-it", "--concurrency", "1");
+    String tty = onTerminal.out();
+    assertEquals(0, onTerminal.exit(), tty);
     assertTrue(tty.contains("\r[##########----------] 1/2 done, 0 failed, 1 in flight"), tty);
     assertTrue(tty.contains("\r[####################] 2/2 done, 0 failed, 0 in flight"), tty);
     assertFalse(tty.contains("ok node-it/a1"), "no per-item lines on a terminal: " + tty);
@@ -260,33 +224,46 @@ class OpsctlIT {
 
   @Test
   void logsAndAdminCommandsWork() throws Exception {
-    Run logs = opsctl(Map.of(), "logs", "node-it/a1", "--tail", "2");
+    OpsctlRunner.Run logs = opsctl(Map.of(), "logs", "node-it/a1", "--tail", "2");
     assertEquals(0, logs.exit(), logs.err());
     assertEquals(2, logs.out().lines().count(), logs.out());
-    Run created = opsctl(Map.of(), "token", "create", "watcher", "--role", "viewer");
+    OpsctlRunner.Run created = opsctl(Map.of(), "token", "create", "watcher", "--role", "viewer");
     assertEquals(0, created.exit(), created.err());
     String viewer = created.out().strip();
     assertTrue(viewer.matches("[a-z0-9]{10}\\.[A-Za-z0-9_-]{43}"), "the secret, once: " + viewer);
     assertEquals(0, opsctl(Map.of("OPSCTL_TOKEN", viewer), "get", "agents").exit(), "it reads");
-    Run denied = opsctl(Map.of("OPSCTL_TOKEN", viewer), "restart", "node-it/a1");
+    OpsctlRunner.Run denied = opsctl(Map.of("OPSCTL_TOKEN", viewer), "restart", "node-it/a1");
     assertEquals(4, denied.exit(), denied.err());
     assertTrue(lastLine(denied.err()).contains("needs the operator role"), denied.err());
-    Run list = opsctl(Map.of(), "token", "list");
+    OpsctlRunner.Run list = opsctl(Map.of(), "token", "list");
     assertTrue(list.out().contains("watcher") && !list.out().contains(viewer), list.out());
-    Run join = opsctl(Map.of(), "enrollment-token", "create", "--max-uses", "1");
+    OpsctlRunner.Run join = opsctl(Map.of(), "enrollment-token", "create", "--max-uses", "1");
     assertTrue(join.out().startsWith("OPS1."), join.out());
   }
 
   @Test
   void availabilityTopAndAWatchThatSeesARestart() throws Exception {
-    Run availability = opsctl(Map.of(), "availability");
+    OpsctlRunner.Run availability = opsctl(Map.of(), "availability");
     assertEquals(0, availability.exit(), availability.err());
     assertTrue(
         availability.out().lines().anyMatch(l -> l.matches("fleet\\s+-\\s+\\d+.*\\s2")),
         availability.out());
-    Run top = opsctl(Map.of(), "top", "nodes");
+    OpsctlRunner.Run top = opsctl(Map.of(), "top", "nodes");
     assertTrue(top.out().startsWith("NODE     CPU"), top.out());
     assertTrue(top.out().contains("node-it"), top.out());
+    OpsctlRunner.Run topAgents =
+        Await.until(
+            Duration.ofSeconds(20),
+            "a sample of each agent",
+            () -> {
+              try {
+                return opsctl(Map.of(), "top", "agents", "--node", "node-it");
+              } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+              }
+            },
+            r -> r.exit() == 0 && r.out().lines().filter(l -> l.contains(" MiB ")).count() == 2);
+    assertTrue(topAgents.out().startsWith("NODE     AGENT  CPU"), topAgents.out());
 
     List<String> command =
         List.of(
@@ -327,7 +304,8 @@ class OpsctlIT {
     Path edited = stack.dir.resolve("edited").resolve("agent.yaml");
     Files.createDirectories(edited.getParent());
     Files.writeString(edited, current.replace("heartbeat_interval: 1s", "heartbeat_interval: 2s"));
-    Run dry = opsctl(Map.of(), "config", "push", "node-it/a1", edited.toString(), "--dry-run");
+    OpsctlRunner.Run dry =
+        opsctl(Map.of(), "config", "push", "node-it/a1", edited.toString(), "--dry-run");
     assertEquals(0, dry.exit(), dry.err());
     List<String> diff = dry.out().lines().toList();
     assertEquals("--- node-it/a1:agent.yaml", diff.get(0), dry.out());
@@ -336,14 +314,128 @@ class OpsctlIT {
     assertTrue(diff.contains("+heartbeat_interval: 2s"), dry.out());
     assertEquals(current, Files.readString(stack.configFile("a1")), "a dry run changes nothing");
 
-    Run push = opsctl(Map.of(), "config", "push", "node-it/a1", edited.toString());
+    OpsctlRunner.Run push = opsctl(Map.of(), "config", "push", "node-it/a1", edited.toString());
     assertEquals(0, push.exit(), push.err());
     String outcome = push.out().lines().reduce((a, b) -> b).orElse("");
     assertTrue(outcome.startsWith("node-it/a1 APPLIED sha256:"), push.out());
     assertTrue(Files.readString(stack.configFile("a1")).contains("heartbeat_interval: 2s"));
-    Run again = opsctl(Map.of(), "config", "push", "node-it/a1", edited.toString());
+    OpsctlRunner.Run again = opsctl(Map.of(), "config", "push", "node-it/a1", edited.toString());
     assertTrue(again.out().contains("no changes against node-it/a1's files"), again.out());
     assertTrue(again.out().contains("node-it/a1 UNCHANGED sha256:"), again.out());
+  }
+
+  /** tmux, on a server of the test's own, as a real terminal whose screen can be read. */
+  private static String tmux(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of("tmux", "-L", "opsctl-it"));
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(10, TimeUnit.SECONDS), "tmux answered");
+    return out;
+  }
+
+  @Test
+  void aWatchOnATerminalRedrawsItsTableInPlace() throws Exception {
+    String watch =
+        String.join(
+            " ",
+            "env",
+            "OPSCTL_CONFIG=" + config,
+            AppProcess.javaBinary(),
+            "-XX:TieredStopAtLevel=1",
+            "-jar",
+            Stack.root().resolve("cli/target/opsctl.jar").toString(),
+            "get",
+            "agents",
+            "--node",
+            "node-it",
+            "--watch");
+    tmux("new-session", "-d", "-s", "watch", "-x", "150", "-y", "30", watch);
+    try {
+      java.util.function.Supplier<String> screen =
+          () -> {
+            try {
+              return tmux("capture-pane", "-p", "-t", "watch");
+            } catch (IOException | InterruptedException e) {
+              throw new IllegalStateException(e);
+            }
+          };
+      Await.until(
+          Duration.ofSeconds(30), "the first frame", screen, s -> s.contains("2 agents; last:"));
+      long before = stack.agent("a1").getPid();
+      assertEquals(0, opsctl(Map.of(), "restart", "node-it/a1").exit());
+      long after =
+          Await.until(
+                  Duration.ofSeconds(30),
+                  "a1 running again",
+                  () -> stack.agent("a1"),
+                  a -> a.getPid() > 0 && a.getPid() != before)
+              .getPid();
+      String shown =
+          Await.until(
+              Duration.ofSeconds(30),
+              "the screen to show a1's new pid",
+              screen,
+              s -> s.lines().anyMatch(l -> l.contains(" a1 ") && l.contains(" " + after + " ")));
+      List<String> lines = shown.lines().filter(l -> !l.isBlank()).toList();
+      assertEquals(
+          1,
+          lines.stream().filter(l -> l.startsWith("NODE")).count(),
+          "one table, redrawn in place: " + shown);
+      assertEquals(
+          0,
+          lines.stream().filter(l -> l.contains(" " + before + " ")).count(),
+          "a1's old row was rewritten, not left above: " + shown);
+      assertTrue(lines.get(lines.size() - 1).startsWith("2 agents; last: "), shown);
+    } finally {
+      tmux("kill-server");
+    }
+    for (String id : List.of("a1", "a2")) {
+      Await.until(
+          Duration.ofSeconds(30),
+          id + " ON",
+          () -> stack.agent(id),
+          a -> a.getAvailabilityName().equals("ON"));
+    }
+  }
+
+  @Test
+  void aPushBySelectorShowsEqualDiffsOnceAndCountsItsOutcomes() throws Exception {
+    Path notes = stack.dir.resolve("selector").resolve("notes.txt");
+    Files.createDirectories(notes.getParent());
+    Files.writeString(notes, "owner: team-a\n");
+    OpsctlRunner.Run dry =
+        opsctl(
+            Map.of(),
+            "config",
+            "push",
+            "--selector",
+            "node=node-it",
+            notes.toString(),
+            "--dry-run");
+    assertEquals(0, dry.exit(), dry.err());
+    List<String> lines = dry.out().lines().toList();
+    assertEquals("# 2 agents: node-it/a1, node-it/a2", lines.get(0), dry.out());
+    assertEquals("--- /dev/null", lines.get(1), dry.out());
+    assertEquals("+++ notes.txt", lines.get(2), dry.out());
+    assertTrue(lines.contains("+owner: team-a"), dry.out());
+    assertTrue(dry.out().contains("would push to 2 agents (dry run: nothing done)"), dry.out());
+
+    OpsctlRunner.Run push =
+        opsctl(Map.of(), "config", "push", "-s", "node=node-it", notes.toString());
+    assertEquals(0, push.exit(), push.out() + push.err());
+    assertTrue(push.out().contains("config push: 2 APPLIED of 2"), push.out());
+    OpsctlRunner.Run again =
+        opsctl(Map.of(), "config", "push", "-s", "node=node-it", notes.toString());
+    assertTrue(again.out().contains("no changes against its files"), again.out());
+    assertTrue(again.out().contains("config push: 2 UNCHANGED of 2"), again.out());
+    for (String id : List.of("a1", "a2")) {
+      Await.until(
+          Duration.ofSeconds(30),
+          id + " ON after its push",
+          () -> stack.agent(id),
+          a -> a.getAvailabilityName().equals("ON"));
+    }
   }
 
   private static String lastLine(String text) {

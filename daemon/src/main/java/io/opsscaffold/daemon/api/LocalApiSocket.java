@@ -5,14 +5,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.logging.Logger;
 
 /**
@@ -23,11 +18,9 @@ import java.util.logging.Logger;
  */
 public final class LocalApiSocket implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(LocalApiSocket.class.getName());
-  private final Path path;
   private final InetSocketAddress target;
   private final RelayedConnections relayed;
-  private final ServerSocketChannel server;
-  private volatile boolean running = true;
+  private final io.opsscaffold.daemon.unix.UnixListener listener;
 
   /**
    * Binds {@code path} (replacing a stale socket file, made 0600) and relays to {@code target}.
@@ -36,32 +29,15 @@ public final class LocalApiSocket implements AutoCloseable {
    */
   public LocalApiSocket(Path path, InetSocketAddress target, RelayedConnections relayed)
       throws IOException {
-    this.path = path;
     this.target = target;
     this.relayed = relayed;
-    Files.createDirectories(path.toAbsolutePath().getParent());
-    Files.deleteIfExists(path);
-    server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-    server.bind(UnixDomainSocketAddress.of(path));
-    Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-    Thread.ofPlatform().name("local-api-socket").daemon(true).start(this::accept);
+    this.listener =
+        new io.opsscaffold.daemon.unix.UnixListener(
+            path, "rw-------", "local-api-socket", this::relay);
   }
 
   public Path path() {
-    return path;
-  }
-
-  private void accept() {
-    while (running) {
-      try {
-        SocketChannel client = server.accept();
-        Thread.ofVirtual().name("local-api-relay").start(() -> relay(client));
-      } catch (IOException e) {
-        if (running) {
-          LOG.warning(() -> "accepting on " + path + " failed: " + e);
-        }
-      }
-    }
+    return listener.path();
   }
 
   private void relay(SocketChannel client) {
@@ -77,7 +53,7 @@ public final class LocalApiSocket implements AutoCloseable {
         relayed.closed(local);
       }
     } catch (IOException e) {
-      LOG.fine(() -> "a local API connection on " + path + " ended: " + e);
+      LOG.fine(() -> "a local API connection on " + listener.path() + " ended: " + e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -110,12 +86,6 @@ public final class LocalApiSocket implements AutoCloseable {
 
   @Override
   public void close() {
-    running = false;
-    try {
-      server.close();
-      Files.deleteIfExists(path);
-    } catch (IOException e) {
-      LOG.fine(() -> "closing " + path + ": " + e);
-    }
+    listener.close();
   }
 }

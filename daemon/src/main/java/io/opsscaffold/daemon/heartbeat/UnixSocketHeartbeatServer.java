@@ -14,15 +14,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.StringReader;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import java.util.logging.Logger;
 
@@ -45,13 +40,10 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(UnixSocketHeartbeatServer.class.getName());
   static final int MAX_LINE = 64 * 1024;
 
-  private final Path path;
   private final HeartbeatIntake intake;
   private final PeerCredentials credentials;
   private final ProcSockets proc;
-  private final ServerSocketChannel server;
-  private final Thread acceptor;
-  private volatile boolean running = true;
+  private final io.opsscaffold.daemon.unix.UnixListener listener;
 
   /**
    * Binds {@code path} (replacing a stale socket file) and starts accepting. Each connection's
@@ -60,35 +52,18 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
   public UnixSocketHeartbeatServer(
       Path path, HeartbeatIntake intake, PeerCredentials credentials, ProcSockets proc)
       throws IOException {
-    this.path = path;
     this.intake = intake;
     this.credentials = credentials;
     this.proc = proc;
-    Files.createDirectories(path.toAbsolutePath().getParent());
-    Files.deleteIfExists(path);
-    server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-    server.bind(UnixDomainSocketAddress.of(path));
     // Any local user may connect (agents may run as their own users); what a heartbeat is worth is
     // decided by who the kernel says sent it, not by who could open the socket.
-    Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw-rw-"));
-    acceptor = Thread.ofPlatform().name("heartbeat-socket").daemon(true).start(this::accept);
+    this.listener =
+        new io.opsscaffold.daemon.unix.UnixListener(
+            path, "rw-rw-rw-", "heartbeat-socket", this::serve);
   }
 
   public Path path() {
-    return path;
-  }
-
-  private void accept() {
-    while (running) {
-      try {
-        SocketChannel client = server.accept();
-        Thread.ofVirtual().name("heartbeat-socket-client").start(() -> serve(client));
-      } catch (IOException e) {
-        if (running) {
-          LOG.warning(() -> "accepting on " + path + " failed: " + e);
-        }
-      }
-    }
+    return listener.path();
   }
 
   private void serve(SocketChannel client) {
@@ -97,7 +72,7 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
         OutputStream out = Channels.newOutputStream(client)) {
       Sender sender = sender(client);
       LineReader lines = new LineReader(in, MAX_LINE);
-      while (running) {
+      while (listener.open()) {
         String line;
         try {
           line = lines.next();
@@ -241,12 +216,6 @@ public final class UnixSocketHeartbeatServer implements AutoCloseable {
 
   @Override
   public void close() {
-    running = false;
-    try {
-      server.close();
-      Files.deleteIfExists(path);
-    } catch (IOException e) {
-      LOG.fine(() -> "closing " + path + ": " + e);
-    }
+    listener.close();
   }
 }

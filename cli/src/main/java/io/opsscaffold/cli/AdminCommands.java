@@ -83,7 +83,11 @@ final class AdminCommands {
       }
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "List API tokens.")
+    @Command(
+        name = "list",
+        mixinStandardHelpOptions = true,
+        description = "List API tokens (never their secrets): role, areas, expiry, last use.",
+        footer = {"", "Example:", "  opsctl token list"})
     static final class ListTokens implements Callable<Integer> {
       @ParentCommand Token token;
 
@@ -112,7 +116,11 @@ final class AdminCommands {
       }
     }
 
-    @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revoke an API token.")
+    @Command(
+        name = "revoke",
+        mixinStandardHelpOptions = true,
+        description = "Revoke an API token; calls with it are refused from then on.",
+        footer = {"", "Example (the ID from opsctl token list):", "  opsctl token revoke 3f9c2a1b"})
     static final class Revoke implements Callable<Integer> {
       @ParentCommand Token token;
 
@@ -190,7 +198,8 @@ final class AdminCommands {
     @Command(
         name = "list",
         mixinStandardHelpOptions = true,
-        description = "List enrollment tokens.")
+        description = "List enrollment tokens: labels, uses, expiry.",
+        footer = {"", "Example:", "  opsctl enrollment-token list"})
     static final class ListTokens implements Callable<Integer> {
       @ParentCommand Enrollment enrollment;
 
@@ -222,7 +231,12 @@ final class AdminCommands {
     @Command(
         name = "revoke",
         mixinStandardHelpOptions = true,
-        description = "Revoke an enrollment token.")
+        description = "Revoke an enrollment token; daemons can no longer enroll with it.",
+        footer = {
+          "",
+          "Example (the ID from opsctl enrollment-token list):",
+          "  opsctl enrollment-token revoke 8d01e7c2"
+        })
     static final class Revoke implements Callable<Integer> {
       @ParentCommand Enrollment enrollment;
 
@@ -253,7 +267,8 @@ final class AdminCommands {
     @Command(
         name = "revoke",
         mixinStandardHelpOptions = true,
-        description = "Refuse the node's certificate from now on and remove it from the fleet.")
+        description = "Refuse the node's certificate from now on and remove it from the fleet.",
+        footer = {"", "Example:", "  opsctl node revoke web-07"})
     static final class Revoke implements Callable<Integer> {
       @ParentCommand NodeAdmin node;
 
@@ -278,7 +293,8 @@ final class AdminCommands {
     @Command(
         name = "delete",
         mixinStandardHelpOptions = true,
-        description = "Forget a node that is not coming back (its id may enroll again).")
+        description = "Forget a node that is not coming back (its id may enroll again).",
+        footer = {"", "Example:", "  opsctl node delete web-07"})
     static final class Delete implements Callable<Integer> {
       @ParentCommand NodeAdmin node;
 

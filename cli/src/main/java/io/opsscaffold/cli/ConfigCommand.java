@@ -19,7 +19,11 @@ import picocli.CommandLine.ParentCommand;
 final class ConfigCommand {
   @ParentCommand Opsctl root;
 
-  @Command(name = "get-contexts", mixinStandardHelpOptions = true, description = "List contexts.")
+  @Command(
+      name = "get-contexts",
+      mixinStandardHelpOptions = true,
+      description = "List contexts (the current one starred).",
+      footer = {"", "Example:", "  opsctl config get-contexts"})
   static final class GetContexts implements Callable<Integer> {
     @ParentCommand ConfigCommand config;
 
@@ -43,7 +47,11 @@ final class ConfigCommand {
     }
   }
 
-  @Command(name = "use-context", mixinStandardHelpOptions = true, description = "Switch context.")
+  @Command(
+      name = "use-context",
+      mixinStandardHelpOptions = true,
+      description = "Switch context.",
+      footer = {"", "Example:", "  opsctl config use-context prod"})
   static final class UseContext implements Callable<Integer> {
     @ParentCommand ConfigCommand config;
 

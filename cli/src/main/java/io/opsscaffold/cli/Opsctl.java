@@ -87,10 +87,23 @@ public final class Opsctl {
     System.exit(run(args, System.getenv(), new PrintWriter(System.out, true), System.err));
   }
 
+  /** The command tree of {@code root}, with an example on picocli's own completion command. */
+  static CommandLine commandLine(Opsctl root) {
+    CommandLine cli = new CommandLine(root);
+    cli.getSubcommands()
+        .get("generate-completion")
+        .getCommandSpec()
+        .usageMessage()
+        .footer(
+            "",
+            "Example (bash or zsh):",
+            "  opsctl generate-completion > ~/.opsctl-completion && source ~/.opsctl-completion");
+    return cli;
+  }
+
   /** Runs one command line; returns its exit code. */
   static int run(String[] args, Map<String, String> env, PrintWriter out, java.io.PrintStream err) {
-    Opsctl root = new Opsctl(env, out);
-    CommandLine cli = new CommandLine(root);
+    CommandLine cli = commandLine(new Opsctl(env, out));
     cli.setOut(out);
     cli.setErr(new PrintWriter(err, true));
     cli.setExecutionExceptionHandler(

@@ -37,13 +37,7 @@ class OpsctlIT {
   void start() throws Exception {
     stack = new Stack(List.of("a1", "a2"), Stack.env(Map.of()));
     stack.startManager().startDaemon();
-    for (String id : List.of("a1", "a2")) {
-      Await.until(
-          Duration.ofSeconds(30),
-          id + " ON",
-          () -> stack.agent(id),
-          a -> a.getAvailabilityName().equals("ON"));
-    }
+    bothOn();
     config = stack.dir.resolve("opsctl").resolve("config");
     Path token = stack.dir.resolve("manager-data").resolve("admin.token");
     OpsctlRunner.Run login =
@@ -205,13 +199,7 @@ class OpsctlIT {
         2, piped.out().lines().filter(l -> l.startsWith("ok node-it/")).count(), piped.out());
     assertTrue(piped.out().contains("restart: 2 ok, 0 failed of 2"), piped.out());
     // Under a pseudo-terminal (util-linux script): one progress line rewritten in place.
-    for (String id : List.of("a1", "a2")) {
-      Await.until(
-          Duration.ofSeconds(30),
-          id + " ON again",
-          () -> stack.agent(id),
-          a -> a.getAvailabilityName().equals("ON"));
-    }
+    bothOn();
     OpsctlRunner.Run onTerminal =
         new OpsctlRunner(config)
             .onTerminal("", "restart", "-s", "node=node-it", "--concurrency", "1");
@@ -324,6 +312,17 @@ class OpsctlIT {
     assertTrue(again.out().contains("node-it/a1 UNCHANGED sha256:"), again.out());
   }
 
+  /** Waits until a1 and a2 are both ON (after a test restarted or pushed to them). */
+  private void bothOn() {
+    for (String id : List.of("a1", "a2")) {
+      Await.until(
+          Duration.ofSeconds(30),
+          id + " ON",
+          () -> stack.agent(id),
+          a -> a.getAvailabilityName().equals("ON"));
+    }
+  }
+
   /** tmux, on a server of the test's own, as a real terminal whose screen can be read. */
   private static String tmux(String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("tmux", "-L", "opsctl-it"));
@@ -390,13 +389,7 @@ class OpsctlIT {
     } finally {
       tmux("kill-server");
     }
-    for (String id : List.of("a1", "a2")) {
-      Await.until(
-          Duration.ofSeconds(30),
-          id + " ON",
-          () -> stack.agent(id),
-          a -> a.getAvailabilityName().equals("ON"));
-    }
+    bothOn();
   }
 
   @Test
@@ -429,13 +422,7 @@ class OpsctlIT {
         opsctl(Map.of(), "config", "push", "-s", "node=node-it", notes.toString());
     assertTrue(again.out().contains("no changes against its files"), again.out());
     assertTrue(again.out().contains("config push: 2 UNCHANGED of 2"), again.out());
-    for (String id : List.of("a1", "a2")) {
-      Await.until(
-          Duration.ofSeconds(30),
-          id + " ON after its push",
-          () -> stack.agent(id),
-          a -> a.getAvailabilityName().equals("ON"));
-    }
+    bothOn();
   }
 
   private static String lastLine(String text) {

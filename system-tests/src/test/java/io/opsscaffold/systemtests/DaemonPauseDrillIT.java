@@ -96,5 +96,6 @@ class DaemonPauseDrillIT {
     assertFalse(
         Files.readString(stack.daemon.log()).contains("restarting it"),
         "the daemon judged a healthy agent dead after its pause");
+    stack.assertManagerMatchesDaemon();
   }
 }

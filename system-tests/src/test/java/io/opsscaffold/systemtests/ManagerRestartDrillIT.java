@@ -107,6 +107,7 @@ class ManagerRestartDrillIT {
       assertEquals(
           (int) e.getValue(), stack.agent(e.getKey()).getPid(), e.getKey() + " kept its process");
     }
+    stack.assertManagerMatchesDaemon();
   }
 
   private Agent running(String id) {

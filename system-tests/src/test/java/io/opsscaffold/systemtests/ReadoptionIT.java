@@ -133,5 +133,6 @@ class ReadoptionIT {
     watcher.shutdownNow();
     watcher.awaitTermination(5, TimeUnit.SECONDS);
     assertEquals(1, mostSeen.get(), "no agent ever ran twice");
+    stack.assertManagerMatchesDaemon();
   }
 }

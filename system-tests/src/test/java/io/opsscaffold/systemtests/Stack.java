@@ -392,6 +392,53 @@ final class Stack implements AutoCloseable {
     return parse(res.body(), ListAgentsResponse.newBuilder());
   }
 
+  /**
+   * The drills' last invariant: the manager's rows for this node are what its daemon itself says
+   * (each agent's lifecycle, pid and restart count), once the deltas in flight have landed.
+   */
+  void assertManagerMatchesDaemon() {
+    java.util.function.Supplier<java.util.List<String>> daemonView =
+        () ->
+            Stack.<io.opsscaffold.api.daemon.v1.ListLocalAgentsResponse>parse(
+                    getDaemon("/api/v1/local/agents").body(),
+                    io.opsscaffold.api.daemon.v1.ListLocalAgentsResponse.newBuilder())
+                .getAgentsList()
+                .stream()
+                .map(a -> a.getState())
+                .map(
+                    a ->
+                        a.getAgentId()
+                            + " "
+                            + a.getLifecycle()
+                            + " pid "
+                            + a.getPid()
+                            + " restarts "
+                            + a.getRestartCount())
+                .sorted()
+                .toList();
+    java.util.function.Supplier<java.util.List<String>> managerView =
+        () ->
+            agents().getAgentsList().stream()
+                .map(
+                    a ->
+                        a.getAgentId()
+                            + " "
+                            + a.getLifecycle()
+                            + " pid "
+                            + a.getPid()
+                            + " restarts "
+                            + a.getRestartCount())
+                .sorted()
+                .toList();
+    java.util.List<String> daemonSaid = daemonView.get();
+    Await.until(
+        Duration.ofSeconds(15),
+        "the manager's rows to equal the daemon's own view " + daemonSaid,
+        () -> java.util.List.of(daemonView.get(), managerView.get()),
+        views -> views.get(0).equals(views.get(1)));
+    System.out.println("drill end state: manager rows equal the daemon's view " + daemonSaid);
+  }
+
   static <T extends Message> T parse(String json, Message.Builder builder) {
     try {
       JsonFormat.parser().merge(json, builder);

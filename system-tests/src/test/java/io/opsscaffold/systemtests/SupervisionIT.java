@@ -101,7 +101,8 @@ class SupervisionIT {
         restarts <= seconds / 0.32 + 1,
         restarts + " restarts in " + seconds + " s is faster than the cap");
     System.out.printf(
-        "crasher: %d restarts in %.1f s at the capped interval (cap 400 ms)%n", restarts, seconds);
+        "drill crasher: %d restarts in %.1f s at the capped interval (cap 400 ms)%n",
+        restarts, seconds);
 
     // The manager turned it into one open alert, counted rather than duplicated.
     io.opsscaffold.api.fleet.v1.ListAlertsResponse alerts =
@@ -159,7 +160,10 @@ class SupervisionIT {
         () -> groupMembers(group),
         List::isEmpty);
     System.out.printf(
-        "stop of an agent ignoring SIGTERM with 2 children: %d ms, group empty%n", tookMs);
+        "drill stubborn-stop: an agent ignoring SIGTERM with 2 children stopped in %d ms"
+            + " (stop timeout 1000 ms), group empty%n",
+        tookMs);
+    stack.assertManagerMatchesDaemon();
   }
 
   @Test

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.util.Timestamps;
 import io.opsscaffold.api.fleet.v1.Agent;
 import io.opsscaffold.api.fleet.v1.Connectivity;
-import io.opsscaffold.api.fleet.v1.ListAlertsResponse;
 import io.opsscaffold.api.fleet.v1.Node;
 import io.opsscaffold.api.status.v1.Lifecycle;
 import io.opsscaffold.testing.Await;
@@ -40,21 +39,6 @@ class ManagerRestartDrillIT {
     stack.close();
   }
 
-  private ListAlertsResponse alerts() {
-    return Stack.parse(stack.get("/api/v1/alerts").body(), ListAlertsResponse.newBuilder());
-  }
-
-  private Node node() {
-    return Stack.parse(stack.get("/api/v1/nodes/" + Stack.NODE).body(), Node.newBuilder());
-  }
-
-  private boolean allOn() {
-    return stack.agents().getAgentsList().stream()
-            .filter(a -> a.getAvailabilityName().equals("ON"))
-            .count()
-        == AGENTS.size();
-  }
-
   @Test
   void aKilledManagerComesBackToTheSameFleetWithoutFalseAlerts() throws Exception {
     Map<String, Integer> pids =
@@ -65,9 +49,10 @@ class ManagerRestartDrillIT {
             running("m2").getPid(),
             "m3",
             running("m3").getPid());
-    Await.until(Duration.ofSeconds(30), "every agent ON", this::allOn, on -> on);
-    int alertsBefore = alerts().getTotal();
-    long connectedBefore = Timestamps.toMillis(node().getConnectedSince());
+    Await.until(
+        Duration.ofSeconds(30), "every agent ON", () -> stack.allOn(AGENTS.size()), on -> on);
+    int alertsBefore = stack.alerts().getTotal();
+    long connectedBefore = Timestamps.toMillis(stack.node().getConnectedSince());
 
     ProcessHandle manager = ProcessHandle.of(stack.manager.pid()).orElseThrow();
     long killedAt = System.nanoTime();
@@ -77,7 +62,7 @@ class ManagerRestartDrillIT {
     long readyAt = System.nanoTime();
     // What the crashed manager stored is not shown as current: until the daemon is back, the node
     // reads UNCONFIRMED, not ONLINE on the old stream.
-    Node first = node();
+    Node first = stack.node();
     assertTrue(
         first.getConnectivity() == Connectivity.CONNECTIVITY_UNCONFIRMED
             || Timestamps.toMillis(first.getConnectedSince()) > connectedBefore,
@@ -86,15 +71,16 @@ class ManagerRestartDrillIT {
     Await.until(
         Duration.ofSeconds(30),
         "the node ONLINE again on a new stream",
-        this::node,
+        stack::node,
         n ->
             n.getConnectivity() == Connectivity.CONNECTIVITY_ONLINE
                 && Timestamps.toMillis(n.getConnectedSince()) > connectedBefore);
     long reconnectedAt = System.nanoTime();
-    Await.until(Duration.ofSeconds(30), "every agent ON again", this::allOn, on -> on);
+    Await.until(
+        Duration.ofSeconds(30), "every agent ON again", () -> stack.allOn(AGENTS.size()), on -> on);
     long convergedAt = System.nanoTime();
 
-    int opened = alerts().getTotal() - alertsBefore;
+    int opened = stack.alerts().getTotal() - alertsBefore;
     System.out.printf(
         "drill manager-restart: ready %d ms after the kill; node reconnected %d ms and every agent"
             + " ON %d ms after the manager was ready; alerts opened %d%n",
@@ -102,7 +88,7 @@ class ManagerRestartDrillIT {
         (reconnectedAt - readyAt) / 1_000_000,
         (convergedAt - readyAt) / 1_000_000,
         opened);
-    assertEquals(0, opened, "alerts opened for agents that ran throughout: " + alerts());
+    assertEquals(0, opened, "alerts opened for agents that ran throughout: " + stack.alerts());
     for (var e : pids.entrySet()) {
       assertEquals(
           (int) e.getValue(), stack.agent(e.getKey()).getPid(), e.getKey() + " kept its process");

@@ -253,17 +253,8 @@ class OpsctlIT {
             r -> r.exit() == 0 && r.out().lines().filter(l -> l.contains(" MiB ")).count() == 2);
     assertTrue(topAgents.out().startsWith("NODE     AGENT  CPU"), topAgents.out());
 
-    List<String> command =
-        List.of(
-            AppProcess.javaBinary(),
-            "-jar",
-            Stack.root().resolve("cli/target/opsctl.jar").toString(),
-            "get",
-            "agents",
-            "--node",
-            "node-it",
-            "--watch");
-    ProcessBuilder pb = new ProcessBuilder(command);
+    ProcessBuilder pb =
+        new ProcessBuilder(OpsctlRunner.command("get", "agents", "--node", "node-it", "--watch"));
     pb.environment().put("OPSCTL_CONFIG", config.toString());
     Process watch = pb.start();
     try {
@@ -336,19 +327,11 @@ class OpsctlIT {
   @Test
   void aWatchOnATerminalRedrawsItsTableInPlace() throws Exception {
     String watch =
-        String.join(
-            " ",
-            "env",
-            "OPSCTL_CONFIG=" + config,
-            AppProcess.javaBinary(),
-            "-XX:TieredStopAtLevel=1",
-            "-jar",
-            Stack.root().resolve("cli/target/opsctl.jar").toString(),
-            "get",
-            "agents",
-            "--node",
-            "node-it",
-            "--watch");
+        "env OPSCTL_CONFIG="
+            + config
+            + " "
+            + String.join(
+                " ", OpsctlRunner.command("get", "agents", "--node", "node-it", "--watch"));
     tmux("new-session", "-d", "-s", "watch", "-x", "150", "-y", "30", watch);
     try {
       java.util.function.Supplier<String> screen =

@@ -23,7 +23,8 @@ final class OpsctlRunner {
     this.config = config;
   }
 
-  private static List<String> command(String... args) {
+  /** The command line that runs the packaged opsctl with {@code args}. */
+  static List<String> command(String... args) {
     List<String> command =
         new ArrayList<>(
             List.of(

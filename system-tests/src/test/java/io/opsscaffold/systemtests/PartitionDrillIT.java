@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.opsscaffold.api.fleet.v1.Agent;
 import io.opsscaffold.api.fleet.v1.Alert;
 import io.opsscaffold.api.fleet.v1.Connectivity;
-import io.opsscaffold.api.fleet.v1.ListAlertsResponse;
-import io.opsscaffold.api.fleet.v1.Node;
 import io.opsscaffold.testing.Await;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,36 +50,22 @@ class PartitionDrillIT {
     stack.close();
   }
 
-  private Node node() {
-    return Stack.parse(stack.get("/api/v1/nodes/" + Stack.NODE).body(), Node.newBuilder());
-  }
-
-  private ListAlertsResponse alerts() {
-    return Stack.parse(stack.get("/api/v1/alerts").body(), ListAlertsResponse.newBuilder());
-  }
-
-  private boolean allOn() {
-    return stack.agents().getAgentsList().stream()
-            .filter(a -> a.getAvailabilityName().equals("ON"))
-            .count()
-        == AGENTS.size();
-  }
-
   @Test
   void aPartitionedNodeIsOfflineMeanwhileAndConvergesAfterWithItsAgentsUntouched()
       throws Exception {
-    Await.until(Duration.ofSeconds(30), "every agent ON", this::allOn, on -> on);
+    Await.until(
+        Duration.ofSeconds(30), "every agent ON", () -> stack.allOn(AGENTS.size()), on -> on);
     Map<String, Agent> before =
         stack.agents().getAgentsList().stream()
             .collect(Collectors.toMap(Agent::getAgentId, a -> a));
-    int alertsBefore = alerts().getTotal();
+    int alertsBefore = stack.alerts().getTotal();
 
     long cutAt = System.nanoTime();
     proxy.partition();
     Await.until(
         Duration.ofSeconds(30),
         "the manager to see the node OFFLINE",
-        this::node,
+        stack::node,
         n -> n.getConnectivity() == Connectivity.CONNECTIVITY_OFFLINE);
     long offlineMs = (System.nanoTime() - cutAt) / 1_000_000;
     for (Agent a : stack.agents().getAgentsList()) {
@@ -104,15 +88,16 @@ class PartitionDrillIT {
     Await.until(
         Duration.ofSeconds(30),
         "the node ONLINE again",
-        this::node,
+        stack::node,
         n -> n.getConnectivity() == Connectivity.CONNECTIVITY_ONLINE);
     long onlineMs = (System.nanoTime() - healedAt) / 1_000_000;
-    Await.until(Duration.ofSeconds(30), "every agent ON again", this::allOn, on -> on);
+    Await.until(
+        Duration.ofSeconds(30), "every agent ON again", () -> stack.allOn(AGENTS.size()), on -> on);
     long convergedMs = (System.nanoTime() - healedAt) / 1_000_000;
 
     List<Alert> opened =
-        alerts().getAlertsList().stream()
-            .limit(Math.max(0, alerts().getTotal() - alertsBefore))
+        stack.alerts().getAlertsList().stream()
+            .limit(Math.max(0, stack.alerts().getTotal() - alertsBefore))
             .toList();
     System.out.printf(
         "drill partition: node OFFLINE %d ms after the cut; ONLINE %d ms and every agent ON %d ms"
@@ -129,7 +114,7 @@ class PartitionDrillIT {
                   Duration.ofSeconds(15),
                   "alert " + a.getAlertId() + " resolved",
                   () ->
-                      alerts().getAlertsList().stream()
+                      stack.alerts().getAlertsList().stream()
                           .filter(x -> x.getAlertId().equals(a.getAlertId()))
                           .findFirst()
                           .orElseThrow(),

@@ -405,29 +405,13 @@ final class Stack implements AutoCloseable {
                 .getAgentsList()
                 .stream()
                 .map(a -> a.getState())
-                .map(
-                    a ->
-                        a.getAgentId()
-                            + " "
-                            + a.getLifecycle()
-                            + " pid "
-                            + a.getPid()
-                            + " restarts "
-                            + a.getRestartCount())
+                .map(a -> row(a.getAgentId(), a.getLifecycle(), a.getPid(), a.getRestartCount()))
                 .sorted()
                 .toList();
     java.util.function.Supplier<java.util.List<String>> managerView =
         () ->
             agents().getAgentsList().stream()
-                .map(
-                    a ->
-                        a.getAgentId()
-                            + " "
-                            + a.getLifecycle()
-                            + " pid "
-                            + a.getPid()
-                            + " restarts "
-                            + a.getRestartCount())
+                .map(a -> row(a.getAgentId(), a.getLifecycle(), a.getPid(), a.getRestartCount()))
                 .sorted()
                 .toList();
     java.util.List<String> daemonSaid = daemonView.get();
@@ -437,6 +421,31 @@ final class Stack implements AutoCloseable {
         () -> java.util.List.of(daemonView.get(), managerView.get()),
         views -> views.get(0).equals(views.get(1)));
     System.out.println("drill end state: manager rows equal the daemon's view " + daemonSaid);
+  }
+
+  private static String row(
+      String agent, io.opsscaffold.api.status.v1.Lifecycle lifecycle, int pid, int restarts) {
+    return agent + " " + lifecycle + " pid " + pid + " restarts " + restarts;
+  }
+
+  /** This stack's node as the manager shows it. */
+  io.opsscaffold.api.fleet.v1.Node node() {
+    return parse(
+        get("/api/v1/nodes/" + NODE).body(), io.opsscaffold.api.fleet.v1.Node.newBuilder());
+  }
+
+  /** The manager's alerts (the first page, newest first). */
+  io.opsscaffold.api.fleet.v1.ListAlertsResponse alerts() {
+    return parse(
+        get("/api/v1/alerts").body(), io.opsscaffold.api.fleet.v1.ListAlertsResponse.newBuilder());
+  }
+
+  /** Whether all {@code n} agents of the node read ON. */
+  boolean allOn(int n) {
+    return agents().getAgentsList().stream()
+            .filter(a -> a.getAvailabilityName().equals("ON"))
+            .count()
+        == n;
   }
 
   static <T extends Message> T parse(String json, Message.Builder builder) {

@@ -29,12 +29,12 @@ import org.junit.jupiter.api.TestInstance;
 class PartitionDrillIT {
   private static final List<String> AGENTS = List.of("n1", "n2");
   private Stack stack;
-  private FreezingProxy proxy;
+  private io.opsscaffold.testing.TcpProxy proxy;
 
   @BeforeAll
   void start() throws Exception {
     stack = new Stack(AGENTS, Stack.env(Map.of()));
-    proxy = new FreezingProxy(stack.managerPort);
+    proxy = new io.opsscaffold.testing.TcpProxy("127.0.0.1", stack.managerPort);
     Path daemonYaml = stack.dir.resolve("daemon.yaml");
     Files.writeString(
         daemonYaml,
@@ -45,7 +45,7 @@ class PartitionDrillIT {
   }
 
   @AfterAll
-  void stop() {
+  void stop() throws java.io.IOException {
     proxy.close();
     stack.close();
   }
@@ -61,7 +61,7 @@ class PartitionDrillIT {
     int alertsBefore = stack.alerts().getTotal();
 
     long cutAt = System.nanoTime();
-    proxy.partition();
+    proxy.freeze();
     Await.until(
         Duration.ofSeconds(30),
         "the manager to see the node OFFLINE",
@@ -84,7 +84,7 @@ class PartitionDrillIT {
     }
 
     long healedAt = System.nanoTime();
-    proxy.heal();
+    proxy.thaw();
     Await.until(
         Duration.ofSeconds(30),
         "the node ONLINE again",

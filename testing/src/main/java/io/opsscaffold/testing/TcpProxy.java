@@ -1,4 +1,4 @@
-package io.opsscaffold.manager.persistence;
+package io.opsscaffold.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,7 +13,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A TCP proxy on loopback that a test controls, to take a server away without stopping it (the
  * shared PostgreSQL of this machine must stay up): {@link #cut} closes every connection and refuses
- * new ones; {@link #restore} accepts again on the same port.
+ * new ones, {@link #restore} accepts again on the same port; {@link #freeze} makes the path drop
+ * everything as a network partition does (connections stay open, bytes wait, new connections are
+ * accepted and go nowhere) until {@link #thaw} lets the waiting bytes through.
  */
 public final class TcpProxy implements AutoCloseable {
   private final String upstreamHost;
@@ -21,6 +23,8 @@ public final class TcpProxy implements AutoCloseable {
   private final int port;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile ServerSocket server;
+  private final Object gate = new Object();
+  private volatile boolean frozen;
 
   public TcpProxy(String upstreamHost, int upstreamPort) throws IOException {
     this.upstreamHost = upstreamHost;
@@ -58,16 +62,40 @@ public final class TcpProxy implements AutoCloseable {
     Thread.ofVirtual()
         .start(
             () -> {
+              byte[] buffer = new byte[16 * 1024];
               try (InputStream in = from.getInputStream();
                   OutputStream out = to.getOutputStream()) {
-                in.transferTo(out);
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                  synchronized (gate) {
+                    while (frozen) {
+                      gate.wait(1_000);
+                    }
+                  }
+                  out.write(buffer, 0, n);
+                  out.flush();
+                }
               } catch (IOException e) {
                 // either side went away
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
               } finally {
                 close(from);
                 close(to);
               }
             });
+  }
+
+  /** The path drops everything from now on, in both directions, without closing anything. */
+  public void freeze() {
+    frozen = true;
+  }
+
+  /** The path carries bytes again, the ones that waited first. */
+  public void thaw() {
+    synchronized (gate) {
+      frozen = false;
+      gate.notifyAll();
+    }
   }
 
   private void close(Socket s) {
@@ -95,6 +123,7 @@ public final class TcpProxy implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    thaw();
     cut();
   }
 }

@@ -168,7 +168,9 @@ final class GetCommand {
 
     @Option(
         names = {"-w", "--watch"},
-        description = "Then print each change as it is committed, a line each, until Ctrl-C.")
+        description =
+            "Then follow each change as committed until Ctrl-C: a table redrawn in place on a"
+                + " terminal, a line per change when piped.")
     boolean watch;
 
     @Override
@@ -262,7 +264,9 @@ final class GetCommand {
 
     @Option(
         names = {"-w", "--watch"},
-        description = "Print alerts as they open, repeat and resolve, until Ctrl-C.")
+        description =
+            "Follow alerts as they open, repeat and resolve until Ctrl-C: the open ones redrawn in"
+                + " place on a terminal, a line per event when piped.")
     boolean watch;
 
     @Override

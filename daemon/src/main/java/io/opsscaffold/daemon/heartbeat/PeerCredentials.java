@@ -3,7 +3,6 @@ package io.opsscaffold.daemon.heartbeat;
 import java.io.IOException;
 import java.lang.reflect.Method;
 import java.nio.channels.SocketChannel;
-import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
@@ -120,20 +119,5 @@ public interface PeerCredentials {
       }
       throw new IOException("no id for '" + name + "' in " + table);
     }
-  }
-
-  /** For tests: the peer as given. */
-  static PeerCredentials fixed(Optional<Peer> peer) {
-    return new PeerCredentials() {
-      @Override
-      public Peer of(SocketChannel channel) throws IOException {
-        return peer.orElseThrow(() -> new IOException("no peer"));
-      }
-
-      @Override
-      public boolean givesPid() {
-        return peer.map(Peer::pidKnown).orElse(false);
-      }
-    };
   }
 }

@@ -54,12 +54,6 @@ public final class ApiGuard implements ServerInterceptor {
     this.maxStreams = maxStreams;
   }
 
-  /** The watches and follows {@code tokenId} holds open now. */
-  public int openStreams(String tokenId) {
-    var n = open.get(tokenId);
-    return n == null ? 0 : n.get();
-  }
-
   /** The authenticated principal of the call on this thread, if any. */
   public static Optional<Principal> current() {
     return Optional.ofNullable(KEY.get());

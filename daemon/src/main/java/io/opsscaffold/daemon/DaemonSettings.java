@@ -86,14 +86,15 @@ public record DaemonSettings(
       t.problem("", "give one of ca-file, ca-fingerprint and insecure, not several");
     }
     if (insecure) {
-      String address = s.string("manager.address", "127.0.0.1:8080");
-      String host = java.net.URI.create("tcp://" + address).getHost();
-      if (host == null || !loopback(host)) {
-        t.problem(
-            "insecure",
-            "plaintext is only allowed to a manager on a loopback address (manager.address is "
-                + address
-                + ")");
+      for (String address : managerAddress(s).split(",")) {
+        String host = java.net.URI.create("tcp://" + address).getHost();
+        if (host == null || !loopback(host)) {
+          t.problem(
+              "insecure",
+              "plaintext is only allowed to a manager on a loopback address (manager.address has "
+                  + address
+                  + ")");
+        }
       }
       return new io.opsscaffold.daemon.link.ManagerTrust.Insecure();
     }
@@ -154,7 +155,7 @@ public record DaemonSettings(
     Optional<io.opsscaffold.security.JoinToken> enrollmentToken = enrollmentToken(s);
     LinkPolicy link =
         new LinkPolicy(
-            s.string("manager.address", "127.0.0.1:8080"),
+            managerAddress(s),
             s.duration(
                 "manager.reconnect-initial",
                 Duration.ofMillis(500),
@@ -559,5 +560,35 @@ public record DaemonSettings(
     } catch (UnknownHostException e) {
       return "127.0.0.1";
     }
+  }
+
+  /**
+   * {@code manager.address}: one {@code host:port}, several separated by commas, or a list; the
+   * result is comma-separated, each checked.
+   */
+  private static String managerAddress(Settings s) {
+    List<String> given = new java.util.ArrayList<>();
+    for (String item : s.strings("manager.address")) {
+      for (String a : item.split(",")) {
+        if (!a.isBlank()) {
+          given.add(a.strip());
+        }
+      }
+    }
+    if (given.isEmpty()) {
+      return "127.0.0.1:8080";
+    }
+    for (String a : given) {
+      java.net.URI u;
+      try {
+        u = new java.net.URI("tcp://" + a);
+      } catch (java.net.URISyntaxException e) {
+        u = null;
+      }
+      if (u == null || u.getHost() == null || u.getPort() <= 0) {
+        s.problem("manager.address", a + " is not host:port");
+      }
+    }
+    return String.join(",", given);
   }
 }

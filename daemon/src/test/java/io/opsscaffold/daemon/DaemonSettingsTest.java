@@ -146,8 +146,14 @@ class DaemonSettingsTest {
     assertTrue(
         m.contains(
             "manager.tls.insecure: plaintext is only allowed to a manager on a loopback address"
-                + " (manager.address is 10.1.2.3:8080)"),
+                + " (manager.address has 10.1.2.3:8080)"),
         m);
+    // Several managers: each plaintext address must be on loopback too.
+    String several =
+        problems(
+            "node: {id: n1}\nmanager: {address: [127.0.0.1:8080, 10.1.2.3:8080], tls: {insecure:"
+                + " true}}\n");
+    assertTrue(several.contains("(manager.address has 10.1.2.3:8080)"), several);
     assertTrue(
         problems("node: {id: n1}\nmanager: {tls: {ca-fingerprint: nope}}\n")
             .contains("manager.tls.ca-fingerprint: a CA fingerprint is sha256: and 64 hex digits"));
@@ -155,6 +161,22 @@ class DaemonSettingsTest {
         problems("node: {id: n1}\nmanager: {tls: {ca-file: /etc/hostname, insecure: true}}\n")
             .contains(
                 "manager.tls: give one of ca-file, ca-fingerprint and insecure, not several"));
+  }
+
+  @Test
+  void severalManagersAreAListOrCommaSeparatedAndEachMustBeHostAndPort() {
+    DaemonSettings list =
+        DaemonSettings.read(
+            Settings.ofYaml(
+                "node: {id: n1}\nmanager: {address: [m1.example:8443, m2.example:8443], tls: {ca-file: ca.crt}}\n"));
+    assertEquals(List.of("m1.example:8443", "m2.example:8443"), list.link().addresses());
+    DaemonSettings commas =
+        DaemonSettings.read(
+            Settings.ofYaml(
+                "node: {id: n1}\nmanager: {address: 'm1.example:8443, m2.example:8443', tls: {ca-file: ca.crt}}\n"));
+    assertEquals(list.link().addresses(), commas.link().addresses());
+    String m = problems("node: {id: n1}\nmanager: {address: [m1.example:8443, m2.example]}\n");
+    assertTrue(m.contains("manager.address: m2.example is not host:port"), m);
   }
 
   @Test

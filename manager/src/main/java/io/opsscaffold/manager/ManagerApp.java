@@ -55,6 +55,20 @@ public final class ManagerApp implements AutoCloseable {
   private final io.opsscaffold.manager.alerts.AlertEngine alerts;
   private final io.opsscaffold.manager.fleet.AgentWatch agentWatch;
   private final Optional<ManagerTls> tls;
+  private final Optional<Cluster> cluster;
+
+  /** The manager's part in its area's cluster on etcd: all close in this order. */
+  private record Cluster(
+      io.opsscaffold.manager.cluster.ControllerRegistration registration,
+      io.opsscaffold.manager.cluster.AreaLeadership leadership,
+      io.opsscaffold.manager.cluster.EtcdStreams streams,
+      io.opsscaffold.manager.cluster.Etcd etcd) {}
+
+  /** Before the server starts: etcd and the area's stream claims, listed. */
+  private record Joining(
+      io.opsscaffold.manager.cluster.Etcd etcd,
+      String managerId,
+      io.opsscaffold.manager.cluster.EtcdStreams streams) {}
 
   private ManagerApp(
       WebServer server,
@@ -66,8 +80,10 @@ public final class ManagerApp implements AutoCloseable {
       List<String> routes,
       io.opsscaffold.manager.alerts.AlertEngine alerts,
       io.opsscaffold.manager.fleet.AgentWatch agentWatch,
-      Optional<ManagerTls> tls) {
+      Optional<ManagerTls> tls,
+      Optional<Cluster> cluster) {
     this.tls = tls;
+    this.cluster = cluster;
     this.agentWatch = agentWatch;
     this.alerts = alerts;
     this.server = server;
@@ -145,6 +161,9 @@ public final class ManagerApp implements AutoCloseable {
             settings.alertScanInterval(),
             writer::current);
     writer.afterCommit(alerts::committed);
+    if (settings.cluster().enabled()) {
+      alerts.leading(false); // until elected
+    }
     ManagerMetrics.register(telemetry.meter(), registry, alerts, repository);
     io.opsscaffold.manager.fleet.AgentWatch agentWatch =
         new io.opsscaffold.manager.fleet.AgentWatch(repository, clock);
@@ -248,10 +267,29 @@ public final class ManagerApp implements AutoCloseable {
                     .service(io.opsscaffold.api.admin.v1.AdminProto.getDescriptor(), admin)
                     .service(HealthProto.getDescriptor(), health.getHealthService()));
     tls.ifPresent(t -> serverBuilder.tls(t.serverTls()));
-    connectivity.start(repository); // before the server listens: see ConnectivityTracker.start
+    Optional<Joining> joining =
+        settings.cluster().enabled()
+            ? Optional.of(claims(settings, registry, connectivity, repository, time))
+            : Optional.empty();
+    if (joining.isEmpty()) {
+      connectivity.start(repository); // before the server listens: see ConnectivityTracker.start
+    }
     WebServer server = serverBuilder.build().start();
     connectivity.listening(); // the restart's grace periods run from here
     alerts.start();
+    Optional<Cluster> cluster =
+        joining.map(
+            j ->
+                join(
+                    settings,
+                    j,
+                    server.port(),
+                    tls.isPresent(),
+                    registry,
+                    connectivity,
+                    repository,
+                    alerts,
+                    time));
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus(
         "opsscaffold.fleet.v1.FleetService", HealthCheckResponse.ServingStatus.SERVING);
@@ -281,7 +319,117 @@ public final class ManagerApp implements AutoCloseable {
         transcoder.describeRoutes(),
         alerts,
         agentWatch,
-        tls);
+        tls,
+        cluster);
+  }
+
+  /**
+   * Connects to etcd and lists the area's stream claims, before the server listens: the nodes
+   * another manager holds are not marked UNCONFIRMED, and OFFLINE is judged by the area's leader.
+   * When etcd cannot be listed now, no node is marked (a live manager may hold any of them); the
+   * leader judges them once etcd answers.
+   */
+  private static Joining claims(
+      ManagerSettings settings,
+      SessionRegistry registry,
+      ConnectivityTracker connectivity,
+      FleetRepository repository,
+      Time time) {
+    var c = settings.cluster();
+    String managerId =
+        !c.managerId().isBlank()
+            ? c.managerId()
+            : hostName()
+                + "-"
+                + (settings.port() != 0
+                    ? String.valueOf(settings.port())
+                    : java.util.UUID.randomUUID().toString().substring(0, 6));
+    var etcd = io.opsscaffold.manager.cluster.Etcd.connect(c);
+    var streams =
+        new io.opsscaffold.manager.cluster.EtcdStreams(etcd, c, managerId, registry::held, time);
+    boolean listed = streams.start();
+    if (!listed) {
+      LOG.warning(
+          "etcd "
+              + c.endpoints()
+              + " did not answer at start: no node is marked UNCONFIRMED; the area's leader"
+              + " judges them once etcd answers");
+    }
+    registry.announceTo(streams);
+    connectivity.judgedByLeader(streams::heldElsewhere);
+    connectivity.start(repository, listed ? streams::heldElsewhere : nodeId -> true);
+    return new Joining(etcd, managerId, streams);
+  }
+
+  /**
+   * Joins the area on etcd: campaigns for its lead (the alert engine and the OFFLINE judgment work
+   * only while leading) and registers as a Controller. Neither waits for etcd: a manager whose etcd
+   * is away serves its own streams and keeps trying.
+   */
+  private static Cluster join(
+      ManagerSettings settings,
+      Joining joining,
+      int port,
+      boolean tls,
+      SessionRegistry registry,
+      ConnectivityTracker connectivity,
+      FleetRepository repository,
+      io.opsscaffold.manager.alerts.AlertEngine alerts,
+      Time time) {
+    var c = settings.cluster();
+    String managerId = joining.managerId();
+    String apiUrl =
+        c.advertiseUrl()
+            .map(java.net.URI::toString)
+            .orElse((tls ? "https://" : "http://") + hostName() + ":" + port);
+    var judgment =
+        new io.opsscaffold.manager.cluster.OfflineJudgment(
+            joining.streams(), connectivity, repository);
+    var leadership =
+        new io.opsscaffold.manager.cluster.AreaLeadership(
+            joining.etcd(),
+            c,
+            managerId,
+            leading -> {
+              alerts.leading(leading);
+              judgment.leading(leading);
+            });
+    var registration =
+        new io.opsscaffold.manager.cluster.ControllerRegistration(
+            joining.etcd(),
+            c,
+            managerId,
+            apiUrl,
+            VERSION,
+            registry::size,
+            leadership::leader,
+            time);
+    leadership.start();
+    registration.start();
+    LOG.info(
+        () ->
+            "manager "
+                + managerId
+                + " of area "
+                + c.area()
+                + " on etcd "
+                + c.endpoints()
+                + ", registered as "
+                + io.opsscaffold.manager.cluster.ControllerRegistration.key(c, managerId));
+    return new Cluster(registration, leadership, joining.streams(), joining.etcd());
+  }
+
+  private static String hostName() {
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      return "localhost";
+    }
+  }
+
+  /** Whether this manager leads its area: always when alone, on etcd while elected. */
+  public boolean leader() {
+    return cluster.map(c -> c.leadership().leader()).orElse(true);
   }
 
   /**
@@ -309,6 +457,11 @@ public final class ManagerApp implements AutoCloseable {
   @Override
   public void close() {
     health.enterTerminalState();
+    cluster.ifPresent(
+        c -> {
+          c.registration().close();
+          c.leadership().close();
+        });
     server.stop();
     alerts.close();
     agentWatch.close();
@@ -316,5 +469,10 @@ public final class ManagerApp implements AutoCloseable {
     router.close();
     writer.close();
     database.close();
+    cluster.ifPresent(
+        c -> {
+          c.streams().close();
+          c.etcd().close();
+        });
   }
 }

@@ -20,6 +20,7 @@ import java.util.Optional;
  * @param alertWebhook where alert events are posted, if anywhere
  * @param tls how the port is protected: TLS with the manager's own CA by default
  * @param limits sizes a client controls, bounded
+ * @param cluster etcd and the area's other managers; none by default
  */
 public record ManagerSettings(
     String host,
@@ -32,7 +33,8 @@ public record ManagerSettings(
     Duration alertScanInterval,
     Optional<java.net.URI> alertWebhook,
     io.opsscaffold.manager.tls.TlsPolicy tls,
-    ManagerSettings.Limits limits) {
+    ManagerSettings.Limits limits,
+    io.opsscaffold.manager.cluster.ClusterSettings cluster) {
 
   /**
    * Bounds on what one request may ask for.
@@ -52,6 +54,51 @@ public record ManagerSettings(
     public Limits(long maxRequestBytes, int maxBatchTargets) {
       this(maxRequestBytes, maxBatchTargets, DEFAULT.maxStreamsPerToken());
     }
+  }
+
+  /** Alone (no etcd). */
+  public ManagerSettings(
+      String host,
+      int port,
+      DatabaseSettings database,
+      Duration pingInterval,
+      Duration offlineGrace,
+      Duration operationTimeout,
+      Optional<String> otlpEndpoint,
+      Duration alertScanInterval,
+      Optional<java.net.URI> alertWebhook,
+      io.opsscaffold.manager.tls.TlsPolicy tls,
+      Limits limits) {
+    this(
+        host,
+        port,
+        database,
+        pingInterval,
+        offlineGrace,
+        operationTimeout,
+        otlpEndpoint,
+        alertScanInterval,
+        alertWebhook,
+        tls,
+        limits,
+        io.opsscaffold.manager.cluster.ClusterSettings.none());
+  }
+
+  /** These settings, on etcd as {@code cluster} says. */
+  public ManagerSettings withCluster(io.opsscaffold.manager.cluster.ClusterSettings cluster) {
+    return new ManagerSettings(
+        host,
+        port,
+        database,
+        pingInterval,
+        offlineGrace,
+        operationTimeout,
+        otlpEndpoint,
+        alertScanInterval,
+        alertWebhook,
+        tls,
+        limits,
+        cluster);
   }
 
   /** With the default limits. */
@@ -157,9 +204,70 @@ public record ManagerSettings(
                     "limits.max-streams-per-token",
                     Limits.DEFAULT.maxStreamsPerToken(),
                     1,
-                    100_000)));
+                    100_000)),
+            cluster(s));
     s.finish();
     return settings;
+  }
+
+  /** {@code etcd.*} and {@code cluster.*}: see the README's table. */
+  private static io.opsscaffold.manager.cluster.ClusterSettings cluster(Settings s) {
+    var defaults = io.opsscaffold.manager.cluster.ClusterSettings.none();
+    java.util.List<java.net.URI> endpoints = new java.util.ArrayList<>();
+    for (String e : s.strings("etcd.endpoints")) {
+      try {
+        java.net.URI u = new java.net.URI(e.trim());
+        if (u.getHost() == null || u.getPort() < 0) {
+          s.problem("etcd.endpoints", e + " is not a URL with a host and a port");
+        } else {
+          endpoints.add(u);
+        }
+      } catch (java.net.URISyntaxException x) {
+        s.problem("etcd.endpoints", e + " is not a URL");
+      }
+    }
+    String advertise = s.string("cluster.advertise-url", "");
+    Optional<java.net.URI> advertiseUrl = Optional.empty();
+    if (!advertise.isBlank()) {
+      try {
+        advertiseUrl = Optional.of(new java.net.URI(advertise.replaceAll("/+$", "")));
+      } catch (java.net.URISyntaxException x) {
+        s.problem("cluster.advertise-url", advertise + " is not a URL");
+      }
+    }
+    String area = s.string("cluster.area", defaults.area());
+    if (!area.matches("[A-Za-z0-9._-]{1,64}")) {
+      s.problem("cluster.area", "must be 1-64 letters, digits, '.', '_' or '-'");
+    }
+    String id = s.string("cluster.manager-id", "");
+    if (!id.isEmpty() && !id.matches("[A-Za-z0-9._-]{1,128}")) {
+      s.problem("cluster.manager-id", "must be 1-128 letters, digits, '.', '_' or '-'");
+    }
+    return new io.opsscaffold.manager.cluster.ClusterSettings(
+        endpoints,
+        optionalPath(s.string("etcd.ca-file", "")),
+        optionalPath(s.string("etcd.cert-file", "")),
+        optionalPath(s.string("etcd.key-file", "")),
+        s.duration(
+            "etcd.dial-timeout",
+            defaults.dialTimeout(),
+            Duration.ofMillis(100),
+            Duration.ofMinutes(1)),
+        s.duration(
+            "etcd.lease-ttl", defaults.leaseTtl(), Duration.ofSeconds(2), Duration.ofMinutes(10)),
+        area,
+        id,
+        advertiseUrl,
+        s.duration(
+            "cluster.refresh-interval",
+            defaults.refreshInterval(),
+            Duration.ofSeconds(1),
+            Duration.ofMinutes(10)),
+        defaults.prefix());
+  }
+
+  private static Optional<Path> optionalPath(String p) {
+    return p.isBlank() ? Optional.empty() : Optional.of(Path.of(p));
   }
 
   /** {@code tls.*}: see the README's table. */

@@ -49,11 +49,23 @@ class ArchitectureTest {
         .should()
         .dependOnClassesThat()
         .resideInAnyPackage(
+            "..manager.cluster..",
             "..manager.operations..",
             "..manager.alerts..",
             "..manager.compat..",
             "..manager.gse..",
             "..manager.persistence..")
+        .check(CLASSES);
+  }
+
+  @Test
+  void onlyTheClusterPackageTalksToEtcd() {
+    noClasses()
+        .that()
+        .resideOutsideOfPackage("..manager.cluster..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("io.etcd..")
         .check(CLASSES);
   }
 

@@ -46,6 +46,13 @@ final class Stack implements AutoCloseable {
   final HttpClient http;
   AppProcess manager;
   AppProcess daemon;
+
+  /** The area's second manager, after {@link #twoManagers}. */
+  AppProcess manager2;
+
+  int manager2Port;
+  // Where API calls go: the first manager unless callManagerOn said otherwise.
+  private volatile int apiPort;
   private final Map<String, String> agentFaults;
   private final Map<String, String> agentSpecs;
   private final String extraAgents;
@@ -90,6 +97,7 @@ final class Stack implements AutoCloseable {
     this.agentSpecs = agentSpecs;
     this.extraAgents = extraAgents;
     this.managerPort = freePort();
+    this.apiPort = managerPort;
     this.daemonPort = freePort();
     this.agentIds = agentIds;
     this.env = env;
@@ -350,8 +358,7 @@ final class Stack implements AutoCloseable {
         io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
         "Bearer " + adminToken());
     try {
-      return io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress(
-              "127.0.0.1", managerPort)
+      return io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", apiPort)
           .intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth))
           .sslContext(
               io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
@@ -365,7 +372,73 @@ final class Stack implements AutoCloseable {
 
   /** The manager's base URL, {@code https://127.0.0.1:<port>}. */
   String baseUrl() {
-    return "https://127.0.0.1:" + managerPort;
+    return "https://127.0.0.1:" + apiPort;
+  }
+
+  /** API calls (HTTP and gRPC) go to the manager on {@code port} from now on. */
+  void callManagerOn(int port) {
+    apiPort = port;
+  }
+
+  /**
+   * Makes this stack's area two managers on one database and on {@code etcd}: the first as
+   * configured ({@code m-a}), a second ({@code m-b}) on its own port and data directory with a copy
+   * of the same CA (as an operator deploys one), and the daemon given both addresses. Call before
+   * anything starts.
+   */
+  Stack twoManagers(String etcd) throws IOException {
+    manager2Port = freePort();
+    String cluster =
+        """
+        etcd:
+          endpoints: [%s]
+          lease-ttl: 3s
+        cluster:
+          area: it-area
+          manager-id: %s
+          refresh-interval: 1s
+        """;
+    Path first = dir.resolve("manager.yaml");
+    String base = Files.readString(first);
+    Files.writeString(first, base + cluster.formatted(etcd, "m-a"));
+    Files.writeString(
+        dir.resolve("manager2.yaml"),
+        base.replace("port: " + managerPort, "port: " + manager2Port)
+                .replace(
+                    dir.resolve("manager-tls").toString(), dir.resolve("manager2-tls").toString())
+                .replace(
+                    dir.resolve("manager-data").toString(), dir.resolve("manager2-data").toString())
+            + cluster.formatted(etcd, "m-b"));
+    Path tls2 = Files.createDirectories(dir.resolve("manager2-tls"));
+    for (String f : List.of("ca.crt", "ca.key")) {
+      Files.copy(dir.resolve("manager-tls").resolve(f), tls2.resolve(f));
+    }
+    Path daemonYaml = dir.resolve("daemon.yaml");
+    Files.writeString(
+        daemonYaml,
+        Files.readString(daemonYaml)
+            .replace(
+                "address: 127.0.0.1:" + managerPort,
+                "address: [127.0.0.1:" + managerPort + ", 127.0.0.1:" + manager2Port + "]"));
+    return this;
+  }
+
+  /** Starts the second manager (see {@link #twoManagers}) and waits until it answers. */
+  Stack startManager2() {
+    manager2 =
+        new AppProcess("manager2", jar("manager"), dir.resolve("manager2.yaml"), env, dir).start();
+    int before = apiPort;
+    callManagerOn(manager2Port);
+    try {
+      Await.until(
+          Duration.ofSeconds(30),
+          "the second manager to answer HTTP",
+          () -> get("/health").statusCode(),
+          code -> code == 200);
+    } finally {
+      callManagerOn(before);
+    }
+    return this;
   }
 
   private URI uri(String path) {
@@ -493,6 +566,9 @@ final class Stack implements AutoCloseable {
     }
     if (manager != null) {
       manager.stop();
+    }
+    if (manager2 != null) {
+      manager2.stop();
     }
     for (String id : agentIds) {
       agentProcess(id).ifPresent(ProcessHandle::destroyForcibly);

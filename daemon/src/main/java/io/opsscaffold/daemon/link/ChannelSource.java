@@ -18,6 +18,17 @@ public interface ChannelSource extends AutoCloseable {
   Channel channel() throws IOException;
 
   /**
+   * The attempt on the current channel failed, or its stream ended: the next {@link #channel} may
+   * be to another of the area's managers. Called by the link loop.
+   */
+  default void failed() {}
+
+  /** The manager the current (or next) channel goes to, for logs. */
+  default String target() {
+    return "the manager";
+  }
+
+  /**
    * A certificate request (PEM) to send over the stream when the node's certificate is due for
    * renewal; empty when it is not (or there is none). Called by the link loop.
    */

@@ -5,7 +5,9 @@ import java.time.Duration;
 /**
  * How the daemon keeps its stream to the manager.
  *
- * @param address manager {@code host:port}
+ * @param address the manager's {@code host:port}, or several separated by commas (the area's
+ *     managers: the daemon moves to the next when its manager fails); a name resolving to several
+ *     addresses is tried address by address by gRPC itself
  * @param reconnectInitial first reconnect delay (doubles per failure, with jitter)
  * @param reconnectMax largest reconnect delay
  * @param pingInterval keepalive period until the manager's Welcome sets its own
@@ -20,4 +22,13 @@ public record LinkPolicy(
     Duration pingInterval,
     Duration coalesce,
     Duration statsInterval,
-    ManagerTrust trust) {}
+    ManagerTrust trust) {
+
+  /** Each manager's {@code host:port}, in the configured order. */
+  public java.util.List<String> addresses() {
+    return java.util.Arrays.stream(address.split(","))
+        .map(String::strip)
+        .filter(a -> !a.isEmpty())
+        .toList();
+  }
+}

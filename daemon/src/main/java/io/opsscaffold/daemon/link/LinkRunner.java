@@ -120,6 +120,8 @@ public final class LinkRunner implements AutoCloseable {
       if (!running) {
         return;
       }
+      String from = channels.target();
+      channels.failed(); // with several managers, the next attempt goes to the next one
       failures = c.welcomed && clock.millis() - began > STABLE_MS ? 1 : failures + 1;
       Duration delay = backoff.delay(failures);
       String reason = why;
@@ -127,11 +129,12 @@ public final class LinkRunner implements AutoCloseable {
       LOG.warning(
           () ->
               "link to manager "
-                  + policy.address()
+                  + from
                   + " is down ("
                   + reason
                   + "); retry "
                   + attempt
+                  + (from.equals(channels.target()) ? "" : " with " + channels.target())
                   + " in "
                   + delay.toMillis()
                   + " ms");
@@ -147,6 +150,7 @@ public final class LinkRunner implements AutoCloseable {
   /** One stream, from connect to its end. */
   private final class Connection implements StreamObserver<ManagerMessage> {
     private final CompletableFuture<Status> ended = new CompletableFuture<>();
+    private final String target = channels.target(); // read on the link loop, which owns it
     private final AtomicBoolean resync = new AtomicBoolean();
     private final Object sendLock = new Object();
     private final LinkCommands.Session session = commands.open(this::send);
@@ -291,7 +295,7 @@ public final class LinkRunner implements AutoCloseable {
           LOG.info(
               () ->
                   "connected to manager "
-                      + policy.address()
+                      + target
                       + " (session "
                       + msg.getWelcome().getSessionId()
                       + ")");

@@ -38,6 +38,8 @@ public final class ManagerChannels implements ChannelSource {
   private final NodeCredentials credentials;
   private final Optional<JoinToken> token;
   private final Optional<java.nio.file.Path> tokenFile;
+  private final List<String> addresses;
+  private int current; // index into addresses
   private ManagedChannel channel;
 
   /**
@@ -62,6 +64,10 @@ public final class ManagerChannels implements ChannelSource {
     this.credentials = credentials;
     this.token = token;
     this.tokenFile = tokenFile;
+    this.addresses = policy.addresses();
+    // Daemons start at different managers of the list, spread by their node id, so a fleet
+    // given the same list does not land on the first manager only.
+    this.current = Math.floorMod(credentials.nodeId().hashCode(), addresses.size());
   }
 
   /** The channels of a daemon with {@code settings}. */
@@ -90,16 +96,33 @@ public final class ManagerChannels implements ChannelSource {
     return channel;
   }
 
+  @Override
+  public String target() {
+    return addresses.get(current);
+  }
+
+  /** With several managers, the next attempt goes to the next one in the list. */
+  @Override
+  public void failed() {
+    if (addresses.size() > 1) {
+      if (channel != null) {
+        channel.shutdownNow();
+        channel = null;
+      }
+      current = (current + 1) % addresses.size();
+    }
+  }
+
   private ManagedChannel build() throws IOException {
     OkHttpChannelBuilder b =
-        OkHttpChannelBuilder.forTarget(policy.address())
+        OkHttpChannelBuilder.forTarget(target())
             .keepAliveTime(30, TimeUnit.SECONDS)
             .keepAliveTimeout(10, TimeUnit.SECONDS);
     Optional<X509Certificate> ca = ca();
     if (ca.isEmpty()) {
       LOG.warning(
           "TLS IS OFF (manager.tls.insecure: true): the link to "
-              + policy.address()
+              + target()
               + " is plaintext and the manager is not authenticated");
       return b.usePlaintext().build();
     }
@@ -135,7 +158,7 @@ public final class ManagerChannels implements ChannelSource {
               + " CreateEnrollmentToken)");
     }
     ManagedChannel once =
-        OkHttpChannelBuilder.forTarget(policy.address())
+        OkHttpChannelBuilder.forTarget(target())
             .sslSocketFactory(TlsContexts.create(Optional.empty(), List.of(ca)).getSocketFactory())
             .build();
     try {
@@ -182,7 +205,7 @@ public final class ManagerChannels implements ChannelSource {
       }
       return kept;
     }
-    URI target = URI.create("tcp://" + policy.address());
+    URI target = URI.create("tcp://" + target());
     X509Certificate ca = PinnedCa.fetch(target.getHost(), target.getPort(), pin, FETCH_TIMEOUT);
     Files.createDirectories(p.store().toAbsolutePath().getParent());
     AtomicFiles.write(

@@ -53,6 +53,11 @@ public final class NodeCredentials {
   private volatile KeyPair pending;
   private volatile long pendingSinceMs;
 
+  /** The node this daemon is. */
+  public String nodeId() {
+    return nodeId;
+  }
+
   public NodeCredentials(Path dir, String nodeId, Clock clock) {
     this.dir = dir;
     this.nodeId = nodeId;

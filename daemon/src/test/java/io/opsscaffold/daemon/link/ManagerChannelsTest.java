@@ -114,8 +114,12 @@ class ManagerChannelsTest {
   }
 
   private LinkPolicy policy(ManagerTrust trust) {
+    return policy("127.0.0.1:" + manager.port(), trust);
+  }
+
+  private LinkPolicy policy(String address, ManagerTrust trust) {
     return new LinkPolicy(
-        "127.0.0.1:" + manager.port(),
+        address,
         Duration.ofSeconds(1),
         Duration.ofSeconds(8),
         Duration.ofSeconds(10),
@@ -126,6 +130,10 @@ class ManagerChannelsTest {
 
   /** Channels with a node certificate issued by the test's CA, as enrollment leaves it. */
   private ManagerChannels channels(ManagerTrust trust) throws Exception {
+    return channels("127.0.0.1:" + manager.port(), trust);
+  }
+
+  private ManagerChannels channels(String address, ManagerTrust trust) throws Exception {
     Path tls = dir.resolve("daemon").resolve("tls");
     java.security.KeyPair pair = CertificateAuthority.newKeyPair();
     java.security.cert.X509Certificate cert =
@@ -137,7 +145,7 @@ class ManagerChannelsTest {
     Files.writeString(
         tls.resolve("node.pem"), io.opsscaffold.security.Pem.encode(pair.getPrivate(), cert));
     return new ManagerChannels(
-        policy(trust),
+        policy(address, trust),
         new NodeCredentials(tls, "n1", Clock.systemUTC()),
         java.util.Optional.empty());
   }
@@ -191,6 +199,43 @@ class ManagerChannelsTest {
           "hello n1 CN=n1,OU=node,O=Ops Scaffold",
           hello(channels),
           "the link's own backoff decides when to try; the channel's is reset");
+    }
+  }
+
+  @Test
+  void withSeveralManagersAFailedAttemptGoesToTheNextOne() throws Exception {
+    int dead;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      dead = s.getLocalPort();
+    }
+    String live = "127.0.0.1:" + manager.port();
+    try (ManagerChannels channels =
+        channels(
+            "127.0.0.1:" + dead + ", " + live,
+            new ManagerTrust.CaFile(dir.resolve("manager-tls").resolve("ca.crt")))) {
+      if (!channels.target().equals(live)) {
+        assertEquals("127.0.0.1:" + dead, channels.target());
+        assertThrows(ExecutionException.class, () -> hello(channels), "nobody listens");
+        channels.failed();
+      }
+      assertEquals(live, channels.target());
+      assertEquals("hello n1 CN=n1,OU=node,O=Ops Scaffold", hello(channels));
+      channels.failed(); // its stream ended: the next attempt tries the other manager
+      assertEquals("127.0.0.1:" + dead, channels.target());
+      channels.failed();
+      assertEquals(live, channels.target(), "round and round the list");
+      assertEquals("hello n1 CN=n1,OU=node,O=Ops Scaffold", hello(channels));
+    }
+  }
+
+  @Test
+  void withOneManagerAFailedAttemptKeepsIt() throws Exception {
+    try (ManagerChannels channels =
+        channels(new ManagerTrust.CaFile(dir.resolve("manager-tls").resolve("ca.crt")))) {
+      String only = channels.target();
+      channels.failed();
+      assertEquals(only, channels.target());
+      assertEquals("hello n1 CN=n1,OU=node,O=Ops Scaffold", hello(channels));
     }
   }
 

@@ -78,6 +78,9 @@ public final class AlertEngine implements AutoCloseable {
   private final Map<List<String>, Long> counts = new HashMap<>();
   private final Map<String, AlertRecord> openAlerts = new HashMap<>();
   private boolean alertsChanged = true;
+  // Whether this manager opens and resolves alerts: always when it runs alone; on etcd, only while
+  // it leads its area (one judge per area, so no alert or webhook is sent twice).
+  private boolean leading = true; // alerts thread only
 
   /**
    * @param time the scan runs on it, and availability is judged at its time
@@ -106,6 +109,31 @@ public final class AlertEngine implements AutoCloseable {
         () -> alerts.open().forEach(a -> openAlerts.put(key(a.nodeId(), a.agentId()), a)));
     thread.scheduleWithFixedDelay(Duration.ZERO, scanInterval, () -> safely(this::tick));
     started = true;
+  }
+
+  /**
+   * Whether this manager is the one that judges (its area's leader). Never blocks; applied on the
+   * alerts thread. On taking the lead the engine reloads the open alerts, which another manager may
+   * have opened or resolved meanwhile, and judges the whole fleet afresh: an agent already alerted
+   * for stays one incident, a recovered one is resolved.
+   */
+  public void leading(boolean now) {
+    thread.execute(
+        () -> {
+          if (now == leading) {
+            return;
+          }
+          leading = now;
+          if (now) {
+            openAlerts.clear();
+            alerts.open().forEach(a -> openAlerts.put(key(a.nodeId(), a.agentId()), a));
+            seen.clear();
+            counts.clear();
+            alertsChanged = true;
+            rescan = true;
+            safely(this::drain);
+          }
+        });
   }
 
   /**
@@ -387,6 +415,9 @@ public final class AlertEngine implements AutoCloseable {
       String kind,
       String reason,
       long now) {
+    if (!leading) {
+      return; // the area's leader judges
+    }
     if (kind.equals(previous)) {
       return; // no transition: an alert opened (or was resolved) when this kind began
     }

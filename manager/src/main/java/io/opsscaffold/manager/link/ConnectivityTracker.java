@@ -23,6 +23,11 @@ import java.util.logging.Logger;
  *
  * <p>Only the latest end of a node's stream counts: when a node reconnects and its new stream ends
  * too, the grace period starts again from that end, not from the earlier one.
+ *
+ * <p>With several managers in the area ({@link #judgedByLeader}), a stream ending here starts no
+ * timer: the area's leader hears of every stream's end, on any manager or with a manager that died,
+ * and calls {@link #judge}; an OFFLINE is written only while no manager has recorded a newer
+ * session for the node.
  */
 public final class ConnectivityTracker implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ConnectivityTracker.class.getName());
@@ -63,6 +68,19 @@ public final class ConnectivityTracker implements AutoCloseable {
   }
 
   private volatile List<String> unconfirmed = List.of();
+  private volatile boolean judgesLocally = true;
+  private volatile java.util.function.Predicate<String> heldElsewhere = nodeId -> false;
+
+  /**
+   * The area's leader judges when nodes go OFFLINE ({@link #judge}), not each manager for its own
+   * streams. Call before {@link #start}.
+   *
+   * @param heldElsewhere whether another manager holds the node's stream now (never blocks)
+   */
+  public void judgedByLeader(java.util.function.Predicate<String> heldElsewhere) {
+    this.heldElsewhere = heldElsewhere;
+    judgesLocally = false;
+  }
 
   /**
    * Marks every node the database still calls ONLINE (from before a manager restart) UNCONFIRMED;
@@ -70,7 +88,17 @@ public final class ConnectivityTracker implements AutoCloseable {
    * cannot reconnect before the port is open, however long the start took.
    */
   public void start(FleetRepository repository) {
-    List<String> earlier = repository.onlineNodeIds();
+    start(repository, nodeId -> false);
+  }
+
+  /**
+   * As {@link #start(FleetRepository)}, leaving alone the nodes whose stream another of the area's
+   * managers holds now.
+   */
+  public void start(
+      FleetRepository repository, java.util.function.Predicate<String> heldElsewhere) {
+    List<String> earlier =
+        repository.onlineNodeIds().stream().filter(n -> !heldElsewhere.test(n)).toList();
     if (!earlier.isEmpty()) {
       // Called before the server listens and before the alert engine's first read: no daemon of
       // this run is connected yet, and nothing reads these nodes as ONLINE once this returns.
@@ -91,7 +119,7 @@ public final class ConnectivityTracker implements AutoCloseable {
    * reconnect, and starts the silence check and the probes.
    */
   public void listening() {
-    for (String nodeId : unconfirmed) {
+    for (String nodeId : judgesLocally ? unconfirmed : List.<String>of()) {
       if (!registry.connected(nodeId)) {
         sessionEnded(nodeId);
       }
@@ -105,12 +133,39 @@ public final class ConnectivityTracker implements AutoCloseable {
 
   /** The node's stream ended: OFFLINE after the grace period unless it reconnects. */
   void sessionEnded(String nodeId) {
+    if (judgesLocally) {
+      graceFor(nodeId, "");
+    }
+  }
+
+  /**
+   * The leader's judgment: session {@code sessionId} of the node ended, on any manager or with the
+   * manager that held it. After the grace period, if no manager holds the node's stream then, the
+   * session's end is recorded and the node made OFFLINE (the database takes the OFFLINE only while
+   * no newer session is recorded). Never blocks.
+   */
+  public void judge(String nodeId, String sessionId) {
+    graceFor(nodeId, sessionId);
+  }
+
+  /** This manager no longer leads: the grace periods it was running are left to the new leader. */
+  public void stopJudging() {
+    pendingGrace.clear();
+  }
+
+  private void graceFor(String nodeId, String endedSession) {
     long token = tokens.incrementAndGet();
     pendingGrace.put(nodeId, token);
     timer.schedule(
         grace,
         () -> {
-          if (pendingGrace.remove(nodeId, token) && !registry.connected(nodeId)) {
+          if (pendingGrace.remove(nodeId, token)
+              && !registry.connected(nodeId)
+              && !heldElsewhere.test(nodeId)) {
+            if (!endedSession.isEmpty()) {
+              // Its manager could not say so (it died): only that session's mark is cleared.
+              writer.submit(new FleetWrite.NodeDisconnected(nodeId, endedSession, clock.millis()));
+            }
             writer.submit(new FleetWrite.NodeOffline(nodeId));
             LOG.info(
                 () -> "node " + nodeId + " is OFFLINE (no stream for " + grace.toSeconds() + " s)");

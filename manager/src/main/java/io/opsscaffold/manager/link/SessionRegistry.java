@@ -10,10 +10,19 @@ public final class SessionRegistry {
   private final java.util.concurrent.atomic.LongAdder opened =
       new java.util.concurrent.atomic.LongAdder();
 
+  private volatile StreamClaims claims = StreamClaims.NONE;
+
+  /** Announces every session registered or ended from now on to {@code claims}. */
+  public void announceTo(StreamClaims claims) {
+    this.claims = claims;
+  }
+
   /** Makes {@code session} the node's session; returns the one it replaces, if any. */
   Optional<LinkSession> register(LinkSession session) {
     opened.increment();
-    return Optional.ofNullable(sessions.put(session.nodeId(), session));
+    Optional<LinkSession> replaced = Optional.ofNullable(sessions.put(session.nodeId(), session));
+    claims.claimed(session.nodeId(), session.sessionId());
+    return replaced;
   }
 
   /** Sessions registered since the manager started (connects and reconnects). */
@@ -23,7 +32,18 @@ public final class SessionRegistry {
 
   /** Removes {@code session} if it is still the node's session; true when it was. */
   boolean unregister(LinkSession session) {
-    return session.nodeId() != null && sessions.remove(session.nodeId(), session);
+    boolean was = session.nodeId() != null && sessions.remove(session.nodeId(), session);
+    if (was) {
+      claims.released(session.nodeId(), session.sessionId());
+    }
+    return was;
+  }
+
+  /** The session id of each node whose stream is held here. */
+  public java.util.Map<String, String> held() {
+    java.util.Map<String, String> out = new java.util.HashMap<>();
+    sessions.forEach((node, s) -> out.put(node, s.sessionId()));
+    return out;
   }
 
   public Optional<LinkSession> find(String nodeId) {

@@ -133,16 +133,19 @@ public final class JdbcFleetRepository implements FleetRepository {
               for (String id : w.nodeIds()) {
                 update(
                     c,
-                    "UPDATE nodes SET connectivity = 'UNCONFIRMED'"
-                        + " WHERE node_id = ? AND connectivity = 'ONLINE'",
+                    // Their sessions ended with the run (or the manager) that held them.
+                    "UPDATE nodes SET connectivity = 'UNCONFIRMED', session_id = NULL"
+                        + " WHERE node_id = ? AND connectivity IN ('ONLINE', 'UNCONFIRMED')",
                     id);
               }
             }
             case FleetWrite.NodeOffline w ->
                 update(
                     c,
+                    // Not while a session is recorded: the node may hold a newer stream (on
+                    // another of the area's managers) than the one whose end started the grace.
                     "UPDATE nodes SET connectivity = 'OFFLINE', connected_since_ms = NULL"
-                        + " WHERE node_id = ? AND connectivity <> 'OFFLINE'",
+                        + " WHERE node_id = ? AND connectivity <> 'OFFLINE' AND session_id IS NULL",
                     w.nodeId());
             case FleetWrite.ReplaceAgents w -> replaceAgents(c, w, pending);
             case FleetWrite.RemoveAgents w -> removeAgents(c, w.nodeId(), w.agentIds());
@@ -502,7 +505,7 @@ public final class JdbcFleetRepository implements FleetRepository {
         rs.getString(p + "business"),
         labelsFromJson(rs.getString(p + "labels_json")),
         NodeConnectivity.valueOf(rs.getString(p + "connectivity")),
-        rs.getString(p + "session_id"),
+        java.util.Objects.requireNonNullElse(rs.getString(p + "session_id"), ""),
         rs.getLong(p + "connected_since_ms"),
         rs.getLong(p + "last_seen_ms"),
         rs.getLong(p + "registered_ms"),

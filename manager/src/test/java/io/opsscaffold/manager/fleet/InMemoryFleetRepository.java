@@ -94,11 +94,11 @@ public final class InMemoryFleetRepository implements FleetRepository {
                         nodes.computeIfPresent(
                             id,
                             (k, n) ->
-                                n.online()
+                                n.connectivity() != NodeConnectivity.OFFLINE
                                     ? with(
                                         n,
                                         NodeConnectivity.UNCONFIRMED,
-                                        n.sessionId(),
+                                        "",
                                         n.connectedSinceMs(),
                                         n.lastSeenMs(),
                                         n.hostStatsJson())
@@ -107,7 +107,7 @@ public final class InMemoryFleetRepository implements FleetRepository {
             nodes.computeIfPresent(
                 o.nodeId(),
                 (id, n) ->
-                    n.connectivity() != NodeConnectivity.OFFLINE
+                    n.connectivity() != NodeConnectivity.OFFLINE && n.sessionId().isEmpty()
                         ? with(
                             n,
                             NodeConnectivity.OFFLINE,

@@ -1,0 +1,319 @@
+package io.opsscaffold.manager.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.util.JsonFormat;
+import com.google.protobuf.util.Timestamps;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.opsscaffold.api.compat.controller.v1.ControllerRegistration;
+import io.opsscaffold.manager.ManagerApp;
+import io.opsscaffold.manager.ManagerSettings;
+import io.opsscaffold.manager.link.FakeDaemon;
+import io.opsscaffold.manager.persistence.TestDatabases;
+import io.opsscaffold.observability.Telemetry;
+import io.opsscaffold.observability.TelemetryPolicy;
+import io.opsscaffold.testing.Await;
+import io.opsscaffold.testing.EtcdServer;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Managers on a real etcd and a real PostgreSQL: the Controller registration the platform reads,
+ * its clean and its lease-bound end, and one leader per area that moves when it stops.
+ */
+class ClusterIT {
+  private EtcdServer etcd;
+  private Client client;
+  private TestDatabases.Created pg;
+  private Telemetry telemetry;
+  private final List<AutoCloseable> closing = new ArrayList<>();
+
+  @BeforeEach
+  void start() {
+    etcd = EtcdServer.start();
+    client = Client.builder().endpoints(etcd.endpoint()).build();
+    pg = TestDatabases.postgres();
+    telemetry = Telemetry.start(new TelemetryPolicy("test", Optional.empty(), Optional.of("none")));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (AutoCloseable c : closing.reversed()) {
+      c.close();
+    }
+    client.close();
+    etcd.close();
+    telemetry.close();
+    pg.close();
+  }
+
+  private ManagerApp manager(String area, String id) throws Exception {
+    ManagerApp app =
+        ManagerApp.start(
+            new ManagerSettings(
+                    "127.0.0.1",
+                    0,
+                    pg.settings(Files.createTempDirectory("m")),
+                    Duration.ofSeconds(5),
+                    Duration.ofMillis(300),
+                    Duration.ofSeconds(5),
+                    Optional.empty())
+                .withCluster(
+                    ClusterSettings.none()
+                        .with(List.of(URI.create(etcd.endpoint())), area, id)
+                        .withTimings(Duration.ofSeconds(2), Duration.ofSeconds(1))),
+            telemetry);
+    closing.add(app);
+    return app;
+  }
+
+  private Optional<String> value(String key) {
+    try {
+      List<KeyValue> kvs = client.getKVClient().get(bytes(key)).get(5, TimeUnit.SECONDS).getKvs();
+      return kvs.isEmpty() ? Optional.empty() : Optional.of(kvs.getFirst().getValue().toString());
+    } catch (Exception e) {
+      throw new IllegalStateException("etcd read of " + key + " failed", e);
+    }
+  }
+
+  private static ControllerRegistration parse(String json) {
+    try {
+      ControllerRegistration.Builder b = ControllerRegistration.newBuilder();
+      JsonFormat.parser().merge(json, b);
+      return b.build();
+    } catch (Exception e) {
+      throw new AssertionError("not a Controller record: " + json, e);
+    }
+  }
+
+  private static ByteSequence bytes(String s) {
+    return ByteSequence.from(s, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void registersAsTheControllerThePlatformReadsAndKeepsItFresh() throws Exception {
+    ManagerApp app = manager("north", "m1");
+
+    String json =
+        Await.until(
+                Duration.ofSeconds(10),
+                "controllers/north/m1 in etcd",
+                () -> value("controllers/north/m1"),
+                Optional::isPresent)
+            .get();
+    // The keys the guide's Go struct reads (Go matches them case-insensitively).
+    for (String key :
+        List.of(
+            "\"id\"",
+            "\"area\"",
+            "\"address\"",
+            "\"status\"",
+            "\"version\"",
+            "\"startTime\"",
+            "\"lastHeartbeat\"",
+            "\"agentCount\"",
+            "\"metadata\"")) {
+      assertTrue(json.contains(key), key + " missing from " + json);
+    }
+    ControllerRegistration first = parse(json);
+    assertEquals("m1", first.getId());
+    assertEquals("north", first.getArea());
+    assertEquals("online", first.getStatus());
+    assertEquals(ManagerApp.VERSION, first.getVersion());
+    assertTrue(
+        first.getAddress().matches("http://[^/]+:" + app.port() + "/compat/controller"),
+        first.getAddress());
+    assertEquals(0, first.getAgentCount());
+    assertTrue(json.matches("(?s).*\"startTime\": \"\\d{4}-\\d\\d-\\d\\dT[^\"]+Z\".*"), json);
+    // Alone in its area, it leads, and says so.
+    Await.until(Duration.ofSeconds(10), "the lead", app::leader, l -> l);
+    Await.until(
+        Duration.ofSeconds(5),
+        "metadata.leader true",
+        () -> parse(value("controllers/north/m1").orElseThrow()).getMetadataMap().get("leader"),
+        "true"::equals);
+
+    // A daemon's stream counts within a second or two, not at the next refresh only.
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", app.port()).usePlaintext().build();
+    closing.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    new FakeDaemon(channel, "n1").hello().keepAlive();
+    Await.until(
+        Duration.ofSeconds(5),
+        "agentCount 1",
+        () -> parse(value("controllers/north/m1").orElseThrow()).getAgentCount(),
+        c -> c == 1);
+
+    // lastHeartbeat moves every refresh interval (1 s here).
+    ControllerRegistration now = parse(value("controllers/north/m1").orElseThrow());
+    Await.until(
+        Duration.ofSeconds(5),
+        "a later lastHeartbeat",
+        () -> parse(value("controllers/north/m1").orElseThrow()).getLastHeartbeat(),
+        t -> Timestamps.compare(t, now.getLastHeartbeat()) > 0);
+    assertEquals(first.getStartTime(), now.getStartTime());
+  }
+
+  @Test
+  void aNodeMovingToAnotherManagerIsClaimedThereAndNeverOffline() throws Exception {
+    ManagerApp a = manager("north", "a");
+    ManagerApp b = manager("north", "b");
+    ManagedChannel toA =
+        NettyChannelBuilder.forAddress("127.0.0.1", a.port()).usePlaintext().build();
+    ManagedChannel toB =
+        NettyChannelBuilder.forAddress("127.0.0.1", b.port()).usePlaintext().build();
+    closing.add(() -> toA.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    closing.add(() -> toB.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    FakeDaemon first = new FakeDaemon(toA, "n1").hello().keepAlive();
+    Await.until(
+        Duration.ofSeconds(5),
+        "n1's claim by a",
+        () -> value("streams/north/n1").orElse(""),
+        v -> v.startsWith("a "));
+
+    // The daemon moves (its manager failed, as it sees it): a new stream on b, then the old one
+    // on a ends. b's claim stands; a's release does not delete it.
+    FakeDaemon second = new FakeDaemon(toB, "n1").hello().keepAlive();
+    Await.until(
+        Duration.ofSeconds(5),
+        "n1's claim by b",
+        () -> value("streams/north/n1").orElse(""),
+        v -> v.startsWith("b "));
+    first.out.onCompleted();
+    Await.until(
+        Duration.ofSeconds(5), "the first stream to end", () -> first.ended.isDone(), d -> d);
+    // Far longer than the offline grace (300 ms): the node stays ONLINE, held by b.
+    long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+    while (System.nanoTime() < until) {
+      String seen =
+          value("streams/north/n1").orElse("").split(" ")[0]
+              + " "
+              + node(a, "n1")
+              + " "
+              + node(b, "n1");
+      assertEquals(
+          "b CONNECTIVITY_ONLINE CONNECTIVITY_ONLINE", seen, "claim, and n1 as a and b list it");
+      Thread.sleep(50);
+    }
+
+    // Its stream on b ends and it comes back nowhere: the leader judges it OFFLINE after the grace.
+    second.out.onCompleted();
+    Await.until(
+        Duration.ofSeconds(10), "n1 OFFLINE", () -> node(a, "n1"), "CONNECTIVITY_OFFLINE"::equals);
+    assertTrue(value("streams/north/n1").isEmpty());
+  }
+
+  /** The node's connectivity as {@code app}'s API lists it. */
+  private String node(ManagerApp app, String nodeId) {
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", app.port()).usePlaintext().build();
+    try {
+      return io.opsscaffold.api.fleet.v1.FleetServiceGrpc.newBlockingStub(channel)
+          .getNode(
+              io.opsscaffold.api.fleet.v1.GetNodeRequest.newBuilder().setNodeId(nodeId).build())
+          .getConnectivity()
+          .name();
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  @Test
+  void aCleanStopWritesOfflineThenDeletesTheKey() throws Exception {
+    ManagerApp app = manager("north", "m1");
+    Await.until(
+        Duration.ofSeconds(10),
+        "the registration",
+        () -> value("controllers/north/m1"),
+        Optional::isPresent);
+    List<WatchEvent> events = new CopyOnWriteArrayList<>();
+    var watcher =
+        client
+            .getWatchClient()
+            .watch(
+                bytes("controllers/"),
+                WatchOption.builder().isPrefix(true).build(),
+                r -> events.addAll(r.getEvents()));
+    closing.add(watcher::close);
+
+    app.close();
+
+    Await.until(
+        Duration.ofSeconds(5),
+        "a DELETE",
+        () -> events.stream().map(WatchEvent::getEventType).toList(),
+        t -> t.contains(WatchEvent.EventType.DELETE));
+    WatchEvent delete = events.getLast();
+    assertEquals(WatchEvent.EventType.DELETE, delete.getEventType());
+    WatchEvent lastPut = events.get(events.size() - 2);
+    assertEquals(WatchEvent.EventType.PUT, lastPut.getEventType());
+    assertEquals("offline", parse(lastPut.getKeyValue().getValue().toString()).getStatus());
+    assertTrue(value("controllers/north/m1").isEmpty());
+    // It resigned the lead as well: nothing of it is left waiting for a lease to expire.
+    assertEquals(
+        0,
+        client
+            .getKVClient()
+            .get(bytes("leaders/"), GetOption.builder().isPrefix(true).build())
+            .get(5, TimeUnit.SECONDS)
+            .getCount());
+  }
+
+  @Test
+  void oneManagerLeadsEachAreaAndTheLeadMovesWhenItStops() throws Exception {
+    ManagerApp a = manager("north", "a");
+    ManagerApp b = manager("north", "b");
+    ManagerApp other = manager("south", "c");
+
+    Await.until(
+        Duration.ofSeconds(10), "a leader in north", () -> a.leader() || b.leader(), l -> l);
+    Await.holds(Duration.ofSeconds(2), "one leader in north", () -> a.leader() != b.leader());
+    Await.until(Duration.ofSeconds(10), "the leader of south", other::leader, l -> l);
+
+    ManagerApp leader = a.leader() ? a : b;
+    ManagerApp follower = leader == a ? b : a;
+    String leaderId = leader == a ? "a" : "b";
+    List<KeyValue> campaigners =
+        client
+            .getKVClient()
+            .get(bytes("leaders/north"), GetOption.builder().isPrefix(true).build())
+            .get(5, TimeUnit.SECONDS)
+            .getKvs();
+    // etcd's election: the oldest campaigner holds it.
+    KeyValue oldest =
+        campaigners.stream()
+            .min(java.util.Comparator.comparingLong(KeyValue::getCreateRevision))
+            .orElseThrow();
+    assertEquals(leaderId, oldest.getValue().toString());
+    assertEquals(
+        "true",
+        parse(value("controllers/north/" + leaderId).orElseThrow()).getMetadataMap().get("leader"));
+
+    long closedAt = System.nanoTime();
+    leader.close();
+    Await.until(Duration.ofSeconds(5), "the follower leading", follower::leader, l -> l);
+    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closedAt);
+    // A clean stop resigns: the other manager leads without waiting out the lease (2 s here).
+    assertTrue(tookMs < 2000, "the lead moved after " + tookMs + " ms");
+    assertFalse(leader.leader());
+  }
+}

@@ -61,14 +61,17 @@ public final class ManagerApp implements AutoCloseable {
   private record Cluster(
       io.opsscaffold.manager.cluster.ControllerRegistration registration,
       io.opsscaffold.manager.cluster.AreaLeadership leadership,
+      io.opsscaffold.manager.cluster.PeerRelay relay,
       io.opsscaffold.manager.cluster.EtcdStreams streams,
+      io.opsscaffold.manager.persistence.FleetChanges changes,
       io.opsscaffold.manager.cluster.Etcd etcd) {}
 
   /** Before the server starts: etcd and the area's stream claims, listed. */
   private record Joining(
       io.opsscaffold.manager.cluster.Etcd etcd,
       String managerId,
-      io.opsscaffold.manager.cluster.EtcdStreams streams) {}
+      io.opsscaffold.manager.cluster.EtcdStreams streams,
+      io.opsscaffold.manager.persistence.FleetChanges changes) {}
 
   private ManagerApp(
       WebServer server,
@@ -105,8 +108,14 @@ public final class ManagerApp implements AutoCloseable {
     SharedMappers.install();
     Clock clock = time.clock();
     Optional<ManagerTls> tls = ManagerTls.prepare(settings.tls(), settings.host(), clock);
+    if (settings.cluster().enabled() && settings.database().url().isEmpty()) {
+      throw new IllegalArgumentException(
+          "etcd.endpoints: several managers of an area share one PostgreSQL database; set"
+              + " database.url (the embedded database is this process's own)");
+    }
     Database database = Database.open(settings.database());
-    FleetRepository repository = new JdbcFleetRepository(database);
+    JdbcFleetRepository jdbcFleet = new JdbcFleetRepository(database);
+    FleetRepository repository = jdbcFleet;
     SessionRegistry registry = new SessionRegistry();
     StateWriter writer =
         new StateWriter(repository, registry, telemetry.tracer(), telemetry.meter(), time);
@@ -232,6 +241,28 @@ public final class ManagerApp implements AutoCloseable {
                     .toList())
             .limitBodies(settings.limits().maxRequestBytes(), "limits.max-request-bytes");
 
+    Optional<Joining> joining =
+        settings.cluster().enabled()
+            ? Optional.of(
+                claims(
+                    settings,
+                    registry,
+                    connectivity,
+                    jdbcFleet,
+                    database,
+                    alerts,
+                    agentWatch,
+                    time))
+            : Optional.empty();
+    if (joining.isEmpty()) {
+      connectivity.start(repository); // before the server listens: see ConnectivityTracker.start
+    }
+    // Another manager of the area relays commands for nodes whose stream this one holds.
+    Optional<io.opsscaffold.manager.identity.ManagerCredentials> managers =
+        joining.map(
+            j ->
+                new io.opsscaffold.manager.identity.ManagerCredentials(
+                    tls.map(ManagerTls::ca), j.managerId(), clock));
     HttpRouting.Builder http = HttpRouting.builder().addFilter(new HttpTracingFilter(telemetry));
     transcoder.register(http);
     // The HTTP health check, open like grpc.health.v1: it answers once the manager serves.
@@ -240,6 +271,24 @@ public final class ManagerApp implements AutoCloseable {
         (req, res) ->
             res.header(io.helidon.http.HeaderNames.CONTENT_TYPE, "application/json")
                 .send("{\"status\":\"SERVING\"}\n"));
+    GrpcRouting.Builder grpcRouting =
+        GrpcRouting.builder()
+            .intercept(guard)
+            .service(FleetProto.getDescriptor(), fleet)
+            .service(io.opsscaffold.api.gse.v1.GseProto.getDescriptor(), gse)
+            .service(
+                io.opsscaffold.api.compat.controller.v1.ControllerProto.getDescriptor(), controller)
+            .service(LinkProto.getDescriptor(), link)
+            .service(io.opsscaffold.api.admin.v1.AdminProto.getDescriptor(), enroll)
+            .service(io.opsscaffold.api.admin.v1.AdminProto.getDescriptor(), admin)
+            .service(HealthProto.getDescriptor(), health.getHealthService());
+    joining.ifPresent(
+        j ->
+            grpcRouting.service(
+                io.opsscaffold.api.cluster.v1.PeerProto.getDescriptor(),
+                tracing.traced(
+                    new io.opsscaffold.manager.operations.PeerGrpcService(
+                        registry, router, managers.orElseThrow()::managerOf, j.managerId()))));
     io.helidon.webserver.WebServerConfig.Builder serverBuilder =
         WebServer.builder()
             .host(settings.host())
@@ -254,26 +303,8 @@ public final class ManagerApp implements AutoCloseable {
             .shutdownHook(false)
             .addFeature(GrpcReflectionFeature.create(r -> r.enabled(true)))
             .addRouting(http)
-            .addRouting(
-                GrpcRouting.builder()
-                    .intercept(guard)
-                    .service(FleetProto.getDescriptor(), fleet)
-                    .service(io.opsscaffold.api.gse.v1.GseProto.getDescriptor(), gse)
-                    .service(
-                        io.opsscaffold.api.compat.controller.v1.ControllerProto.getDescriptor(),
-                        controller)
-                    .service(LinkProto.getDescriptor(), link)
-                    .service(io.opsscaffold.api.admin.v1.AdminProto.getDescriptor(), enroll)
-                    .service(io.opsscaffold.api.admin.v1.AdminProto.getDescriptor(), admin)
-                    .service(HealthProto.getDescriptor(), health.getHealthService()));
+            .addRouting(grpcRouting);
     tls.ifPresent(t -> serverBuilder.tls(t.serverTls()));
-    Optional<Joining> joining =
-        settings.cluster().enabled()
-            ? Optional.of(claims(settings, registry, connectivity, repository, time))
-            : Optional.empty();
-    if (joining.isEmpty()) {
-      connectivity.start(repository); // before the server listens: see ConnectivityTracker.start
-    }
     WebServer server = serverBuilder.build().start();
     connectivity.listening(); // the restart's grace periods run from here
     alerts.start();
@@ -283,6 +314,9 @@ public final class ManagerApp implements AutoCloseable {
                 join(
                     settings,
                     j,
+                    operations,
+                    managers.orElseThrow(),
+                    tracing.clientInterceptor(),
                     server.port(),
                     tls.isPresent(),
                     registry,
@@ -333,7 +367,10 @@ public final class ManagerApp implements AutoCloseable {
       ManagerSettings settings,
       SessionRegistry registry,
       ConnectivityTracker connectivity,
-      FleetRepository repository,
+      JdbcFleetRepository repository,
+      Database database,
+      io.opsscaffold.manager.alerts.AlertEngine alerts,
+      io.opsscaffold.manager.fleet.AgentWatch agentWatch,
       Time time) {
     var c = settings.cluster();
     String managerId =
@@ -356,9 +393,47 @@ public final class ManagerApp implements AutoCloseable {
               + " judges them once etcd answers");
     }
     registry.announceTo(streams);
+    // The other managers' commits reach this manager's watches and alert engine through the
+    // database; this manager's commits are announced to them in the same transactions.
+    var changes =
+        new io.opsscaffold.manager.persistence.FleetChanges(
+            database,
+            managerId,
+            nodes -> {
+              alerts.changedElsewhere(nodes);
+              agentWatch.changedElsewhere(nodes);
+            },
+            () -> {
+              alerts.rereadAll();
+              agentWatch.missedChanges();
+            },
+            json -> {
+              try {
+                var event = io.opsscaffold.api.fleet.v1.AlertEvent.newBuilder();
+                com.google.protobuf.util.JsonFormat.parser()
+                    .ignoringUnknownFields()
+                    .merge(json, event);
+                alerts.heardElsewhere(event.build());
+              } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                LOG.warning("an alert event from another manager could not be read: " + e);
+              }
+            });
+    alerts.announceTo(
+        event -> {
+          try {
+            changes.announceAlert(
+                com.google.protobuf.util.JsonFormat.printer()
+                    .omittingInsignificantWhitespace()
+                    .print(event));
+          } catch (java.sql.SQLException | com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+          }
+        });
+    changes.start();
+    repository.announceAs(managerId);
     connectivity.judgedByLeader(streams::heldElsewhere);
     connectivity.start(repository, listed ? streams::heldElsewhere : nodeId -> true);
-    return new Joining(etcd, managerId, streams);
+    return new Joining(etcd, managerId, streams, changes);
   }
 
   /**
@@ -369,6 +444,9 @@ public final class ManagerApp implements AutoCloseable {
   private static Cluster join(
       ManagerSettings settings,
       Joining joining,
+      OperationService operations,
+      io.opsscaffold.manager.identity.ManagerCredentials managers,
+      io.grpc.ClientInterceptor tracing,
       int port,
       boolean tls,
       SessionRegistry registry,
@@ -381,7 +459,12 @@ public final class ManagerApp implements AutoCloseable {
     String apiUrl =
         c.advertiseUrl()
             .map(java.net.URI::toString)
-            .orElse((tls ? "https://" : "http://") + hostName() + ":" + port);
+            .orElse((tls ? "https://" : "http://") + advertisedHost(settings.host()) + ":" + port);
+    joining.streams().advertise(apiUrl);
+    var relay =
+        new io.opsscaffold.manager.cluster.PeerRelay(
+            joining.streams(), managers, managerId, tracing);
+    operations.relayTo(relay);
     var judgment =
         new io.opsscaffold.manager.cluster.OfflineJudgment(
             joining.streams(), connectivity, repository);
@@ -416,7 +499,13 @@ public final class ManagerApp implements AutoCloseable {
                 + c.endpoints()
                 + ", registered as "
                 + io.opsscaffold.manager.cluster.ControllerRegistration.key(c, managerId));
-    return new Cluster(registration, leadership, joining.streams(), joining.etcd());
+    return new Cluster(
+        registration, leadership, relay, joining.streams(), joining.changes(), joining.etcd());
+  }
+
+  /** The listening address when it is one, else this host's name. */
+  private static String advertisedHost(String host) {
+    return host.isBlank() || host.equals("0.0.0.0") || host.equals("::") ? hostName() : host;
   }
 
   private static String hostName() {
@@ -461,8 +550,10 @@ public final class ManagerApp implements AutoCloseable {
         c -> {
           c.registration().close();
           c.leadership().close();
+          c.relay().close();
         });
     server.stop();
+    cluster.ifPresent(c -> c.changes().close());
     alerts.close();
     agentWatch.close();
     connectivity.close();

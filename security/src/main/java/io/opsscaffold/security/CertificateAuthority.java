@@ -199,6 +199,23 @@ public final class CertificateAuthority {
         null);
   }
 
+  /**
+   * A client certificate {@code OU=manager, CN=<managerId>} for one of the area's managers, on a
+   * key it made itself: what a manager presents when it relays a call to another manager.
+   */
+  public X509Certificate issueManager(PublicKey key, String managerId, Duration validity) {
+    return issue(
+        new X500NameBuilder(BCStyle.INSTANCE)
+            .addRDN(BCStyle.O, "Ops Scaffold")
+            .addRDN(BCStyle.OU, "manager")
+            .addRDN(BCStyle.CN, managerId)
+            .build(),
+        key,
+        validity,
+        new KeyPurposeId[] {KeyPurposeId.id_kp_clientAuth},
+        null);
+  }
+
   private X509Certificate issue(
       X500Name subject,
       PublicKey key,

@@ -396,11 +396,12 @@ final class Stack implements AutoCloseable {
         cluster:
           area: it-area
           manager-id: %s
+          advertise-url: https://127.0.0.1:%d
           refresh-interval: 1s
         """;
     Path first = dir.resolve("manager.yaml");
     String base = Files.readString(first);
-    Files.writeString(first, base + cluster.formatted(etcd, "m-a"));
+    Files.writeString(first, base + cluster.formatted(etcd, "m-a", managerPort));
     Files.writeString(
         dir.resolve("manager2.yaml"),
         base.replace("port: " + managerPort, "port: " + manager2Port)
@@ -408,7 +409,7 @@ final class Stack implements AutoCloseable {
                     dir.resolve("manager-tls").toString(), dir.resolve("manager2-tls").toString())
                 .replace(
                     dir.resolve("manager-data").toString(), dir.resolve("manager2-data").toString())
-            + cluster.formatted(etcd, "m-b"));
+            + cluster.formatted(etcd, "m-b", manager2Port));
     Path tls2 = Files.createDirectories(dir.resolve("manager2-tls"));
     for (String f : List.of("ca.crt", "ca.key")) {
       Files.copy(dir.resolve("manager-tls").resolve(f), tls2.resolve(f));

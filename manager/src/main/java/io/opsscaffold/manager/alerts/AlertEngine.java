@@ -137,6 +137,58 @@ public final class AlertEngine implements AutoCloseable {
   }
 
   /**
+   * Nodes another manager of the area changed (its commits, heard through the database). Never
+   * blocks: on the alerts thread each is read again and judged, like a node whose stream this
+   * manager holds.
+   */
+  public void changedElsewhere(java.util.Collection<String> nodeIds) {
+    List<String> ids = List.copyOf(nodeIds);
+    thread.execute(
+        () ->
+            safely(
+                () -> {
+                  if (rescan) {
+                    drain();
+                  }
+                  long now = clock.millis();
+                  ids.forEach(id -> rereadNode(id, now));
+                  publishCounts();
+                }));
+  }
+
+  private volatile java.util.function.Consumer<AlertEvent> announcer = e -> {};
+
+  /**
+   * Every alert event this manager publishes (as its area's leader) is also handed to {@code
+   * announcer}, on the alerts thread, for the area's other managers.
+   */
+  public void announceTo(java.util.function.Consumer<AlertEvent> announcer) {
+    this.announcer = announcer;
+  }
+
+  /**
+   * An alert event the area's leader published on another manager. Never blocks; on the alerts
+   * thread it goes to this manager's alert watchers, unless this manager leads now (then it made
+   * its own judgement from the same state).
+   */
+  public void heardElsewhere(AlertEvent event) {
+    thread.execute(
+        () -> {
+          if (!leading) {
+            offer(event, event.getAlert().getArea());
+          }
+        });
+  }
+
+  /** Changes made elsewhere may have gone unheard: the whole fleet is read again. */
+  public void rereadAll() {
+    rescan = true;
+    if (started) {
+      thread.execute(() -> safely(this::drain));
+    }
+  }
+
+  /**
    * The writes of one committed batch, in commit order. Never blocks: they are evaluated on the
    * alerts thread; past {@value #MAX_PENDING_WRITES} queued writes the engine re-reads the database
    * instead.
@@ -497,11 +549,11 @@ public final class AlertEngine implements AutoCloseable {
                 + " ("
                 + alert.reason()
                 + ")");
-    for (BoundedStream<AlertEvent> w : watchers) {
-      List<String> areas = scoped.get(w);
-      if (areas == null || areas.contains(alert.area())) {
-        w.offer(event);
-      }
+    offer(event, alert.area());
+    try {
+      announcer.accept(event);
+    } catch (RuntimeException e) {
+      LOG.warning("could not announce an alert event to the area's other managers: " + e);
     }
     webhook.ifPresent(
         h -> {
@@ -511,6 +563,15 @@ public final class AlertEngine implements AutoCloseable {
             LOG.warning("could not encode an alert event: " + e);
           }
         });
+  }
+
+  private void offer(AlertEvent event, String area) {
+    for (BoundedStream<AlertEvent> w : watchers) {
+      List<String> areas = scoped.get(w);
+      if (areas == null || areas.contains(area)) {
+        w.offer(event);
+      }
+    }
   }
 
   /**
@@ -538,7 +599,9 @@ public final class AlertEngine implements AutoCloseable {
     }
     thread.execute(
         () -> {
-          for (AlertRecord open : openAlerts.values()) {
+          // Another manager leads: the open alerts are what it stored (the events heard since
+          // follow this snapshot on this thread; one may repeat what the snapshot shows).
+          for (AlertRecord open : leading ? openAlerts.values() : alerts.open()) {
             if (!areas.isEmpty() && !areas.contains(open.area())) {
               continue;
             }

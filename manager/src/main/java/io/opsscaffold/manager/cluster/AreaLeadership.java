@@ -144,12 +144,12 @@ public final class AreaLeadership implements AutoCloseable {
     }
   }
 
-  /** Resigns (when leading) and stops campaigning; waits for the election thread (at most 5 s). */
+  /** Resigns (when leading) and stops campaigning; waits for the election thread (at most 3 s). */
   @Override
   public void close() {
     closed = true;
     try {
-      thread.join(5000);
+      thread.join(3000);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -174,11 +174,21 @@ public final class ControllerRegistration implements AutoCloseable {
               () -> {
                 if (lease != null) {
                   try {
-                    put(json("offline", clock.instant()), lease.id());
+                    // A stop does not wait long for an etcd that is away: the lease ends the key.
+                    long ms = Math.min(2000, settings.dialTimeout().toMillis());
+                    etcd.client()
+                        .getKVClient()
+                        .put(
+                            Etcd.bytes(key(settings, managerId)),
+                            ByteSequence.from(
+                                json("offline", clock.instant()),
+                                java.nio.charset.StandardCharsets.UTF_8),
+                            PutOption.builder().withLeaseId(lease.id()).build())
+                        .get(ms, TimeUnit.MILLISECONDS);
                     etcd.client()
                         .getKVClient()
                         .delete(Etcd.bytes(key(settings, managerId)))
-                        .get(settings.dialTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                        .get(ms, TimeUnit.MILLISECONDS);
                   } catch (Exception e) {
                     LOG.info("could not deregister from etcd (" + e + "); the lease will expire");
                   }
@@ -187,7 +197,7 @@ public final class ControllerRegistration implements AutoCloseable {
                 }
                 return null;
               })
-          .get(3 * settings.dialTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+          .get(5000, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.info("deregistration did not finish (" + e + ")");
     } finally {

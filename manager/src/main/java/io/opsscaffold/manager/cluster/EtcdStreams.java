@@ -31,6 +31,8 @@ import java.util.logging.Logger;
  * holds {@code <manager id> <session id>} and is attached to the holding manager's lease, so a
  * crashed manager's claims expire by themselves.
  *
+ * <p>The value is {@code <manager id> <session id> <base URL>}.
+ *
  * <p>Writing is level-triggered, like a Kubernetes controller: the {@code stream-claims} thread
  * makes etcd match the sessions this manager holds ({@code held}), at every claim and release and
  * every second, so a write lost while etcd was away is made when it returns, and a lease that
@@ -47,18 +49,27 @@ public final class EtcdStreams implements StreamClaims, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(EtcdStreams.class.getName());
   private static final Duration CHECK = Duration.ofSeconds(1);
 
-  /** A claim: the manager holding a node's stream and that stream's session. */
-  public record Holder(String managerId, String sessionId) {
+  /**
+   * A claim: the manager holding a node's stream, that stream's session, and the base URL the
+   * manager is reached at by the area's other managers.
+   */
+  public record Holder(String managerId, String sessionId, String apiUrl) {
     static Holder parse(String value) {
-      int space = value.indexOf(' ');
-      return space < 0
-          ? new Holder(value, "")
-          : new Holder(value.substring(0, space), value.substring(space + 1));
+      String[] parts = value.split(" ", 3);
+      return new Holder(
+          parts[0], parts.length > 1 ? parts[1] : "", parts.length > 2 ? parts[2] : "");
     }
 
     String value() {
-      return managerId + " " + sessionId;
+      return managerId + " " + sessionId + " " + apiUrl;
     }
+  }
+
+  private volatile String apiUrl = "";
+
+  /** The base URL this manager's claims name; set before the server listens for daemons. */
+  public void advertise(String apiUrl) {
+    this.apiUrl = apiUrl;
   }
 
   private final Etcd etcd;
@@ -213,7 +224,7 @@ public final class EtcdStreams implements StreamClaims, AutoCloseable {
       KeyValue prev = e.getPrevKV();
       Holder was =
           prev == null || prev.getValue().isEmpty()
-              ? new Holder("", "")
+              ? new Holder("", "", "")
               : Holder.parse(prev.getValue().toString(StandardCharsets.UTF_8));
       ended.accept(node, was);
     }
@@ -230,30 +241,30 @@ public final class EtcdStreams implements StreamClaims, AutoCloseable {
         written.clear();
         lease = KeptLease.grant(etcd, settings.leaseTtl(), settings.dialTimeout());
       }
-      Map<String, String> now = held.get();
+      // What etcd should hold for this manager: node -> claim value.
+      Map<String, String> now = new HashMap<>();
+      held.get()
+          .forEach(
+              (node, session) -> now.put(node, new Holder(managerId, session, apiUrl).value()));
       for (Map.Entry<String, String> e : now.entrySet()) {
         if (!e.getValue().equals(written.get(e.getKey()))) {
           etcd.client()
               .getKVClient()
               .put(
                   bytes(prefix + e.getKey()),
-                  bytes(new Holder(managerId, e.getValue()).value()),
+                  bytes(e.getValue()),
                   PutOption.builder().withLeaseId(lease.id()).build())
               .get(settings.dialTimeout().toMillis(), TimeUnit.MILLISECONDS);
           written.put(e.getKey(), e.getValue());
         }
       }
       for (Map.Entry<String, String> e : Map.copyOf(written).entrySet()) {
-        if (!e.getValue().equals(now.get(e.getKey()))) {
+        if (!now.containsKey(e.getKey())) {
           ByteSequence key = bytes(prefix + e.getKey());
           etcd.client()
               .getKVClient()
               .txn()
-              .If(
-                  new Cmp(
-                      key,
-                      Cmp.Op.EQUAL,
-                      CmpTarget.value(bytes(new Holder(managerId, e.getValue()).value()))))
+              .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.value(bytes(e.getValue()))))
               .Then(Op.delete(key, DeleteOption.DEFAULT))
               .commit()
               .get(settings.dialTimeout().toMillis(), TimeUnit.MILLISECONDS);
@@ -312,7 +323,7 @@ public final class EtcdStreams implements StreamClaims, AutoCloseable {
                 }
                 return null;
               })
-          .get(settings.dialTimeout().toMillis() + 3000, TimeUnit.MILLISECONDS);
+          .get(3000, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.info("stream claims did not close cleanly (" + e + ")");
     } finally {

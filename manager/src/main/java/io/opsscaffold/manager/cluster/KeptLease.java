@@ -98,7 +98,7 @@ final class KeptLease implements AutoCloseable {
     keepAlive.close();
     lost = true;
     try {
-      etcd.client().getLeaseClient().revoke(id).get(2, TimeUnit.SECONDS);
+      etcd.client().getLeaseClient().revoke(id).get(1, TimeUnit.SECONDS);
     } catch (Exception e) {
       // etcd is away: the lease ends by itself within its TTL
     }

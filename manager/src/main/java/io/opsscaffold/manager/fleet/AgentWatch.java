@@ -85,6 +85,70 @@ public final class AgentWatch implements AutoCloseable {
   }
 
   /**
+   * Nodes another manager of the area changed (heard through the database). Never blocks; does
+   * nothing while nobody watches. Each node is read again on the watch thread: its agents are
+   * reported UPDATED, and those no longer there REMOVED.
+   */
+  public void changedElsewhere(java.util.Collection<String> nodeIds) {
+    if (watchers.isEmpty()) {
+      return;
+    }
+    List<String> ids = List.copyOf(nodeIds);
+    thread.execute(
+        () -> {
+          try {
+            ids.forEach(this::reread);
+          } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "agent watchers missed a change made elsewhere", e);
+            watchers.forEach(
+                w ->
+                    w.stream()
+                        .close(
+                            Status.INTERNAL.withDescription(
+                                "the manager could not follow a change ("
+                                    + e.getMessage()
+                                    + "); watch again")));
+          }
+        });
+  }
+
+  /**
+   * Changes made elsewhere may have gone unheard: every watch ends with UNAVAILABLE, so its client
+   * watches again from a fresh snapshot (a watch never silently misses a change).
+   */
+  public void missedChanges() {
+    thread.execute(
+        () ->
+            watchers.forEach(
+                w ->
+                    w.stream()
+                        .close(
+                            Status.UNAVAILABLE.withDescription(
+                                "changes made on other managers may have been missed; watch"
+                                    + " again"))));
+  }
+
+  private void reread(String nodeId) {
+    nodes.remove(nodeId);
+    Optional<NodeRecord> node = node(nodeId);
+    Set<String> present = new HashSet<>();
+    if (node.isPresent()) {
+      for (AgentRecord agent : repository.listAgents(nodeId)) {
+        present.add(key(nodeId, agent.agentId()));
+        changed(node.get(), agent);
+      }
+    }
+    String prefix = nodeId + "\u0000";
+    for (Watcher w : watchers) {
+      for (String k : Set.copyOf(w.told())) {
+        if (k.startsWith(prefix) && !present.contains(k) && w.told().remove(k)) {
+          w.stream().offer(removed(nodeId, k.substring(prefix.length())));
+        }
+      }
+    }
+  }
+
+  /**
    * Streams the matching agents (EXISTING), SYNCED, then each matching change. The snapshot is read
    * on the watch thread, in order with the commits it follows, so nothing is missed.
    *

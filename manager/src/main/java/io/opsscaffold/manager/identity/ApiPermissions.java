@@ -64,6 +64,8 @@ public final class ApiPermissions {
           admin(ADMIN + "RevokeApiToken"),
           open("opsscaffold.admin.v1.EnrollmentService/Enroll"),
           open("opsscaffold.link.v1.DaemonLinkService/Connect"),
+          // Another manager of the area: the service checks its manager certificate itself.
+          open("opsscaffold.cluster.v1.PeerService/Relay"),
           open("grpc.health.v1.Health/Check"),
           open("grpc.health.v1.Health/Watch"),
           viewer("grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),

@@ -18,6 +18,7 @@ import io.opsscaffold.manager.link.SessionRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
@@ -138,7 +139,63 @@ public final class OperationService {
       AgentOperation op,
       Duration timeout,
       NodeRecord node,
-      LinkSession session) {}
+      Target target) {}
+
+  /** Where a node's commands go: its stream here, or the manager of the area that holds it. */
+  private interface Target {
+    CompletableFuture<io.opsscaffold.api.link.v1.CommandResult> send(
+        Command command, String description, Duration wait);
+
+    Runnable follow(Command command, CommandRouter.Follow follow);
+  }
+
+  private volatile Relay relay = Relay.NONE;
+
+  /** Commands for nodes whose stream another manager of the area holds go through {@code relay}. */
+  public void relayTo(Relay relay) {
+    this.relay = relay;
+  }
+
+  /**
+   * The node's stream on this manager, or else the manager holding it.
+   *
+   * @throws OpsException UNAVAILABLE when no manager holds it
+   */
+  private Target target(NodeRecord node) {
+    Optional<LinkSession> session = registry.find(node.nodeId());
+    if (session.isPresent()) {
+      LinkSession s = session.get();
+      return new Target() {
+        @Override
+        public CompletableFuture<io.opsscaffold.api.link.v1.CommandResult> send(
+            Command command, String description, Duration wait) {
+          return router.send(s, command, description, wait);
+        }
+
+        @Override
+        public Runnable follow(Command command, CommandRouter.Follow follow) {
+          return router.follow(s, command, follow);
+        }
+      };
+    }
+    Relay r = relay;
+    if (r.heldElsewhere(node.nodeId())) {
+      String nodeId = node.nodeId();
+      return new Target() {
+        @Override
+        public CompletableFuture<io.opsscaffold.api.link.v1.CommandResult> send(
+            Command command, String description, Duration wait) {
+          return r.send(nodeId, command, description, wait);
+        }
+
+        @Override
+        public Runnable follow(Command command, CommandRouter.Follow follow) {
+          return r.follow(nodeId, command, follow);
+        }
+      };
+    }
+    throw OpsException.unavailable(notConnected(node));
+  }
 
   /** Checks the request and finds the node's stream; throws what the caller must hear at once. */
   private Prepared prepare(String nodeId, String agentId, String operation, Duration timeout) {
@@ -149,9 +206,7 @@ public final class OperationService {
           "timeout must be between 1s and 300s (got " + wait.toMillis() + " ms)");
     }
     NodeRecord node = queries.agent(nodeId, agentId).node();
-    LinkSession session =
-        registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
-    return new Prepared(nodeId, agentId, operation, op, wait, node, session);
+    return new Prepared(nodeId, agentId, operation, op, wait, node, target(node));
   }
 
   private CompletableFuture<Outcome> send(Prepared p, String commandId) {
@@ -161,7 +216,7 @@ public final class OperationService {
     AgentOperation op = p.op();
     Duration wait = p.timeout();
     NodeRecord node = p.node();
-    LinkSession session = p.session();
+    Target target = p.target();
 
     Span span =
         tracer
@@ -180,8 +235,8 @@ public final class OperationService {
               .setOperate(OperateAgent.newBuilder().setAgentId(agentId).setOperation(op))
               .build();
       String description = operation + " of agent " + agentId + " on node " + nodeId;
-      return router
-          .send(session, command, description, wait)
+      return target
+          .send(command, description, wait)
           .thenApply(
               result -> {
                 if (!result.getSuccess()) {
@@ -277,9 +332,8 @@ public final class OperationService {
     if (lines < 0 || lines > 1000) {
       throw OpsException.invalidArgument("lines must be between 0 and 1000 (got " + lines + ")");
     }
-    LinkSession session = connectedSession(nodeId, agentId);
-    return router.follow(
-        session,
+    Target target = connectedSession(nodeId, agentId);
+    return target.follow(
         Command.newBuilder()
             .setCommandId("follow-" + UUID.randomUUID())
             .setFollowLogs(
@@ -300,7 +354,7 @@ public final class OperationService {
       String agentId,
       List<io.opsscaffold.api.link.v1.ConfigFile> files,
       Duration timeout) {
-    LinkSession session = connectedSession(nodeId, agentId);
+    Target target = connectedSession(nodeId, agentId);
     Span span =
         tracer
             .spanBuilder("push config")
@@ -318,8 +372,8 @@ public final class OperationService {
                       .setAgentId(agentId)
                       .addAllFiles(files))
               .build();
-      return router
-          .send(session, command, "config push to agent " + agentId + " on node " + nodeId, timeout)
+      return target
+          .send(command, "config push to agent " + agentId + " on node " + nodeId, timeout)
           .whenComplete(
               (r, e) -> {
                 if (e != null || !r.getSuccess()) {
@@ -335,21 +389,19 @@ public final class OperationService {
     }
   }
 
-  private LinkSession connectedSession(String nodeId, String agentId) {
-    NodeRecord node = queries.agent(nodeId, agentId).node();
-    return registry.find(nodeId).orElseThrow(() -> OpsException.unavailable(notConnected(node)));
+  private Target connectedSession(String nodeId, String agentId) {
+    return target(queries.agent(nodeId, agentId).node());
   }
 
   private CompletableFuture<io.opsscaffold.api.link.v1.CommandResult> read(
       String nodeId, String agentId, String what, Command.Builder command) {
-    LinkSession session = connectedSession(nodeId, agentId);
+    Target target = connectedSession(nodeId, agentId);
     String commandId = "read-" + UUID.randomUUID();
     command
         .setCommandId(commandId)
         .setDeadline(Timestamps.fromMillis(clock.millis() + defaultTimeout.toMillis()));
-    return router
+    return target
         .send(
-            session,
             command.build(),
             "reading " + what + " of agent " + agentId + " on node " + nodeId,
             defaultTimeout)

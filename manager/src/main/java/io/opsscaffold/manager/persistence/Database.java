@@ -77,6 +77,20 @@ public final class Database implements AutoCloseable {
     return dataSource.getConnection();
   }
 
+  /**
+   * A connection of its own, outside the pool, for a listener that holds it for as long as it lives
+   * (PostgreSQL's LISTEN is per connection). Bounded by the pool's connection timeout.
+   */
+  public Connection dedicatedConnection() throws SQLException {
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", dataSource.getUsername());
+    p.setProperty("password", java.util.Objects.requireNonNullElse(dataSource.getPassword(), ""));
+    p.setProperty(
+        "connectTimeout", String.valueOf(Math.max(1, dataSource.getConnectionTimeout() / 1000)));
+    p.setProperty("tcpKeepAlive", "true");
+    return java.sql.DriverManager.getConnection(dataSource.getJdbcUrl(), p);
+  }
+
   @Override
   public void close() {
     dataSource.close();

@@ -95,6 +95,61 @@ public final class JdbcFleetRepository implements FleetRepository {
     this.database = database;
   }
 
+  private volatile String announcer = "";
+
+  /**
+   * From now on every committed batch is announced to the area's other managers, in its own
+   * transaction ({@code pg_notify} is delivered on commit only, in commit order): the nodes it
+   * changed, for {@link FleetChanges}. PostgreSQL only.
+   */
+  public void announceAs(String managerId) {
+    if (!database.vendor().equals("postgresql")) {
+      throw new IllegalStateException("changes are announced on PostgreSQL only");
+    }
+    announcer = managerId;
+  }
+
+  private void announce(Connection c, List<FleetWrite> writes) throws SQLException {
+    if (announcer.isEmpty()) {
+      return;
+    }
+    java.util.Set<String> nodes = new java.util.LinkedHashSet<>();
+    for (FleetWrite w : writes) {
+      switch (w) {
+        case FleetWrite.NodeConnected x -> nodes.add(x.node().nodeId());
+        case FleetWrite.NodeOffline x -> nodes.add(x.nodeId());
+        case FleetWrite.NodesUnconfirmed x -> nodes.addAll(x.nodeIds());
+        case FleetWrite.UpsertAgents x -> x.agents().forEach(a -> nodes.add(a.nodeId()));
+        case FleetWrite.ReplaceAgents x -> nodes.add(x.nodeId());
+        case FleetWrite.RemoveAgents x -> nodes.add(x.nodeId());
+        case FleetWrite.NodeDeleted x -> nodes.add(x.nodeId());
+        case FleetWrite.NodeDisconnected x -> {} // the node reads the same until it is OFFLINE
+        case FleetWrite.NodeStats x -> {}
+      }
+    }
+    if (nodes.isEmpty()) {
+      return;
+    }
+    // PostgreSQL takes payloads under 8000 bytes: one notification per chunk of node ids.
+    StringBuilder payload = new StringBuilder(announcer);
+    try (PreparedStatement notify = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+      for (String node : nodes) {
+        if (payload.length() + node.length() + 1 > FleetChanges.MAX_PAYLOAD) {
+          notify(notify, payload.toString());
+          payload = new StringBuilder(announcer);
+        }
+        payload.append('\n').append(node);
+      }
+      notify(notify, payload.toString());
+    }
+  }
+
+  private static void notify(PreparedStatement notify, String payload) throws SQLException {
+    notify.setString(1, FleetChanges.CHANNEL);
+    notify.setString(2, payload);
+    notify.execute();
+  }
+
   @Override
   public void apply(List<FleetWrite> writes) {
     if (writes.isEmpty()) {
@@ -157,6 +212,7 @@ public final class JdbcFleetRepository implements FleetRepository {
           }
         }
         mergeAgents(c, pending);
+        announce(c, writes);
         c.commit();
       } catch (SQLException | RuntimeException e) {
         c.rollback();

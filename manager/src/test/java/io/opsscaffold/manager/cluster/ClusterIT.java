@@ -15,6 +15,14 @@ import io.etcd.jetcd.watch.WatchEvent;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.opsscaffold.api.compat.controller.v1.ControllerRegistration;
+import io.opsscaffold.api.fleet.v1.AgentEvent;
+import io.opsscaffold.api.fleet.v1.AlertEvent;
+import io.opsscaffold.api.fleet.v1.FleetServiceGrpc;
+import io.opsscaffold.api.fleet.v1.ListAlertsRequest;
+import io.opsscaffold.api.fleet.v1.WatchAgentsRequest;
+import io.opsscaffold.api.fleet.v1.WatchAlertsRequest;
+import io.opsscaffold.api.link.v1.AgentState;
+import io.opsscaffold.api.status.v1.Lifecycle;
 import io.opsscaffold.manager.ManagerApp;
 import io.opsscaffold.manager.ManagerSettings;
 import io.opsscaffold.manager.link.FakeDaemon;
@@ -220,6 +228,179 @@ class ClusterIT {
     Await.until(
         Duration.ofSeconds(10), "n1 OFFLINE", () -> node(a, "n1"), "CONNECTIVITY_OFFLINE"::equals);
     assertTrue(value("streams/north/n1").isEmpty());
+  }
+
+  @Test
+  void watchesAndAlertsOnEveryManagerFollowWhatAnotherCommitted() throws Exception {
+    ManagerApp a = manager("north", "a");
+    ManagerApp b = manager("north", "b");
+    Await.until(Duration.ofSeconds(10), "a leader", () -> a.leader() || b.leader(), l -> l);
+    ManagerApp leader = a.leader() ? a : b;
+    ManagerApp follower = leader == a ? b : a;
+    ManagedChannel toLeader =
+        NettyChannelBuilder.forAddress("127.0.0.1", leader.port()).usePlaintext().build();
+    ManagedChannel toFollower =
+        NettyChannelBuilder.forAddress("127.0.0.1", follower.port()).usePlaintext().build();
+    closing.add(() -> toLeader.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    closing.add(() -> toFollower.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    // An agent watch on the leader, an alert watch on the follower; the daemon on the follower.
+    var agentEvents = new java.util.concurrent.LinkedBlockingQueue<AgentEvent>();
+    var alertEvents = new java.util.concurrent.LinkedBlockingQueue<AlertEvent>();
+    FleetServiceGrpc.newStub(toLeader)
+        .watchAgents(WatchAgentsRequest.getDefaultInstance(), collect(agentEvents));
+    FleetServiceGrpc.newStub(toFollower)
+        .watchAlerts(WatchAlertsRequest.getDefaultInstance(), collect(alertEvents));
+    assertEquals("SYNCED", next(agentEvents).getChange());
+    assertEquals("SYNCED", next(alertEvents).getChange());
+
+    FakeDaemon d = new FakeDaemon(toFollower, "n1").hello().keepAlive();
+    d.fullState(state("x", Lifecycle.LIFECYCLE_RUNNING, "running"));
+    AgentEvent seen = next(agentEvents);
+    assertEquals("UPDATED", seen.getChange());
+    assertEquals("n1", seen.getAgent().getNodeId());
+    assertEquals("x", seen.getAgent().getAgentId());
+    assertEquals("LIFECYCLE_RUNNING", seen.getAgent().getLifecycle().name());
+
+    // The agent stops by itself: the leader, which heard the follower's commit, opens the alert;
+    // the follower's watchers hear of it.
+    d.delta(state("x", Lifecycle.LIFECYCLE_STOPPED, "stopped (exited with code 0)"));
+    AlertEvent opened = next(alertEvents);
+    assertEquals("OPENED", opened.getChange());
+    assertEquals("OFF", opened.getAlert().getKind());
+    assertEquals("n1", opened.getAlert().getNodeId());
+    // Once: the follower does not judge.
+    assertEquals(
+        1,
+        FleetServiceGrpc.newBlockingStub(toFollower)
+            .listAlerts(ListAlertsRequest.newBuilder().setState("open").build())
+            .getTotal());
+    d.delta(state("x", Lifecycle.LIFECYCLE_RUNNING, "running"));
+    assertEquals("RESOLVED", next(alertEvents).getChange());
+    assertTrue(alertEvents.poll(500, TimeUnit.MILLISECONDS) == null, "one event per change");
+  }
+
+  @Test
+  void anyManagerOperatesANodeWhoseStreamAnotherManagerHolds() throws Exception {
+    ManagerApp a = manager("north", "a");
+    ManagerApp b = manager("north", "b");
+    ManagedChannel toA =
+        NettyChannelBuilder.forAddress("127.0.0.1", a.port()).usePlaintext().build();
+    ManagedChannel toB =
+        NettyChannelBuilder.forAddress("127.0.0.1", b.port()).usePlaintext().build();
+    closing.add(() -> toA.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    closing.add(() -> toB.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    FakeDaemon d =
+        new FakeDaemon(toA, "n1")
+            .hello()
+            .keepAlive()
+            .answerCommands(
+                c ->
+                    c.hasReadLogs()
+                        ? io.opsscaffold.api.link.v1.CommandResult.newBuilder()
+                            .setCommandId(c.getCommandId())
+                            .setSuccess(true)
+                            .addLogLines("one")
+                            .addLogLines("two")
+                            .build()
+                        : io.opsscaffold.api.link.v1.CommandResult.newBuilder()
+                            .setCommandId(c.getCommandId())
+                            .setSuccess(true)
+                            .setMessage("restarted (pid 42 -> 43)")
+                            .setAgent(state("x", Lifecycle.LIFECYCLE_RUNNING, "running"))
+                            .build());
+    d.fullState(state("x", Lifecycle.LIFECYCLE_RUNNING, "running"));
+    Await.until(
+        Duration.ofSeconds(5),
+        "n1's claim by a",
+        () -> value("streams/north/n1").orElse(""),
+        v -> v.startsWith("a "));
+    var onB = FleetServiceGrpc.newBlockingStub(toB);
+    Await.until(
+        Duration.ofSeconds(5),
+        "b to list n1/x",
+        () ->
+            onB.listAgents(
+                    io.opsscaffold.api.fleet.v1.ListAgentsRequest.newBuilder()
+                        .setNodeId("n1")
+                        .build())
+                .getAgentsCount(),
+        n -> n == 1);
+
+    // b does not hold n1's stream: it relays to a, which sends the command down the stream.
+    var restarted =
+        onB.operateAgent(
+            io.opsscaffold.api.fleet.v1.OperateAgentRequest.newBuilder()
+                .setNodeId("n1")
+                .setAgentId("x")
+                .setOperation("restart")
+                .build());
+    assertTrue(restarted.getSuccess());
+    assertEquals("restarted (pid 42 -> 43)", restarted.getMessage());
+    assertEquals(
+        List.of("one", "two"),
+        onB.getAgentLogs(
+                io.opsscaffold.api.fleet.v1.GetAgentLogsRequest.newBuilder()
+                    .setNodeId("n1")
+                    .setAgentId("x")
+                    .build())
+            .getLinesList());
+
+    // Its manager stops (its claims go with it) and the daemon connects nowhere: b answers at once
+    // that the node's daemon is not connected.
+    a.close();
+    Await.until(
+        Duration.ofSeconds(5),
+        "n1's claim gone",
+        () -> value("streams/north/n1"),
+        Optional::isEmpty);
+    long asked = System.nanoTime();
+    io.grpc.StatusRuntimeException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.grpc.StatusRuntimeException.class,
+            () ->
+                onB.operateAgent(
+                    io.opsscaffold.api.fleet.v1.OperateAgentRequest.newBuilder()
+                        .setNodeId("n1")
+                        .setAgentId("x")
+                        .setOperation("restart")
+                        .build()));
+    assertEquals(io.grpc.Status.Code.UNAVAILABLE, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("node n1"), e.getStatus().getDescription());
+    assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked) < 2000);
+  }
+
+  private static AgentState state(String id, Lifecycle lifecycle, String message) {
+    return AgentState.newBuilder()
+        .setAgentId(id)
+        .setType("t")
+        .setLifecycle(lifecycle)
+        .setPid(lifecycle == Lifecycle.LIFECYCLE_RUNNING ? 42 : 0)
+        .setMessage(message)
+        .build();
+  }
+
+  private static <T> io.grpc.stub.StreamObserver<T> collect(java.util.Queue<T> into) {
+    return new io.grpc.stub.StreamObserver<>() {
+      @Override
+      public void onNext(T value) {
+        into.add(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {}
+    };
+  }
+
+  private static <T> T next(java.util.concurrent.BlockingQueue<T> events)
+      throws InterruptedException {
+    T e = events.poll(10, TimeUnit.SECONDS);
+    if (e == null) {
+      throw new AssertionError("no event within 10 s");
+    }
+    return e;
   }
 
   /** The node's connectivity as {@code app}'s API lists it. */

@@ -53,7 +53,9 @@ public final class FleetBench {
       Path out,
       Path root,
       java.util.Set<String> phases,
-      boolean tls) {}
+      boolean tls,
+      int pairs,
+      int managers) {}
 
   private static final int WARM_UP_SECONDS = 4;
 
@@ -64,7 +66,11 @@ public final class FleetBench {
    */
   private static final long STATISTICS_SETTLE_MS = 10_500;
 
-  private static final String PHASES = "throughput,propagation,operations,storm,tracing,tls,raw";
+  private static final String PHASES =
+      "throughput,pairs,propagation,operations,storm,tracing,tls,raw,relay,failover";
+
+  /** The phases with {@code --managers=2}: what two managers of one area add. */
+  private static final String TWO_MANAGER_PHASES = "throughput,pairs,relay,failover";
 
   private final Options o;
   private final Map<String, Object> results = new LinkedHashMap<>();
@@ -72,6 +78,12 @@ public final class FleetBench {
   private String database;
   private Process manager;
   private int port;
+
+  /** With {@code --managers=2}: the area's second manager, its port, and the etcd they meet on. */
+  private Process manager2;
+
+  private int port2;
+  private io.opsscaffold.testing.EtcdServer etcd;
   private Path work;
   private String otlpEndpoint;
 
@@ -95,7 +107,7 @@ public final class FleetBench {
             "FleetBench [--daemons=200] [--agents=50] [--seconds=10] [--warm-up=4]"
                 + " [--rate=1000] [--op-rate=50] [--window=4] [--phases="
                 + PHASES
-                + "] [--tls=true] [--out=bench/target/bench.json]");
+                + "] [--tls=true] [--pairs=5] [--managers=1|2] [--out=bench/target/bench.json]");
     Options o =
         new Options(
             Integer.parseInt(a.getOrDefault("daemons", "200")),
@@ -110,7 +122,32 @@ public final class FleetBench {
             Path.of(a.getOrDefault("out", "bench/target/bench.json")),
             Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize(),
             java.util.Set.of(a.getOrDefault("phases", PHASES).split(",")),
-            Boolean.parseBoolean(a.getOrDefault("tls", "true")));
+            Boolean.parseBoolean(a.getOrDefault("tls", "true")),
+            Integer.parseInt(a.getOrDefault("pairs", "5")),
+            Integer.parseInt(a.getOrDefault("managers", "1")));
+    if (o.managers() == 2 && !a.containsKey("phases")) {
+      o =
+          new Options(
+              o.daemons(),
+              o.agents(),
+              o.seconds(),
+              o.warmUp(),
+              o.rate(),
+              o.opRate(),
+              o.window(),
+              o.pgUrl(),
+              o.pgUser(),
+              o.out(),
+              o.root(),
+              java.util.Set.of(TWO_MANAGER_PHASES.split(",")),
+              o.tls(),
+              o.pairs(),
+              o.managers());
+    }
+    if (o.managers() < 1 || o.managers() > 2) {
+      System.err.println("--managers: 1 or 2");
+      System.exit(2);
+    }
     if (o.seconds() < 1 || o.warmUp() < 0) {
       System.err.println("--seconds must be at least 1 and --warm-up at least 0");
       System.exit(2);
@@ -157,7 +194,13 @@ public final class FleetBench {
               "tls",
               o.tls()));
       tlsNow = o.tls();
+      if (o.managers() == 2) {
+        etcd = io.opsscaffold.testing.EtcdServer.start();
+      }
       startManager(false);
+      if (o.managers() == 2) {
+        startManager2();
+      }
       Thread.sleep(2_000);
       // Each point: a full collection (which also gives the live heap), then RSS, so that both
       // RSS readings follow a collection.
@@ -198,6 +241,15 @@ public final class FleetBench {
         fullLoad(daemons, o.warmUp());
         results.put("throughput", throughput(daemons, o.seconds()));
       }
+      if (o.phases().contains("pairs")) {
+        pairs(daemons);
+      }
+      if (o.phases().contains("relay")) {
+        relay();
+      }
+      if (o.phases().contains("failover")) {
+        failover(daemons);
+      }
       if (o.phases().contains("propagation")) {
         propagation(daemons);
       }
@@ -218,7 +270,10 @@ public final class FleetBench {
         rawBaseline();
       }
 
-      if (results.get("throughput") instanceof Map<?, ?> t
+      if (results.get("pairs") instanceof Map<?, ?> p) {
+        // The headline ratio: the median of interleaved pairs, not one pass of each.
+        results.put("ratio_end_to_end_to_raw", p.get("ratio_to_unnest_median"));
+      } else if (results.get("throughput") instanceof Map<?, ?> t
           && results.get("raw_baseline") instanceof Map<?, ?> raw) {
         results.put(
             "ratio_end_to_end_to_raw",
@@ -233,8 +288,15 @@ public final class FleetBench {
       if (api != null) {
         api.shutdownNow();
       }
+      apiChannels.values().forEach(ManagedChannel::shutdownNow);
       if (manager != null) {
         stopManager();
+      }
+      if (manager2 != null) {
+        manager2.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+      if (etcd != null) {
+        etcd.close();
       }
       admin("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
     }
@@ -250,6 +312,9 @@ public final class FleetBench {
       SimDaemon d = new SimDaemon(channel(nodeId, null), nodeId, o.agents(), i);
       if (tlsNow) {
         d.useChannel(enrolled(d));
+      }
+      if (o.managers() == 2 && i % 2 == 1) {
+        d.useChannel(channel(nodeId, tlsNow ? d : null, port2)); // odd daemons: the second manager
       }
       d.onSynced(synced::countDown);
       daemons.add(d);
@@ -291,12 +356,15 @@ public final class FleetBench {
     Thread.sleep(STATISTICS_SETTLE_MS);
     long rowsBefore = rowsWritten();
     ProcStats.Cpu cpu = ProcStats.cpu(manager.pid());
+    ProcStats.Cpu cpu2 =
+        manager2 != null && manager2.isAlive() ? ProcStats.cpu(manager2.pid()) : null;
     ProcStats.Cpu self = ProcStats.cpu(ProcessHandle.current().pid());
     double pgCpu = ProcStats.postgresCpuSeconds();
     long began = System.nanoTime();
     fullLoad(daemons, seconds);
     double secs = (System.nanoTime() - began) / 1e9;
-    double cpuCores = cpu.coresSince();
+    // With two managers: both, since the fleet is split between them.
+    double cpuCores = cpu.coresSince() + (cpu2 == null ? 0 : cpu2.coresSince());
     double simulatorCores = self.coresSince();
     double pgCores = (ProcStats.postgresCpuSeconds() - pgCpu) / secs;
     long rssAfter = ProcStats.rssBytes(manager.pid());
@@ -614,6 +682,10 @@ public final class FleetBench {
    * presenting {@code identity}'s certificate when given.
    */
   private ManagedChannel channel(String label, SimDaemon identity) {
+    return channel(label, identity, port);
+  }
+
+  private ManagedChannel channel(String label, SimDaemon identity, int port) {
     if (!tlsNow) {
       return NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     }
@@ -701,98 +773,225 @@ public final class FleetBench {
    * The best plain JDBC upsert on the same table shape and key space: UNNEST + ON CONFLICT, 5,000
    * rows a commit.
    */
+  /** One pass of the raw UNNEST upsert after its warm-up (see {@link #pairs} for the ratio). */
   private void rawBaseline() throws Exception {
+    ensureRawTable();
+    rawRun(false, o.warmUp()); // the warm-up's rows are not counted
+    results.put("raw_baseline", rawRun(false, o.seconds()));
+  }
+
+  /**
+   * End-to-end and raw, measured as interleaved repeated pairs, since one pass of each is noise on
+   * a shared two-core machine: {@code --pairs} rounds of the throughput phase, the raw UNNEST
+   * upsert and the raw COPY + MERGE, each {@code --seconds} long, in alternating order (E U C, C U
+   * E, ...) so that drift during the run (the table growing, the machine warming) falls on both
+   * sides. Reported: each round's figures, the median of each, and the median and range of the
+   * ratios end-to-end ÷ raw, with the manager's CPU per row.
+   */
+  private void pairs(List<SimDaemon> daemons) throws Exception {
+    ensureRawTable();
+    rawRun(false, o.warmUp()); // warm the raw paths' plans and caches, unmeasured
+    rawRun(true, o.warmUp());
+    List<Map<String, Object>> rounds = new ArrayList<>();
+    List<Double> e2e = new ArrayList<>();
+    List<Double> unnest = new ArrayList<>();
+    List<Double> copy = new ArrayList<>();
+    List<Double> toUnnest = new ArrayList<>();
+    List<Double> toCopy = new ArrayList<>();
+    List<Double> cpuPerRow = new ArrayList<>();
+    for (int i = 0; i < o.pairs(); i++) {
+      Map<String, Object> t = null;
+      Map<String, Object> u = null;
+      Map<String, Object> c = null;
+      for (String step : i % 2 == 0 ? List.of("e", "u", "c") : List.of("c", "u", "e")) {
+        switch (step) {
+          case "e" -> t = throughput(daemons, o.seconds());
+          case "u" -> u = rawRun(false, o.seconds());
+          default -> c = rawRun(true, o.seconds());
+        }
+      }
+      double te = (double) t.get("rows_per_s");
+      double tu = (double) u.get("rows_per_s");
+      double tc = (double) c.get("rows_per_s");
+      e2e.add(te);
+      unnest.add(tu);
+      copy.add(tc);
+      toUnnest.add(te / tu);
+      toCopy.add(te / tc);
+      cpuPerRow.add(cpuMicrosPerRow(t));
+      rounds.add(
+          Map.of(
+              "end_to_end_rows_per_s",
+              te,
+              "unnest_rows_per_s",
+              tu,
+              "copy_merge_rows_per_s",
+              tc,
+              "manager_cpu_us_per_row",
+              cpuMicrosPerRow(t)));
+      System.out.printf(
+          "pair %d: end-to-end %.0f rows/s, raw UNNEST %.0f, raw COPY+MERGE %.0f; ratio %.2f /"
+              + " %.2f; manager %.1f µs CPU per row%n",
+          i + 1, te, tu, tc, te / tu, te / tc, cpuMicrosPerRow(t));
+    }
+    results.put(
+        "pairs",
+        Map.of(
+            "rounds",
+            rounds,
+            "end_to_end_rows_per_s_median",
+            median(e2e),
+            "unnest_rows_per_s_median",
+            median(unnest),
+            "copy_merge_rows_per_s_median",
+            median(copy),
+            "ratio_to_unnest_median",
+            median(toUnnest),
+            "ratio_to_unnest_range",
+            List.of(Collections.min(toUnnest), Collections.max(toUnnest)),
+            "ratio_to_copy_merge_median",
+            median(toCopy),
+            "ratio_to_copy_merge_range",
+            List.of(Collections.min(toCopy), Collections.max(toCopy)),
+            "manager_cpu_us_per_row_median",
+            median(cpuPerRow)));
+  }
+
+  private static double median(List<Double> values) {
+    List<Double> sorted = new ArrayList<>(values);
+    Collections.sort(sorted);
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  private boolean rawTable;
+
+  private void ensureRawTable() throws SQLException {
+    if (rawTable) {
+      return;
+    }
+    try (Connection c = DriverManager.getConnection(o.pgUrl() + database, o.pgUser(), "");
+        Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE bench_raw (LIKE agents INCLUDING ALL) WITH (fillfactor = 70)");
+    }
+    rawTable = true;
+  }
+
+  private static final String RAW_COLUMNS =
+      "node_id, agent_id, type, lifecycle, health, pid, heartbeat_timeout_ms, restart_count,"
+          + " message, updated_ms, last_heartbeat_ms";
+
+  /**
+   * Plain JDBC on the agents table's shape and the fleet's key space for {@code seconds}: batches
+   * of up to 5,000 distinct rows per commit, {@code synchronous_commit} on. {@code copy} false: one
+   * prepared {@code INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE} per batch (the
+   * manager's own statement shape); true: {@code COPY} of the batch into a temporary table, then
+   * one {@code MERGE} from it (the fastest raw path we could build).
+   */
+  private Map<String, Object> rawRun(boolean copy, int seconds) throws Exception {
+    long keys = (long) o.daemons() * o.agents();
+    int batch = (int) Math.min(5_000, keys);
+    long rows = 0;
+    java.util.Random r = new java.util.Random(copy ? 5 : 3);
     try (Connection c = DriverManager.getConnection(o.pgUrl() + database, o.pgUser(), "")) {
-      try (Statement s = c.createStatement()) {
-        s.execute("CREATE TABLE bench_raw (LIKE agents INCLUDING ALL) WITH (fillfactor = 70)");
+      if (copy) {
+        try (Statement s = c.createStatement()) {
+          s.execute(
+              "CREATE TEMPORARY TABLE bench_stage (LIKE bench_raw INCLUDING DEFAULTS)"
+                  + " ON COMMIT DELETE ROWS");
+        }
       }
       c.setAutoCommit(false);
-      String sql =
-          "INSERT INTO bench_raw (node_id, agent_id, type, lifecycle, health, pid, heartbeat_timeout_ms,"
-              + " restart_count, message, updated_ms, last_heartbeat_ms)"
-              + " SELECT * FROM UNNEST(?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::bigint[],"
-              + " ?::bigint[], ?::bigint[], ?::varchar[], ?::bigint[], ?::bigint[])"
-              + " ON CONFLICT (node_id, agent_id) DO UPDATE SET lifecycle = EXCLUDED.lifecycle, health = EXCLUDED.health,"
-              + " pid = EXCLUDED.pid, restart_count = EXCLUDED.restart_count, message = EXCLUDED.message,"
-              + " updated_ms = EXCLUDED.updated_ms, last_heartbeat_ms = EXCLUDED.last_heartbeat_ms";
-      long keys = (long) o.daemons() * o.agents();
-      int batch =
-          (int) Math.min(5_000, keys); // distinct keys per statement: a small fleet has fewer
-      long rows = 0;
-      long change = 0;
-      java.util.Random r = new java.util.Random(3);
-      try (PreparedStatement ps = c.prepareStatement(sql)) {
+      String upsert =
+          "INSERT INTO bench_raw ("
+              + RAW_COLUMNS
+              + ") SELECT * FROM UNNEST(?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[],"
+              + " ?::varchar[], ?::bigint[], ?::bigint[], ?::bigint[], ?::varchar[], ?::bigint[],"
+              + " ?::bigint[]) ON CONFLICT (node_id, agent_id) DO UPDATE SET lifecycle ="
+              + " EXCLUDED.lifecycle, health = EXCLUDED.health, pid = EXCLUDED.pid, restart_count"
+              + " = EXCLUDED.restart_count, message = EXCLUDED.message, updated_ms ="
+              + " EXCLUDED.updated_ms, last_heartbeat_ms = EXCLUDED.last_heartbeat_ms";
+      String merge =
+          "MERGE INTO bench_raw t USING bench_stage s ON t.node_id = s.node_id AND t.agent_id ="
+              + " s.agent_id WHEN MATCHED THEN UPDATE SET lifecycle = s.lifecycle, health ="
+              + " s.health, pid = s.pid, restart_count = s.restart_count, message = s.message,"
+              + " updated_ms = s.updated_ms, last_heartbeat_ms = s.last_heartbeat_ms WHEN NOT"
+              + " MATCHED THEN INSERT ("
+              + RAW_COLUMNS
+              + ") VALUES (s.node_id, s.agent_id, s.type, s.lifecycle, s.health, s.pid,"
+              + " s.heartbeat_timeout_ms, s.restart_count, s.message, s.updated_ms,"
+              + " s.last_heartbeat_ms)";
+      var copyManager = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+      try (PreparedStatement ps = c.prepareStatement(copy ? merge : upsert)) {
+        long change = 0;
         long began = System.nanoTime();
-        long measured =
-            began + TimeUnit.SECONDS.toNanos(o.warmUp()); // the warm-up's rows are not counted
-        long end = measured + TimeUnit.SECONDS.toNanos(o.seconds());
+        long end = began + TimeUnit.SECONDS.toNanos(seconds);
         while (System.nanoTime() < end) {
-          String[] node = new String[batch];
-          String[] agent = new String[batch];
-          String[] type = new String[batch];
-          String[] lifecycle = new String[batch];
-          String[] health = new String[batch];
-          Long[] pid = new Long[batch];
-          Long[] timeout = new Long[batch];
-          Long[] restarts = new Long[batch];
-          String[] message = new String[batch];
-          Long[] updated = new Long[batch];
-          Long[] heartbeat = new Long[batch];
+          String[][] text = new String[batch][];
           java.util.Set<Long> seen = new java.util.HashSet<>();
           int n = 0;
           while (n < batch) {
             long k = (long) (r.nextDouble() * keys);
             if (!seen.add(k)) {
-              continue; // one row per key per statement, as ON CONFLICT requires
+              continue; // one row per key per statement, as ON CONFLICT and MERGE require
             }
             long now = System.currentTimeMillis();
-            node[n] = String.format("bench-%05d", k / o.agents());
-            agent[n] = "agent-" + (k % o.agents());
-            type[n] = "bench";
-            lifecycle[n] = "RUNNING";
-            health[n] = "HEALTHY";
-            pid[n] = 1000 + k % o.agents();
-            timeout[n] = 0L;
-            restarts[n] = ++change % 7;
-            message[n] = "change " + change;
-            updated[n] = now;
-            heartbeat[n] = now;
-            n++;
+            change++;
+            text[n++] =
+                new String[] {
+                  String.format("bench-%05d", k / o.agents()),
+                  "agent-" + (k % o.agents()),
+                  "bench",
+                  "RUNNING",
+                  "HEALTHY",
+                  String.valueOf(1000 + k % o.agents()),
+                  "0",
+                  String.valueOf(change % 7),
+                  "change " + change,
+                  String.valueOf(now),
+                  String.valueOf(now)
+                };
           }
-          Object[][] columns = {
-            node, agent, type, lifecycle, health, pid, timeout, restarts, message, updated,
-            heartbeat
-          };
-          String[] types = {
-            "varchar", "varchar", "varchar", "varchar", "varchar", "bigint", "bigint", "bigint",
-            "varchar", "bigint", "bigint"
-          };
-          for (int i = 0; i < columns.length; i++) {
-            Array arr = c.createArrayOf(types[i], columns[i]);
-            ps.setArray(i + 1, arr);
-          }
-          ps.executeUpdate();
-          c.commit();
-          if (System.nanoTime() <= measured) {
-            began = System.nanoTime();
+          if (copy) {
+            StringBuilder tsv = new StringBuilder(batch * 96);
+            for (String[] row : text) {
+              tsv.append(String.join("\t", row)).append('\n');
+            }
+            copyManager.copyIn(
+                "COPY bench_stage (" + RAW_COLUMNS + ") FROM STDIN",
+                new java.io.StringReader(tsv.toString()));
+            ps.executeUpdate();
           } else {
-            rows += batch;
+            String[] types = {
+              "varchar", "varchar", "varchar", "varchar", "varchar", "bigint", "bigint", "bigint",
+              "varchar", "bigint", "bigint"
+            };
+            for (int i = 0; i < types.length; i++) {
+              Object[] column = new Object[batch];
+              for (int j = 0; j < batch; j++) {
+                column[j] =
+                    types[i].equals("bigint") ? (Object) Long.valueOf(text[j][i]) : text[j][i];
+              }
+              Array arr = c.createArrayOf(types[i], column);
+              ps.setArray(i + 1, arr);
+            }
+            ps.executeUpdate();
           }
+          c.commit();
+          rows += batch;
         }
         double secs = (System.nanoTime() - began) / 1e9;
-        results.put(
-            "raw_baseline",
-            Map.of(
-                "rows",
-                rows,
-                "seconds",
-                secs,
-                "rows_per_s",
-                rows / secs,
-                "statement",
-                "UNNEST + INSERT ... ON CONFLICT DO UPDATE, "
-                    + batch
-                    + " rows per commit, synchronous_commit on"));
+        return Map.of(
+            "rows",
+            rows,
+            "seconds",
+            secs,
+            "rows_per_s",
+            rows / secs,
+            "statement",
+            (copy ? "COPY into a temporary table + MERGE, " : "UNNEST + INSERT ... ON CONFLICT, ")
+                + batch
+                + " rows per commit, synchronous_commit on");
       }
     }
   }
@@ -826,14 +1025,15 @@ public final class FleetBench {
         operations:
           default-timeout: 10s
         """
-            .formatted(
-                port,
-                work.resolve("data"),
-                !tlsNow,
-                work.resolve("tls"),
-                o.pgUrl(),
-                database,
-                o.pgUser()));
+                .formatted(
+                    port,
+                    work.resolve("data"),
+                    !tlsNow,
+                    work.resolve("tls"),
+                    o.pgUrl(),
+                    database,
+                    o.pgUser())
+            + cluster("bench-1", port));
     Path jar = o.root().resolve("manager/target/manager.jar");
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: build first (scripts/bench does)");
@@ -895,6 +1095,200 @@ public final class FleetBench {
     }
     throw new IllegalStateException(
         "the manager did not start; see " + work.resolve("manager.log"));
+  }
+
+  /** The etcd and cluster settings of a manager of the two-manager mode; empty otherwise. */
+  private String cluster(String managerId, int managerPort) {
+    if (etcd == null) {
+      return "";
+    }
+    return """
+        etcd:
+          endpoints: [%s]
+        cluster:
+          area: bench
+          manager-id: %s
+          advertise-url: %s://127.0.0.1:%d
+        """
+        .formatted(etcd.endpoint(), managerId, tlsNow ? "https" : "http", managerPort);
+  }
+
+  /**
+   * The area's second manager: the first's configuration on its own port and data directory, a copy
+   * of its CA, the same database and etcd.
+   */
+  private void startManager2() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      port2 = s.getLocalPort();
+    }
+    Path tls2 = Files.createDirectories(work.resolve("tls2"));
+    if (tlsNow) {
+      for (String f : List.of("ca.crt", "ca.key")) {
+        Files.copy(
+            work.resolve("tls").resolve(f),
+            tls2.resolve(f),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    String first = Files.readString(work.resolve("manager.yaml"));
+    Path config = work.resolve("manager2.yaml");
+    Files.writeString(
+        config,
+        first
+            .replace("port: " + port, "port: " + port2)
+            .replace(work.resolve("data").toString(), work.resolve("data2").toString())
+            .replace(work.resolve("tls").toString(), tls2.toString())
+            .replace("manager-id: bench-1", "manager-id: bench-2")
+            .replace("127.0.0.1:" + port + "\n", "127.0.0.1:" + port2 + "\n"));
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            java,
+            "-Xmx1g",
+            "-XX:+UseParallelGC",
+            "-jar",
+            o.root().resolve("manager/target/manager.jar").toString(),
+            "--config",
+            config.toString());
+    pb.environment().put("OTEL_METRICS_EXPORTER", "none");
+    pb.environment().put("OTEL_TRACES_EXPORTER", "none");
+    pb.redirectErrorStream(true).redirectOutput(work.resolve("manager2.log").toFile());
+    manager2 = pb.start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    HttpClient client =
+        !tlsNow
+            ? http
+            : HttpClient.newBuilder()
+                .sslContext(
+                    io.opsscaffold.security.TlsContexts.create(
+                        Optional.<io.opsscaffold.security.CertificateAuthority.Issued>empty(),
+                        io.opsscaffold.security.Pem.certificates(
+                            Files.readString(work.resolve("tls").resolve("ca.crt")))))
+                .build();
+    while (System.nanoTime() < deadline) {
+      try {
+        HttpResponse<Void> r =
+            client.send(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            (tlsNow ? "https" : "http") + "://127.0.0.1:" + port2 + "/health"))
+                    .build(),
+                HttpResponse.BodyHandlers.discarding());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not up yet
+      }
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException(
+        "the second manager did not start; see " + work.resolve("manager2.log"));
+  }
+
+  private final Map<Integer, ManagedChannel> apiChannels =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** An API channel to the manager on {@code port}, kept. */
+  private ManagedChannel apiTo(int port) {
+    return apiChannels.computeIfAbsent(port, p -> channel("api", null, p));
+  }
+
+  /**
+   * Two managers: {@code OperateAgent} through the first manager at {@code --op-rate}, alternating
+   * nodes whose stream it holds (direct) and nodes the second holds (relayed over mutual TLS);
+   * p50/p99 of each.
+   */
+  private void relay() throws Exception {
+    var stub = FleetServiceGrpc.newBlockingStub(apiTo(port)).withInterceptors(admin());
+    List<Long> direct = new ArrayList<>();
+    List<Long> relayed = new ArrayList<>();
+    int failed = 0;
+    long interval = TimeUnit.SECONDS.toNanos(1) / o.opRate();
+    long measured = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.warmUp());
+    long end = measured + TimeUnit.SECONDS.toNanos(o.seconds());
+    java.util.Random r = new java.util.Random(11);
+    long next = System.nanoTime();
+    for (long n = 0; next < end; n++) {
+      long wait = next - System.nanoTime();
+      if (wait > 0) {
+        TimeUnit.NANOSECONDS.sleep(wait);
+      }
+      // Even daemons are on the first manager, odd ones on the second.
+      int daemon = 2 * r.nextInt(Math.max(1, o.daemons() / 2)) + (int) (n % 2);
+      long t0 = System.nanoTime();
+      try {
+        stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+            .operateAgent(
+                OperateAgentRequest.newBuilder()
+                    .setNodeId(String.format("bench-%05d", daemon))
+                    .setAgentId("agent-" + r.nextInt(o.agents()))
+                    .setOperation("restart")
+                    .build());
+        if (t0 >= measured) {
+          (daemon % 2 == 0 ? direct : relayed).add(System.nanoTime() - t0);
+        }
+      } catch (RuntimeException e) {
+        if (t0 >= measured) {
+          failed++;
+        }
+      }
+      next += interval;
+    }
+    Collections.sort(direct);
+    Collections.sort(relayed);
+    results.put(
+        "relay_round_trip",
+        Map.of(
+            "rate_per_s",
+            o.opRate(),
+            "failed",
+            failed,
+            "direct_calls",
+            direct.size(),
+            "direct_p50_ms",
+            pct(direct, 50),
+            "direct_p99_ms",
+            pct(direct, 99),
+            "relayed_calls",
+            relayed.size(),
+            "relayed_p50_ms",
+            pct(relayed, 50),
+            "relayed_p99_ms",
+            pct(relayed, 99)));
+  }
+
+  /**
+   * Two managers: {@code kill -9} of the second, holding half the fleet; its daemons move to the
+   * first (as a real daemon goes to the next manager of its list after a failed attempt) and the
+   * time is taken until every one of them is resynced there.
+   */
+  private void failover(List<SimDaemon> daemons) throws Exception {
+    List<SimDaemon> moving = new ArrayList<>();
+    for (int i = 1; i < daemons.size(); i += 2) {
+      moving.add(daemons.get(i));
+    }
+    CountDownLatch synced = new CountDownLatch(moving.size());
+    moving.forEach(d -> d.onSynced(synced::countDown));
+    long killed = System.nanoTime();
+    manager2.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    for (SimDaemon d : moving) {
+      d.useChannel(channel(d.nodeId(), tlsNow ? d : null, port));
+    }
+    boolean all = synced.await(180, TimeUnit.SECONDS);
+    long done = System.nanoTime();
+    moving.forEach(d -> d.onSynced(() -> {}));
+    results.put(
+        "failover",
+        Map.of(
+            "daemons_moved",
+            moving.size(),
+            "all_converged",
+            all,
+            "not_converged",
+            synced.getCount(),
+            "seconds_kill_to_converged",
+            (done - killed) / 1e9));
   }
 
   /**

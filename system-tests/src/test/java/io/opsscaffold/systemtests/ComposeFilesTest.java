@@ -52,7 +52,10 @@ class ComposeFilesTest {
     assertEquals(
         Set.of(
             "postgres",
+            "etcd-certs",
+            "etcd",
             "manager",
+            "manager-2",
             "daemon-1",
             "daemon-2",
             "otel-collector",
@@ -60,7 +63,8 @@ class ComposeFilesTest {
             "prometheus",
             "grafana"),
         services.keySet());
-    for (String s : List.of("postgres", "manager", "daemon-1", "daemon-2", "prometheus")) {
+    for (String s :
+        List.of("postgres", "etcd", "manager", "manager-2", "daemon-1", "daemon-2", "prometheus")) {
       assertTrue(services.get(s).containsKey("healthcheck"), s + " has a health check");
     }
     for (var e : services.entrySet()) {
@@ -129,12 +133,28 @@ class ComposeFilesTest {
         ManagerSettings.read(
             Settings.load(Optional.of(COMPOSE.resolve("config/manager.yaml")), true));
     assertEquals(8080, manager.port());
+    ManagerSettings second =
+        ManagerSettings.read(
+            Settings.load(Optional.of(COMPOSE.resolve("config/manager-2.yaml")), true));
+    // Two managers of one area: one database, one etcd (over TLS), one CA, two ids.
+    assertEquals(manager.database().url(), second.database().url());
+    assertEquals(manager.cluster().endpoints(), second.cluster().endpoints());
+    assertEquals("https", manager.cluster().endpoints().getFirst().getScheme());
+    assertTrue(manager.cluster().caFile().isPresent() && manager.cluster().certFile().isPresent());
+    assertEquals(manager.cluster().area(), second.cluster().area());
+    assertEquals(manager.tls().dir(), second.tls().dir());
+    assertEquals(
+        Set.of("manager-1", "manager-2"),
+        Set.of(manager.cluster().managerId(), second.cluster().managerId()));
+    assertEquals(
+        Optional.of(java.net.URI.create("https://manager-2:8080")),
+        second.cluster().advertiseUrl());
     Set<String> agentsRun = new HashSet<>();
     for (String d : List.of("daemon-1", "daemon-2")) {
       DaemonSettings daemon =
           DaemonSettings.read(
               Settings.load(Optional.of(COMPOSE.resolve("config/" + d + ".yaml")), true));
-      assertEquals("manager:8080", daemon.link().address());
+      assertEquals(List.of("manager:8080", "manager-2:8080"), daemon.link().addresses());
       daemon
           .agents()
           .forEach(

@@ -75,16 +75,26 @@ class ClusterIT {
   }
 
   private ManagerApp manager(String area, String id) throws Exception {
+    return manager(area, id, Optional.empty());
+  }
+
+  /** A manager of {@code area} on the shared database and etcd, posting alerts to {@code hook}. */
+  private ManagerApp manager(String area, String id, Optional<URI> hook) throws Exception {
+    java.nio.file.Path data = Files.createTempDirectory("m");
     ManagerApp app =
         ManagerApp.start(
             new ManagerSettings(
                     "127.0.0.1",
                     0,
-                    pg.settings(Files.createTempDirectory("m")),
+                    pg.settings(data),
                     Duration.ofSeconds(5),
                     Duration.ofMillis(300),
                     Duration.ofSeconds(5),
-                    Optional.empty())
+                    Optional.empty(),
+                    Duration.ofSeconds(1),
+                    hook,
+                    io.opsscaffold.manager.tls.TlsPolicy.insecure(data),
+                    ManagerSettings.Limits.DEFAULT)
                 .withCluster(
                     ClusterSettings.none()
                         .with(List.of(URI.create(etcd.endpoint())), area, id)
@@ -232,8 +242,23 @@ class ClusterIT {
 
   @Test
   void watchesAndAlertsOnEveryManagerFollowWhatAnotherCommitted() throws Exception {
-    ManagerApp a = manager("north", "a");
-    ManagerApp b = manager("north", "b");
+    // Both managers post alerts to one webhook: only the leader may, so each event comes once.
+    List<String> posted = new CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer hook =
+        com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    hook.createContext(
+        "/",
+        x -> {
+          posted.add(new String(x.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+          x.sendResponseHeaders(204, -1);
+          x.close();
+        });
+    hook.start();
+    closing.add(() -> hook.stop(0));
+    Optional<URI> hookUrl =
+        Optional.of(URI.create("http://127.0.0.1:" + hook.getAddress().getPort() + "/"));
+    ManagerApp a = manager("north", "a", hookUrl);
+    ManagerApp b = manager("north", "b", hookUrl);
     Await.until(Duration.ofSeconds(10), "a leader", () -> a.leader() || b.leader(), l -> l);
     ManagerApp leader = a.leader() ? a : b;
     ManagerApp follower = leader == a ? b : a;
@@ -277,6 +302,11 @@ class ClusterIT {
     d.delta(state("x", Lifecycle.LIFECYCLE_RUNNING, "running"));
     assertEquals("RESOLVED", next(alertEvents).getChange());
     assertTrue(alertEvents.poll(500, TimeUnit.MILLISECONDS) == null, "one event per change");
+    Await.until(Duration.ofSeconds(5), "both events at the webhook", posted::size, n -> n >= 2);
+    Await.holds(Duration.ofSeconds(1), "no event posted twice", () -> posted.size() == 2);
+    assertTrue(
+        posted.get(0).contains("\"OPENED\"") && posted.get(1).contains("\"RESOLVED\""),
+        posted.toString());
   }
 
   @Test
@@ -416,6 +446,130 @@ class ClusterIT {
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  @Test
+  void overTlsTheManagerPresentsItsCertificateAndEtcdRefusesAClientWithout() throws Exception {
+    java.nio.file.Path dir = Files.createTempDirectory("etcd-tls");
+    var ca =
+        io.opsscaffold.security.CertificateAuthority.loadOrCreate(
+            dir.resolve("ca"), java.time.Clock.systemUTC());
+    var server = ca.issueServer("etcd", List.of("127.0.0.1", "localhost"), Duration.ofDays(1));
+    java.security.KeyPair pair = io.opsscaffold.security.CertificateAuthority.newKeyPair();
+    var client = ca.issueManager(pair.getPublic(), "m1", Duration.ofDays(1));
+    java.nio.file.Path caFile =
+        Files.writeString(
+            dir.resolve("ca.crt"), io.opsscaffold.security.Pem.encode(ca.certificate()));
+    java.nio.file.Path serverCert =
+        Files.writeString(
+            dir.resolve("etcd.crt"), io.opsscaffold.security.Pem.encode(server.chain().toArray()));
+    java.nio.file.Path serverKey =
+        Files.writeString(
+            dir.resolve("etcd.key"), io.opsscaffold.security.Pem.encode(server.key()));
+    java.nio.file.Path clientCert =
+        Files.writeString(dir.resolve("client.crt"), io.opsscaffold.security.Pem.encode(client));
+    java.nio.file.Path clientKey =
+        Files.writeString(
+            dir.resolve("client.key"), io.opsscaffold.security.Pem.encode(pair.getPrivate()));
+    try (EtcdServer secure =
+        EtcdServer.startTls(new EtcdServer.Tls(serverCert, serverKey, caFile))) {
+      assertTrue(secure.endpoint().startsWith("https://"));
+      ClusterSettings c =
+          new ClusterSettings(
+              List.of(URI.create(secure.endpoint())),
+              Optional.of(caFile),
+              Optional.of(clientCert),
+              Optional.of(clientKey),
+              Duration.ofSeconds(5),
+              Duration.ofSeconds(2),
+              "secure",
+              "m1",
+              Optional.empty(),
+              Duration.ofSeconds(1),
+              ClusterSettings.DEFAULT_PREFIX);
+      ManagerApp app =
+          ManagerApp.start(
+              new ManagerSettings(
+                      "127.0.0.1",
+                      0,
+                      pg.settings(Files.createTempDirectory("m")),
+                      Duration.ofSeconds(5),
+                      Duration.ofMillis(300),
+                      Duration.ofSeconds(5),
+                      Optional.empty())
+                  .withCluster(c),
+              telemetry);
+      try {
+        Await.until(Duration.ofSeconds(10), "the lead, over TLS", app::leader, l -> l);
+        try (Etcd etcd = Etcd.connect(c)) {
+          String json =
+              Await.until(
+                  Duration.ofSeconds(10),
+                  "the registration, read over TLS",
+                  () -> {
+                    try {
+                      var kvs =
+                          etcd.client()
+                              .getKVClient()
+                              .get(bytes("controllers/secure/m1"))
+                              .get(5, TimeUnit.SECONDS)
+                              .getKvs();
+                      return kvs.isEmpty() ? "" : kvs.getFirst().getValue().toString();
+                    } catch (Exception x) {
+                      throw new IllegalStateException(x);
+                    }
+                  },
+                  v -> !v.isEmpty());
+          assertEquals("m1", parse(json).getId());
+        }
+        // The same CA trusted, no client certificate: etcd refuses.
+        try (Etcd anonymous =
+            Etcd.connect(
+                new ClusterSettings(
+                    c.endpoints(),
+                    c.caFile(),
+                    Optional.empty(),
+                    Optional.empty(),
+                    Duration.ofSeconds(2),
+                    c.leaseTtl(),
+                    c.area(),
+                    "x",
+                    Optional.empty(),
+                    c.refreshInterval(),
+                    c.prefix()))) {
+          org.junit.jupiter.api.Assertions.assertThrows(
+              Exception.class,
+              () ->
+                  anonymous
+                      .client()
+                      .getKVClient()
+                      .get(bytes("controllers/secure/m1"))
+                      .get(5, TimeUnit.SECONDS));
+        }
+      } finally {
+        app.close(); // before its etcd stops: a clean stop, not one waiting out timeouts
+      }
+    }
+  }
+
+  @Test
+  void plaintextToEtcdIsRefusedUnlessEveryEndpointIsOnLoopback() {
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                Etcd.connect(
+                    ClusterSettings.none()
+                        .with(List.of(URI.create("http://10.1.2.3:2379")), "a", "m")));
+    assertTrue(e.getMessage().startsWith("etcd.endpoints: plaintext"), e.getMessage());
+    IllegalArgumentException noCa =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                Etcd.connect(
+                    ClusterSettings.none()
+                        .with(List.of(URI.create("https://10.1.2.3:2379")), "a", "m")));
+    assertEquals("etcd.ca-file: is required with https:// etcd endpoints", noCa.getMessage());
   }
 
   @Test

@@ -1060,6 +1060,11 @@ public final class FleetBench {
     }
     pb.redirectErrorStream(true).redirectOutput(work.resolve("manager.log").toFile());
     manager = pb.start();
+    awaitHealthy(port, work.resolve("manager.log"));
+  }
+
+  /** Waits (at most 60 s) until the manager on {@code port} answers its HTTP health check. */
+  private void awaitHealthy(int port, Path log) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       try {
@@ -1093,8 +1098,7 @@ public final class FleetBench {
       }
       Thread.sleep(100);
     }
-    throw new IllegalStateException(
-        "the manager did not start; see " + work.resolve("manager.log"));
+    throw new IllegalStateException("the manager did not start; see " + log);
   }
 
   /** The etcd and cluster settings of a manager of the two-manager mode; empty otherwise. */
@@ -1154,36 +1158,7 @@ public final class FleetBench {
     pb.environment().put("OTEL_TRACES_EXPORTER", "none");
     pb.redirectErrorStream(true).redirectOutput(work.resolve("manager2.log").toFile());
     manager2 = pb.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    HttpClient client =
-        !tlsNow
-            ? http
-            : HttpClient.newBuilder()
-                .sslContext(
-                    io.opsscaffold.security.TlsContexts.create(
-                        Optional.<io.opsscaffold.security.CertificateAuthority.Issued>empty(),
-                        io.opsscaffold.security.Pem.certificates(
-                            Files.readString(work.resolve("tls").resolve("ca.crt")))))
-                .build();
-    while (System.nanoTime() < deadline) {
-      try {
-        HttpResponse<Void> r =
-            client.send(
-                HttpRequest.newBuilder(
-                        URI.create(
-                            (tlsNow ? "https" : "http") + "://127.0.0.1:" + port2 + "/health"))
-                    .build(),
-                HttpResponse.BodyHandlers.discarding());
-        if (r.statusCode() == 200) {
-          return;
-        }
-      } catch (IOException e) {
-        // not up yet
-      }
-      Thread.sleep(200);
-    }
-    throw new IllegalStateException(
-        "the second manager did not start; see " + work.resolve("manager2.log"));
+    awaitHealthy(port2, work.resolve("manager2.log"));
   }
 
   private final Map<Integer, ManagedChannel> apiChannels =

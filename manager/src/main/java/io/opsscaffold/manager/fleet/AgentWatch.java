@@ -71,15 +71,7 @@ public final class AgentWatch implements AutoCloseable {
           try {
             writes.forEach(this::apply);
           } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "agent watchers missed a batch", e);
-            watchers.forEach(
-                w ->
-                    w.stream()
-                        .close(
-                            Status.INTERNAL.withDescription(
-                                "the manager could not follow a change ("
-                                    + e.getMessage()
-                                    + "); watch again")));
+            missed("agent watchers missed a batch", e);
           }
         });
   }
@@ -99,17 +91,22 @@ public final class AgentWatch implements AutoCloseable {
           try {
             ids.forEach(this::reread);
           } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "agent watchers missed a change made elsewhere", e);
-            watchers.forEach(
-                w ->
-                    w.stream()
-                        .close(
-                            Status.INTERNAL.withDescription(
-                                "the manager could not follow a change ("
-                                    + e.getMessage()
-                                    + "); watch again")));
+            missed("agent watchers missed a change made elsewhere", e);
           }
         });
+  }
+
+  /** A change could not be followed: every watch ends, so that its client watches again. */
+  private void missed(String what, RuntimeException e) {
+    LOG.log(Level.WARNING, what, e);
+    watchers.forEach(
+        w ->
+            w.stream()
+                .close(
+                    Status.INTERNAL.withDescription(
+                        "the manager could not follow a change ("
+                            + e.getMessage()
+                            + "); watch again")));
   }
 
   /**

@@ -337,13 +337,18 @@ public final class Enrollment implements NodeAuthenticator {
 
   /** The node id a node certificate names ({@code OU=node, CN=<id>}), if it is one. */
   static Optional<String> nodeIdOf(X509Certificate cert) {
+    return nameOf(cert, "node");
+  }
+
+  /** The CN of a certificate whose one OU is {@code unit} ({@code node}, {@code manager}). */
+  static Optional<String> nameOf(X509Certificate cert, String unit) {
     X500Principal p = cert.getSubjectX500Principal();
     X500Name name = X500Name.getInstance(p.getEncoded());
     var ou = name.getRDNs(BCStyle.OU);
     var cn = name.getRDNs(BCStyle.CN);
     if (ou.length != 1
         || cn.length != 1
-        || !"node".equals(IETFUtils.valueToString(ou[0].getFirst().getValue()))) {
+        || !unit.equals(IETFUtils.valueToString(ou[0].getFirst().getValue()))) {
       return Optional.empty();
     }
     return Optional.of(IETFUtils.valueToString(cn[0].getFirst().getValue()));

@@ -7,10 +7,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import javax.security.auth.x500.X500Principal;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.asn1.x500.style.IETFUtils;
 
 /**
  * How the managers of an area know one another: each holds the area's CA (a copy, as deployed) and
@@ -68,16 +64,6 @@ public final class ManagerCredentials {
     } catch (java.security.GeneralSecurityException e) {
       return Optional.empty();
     }
-    X500Name name =
-        X500Name.getInstance(
-            new X500Principal(cert.getSubjectX500Principal().getEncoded()).getEncoded());
-    var ou = name.getRDNs(BCStyle.OU);
-    var cn = name.getRDNs(BCStyle.CN);
-    if (ou.length != 1
-        || cn.length != 1
-        || !"manager".equals(IETFUtils.valueToString(ou[0].getFirst().getValue()))) {
-      return Optional.empty();
-    }
-    return Optional.of(IETFUtils.valueToString(cn[0].getFirst().getValue()));
+    return Enrollment.nameOf(cert, "manager");
   }
 }

@@ -32,24 +32,8 @@ public final class LinkGrpcService extends DaemonLinkServiceGrpc.DaemonLinkServi
 
   @Override
   public StreamObserver<DaemonMessage> connect(StreamObserver<ManagerMessage> responseObserver) {
-    java.util.List<java.security.cert.X509Certificate> peer = new java.util.ArrayList<>();
-    String remote = "?";
-    io.helidon.webserver.grpc.GrpcConnectionContext connection =
-        io.helidon.webserver.grpc.ServerContextKeys.CONNECTION_CONTEXT.get();
-    if (connection != null) {
-      remote = connection.remotePeer().host() + ":" + connection.remotePeer().port();
-      connection
-          .remotePeer()
-          .tlsCertificates()
-          .ifPresent(
-              certs -> {
-                for (java.security.cert.Certificate c : certs) {
-                  if (c instanceof java.security.cert.X509Certificate x) {
-                    peer.add(x);
-                  }
-                }
-              });
-    }
+    java.util.List<java.security.cert.X509Certificate> peer = ClientCertificates.ofCurrentCall();
+    String remote = ClientCertificates.remoteOfCurrentCall();
     return new LinkSession(
         context, (ServerCallStreamObserver<ManagerMessage>) responseObserver, peer, remote);
   }

@@ -13,7 +13,6 @@ import io.opsscaffold.manager.link.LinkSession;
 import io.opsscaffold.manager.link.SessionRegistry;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -50,7 +49,8 @@ public final class PeerGrpcService extends PeerServiceGrpc.PeerServiceImplBase {
 
   @Override
   public void relay(RelayRequest req, StreamObserver<RelayReply> out) {
-    Optional<String> caller = managerOf.apply(clientCertificates());
+    Optional<String> caller =
+        managerOf.apply(io.opsscaffold.manager.link.ClientCertificates.ofCurrentCall());
     if (caller.isEmpty()) {
       out.onError(
           Status.PERMISSION_DENIED
@@ -120,25 +120,5 @@ public final class PeerGrpcService extends PeerServiceGrpc.PeerServiceImplBase {
                 out.onCompleted();
               }
             });
-  }
-
-  private static List<X509Certificate> clientCertificates() {
-    List<X509Certificate> chain = new ArrayList<>();
-    io.helidon.webserver.grpc.GrpcConnectionContext connection =
-        io.helidon.webserver.grpc.ServerContextKeys.CONNECTION_CONTEXT.get();
-    if (connection != null) {
-      connection
-          .remotePeer()
-          .tlsCertificates()
-          .ifPresent(
-              certs -> {
-                for (java.security.cert.Certificate c : certs) {
-                  if (c instanceof X509Certificate x) {
-                    chain.add(x);
-                  }
-                }
-              });
-    }
-    return chain;
   }
 }

@@ -171,9 +171,7 @@ class ClusterIT {
         "true"::equals);
 
     // A daemon's stream counts within a second or two, not at the next refresh only.
-    ManagedChannel channel =
-        NettyChannelBuilder.forAddress("127.0.0.1", app.port()).usePlaintext().build();
-    closing.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    ManagedChannel channel = channelTo(app);
     new FakeDaemon(channel, "n1").hello().keepAlive();
     Await.until(
         Duration.ofSeconds(5),
@@ -195,12 +193,8 @@ class ClusterIT {
   void aNodeMovingToAnotherManagerIsClaimedThereAndNeverOffline() throws Exception {
     ManagerApp a = manager("north", "a");
     ManagerApp b = manager("north", "b");
-    ManagedChannel toA =
-        NettyChannelBuilder.forAddress("127.0.0.1", a.port()).usePlaintext().build();
-    ManagedChannel toB =
-        NettyChannelBuilder.forAddress("127.0.0.1", b.port()).usePlaintext().build();
-    closing.add(() -> toA.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
-    closing.add(() -> toB.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    ManagedChannel toA = channelTo(a);
+    ManagedChannel toB = channelTo(b);
     FakeDaemon first = new FakeDaemon(toA, "n1").hello().keepAlive();
     Await.until(
         Duration.ofSeconds(5),
@@ -262,12 +256,8 @@ class ClusterIT {
     Await.until(Duration.ofSeconds(10), "a leader", () -> a.leader() || b.leader(), l -> l);
     ManagerApp leader = a.leader() ? a : b;
     ManagerApp follower = leader == a ? b : a;
-    ManagedChannel toLeader =
-        NettyChannelBuilder.forAddress("127.0.0.1", leader.port()).usePlaintext().build();
-    ManagedChannel toFollower =
-        NettyChannelBuilder.forAddress("127.0.0.1", follower.port()).usePlaintext().build();
-    closing.add(() -> toLeader.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
-    closing.add(() -> toFollower.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    ManagedChannel toLeader = channelTo(leader);
+    ManagedChannel toFollower = channelTo(follower);
     // An agent watch on the leader, an alert watch on the follower; the daemon on the follower.
     var agentEvents = new java.util.concurrent.LinkedBlockingQueue<AgentEvent>();
     var alertEvents = new java.util.concurrent.LinkedBlockingQueue<AlertEvent>();
@@ -313,12 +303,8 @@ class ClusterIT {
   void anyManagerOperatesANodeWhoseStreamAnotherManagerHolds() throws Exception {
     ManagerApp a = manager("north", "a");
     ManagerApp b = manager("north", "b");
-    ManagedChannel toA =
-        NettyChannelBuilder.forAddress("127.0.0.1", a.port()).usePlaintext().build();
-    ManagedChannel toB =
-        NettyChannelBuilder.forAddress("127.0.0.1", b.port()).usePlaintext().build();
-    closing.add(() -> toA.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
-    closing.add(() -> toB.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    ManagedChannel toA = channelTo(a);
+    ManagedChannel toB = channelTo(b);
     FakeDaemon d =
         new FakeDaemon(toA, "n1")
             .hello()
@@ -431,6 +417,14 @@ class ClusterIT {
       throw new AssertionError("no event within 10 s");
     }
     return e;
+  }
+
+  /** A plaintext channel to {@code app}, shut down after the test. */
+  private ManagedChannel channelTo(ManagerApp app) {
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", app.port()).usePlaintext().build();
+    closing.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    return channel;
   }
 
   /** The node's connectivity as {@code app}'s API lists it. */

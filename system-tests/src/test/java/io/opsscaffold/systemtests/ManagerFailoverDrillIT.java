@@ -34,12 +34,24 @@ class ManagerFailoverDrillIT {
   private EtcdServer etcd;
   private Client client;
   private Stack stack;
+  private OtlpReceiver otlp;
 
   @BeforeAll
   void start() throws Exception {
     etcd = EtcdServer.start();
     client = Client.builder().endpoints(etcd.endpoint()).build();
-    stack = new Stack(AGENTS, Stack.env(Map.of())).twoManagers(etcd.endpoint());
+    otlp = new OtlpReceiver();
+    stack =
+        new Stack(
+                AGENTS,
+                Stack.env(
+                    Map.of(
+                        "OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint(),
+                        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
+                        "OTEL_METRICS_EXPORTER", "none",
+                        "OTEL_BSP_SCHEDULE_DELAY", "100",
+                        "OTEL_TRACES_EXPORTER", "otlp")))
+            .twoManagers(etcd.endpoint());
     stack.startManager().startManager2().startDaemon();
   }
 
@@ -50,6 +62,7 @@ class ManagerFailoverDrillIT {
     }
     client.close();
     etcd.close();
+    otlp.close();
   }
 
   private Optional<String> value(String key) {
@@ -112,6 +125,32 @@ class ManagerFailoverDrillIT {
     stack.callManagerOn(otherPort);
     assertEquals(
         200, stack.post("/api/v1/nodes/" + Stack.NODE + "/agents/f2/restart", "").statusCode());
+    // The relayed operation is one trace: the manager called, the relay between the managers,
+    // the holder's command down the stream, and the daemon's work.
+    OtlpReceiver.ReceivedSpan operate =
+        Await.until(
+            Duration.ofSeconds(30),
+            "the relayed restart's span",
+            () ->
+                otlp.spans().stream()
+                    .filter(
+                        sp ->
+                            sp.name().equals("operate agent")
+                                && "f2".equals(sp.attributes().get("ops.agent.id")))
+                    .findFirst()
+                    .orElse(null),
+            sp -> sp != null);
+    List<OtlpReceiver.ReceivedSpan> trace =
+        Await.until(
+            Duration.ofSeconds(30),
+            "the daemon's span in the same trace",
+            () ->
+                otlp.spans().stream().filter(sp -> sp.traceId().equals(operate.traceId())).toList(),
+            l -> l.stream().anyMatch(sp -> sp.name().equals("daemon operate agent")));
+    assertTrue(
+        trace.stream().filter(sp -> sp.name().contains("PeerService/Relay")).count() >= 2,
+        "the relay's client and server spans are in the trace: "
+            + trace.stream().map(OtlpReceiver.ReceivedSpan::name).toList());
     Await.until(
         Duration.ofSeconds(30), "every agent ON", () -> stack.allOn(AGENTS.size()), on -> on);
     Map<String, Long> pids = pids();

@@ -176,7 +176,16 @@ public final class PeerRelay implements Relay, AutoCloseable {
             .intercept(tracing)
             .keepAliveTime(30, TimeUnit.SECONDS);
     if (credentials.own().isEmpty()) {
-      return b.usePlaintext().build(); // the loopback-only insecure mode
+      // The loopback-only insecure mode: plaintext, and only to a manager on this machine,
+      // whatever a claim in etcd names.
+      if (!Etcd.loopback(u.getHost())) {
+        throw io.opsscaffold.errors.OpsException.unavailable(
+            "manager at "
+                + apiUrl
+                + " is not on this machine, and this manager runs without TLS (tls.insecure):"
+                + " calls are not relayed in plaintext");
+      }
+      return b.usePlaintext().build();
     }
     try {
       var own = credentials.own().get();

@@ -547,6 +547,53 @@ class ClusterIT {
   }
 
   @Test
+  void withoutTlsNothingIsRelayedToAManagerOffThisMachine() throws Exception {
+    ClusterSettings c =
+        ClusterSettings.none().with(List.of(URI.create(etcd.endpoint())), "north", "z");
+    try (Etcd e = Etcd.connect(c);
+        EtcdStreams streams =
+            new EtcdStreams(e, c, "z", java.util.Map::of, io.opsscaffold.time.Time.system());
+        PeerRelay relay =
+            new PeerRelay(
+                streams,
+                new io.opsscaffold.manager.identity.ManagerCredentials(
+                    Optional.empty(), "z", java.time.Clock.systemUTC()),
+                "z",
+                new io.grpc.ClientInterceptor() {
+                  @Override
+                  public <Q, R> io.grpc.ClientCall<Q, R> interceptCall(
+                      io.grpc.MethodDescriptor<Q, R> m,
+                      io.grpc.CallOptions o,
+                      io.grpc.Channel next) {
+                    return next.newCall(m, o);
+                  }
+                })) {
+      assertTrue(streams.start());
+      // A claim naming a manager elsewhere (as anything that can write to etcd could write).
+      client
+          .getKVClient()
+          .put(bytes("streams/north/n9"), bytes("far s1 http://10.1.2.3:8080"))
+          .get(5, TimeUnit.SECONDS);
+      Await.until(
+          Duration.ofSeconds(5), "the claim seen", () -> streams.heldElsewhere("n9"), h -> h);
+      var failure =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.util.concurrent.ExecutionException.class,
+              () ->
+                  relay
+                      .send(
+                          "n9",
+                          io.opsscaffold.api.link.v1.Command.getDefaultInstance(),
+                          "a test",
+                          Duration.ofSeconds(1))
+                      .get(5, TimeUnit.SECONDS));
+      assertTrue(
+          failure.getCause().getMessage().contains("not relayed in plaintext"),
+          failure.getCause().getMessage());
+    }
+  }
+
+  @Test
   void plaintextToEtcdIsRefusedUnlessEveryEndpointIsOnLoopback() {
     IllegalArgumentException e =
         org.junit.jupiter.api.Assertions.assertThrows(

@@ -1109,6 +1109,7 @@ public final class FleetBench {
     return """
         etcd:
           endpoints: [%s]
+          insecure: true
         cluster:
           area: bench
           manager-id: %s

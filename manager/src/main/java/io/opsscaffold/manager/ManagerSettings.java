@@ -263,7 +263,8 @@ public record ManagerSettings(
             defaults.refreshInterval(),
             Duration.ofSeconds(1),
             Duration.ofMinutes(10)),
-        defaults.prefix());
+        defaults.prefix(),
+        s.bool("etcd.insecure", false));
   }
 
   private static Optional<Path> optionalPath(String p) {

@@ -392,6 +392,7 @@ final class Stack implements AutoCloseable {
         """
         etcd:
           endpoints: [%s]
+          insecure: true
           lease-ttl: 3s
         cluster:
           area: it-area

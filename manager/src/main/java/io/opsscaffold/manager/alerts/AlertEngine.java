@@ -138,8 +138,9 @@ public final class AlertEngine implements AutoCloseable {
 
   /**
    * Nodes another manager of the area changed (its commits, heard through the database). Never
-   * blocks: on the alerts thread each is read again and judged, like a node whose stream this
-   * manager holds.
+   * blocks: on the leader's alerts thread each is read again and judged, like a node whose stream
+   * this manager holds. A follower reads nothing: it judges nothing, and reads the whole fleet when
+   * it takes the lead.
    */
   public void changedElsewhere(java.util.Collection<String> nodeIds) {
     List<String> ids = List.copyOf(nodeIds);
@@ -147,6 +148,9 @@ public final class AlertEngine implements AutoCloseable {
         () ->
             safely(
                 () -> {
+                  if (!leading) {
+                    return;
+                  }
                   if (rescan) {
                     drain();
                   }

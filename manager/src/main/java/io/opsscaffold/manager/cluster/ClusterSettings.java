@@ -10,7 +10,8 @@ import java.util.Optional;
  * How a manager joins its area's managers on etcd ({@code etcd.*} and {@code cluster.*}; see the
  * README's table). Without endpoints the manager runs alone.
  *
- * @param endpoints etcd's client URLs; {@code http://} only towards a loopback address
+ * @param endpoints etcd's client URLs; {@code http://} only with {@code insecure}, towards a
+ *     loopback address
  * @param caFile the CA that signs etcd's server certificate (required with {@code https://})
  * @param certFile the manager's client certificate for etcd, when etcd asks for one
  * @param keyFile its key
@@ -23,6 +24,8 @@ import java.util.Optional;
  *     name>:<port>}
  * @param refreshInterval how often the registration's record is rewritten ({@code lastHeartbeat})
  * @param prefix where controllers register ({@code controllers/})
+ * @param insecure {@code etcd.insecure}: plaintext to an etcd on this machine's loopback, asked for
+ *     explicitly and warned about at every start; never to another host
  */
 public record ClusterSettings(
     List<URI> endpoints,
@@ -35,7 +38,8 @@ public record ClusterSettings(
     String managerId,
     Optional<URI> advertiseUrl,
     Duration refreshInterval,
-    String prefix) {
+    String prefix,
+    boolean insecure) {
 
   public static final String DEFAULT_PREFIX = "controllers/";
 
@@ -52,7 +56,8 @@ public record ClusterSettings(
         "",
         Optional.empty(),
         Duration.ofSeconds(5),
-        DEFAULT_PREFIX);
+        DEFAULT_PREFIX,
+        false);
   }
 
   /** Whether etcd is configured. */
@@ -60,7 +65,7 @@ public record ClusterSettings(
     return !endpoints.isEmpty();
   }
 
-  /** With these endpoints (plaintext on loopback, for tests) and this area and id. */
+  /** With these endpoints, area and id. */
   public ClusterSettings with(List<URI> endpoints, String area, String managerId) {
     return new ClusterSettings(
         endpoints,
@@ -73,7 +78,25 @@ public record ClusterSettings(
         managerId,
         advertiseUrl,
         refreshInterval,
-        prefix);
+        prefix,
+        insecure);
+  }
+
+  /** The same, in plaintext to an etcd on loopback ({@code etcd.insecure: true}). */
+  public ClusterSettings plaintextOnLoopback() {
+    return new ClusterSettings(
+        endpoints,
+        caFile,
+        certFile,
+        keyFile,
+        dialTimeout,
+        leaseTtl,
+        area,
+        managerId,
+        advertiseUrl,
+        refreshInterval,
+        prefix,
+        true);
   }
 
   /** With this lease and refresh interval. */
@@ -89,6 +112,7 @@ public record ClusterSettings(
         managerId,
         advertiseUrl,
         refreshInterval,
-        prefix);
+        prefix,
+        insecure);
   }
 }

@@ -18,8 +18,9 @@ import java.util.logging.Logger;
 
 /**
  * The manager's one etcd client, secured like every other connection: {@code https://} endpoints
- * verified against {@code etcd.ca-file} (with a client certificate when configured), and {@code
- * http://} refused unless every endpoint is a loopback address, where it is warned about.
+ * verified against {@code etcd.ca-file} (with a client certificate when configured); {@code
+ * http://} only when asked for ({@code etcd.insecure: true}) and every endpoint is a loopback
+ * address, and then warned about at every start.
  */
 public final class Etcd implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Etcd.class.getName());
@@ -55,6 +56,13 @@ public final class Etcd implements AutoCloseable {
                 + u
                 + " is not (use https:// with etcd.ca-file)");
       }
+      if (!tls && !settings.insecure()) {
+        throw new IllegalArgumentException(
+            "etcd.endpoints: "
+                + u
+                + " is plaintext; use https:// with etcd.ca-file, or set etcd.insecure: true for"
+                + " an etcd on this machine's loopback");
+      }
     }
     ClientBuilder builder =
         Client.builder()
@@ -89,10 +97,10 @@ public final class Etcd implements AutoCloseable {
       }
     } else {
       LOG.warning(
-          "etcd over PLAINTEXT (etcd.endpoints "
+          "etcd over PLAINTEXT (etcd.insecure: true, etcd.endpoints "
               + endpoints
-              + "): allowed because every endpoint is on this machine's loopback; use https://"
-              + " with etcd.ca-file anywhere else.");
+              + "): anything on this machine can read and write the area's registration, claims"
+              + " and leadership. Use https:// with etcd.ca-file anywhere but a test machine.");
     }
     return new Etcd(builder.build());
   }

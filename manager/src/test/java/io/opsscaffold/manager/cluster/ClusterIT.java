@@ -98,6 +98,7 @@ class ClusterIT {
                 .withCluster(
                     ClusterSettings.none()
                         .with(List.of(URI.create(etcd.endpoint())), area, id)
+                        .plaintextOnLoopback()
                         .withTimings(Duration.ofSeconds(2), Duration.ofSeconds(1))),
             telemetry);
     closing.add(app);
@@ -480,7 +481,8 @@ class ClusterIT {
               "m1",
               Optional.empty(),
               Duration.ofSeconds(1),
-              ClusterSettings.DEFAULT_PREFIX);
+              ClusterSettings.DEFAULT_PREFIX,
+              false);
       ManagerApp app =
           ManagerApp.start(
               new ManagerSettings(
@@ -530,7 +532,8 @@ class ClusterIT {
                     "x",
                     Optional.empty(),
                     c.refreshInterval(),
-                    c.prefix()))) {
+                    c.prefix(),
+                    false))) {
           org.junit.jupiter.api.Assertions.assertThrows(
               Exception.class,
               () ->
@@ -549,7 +552,9 @@ class ClusterIT {
   @Test
   void withoutTlsNothingIsRelayedToAManagerOffThisMachine() throws Exception {
     ClusterSettings c =
-        ClusterSettings.none().with(List.of(URI.create(etcd.endpoint())), "north", "z");
+        ClusterSettings.none()
+            .with(List.of(URI.create(etcd.endpoint())), "north", "z")
+            .plaintextOnLoopback();
     try (Etcd e = Etcd.connect(c);
         EtcdStreams streams =
             new EtcdStreams(e, c, "z", java.util.Map::of, io.opsscaffold.time.Time.system());
@@ -594,15 +599,25 @@ class ClusterIT {
   }
 
   @Test
-  void plaintextToEtcdIsRefusedUnlessEveryEndpointIsOnLoopback() {
+  void plaintextToEtcdIsOnlyAskedForAndOnlyOnLoopback() {
+    // Even asked for, never to another host.
     IllegalArgumentException e =
         org.junit.jupiter.api.Assertions.assertThrows(
             IllegalArgumentException.class,
             () ->
                 Etcd.connect(
                     ClusterSettings.none()
-                        .with(List.of(URI.create("http://10.1.2.3:2379")), "a", "m")));
+                        .with(List.of(URI.create("http://10.1.2.3:2379")), "a", "m")
+                        .plaintextOnLoopback()));
     assertTrue(e.getMessage().startsWith("etcd.endpoints: plaintext"), e.getMessage());
+    // On loopback, not unless asked for.
+    IllegalArgumentException notAsked =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                Etcd.connect(
+                    ClusterSettings.none().with(List.of(URI.create(etcd.endpoint())), "a", "m")));
+    assertTrue(notAsked.getMessage().contains("set etcd.insecure: true"), notAsked.getMessage());
     IllegalArgumentException noCa =
         org.junit.jupiter.api.Assertions.assertThrows(
             IllegalArgumentException.class,

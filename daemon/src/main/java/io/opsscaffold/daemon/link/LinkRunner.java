@@ -46,6 +46,15 @@ public final class LinkRunner implements AutoCloseable {
   /** A welcomed stream that lasted this long resets the backoff. */
   static final long STABLE_MS = 10_000;
 
+  /**
+   * How long a new stream may wait for the manager's Welcome before it is dropped, when that is
+   * longer than three ping intervals: a first connect (TLS handshake with the node's certificate, a
+   * manager still warming up) can take more than a short interval, and dropping a stream the moment
+   * before its Welcome arrives only starts the same wait again (seen in CI: 1.58 s, interval 500
+   * ms).
+   */
+  static final long WELCOME_WAIT_MS = 10_000;
+
   private final LinkPolicy policy;
   private final Hello hello;
   private final ChannelSource channels;
@@ -226,7 +235,9 @@ public final class LinkRunner implements AutoCloseable {
               DaemonMessage.newBuilder()
                   .setPing(Ping.newBuilder().setSentAt(Timestamps.fromMillis(now))));
         }
-        if (now - lastReceivedMs > 3 * pingIntervalMs) {
+        long silenceLimit =
+            welcomed ? 3 * pingIntervalMs : Math.max(3 * pingIntervalMs, WELCOME_WAIT_MS);
+        if (now - lastReceivedMs > silenceLimit) {
           String why = "nothing from the manager for " + (now - lastReceivedMs) + " ms";
           synchronized (sendLock) {
             requests.onError(Status.UNAVAILABLE.withDescription(why).asRuntimeException());

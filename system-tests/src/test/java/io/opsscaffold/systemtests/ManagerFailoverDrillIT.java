@@ -143,10 +143,14 @@ class ManagerFailoverDrillIT {
     List<OtlpReceiver.ReceivedSpan> trace =
         Await.until(
             Duration.ofSeconds(30),
-            "the daemon's span in the same trace",
+            "the daemon's span and the relay's two in the same trace",
             () ->
                 otlp.spans().stream().filter(sp -> sp.traceId().equals(operate.traceId())).toList(),
-            l -> l.stream().anyMatch(sp -> sp.name().equals("daemon operate agent")));
+            // Each process exports its spans in its own batches: wait for all three to arrive.
+            l ->
+                l.stream().anyMatch(sp -> sp.name().equals("daemon operate agent"))
+                    && l.stream().filter(sp -> sp.name().contains("PeerService/Relay")).count()
+                        >= 2);
     assertTrue(
         trace.stream().filter(sp -> sp.name().contains("PeerService/Relay")).count() >= 2,
         "the relay's client and server spans are in the trace: "

@@ -210,9 +210,8 @@ public record ManagerSettings(
     return settings;
   }
 
-  /** {@code etcd.*} and {@code cluster.*}: see the README's table. */
-  private static io.opsscaffold.manager.cluster.ClusterSettings cluster(Settings s) {
-    var defaults = io.opsscaffold.manager.cluster.ClusterSettings.none();
+  /** {@code etcd.endpoints}: URLs with a host and a port (the scheme is checked on connecting). */
+  public static java.util.List<java.net.URI> etcdEndpoints(Settings s) {
     java.util.List<java.net.URI> endpoints = new java.util.ArrayList<>();
     for (String e : s.strings("etcd.endpoints")) {
       try {
@@ -226,6 +225,13 @@ public record ManagerSettings(
         s.problem("etcd.endpoints", e + " is not a URL");
       }
     }
+    return endpoints;
+  }
+
+  /** {@code etcd.*} and {@code cluster.*}: see the README's table. */
+  private static io.opsscaffold.manager.cluster.ClusterSettings cluster(Settings s) {
+    var defaults = io.opsscaffold.manager.cluster.ClusterSettings.none();
+    java.util.List<java.net.URI> endpoints = etcdEndpoints(s);
     String advertise = s.string("cluster.advertise-url", "");
     Optional<java.net.URI> advertiseUrl = Optional.empty();
     if (!advertise.isBlank()) {
@@ -272,7 +278,7 @@ public record ManagerSettings(
   }
 
   /** {@code tls.*}: see the README's table. */
-  private static io.opsscaffold.manager.tls.TlsPolicy tls(
+  public static io.opsscaffold.manager.tls.TlsPolicy tls(
       Settings t, Path dataDir, String enrollmentTokenFile) {
     String cert = t.string("cert-file", "");
     String key = t.string("key-file", "");

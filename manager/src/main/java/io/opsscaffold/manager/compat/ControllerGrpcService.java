@@ -401,6 +401,8 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
             .setHealthStatus(overall(n, agents))
             .setOs(n.os())
             .setArch(n.arch())
+            .setCloudId(n.cloudId())
+            .setAgentCode(n.cloudId() + ":" + n.ip())
             .putAllLabels(n.labels());
     long heard = n.online() ? clock.millis() : n.lastSeenMs();
     if (heard > 0) {

@@ -26,7 +26,8 @@ public final class ApiGuard implements ServerInterceptor {
   public static final Principal INSECURE =
       new Principal("", "anonymous (insecure mode)", Role.ADMIN, java.util.List.of());
 
-  private final ApiTokens tokens;
+  private final Authenticator tokens;
+  private final MethodRules rules;
   private final Optional<Principal> anonymous;
   private final int maxStreams;
   private final java.util.concurrent.ConcurrentHashMap<
@@ -49,9 +50,36 @@ public final class ApiGuard implements ServerInterceptor {
    *     credential may hold open at once ({@code limits.max-streams-per-token})
    */
   public ApiGuard(ApiTokens tokens, boolean insecure, int maxStreams) {
+    this(tokens::authenticate, insecure, maxStreams, ApiPermissions.RULES);
+  }
+
+  /**
+   * A guard for another service's table ({@code rules}) and token store ({@code tokens}): the
+   * platform service's.
+   */
+  public ApiGuard(Authenticator tokens, boolean insecure, int maxStreams, MethodRules rules) {
     this.tokens = tokens;
+    this.rules = rules;
     this.anonymous = insecure ? Optional.of(INSECURE) : Optional.empty();
     this.maxStreams = maxStreams;
+  }
+
+  /** Finds who a bearer token proves, if anyone; throws when the token store cannot be read. */
+  @FunctionalInterface
+  public interface Authenticator {
+    Optional<Principal> authenticate(String bearer);
+  }
+
+  /** A table of who may call what (see {@link ApiPermissions}). */
+  public interface MethodRules {
+    /** A role, open (an empty role), or nothing when the method is not in the table. */
+    Optional<Optional<Role>> of(String fullMethodName);
+
+    /** Whether the method honours a token's areas. */
+    boolean areaScoped(String fullMethodName);
+
+    /** Whether the method stays open (a watch or a follow), counted per credential. */
+    boolean longLived(String fullMethodName);
   }
 
   /** The authenticated principal of the call on this thread, if any. */
@@ -63,12 +91,12 @@ public final class ApiGuard implements ServerInterceptor {
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String method = call.getMethodDescriptor().getFullMethodName();
-    Optional<Optional<Role>> rule = ApiPermissions.of(method);
+    Optional<Optional<Role>> rule = rules.of(method);
     if (rule.isEmpty()) {
       return refuse(
           call,
           Status.PERMISSION_DENIED.withDescription(
-              method + " has no entry in the manager's permission table"));
+              method + " has no entry in the permission table"));
     }
     Role needed = rule.get().orElse(null);
     String auth = headers.get(AUTHORIZATION);
@@ -111,9 +139,7 @@ public final class ApiGuard implements ServerInterceptor {
                     + principal.get().role().text()));
       }
     }
-    if (needed != null
-        && !principal.get().areas().isEmpty()
-        && !ApiPermissions.areaScoped(method)) {
+    if (needed != null && !principal.get().areas().isEmpty() && !rules.areaScoped(method)) {
       return refuse(
           call,
           Status.PERMISSION_DENIED.withDescription(
@@ -128,7 +154,7 @@ public final class ApiGuard implements ServerInterceptor {
     if (principal.isEmpty()) {
       return next.startCall(call, headers);
     }
-    if (ApiPermissions.longLived(method)) {
+    if (rules.longLived(method)) {
       return counted(call, headers, next, principal.get());
     }
     return Contexts.interceptCall(

@@ -103,6 +103,25 @@ public final class ApiPermissions {
 
   private ApiPermissions() {}
 
+  /** The manager's table, for {@link ApiGuard}. */
+  public static final ApiGuard.MethodRules RULES =
+      new ApiGuard.MethodRules() {
+        @Override
+        public Optional<Optional<Role>> of(String fullMethodName) {
+          return ApiPermissions.of(fullMethodName);
+        }
+
+        @Override
+        public boolean areaScoped(String fullMethodName) {
+          return ApiPermissions.areaScoped(fullMethodName);
+        }
+
+        @Override
+        public boolean longLived(String fullMethodName) {
+          return ApiPermissions.longLived(fullMethodName);
+        }
+      };
+
   /** Whether {@code fullMethodName} stays open (a watch or a follow). */
   public static boolean longLived(String fullMethodName) {
     return LONG_LIVED.contains(fullMethodName);

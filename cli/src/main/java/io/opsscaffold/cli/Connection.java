@@ -20,8 +20,10 @@ import java.util.concurrent.TimeUnit;
 final class Connection implements AutoCloseable {
   private final ManagedChannel channel;
   private final ClientInterceptor auth;
+  private final boolean platform;
 
   Connection(Contexts.Context context) {
+    this.platform = context.platform();
     OkHttpChannelBuilder b = OkHttpChannelBuilder.forTarget(context.address());
     if (context.caFile().isPresent()) {
       X509Certificate ca;
@@ -61,6 +63,11 @@ final class Connection implements AutoCloseable {
           "Bearer " + context.token());
     }
     this.auth = MetadataUtils.newAttachHeadersInterceptor(h);
+  }
+
+  /** Whether this is a platform service (the view across areas) rather than a manager. */
+  boolean platform() {
+    return platform;
   }
 
   /** Whether {@code address} ({@code host:port}) is on this machine. */

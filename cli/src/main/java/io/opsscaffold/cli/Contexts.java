@@ -21,8 +21,16 @@ import java.util.TreeMap;
  * OPSCTL_ADDRESS}, {@code OPSCTL_TOKEN}, {@code OPSCTL_CA}.
  */
 final class Contexts {
-  /** One manager to talk to. */
-  record Context(String name, String address, String token, Optional<Path> caFile) {}
+  /**
+   * One manager to talk to, or a platform service ({@code platform}: the view across areas, where
+   * the same commands answer for every area).
+   */
+  record Context(
+      String name, String address, String token, Optional<Path> caFile, boolean platform) {
+    Context(String name, String address, String token, Optional<Path> caFile) {
+      this(name, address, token, caFile, false);
+    }
+  }
 
   private final Path file;
   private final Properties props = new Properties();
@@ -68,6 +76,11 @@ final class Contexts {
     c.caFile()
         .ifPresentOrElse(
             f -> props.setProperty(p + "ca-file", f.toString()), () -> props.remove(p + "ca-file"));
+    if (c.platform()) {
+      props.setProperty(p + "kind", "platform");
+    } else {
+      props.remove(p + "kind");
+    }
   }
 
   void use(String name) {
@@ -100,7 +113,8 @@ final class Contexts {
             name,
             address,
             props.getProperty(p + "token", ""),
-            Optional.ofNullable(props.getProperty(p + "ca-file")).map(Path::of)));
+            Optional.ofNullable(props.getProperty(p + "ca-file")).map(Path::of),
+            "platform".equals(props.getProperty(p + "kind"))));
   }
 
   /**
@@ -132,7 +146,11 @@ final class Contexts {
           "no manager to talk to: run opsctl login <address> --token-file <file> --ca <ca.crt>"
               + " (or set OPSCTL_ADDRESS and OPSCTL_TOKEN)");
     }
-    return new Context(base.name(), address, token, ca);
+    boolean platform =
+        env.containsKey("OPSCTL_PLATFORM")
+            ? env.get("OPSCTL_PLATFORM").equals("true")
+            : base.platform();
+    return new Context(base.name(), address, token, ca, platform);
   }
 
   void save() throws IOException {

@@ -22,6 +22,7 @@ import picocli.CommandLine.ParentCommand;
     description = "List nodes, agents, alerts or operations.",
     subcommands = {
       GetCommand.Nodes.class,
+      GetCommand.Controllers.class,
       GetCommand.Agents.class,
       GetCommand.Alerts.class,
       GetCommand.Operations.class
@@ -54,6 +55,32 @@ final class GetCommand {
   }
 
   @Command(
+      name = "controllers",
+      mixinStandardHelpOptions = true,
+      description = "List every area's controllers (managers), in a platform context.",
+      footer = {"", "Example:", "  opsctl --context platform get controllers"})
+  static final class Controllers implements Callable<Integer> {
+    @ParentCommand GetCommand get;
+
+    @Option(
+        names = {"-o", "--output"},
+        description = "table (default) or json.")
+    Format format = Format.table;
+
+    @Override
+    public Integer call() {
+      try (Connection c = get.root.connectAny()) {
+        if (!c.platform()) {
+          throw new CliException(
+              CliException.USAGE,
+              "get controllers needs a platform context (opsctl login ADDRESS --platform)");
+        }
+        return PlatformCommands.controllers(get.root, c, format);
+      }
+    }
+  }
+
+  @Command(
       name = "nodes",
       mixinStandardHelpOptions = true,
       description = "List nodes.",
@@ -80,7 +107,10 @@ final class GetCommand {
     @Override
     public Integer call() {
       List<Node> nodes;
-      try (Connection c = get.root.connect()) {
+      try (Connection c = get.root.connectAny()) {
+        if (c.platform()) {
+          return PlatformCommands.nodes(get.root, c, area, status, format);
+        }
         nodes = all(c, area, status);
       }
       if (format == Format.json) {

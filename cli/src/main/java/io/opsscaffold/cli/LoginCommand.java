@@ -71,6 +71,13 @@ final class LoginCommand implements Callable<Integer> {
     boolean insecure;
   }
 
+  @Option(
+      names = "--platform",
+      description =
+          "ADDRESS is a platform service (the view across areas): the same commands then answer"
+              + " for every area, with an AREA column.")
+  boolean platform;
+
   @Option(names = "--name", description = "The context's name (default: the address).")
   Optional<String> name = Optional.empty();
 
@@ -91,8 +98,33 @@ final class LoginCommand implements Callable<Integer> {
       throw new CliException(
           CliException.USAGE, "--insecure is only for a manager on this machine (" + address + ")");
     }
-    Contexts.Context ctx = new Contexts.Context(ctxName, address, secret, ca);
+    Contexts.Context ctx = new Contexts.Context(ctxName, address, secret, ca, platform);
     try (Connection c = new Connection(ctx)) {
+      if (platform) {
+        var controllers =
+            c.unary(io.opsscaffold.api.platform.v1.PlatformServiceGrpc.newBlockingStub(c.channel()))
+                .listControllers(
+                    io.opsscaffold.api.platform.v1.ListControllersRequest.getDefaultInstance());
+        long areas =
+            controllers.getControllersList().stream()
+                .map(io.opsscaffold.api.platform.v1.Controller::getArea)
+                .distinct()
+                .count();
+        contexts.put(ctx);
+        contexts.use(ctxName);
+        contexts.save();
+        root.out()
+            .printf(
+                "logged in to the platform at %s as context '%s' (%d controllers in %d area%s);"
+                    + " saved in %s%n",
+                address,
+                ctxName,
+                controllers.getControllersCount(),
+                areas,
+                areas == 1 ? "" : "s",
+                contexts.file());
+        return 0;
+      }
       long nodes =
           c.unary(FleetServiceGrpc.newBlockingStub(c.channel()))
               .listNodes(ListNodesRequest.newBuilder().setPageSize(1).build())

@@ -18,7 +18,10 @@ abstract class OperateCommand implements Callable<Integer> {
       index = "0",
       arity = "0..1",
       paramLabel = "NODE/AGENT",
-      description = "The agent, e.g. dev-node/agent-1 (or --selector for a batch).")
+      description =
+          "The agent, e.g. dev-node/agent-1; in a platform context AREA/NODE/AGENT or"
+              + " CODE/AGENT, e.g. east/web-1/filebeat or 0:10.0.0.1/filebeat (or --selector for a"
+              + " batch, against a manager).")
   String target;
 
   @Option(
@@ -67,9 +70,12 @@ abstract class OperateCommand implements Callable<Integer> {
     if (target == null) {
       throw new CliException(CliException.USAGE, "give NODE/AGENT, or --selector for a batch");
     }
-    Target t = Target.parse(target);
     OperateAgentResponse r;
-    try (Connection c = root.connect()) {
+    try (Connection c = root.connectAny()) {
+      if (c.platform()) {
+        return PlatformCommands.operate(root, c, operation(), target, format);
+      }
+      Target t = Target.parse(target);
       r =
           c.unary(FleetServiceGrpc.newBlockingStub(c.channel()))
               .withDeadlineAfter(
@@ -88,7 +94,7 @@ abstract class OperateCommand implements Callable<Integer> {
       root.out()
           .printf(
               "%s %s: %s (%d ms)%n",
-              t, operation(), r.getMessage(), Durations.toMillis(r.getDuration()));
+              target, operation(), r.getMessage(), Durations.toMillis(r.getDuration()));
     }
     return 0;
   }

@@ -75,6 +75,21 @@ public final class Opsctl {
 
   /** A connection to the selected context's manager. */
   Connection connect() {
+    Contexts.Context ctx = contexts().resolve(context, env);
+    if (ctx.platform()) {
+      throw PlatformCommands.notOnPlatform(
+          "this command",
+          "a platform context answers get nodes, get controllers, availability and"
+              + " start|stop|restart AREA/NODE/AGENT; for the rest use a manager's context"
+              + " (--context)");
+    }
+    return new Connection(ctx);
+  }
+
+  /**
+   * A connection to the selected context: a manager, or a platform ({@link Connection#platform}).
+   */
+  Connection connectAny() {
     return new Connection(contexts().resolve(context, env));
   }
 

@@ -189,7 +189,10 @@ final class ViewCommands {
     @Override
     public Integer call() {
       AvailabilitySummary s;
-      try (Connection c = root.connect()) {
+      try (Connection c = root.connectAny()) {
+        if (c.platform()) {
+          return PlatformCommands.availability(root, c, format);
+        }
         s =
             c.unary(FleetServiceGrpc.newBlockingStub(c.channel()))
                 .getAvailabilitySummary(GetAvailabilitySummaryRequest.getDefaultInstance());

@@ -129,6 +129,9 @@ public final class PlatformApp implements AutoCloseable {
             .host(settings.host())
             .port(settings.port())
             .shutdownHook(false)
+            // Blocking sockets, as the manager's: Helidon's NIO TLS socket failed writing a small
+            // HTTP/2 response here ("newPosition > limit").
+            .useNio(false)
             .idleConnectionTimeout(Duration.ofHours(1))
             .addFeature(GrpcReflectionFeature.create(r -> r.enabled(true)))
             .addRouting(http)

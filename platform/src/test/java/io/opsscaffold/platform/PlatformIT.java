@@ -454,4 +454,106 @@ class PlatformIT {
         again.getResults(1).getMessage().contains("no online controller"),
         again.getResults(1).toString());
   }
+
+  /** What a run of the packaged opsctl printed and how it ended. */
+  private record Run(int exit, String out, String err) {}
+
+  private static Run opsctl(Path config, String... args) throws Exception {
+    Path jar = Path.of("..", "cli", "target", "opsctl.jar").toAbsolutePath();
+    assertTrue(Files.exists(jar), jar + " is built by the cli module (mvn install -pl cli)");
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1",
+                "-jar",
+                jar.toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().put("OPSCTL_CONFIG", config.toString());
+    pb.environment().remove("OPSCTL_CONTEXT");
+    Process p = pb.start();
+    p.getOutputStream().close();
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String err =
+        new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "opsctl ended");
+    return new Run(p.exitValue(), out, err);
+  }
+
+  @Test
+  void opsctlInAPlatformContextAnswersForEveryAreaWithAnAreaColumn() throws Exception {
+    ManagerApp north = manager("north", "n-1");
+    ManagerApp south = manager("south", "s-1");
+    daemon(north, "north", "web-1", "10.0.0.1").answerCommands(PlatformIT::restarted);
+    daemon(south, "south", "db-1", "10.1.0.1").answerCommands(PlatformIT::restarted);
+    PlatformApp platform = platform(Duration.ofSeconds(1));
+    var api = PlatformServiceGrpc.newBlockingStub(channel(platform.port()));
+    Await.until(
+        Duration.ofSeconds(15), "both areas listed", () -> all(api), r -> r.getTotal() == 2);
+    Path config = Files.createTempDirectory("opsctl").resolve("config");
+
+    Run login =
+        opsctl(
+            config,
+            "login",
+            "127.0.0.1:" + platform.port(),
+            "--insecure",
+            "--platform",
+            "--name",
+            "plat");
+    assertEquals(0, login.exit(), login.err());
+    assertTrue(login.out().contains("(2 controllers in 2 areas)"), login.out());
+
+    Run nodes = opsctl(config, "get", "nodes");
+    assertEquals(0, nodes.exit(), nodes.err());
+    List<String> lines = nodes.out().lines().toList();
+    assertTrue(lines.get(0).startsWith("AREA"), nodes.out());
+    assertTrue(lines.get(0).contains("CODE"), nodes.out());
+    assertTrue(
+        lines.get(1).matches("north +web-1 +0:10\\.0\\.0\\.1 +ONLINE +healthy +1 .*"), nodes.out());
+    assertTrue(
+        lines.get(2).matches("south +db-1 +0:10\\.1\\.0\\.1 +ONLINE +healthy +1 .*"), nodes.out());
+
+    Run controllers = opsctl(config, "get", "controllers");
+    assertEquals(0, controllers.exit(), controllers.err());
+    assertTrue(
+        controllers.out().contains("north") && controllers.out().contains("s-1"),
+        controllers.out());
+
+    Run byArea = opsctl(config, "restart", "south/db-1/beat");
+    assertEquals(0, byArea.exit(), byArea.err());
+    assertEquals("south/db-1/beat restart: restarted (pid 42 -> 43)", byArea.out().strip());
+    Run byCode = opsctl(config, "restart", "0:10.0.0.1/beat");
+    assertEquals(0, byCode.exit(), byCode.err());
+    assertTrue(byCode.out().startsWith("north/web-1/beat restart: restarted"), byCode.out());
+    Run unknown = opsctl(config, "restart", "0:10.9.9.9/beat");
+    assertEquals(3, unknown.exit(), unknown.out() + unknown.err());
+    assertTrue(unknown.out().contains("NOT_FOUND: no agent with code 0:10.9.9.9"), unknown.out());
+
+    Run availability = opsctl(config, "availability");
+    assertEquals(0, availability.exit(), availability.err());
+    assertTrue(
+        availability.out().lines().anyMatch(l -> l.matches("south +1 +1 +1 .*")),
+        availability.out());
+
+    Run agents = opsctl(config, "get", "agents");
+    assertEquals(2, agents.exit(), agents.out());
+    assertTrue(agents.err().contains("not available in a platform context"), agents.err());
+
+    // An area that goes away is named, not silently missing.
+    south.close();
+    Await.until(
+        Duration.ofSeconds(15),
+        "opsctl to warn about south",
+        () -> {
+          try {
+            return opsctl(config, "get", "nodes");
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        },
+        r -> r.exit() == 0 && r.err().contains("area south is from a listing"));
+  }
 }

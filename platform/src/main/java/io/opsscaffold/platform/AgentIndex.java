@@ -40,13 +40,15 @@ final class AgentIndex implements AutoCloseable {
   record Listing(
       String area,
       String controllerId,
+      List<Host> hosts,
       List<Agent> agents,
       AreaAvailability availability,
       long listedAtMs,
       Optional<String> failure) {
 
     Listing failed(String reason) {
-      return new Listing(area, controllerId, agents, availability, listedAtMs, Optional.of(reason));
+      return new Listing(
+          area, controllerId, hosts, agents, availability, listedAtMs, Optional.of(reason));
     }
   }
 
@@ -102,6 +104,7 @@ final class AgentIndex implements AutoCloseable {
   void start() {
     long every = Math.max(50, Math.min(1000, ttl.toMillis() / 4));
     ticker.scheduleWithFixedDelay(this::tick, 0, every, TimeUnit.MILLISECONDS);
+    ticker.scheduleWithFixedDelay(this::flush, 200, 200, TimeUnit.MILLISECONDS);
   }
 
   /** The areas' controllers changed: list the areas whose listing is not from a usable one. */
@@ -128,7 +131,162 @@ final class AgentIndex implements AutoCloseable {
       if (l == null || now - l.listedAtMs() >= ttl.toMillis() / 2) {
         refresh(area);
       }
+      watch(area, l);
     }
+    rebuild();
+  }
+
+  // ---- watches: between listings, the hosts whose agents changed are read again at once
+
+  /** An area's open watch, on the controller its listing came from. */
+  private record AreaWatch(String controllerId, io.grpc.Context.CancellableContext call) {}
+
+  private final Map<String, AreaWatch> watches = new ConcurrentHashMap<>();
+  private final Map<String, Set<String>> dirty = new ConcurrentHashMap<>();
+
+  /** The most hosts read one by one after changes; more, and the area is listed again whole. */
+  private static final int PATCH_LIMIT = 200;
+
+  /**
+   * Keeps a watch of {@code area}'s agents open on the controller its listing came from (the fleet
+   * API's WatchAgents): every change after the watch's snapshot marks its host dirty.
+   */
+  private void watch(String area, Listing l) {
+    AreaWatch open = watches.get(area);
+    Optional<Areas.Pick> pick = areas.pick(area);
+    Optional<Areas.Candidate> target =
+        l == null || pick.isEmpty()
+            ? Optional.empty()
+            : pick.get().all().stream().filter(c -> c.id().equals(l.controllerId())).findFirst();
+    if (open != null && target.map(c -> c.id().equals(open.controllerId())).orElse(false)) {
+      return;
+    }
+    if (open != null) {
+      open.call().cancel(null);
+      watches.remove(area, open);
+    }
+    if (target.isEmpty()) {
+      return;
+    }
+    io.grpc.Channel channel;
+    try {
+      channel = controllers.channel(area, target.get().api());
+    } catch (Controllers.Unreachable e) {
+      return; // the listing says why
+    }
+    io.grpc.Context.CancellableContext call = io.grpc.Context.current().withCancellation();
+    AreaWatch w = new AreaWatch(target.get().id(), call);
+    watches.put(area, w);
+    java.util.concurrent.atomic.AtomicBoolean synced =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    call.run(
+        () ->
+            io.opsscaffold.api.fleet.v1.FleetServiceGrpc.newStub(channel)
+                .watchAgents(
+                    io.opsscaffold.api.fleet.v1.WatchAgentsRequest.getDefaultInstance(),
+                    new io.grpc.stub.StreamObserver<>() {
+                      @Override
+                      public void onNext(io.opsscaffold.api.fleet.v1.AgentEvent e) {
+                        if (e.getChange().equals("SYNCED")) {
+                          // What changed between the listing and this watch's snapshot is in
+                          // neither: list once more, as an informer relists after a new watch.
+                          synced.set(true);
+                          refresh(area);
+                        } else if (synced.get() && e.hasAgent()) {
+                          dirty
+                              .computeIfAbsent(area, k -> ConcurrentHashMap.newKeySet())
+                              .add(e.getAgent().getNodeId());
+                        }
+                      }
+
+                      @Override
+                      public void onError(Throwable t) {
+                        watches.remove(area, w); // the next tick opens another
+                      }
+
+                      @Override
+                      public void onCompleted() {
+                        watches.remove(area, w);
+                      }
+                    }));
+  }
+
+  /** Reads the dirty hosts again and patches them into their areas' listings. */
+  private void flush() {
+    for (String area : List.copyOf(dirty.keySet())) {
+      Set<String> nodes = dirty.remove(area);
+      Listing l = listings.get(area);
+      if (nodes == null || nodes.isEmpty() || l == null) {
+        continue;
+      }
+      if (nodes.size() > PATCH_LIMIT) {
+        refresh(area);
+        continue;
+      }
+      Optional<Areas.Candidate> c =
+          areas
+              .pick(area)
+              .flatMap(
+                  p -> p.all().stream().filter(x -> x.id().equals(l.controllerId())).findFirst());
+      if (c.isEmpty()) {
+        continue;
+      }
+      pool.execute(() -> patch(area, c.get(), nodes));
+    }
+  }
+
+  private void patch(String area, Areas.Candidate c, Set<String> nodes) {
+    Map<String, Optional<Host>> read = new HashMap<>();
+    try {
+      var stub =
+          ControllerServiceGrpc.newBlockingStub(controllers.channel(area, c.api()))
+              .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      for (String node : nodes) {
+        try {
+          read.put(
+              node,
+              Optional.of(
+                  stub.getHost(
+                      io.opsscaffold.api.compat.controller.v1.HostRequest.newBuilder()
+                          .setAgentId(node)
+                          .build())));
+        } catch (StatusRuntimeException e) {
+          if (e.getStatus().getCode() != io.grpc.Status.Code.NOT_FOUND) {
+            throw e;
+          }
+          read.put(node, Optional.empty());
+        }
+      }
+    } catch (RuntimeException e) {
+      refresh(area); // the next listing has them
+      return;
+    }
+    listings.compute(
+        area,
+        (k, l) -> {
+          if (l == null || !l.controllerId().equals(c.id())) {
+            return l;
+          }
+          Map<String, Host> byId = new java.util.LinkedHashMap<>();
+          l.hosts().forEach(h -> byId.put(h.getId(), h));
+          read.forEach(
+              (node, host) -> {
+                if (host.isPresent()) {
+                  byId.put(node, host.get());
+                } else {
+                  byId.remove(node);
+                }
+              });
+          Listing fresh = listing(area, c.id(), new ArrayList<>(byId.values()));
+          return new Listing(
+              area,
+              c.id(),
+              fresh.hosts(),
+              fresh.agents(),
+              fresh.availability(),
+              l.listedAtMs(),
+              l.failure());
+        });
     rebuild();
   }
 
@@ -241,7 +399,13 @@ final class AgentIndex implements AutoCloseable {
     a.putAllServicesByAvailability(byAvailability);
     agents.sort(java.util.Comparator.comparing(Agent::getId));
     return new Listing(
-        area, controllerId, List.copyOf(agents), a.build(), clock.millis(), Optional.empty());
+        area,
+        controllerId,
+        List.copyOf(hosts),
+        List.copyOf(agents),
+        a.build(),
+        clock.millis(),
+        Optional.empty());
   }
 
   static String availabilityName(int code) {
@@ -322,6 +486,7 @@ final class AgentIndex implements AutoCloseable {
 
   @Override
   public void close() {
+    watches.values().forEach(w -> w.call().cancel(null));
     ticker.shutdownNow();
     pool.shutdownNow();
   }

@@ -73,6 +73,7 @@ public final class PlatformApp implements AutoCloseable {
     Etcd etcd = Etcd.connect(settings.etcd());
     Controllers controllers = new Controllers(settings.controller(), tracing.clientInterceptor());
     AtomicReference<AgentIndex> indexRef = new AtomicReference<>();
+    AtomicReference<Discovery> discoveryRef = new AtomicReference<>();
     Discovery discovery =
         new Discovery(
             etcd,
@@ -83,7 +84,16 @@ public final class PlatformApp implements AutoCloseable {
               if (i != null) {
                 i.controllersChanged();
               }
+              Discovery d = discoveryRef.get();
+              if (d != null) {
+                // Channels to controllers no longer registered are closed.
+                controllers.retain(
+                    d.all().stream()
+                        .map(r -> r.area() + " " + r.record().getMetadataOrDefault("api", ""))
+                        .collect(java.util.stream.Collectors.toSet()));
+              }
             });
+    discoveryRef.set(discovery);
     Areas areas = new Areas(discovery, clock, settings.controllersTtl());
     Semaphore workers = new Semaphore(settings.maxWorkers());
     AgentIndex index =
@@ -128,6 +138,7 @@ public final class PlatformApp implements AutoCloseable {
         WebServer.builder()
             .host(settings.host())
             .port(settings.port())
+            .connectionOptions(o -> o.tcpNoDelay(true))
             .shutdownHook(false)
             // Blocking sockets, as the manager's: Helidon's NIO TLS socket failed writing a small
             // HTTP/2 response here ("newPosition > limit").

@@ -56,6 +56,7 @@ class ComposeFilesTest {
             "etcd",
             "manager",
             "manager-2",
+            "platform",
             "daemon-1",
             "daemon-2",
             "otel-collector",
@@ -64,7 +65,15 @@ class ComposeFilesTest {
             "grafana"),
         services.keySet());
     for (String s :
-        List.of("postgres", "etcd", "manager", "manager-2", "daemon-1", "daemon-2", "prometheus")) {
+        List.of(
+            "postgres",
+            "etcd",
+            "manager",
+            "manager-2",
+            "platform",
+            "daemon-1",
+            "daemon-2",
+            "prometheus")) {
       assertTrue(services.get(s).containsKey("healthcheck"), s + " has a health check");
     }
     for (var e : services.entrySet()) {
@@ -149,6 +158,14 @@ class ComposeFilesTest {
     assertEquals(
         Optional.of(java.net.URI.create("https://manager-2:8080")),
         second.cluster().advertiseUrl());
+    // The platform: the same etcd over TLS, the area's exported CA and a token of the area.
+    io.opsscaffold.platform.PlatformSettings platform =
+        io.opsscaffold.platform.PlatformSettings.read(
+            Settings.load(Optional.of(COMPOSE.resolve("config/platform.yaml")), true));
+    assertEquals(manager.cluster().endpoints(), platform.etcd().endpoints());
+    assertTrue(platform.etcd().certFile().isPresent());
+    assertEquals(manager.tls().caExport(), platform.controller().caFor(manager.cluster().area()));
+    assertTrue(platform.controller().tokenFor(manager.cluster().area()).isPresent());
     Set<String> agentsRun = new HashSet<>();
     for (String d : List.of("daemon-1", "daemon-2")) {
       DaemonSettings daemon =

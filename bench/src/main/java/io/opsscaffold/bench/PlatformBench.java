@@ -126,7 +126,7 @@ public final class PlatformBench {
       }
       // One area's full listing, as the platform refreshes it (pages of 1,000).
       List<Long> refresh = new ArrayList<>();
-      for (int r = 0; r < 3; r++) {
+      for (int r = 0; r < 7; r++) {
         refresh.add(
             time(
                 () -> {
@@ -148,7 +148,8 @@ public final class PlatformBench {
                 }));
       }
       refresh.sort(null);
-      results.put("area_listing_ms_median_of_3", refresh.get(1) / 1e6);
+      results.put("area_listing_ms_median_of_7", Math.round(refresh.get(3) / 1e4) / 100.0);
+      results.put("area_listing_ms_fastest_of_7", Math.round(refresh.get(0) / 1e4) / 100.0);
 
       int perRound = o.calls() / o.rounds();
       var exec = Executors.newVirtualThreadPerTaskExecutor();

@@ -89,6 +89,22 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
             throw OpsException.invalidArgument(
                 "status must be online or offline (got '" + req.getStatus() + "')");
           }
+          boolean inMemory =
+              !req.getId().isBlank()
+                  || !req.getAddress().isBlank()
+                  || !req.getHostname().isBlank()
+                  || !req.getZone().isBlank()
+                  || !req.getVersion().isBlank();
+          if (!inMemory) {
+            // Area and status only: the database pages (a platform lists whole areas this way).
+            var dbPage =
+                repository.listNodes(
+                    req.getArea().trim(),
+                    status.toUpperCase(Locale.ROOT),
+                    (paging[0] - 1) * paging[1],
+                    paging[1]);
+            return hosts(dbPage.items(), dbPage.total(), paging);
+          }
           List<NodeRecord> matching =
               repository
                   .listNodes(
@@ -107,16 +123,22 @@ public final class ControllerGrpcService extends ControllerServiceGrpc.Controlle
                           req.getVersion().isBlank()
                               || n.daemonVersion().equals(req.getVersion().trim()))
                   .toList();
-          ListHostsResponse.Builder b =
-              ListHostsResponse.newBuilder()
-                  .setTotal(matching.size())
-                  .setPage(paging[0])
-                  .setPageSize(paging[1]);
-          for (NodeRecord n : FleetQueries.page(matching, paging)) {
-            b.addAgents(host(n, queries.agents(n)));
-          }
-          return b.build();
+          return hosts(FleetQueries.page(matching, paging), matching.size(), paging);
         });
+  }
+
+  /** One page of hosts, their agents read in one query (not one per host). */
+  private ListHostsResponse hosts(List<NodeRecord> page, long total, int[] paging) {
+    ListHostsResponse.Builder b =
+        ListHostsResponse.newBuilder()
+            .setTotal((int) total)
+            .setPage(paging[0])
+            .setPageSize(paging[1]);
+    var agents = queries.agents(page);
+    for (NodeRecord n : page) {
+      b.addAgents(host(n, agents.get(n.nodeId())));
+    }
+    return b.build();
   }
 
   @Override

@@ -133,6 +133,22 @@ public final class FleetQueries {
     return agents(node(nodeId));
   }
 
+  /** The agents of each node of a page already read, in one query. */
+  public Map<String, List<AgentView>> agents(List<NodeRecord> nodes) {
+    long now = clock.millis();
+    Map<String, List<AgentRecord>> read =
+        repository.listAgents(nodes.stream().map(NodeRecord::nodeId).toList());
+    Map<String, List<AgentView>> out = new java.util.HashMap<>();
+    for (NodeRecord n : nodes) {
+      out.put(
+          n.nodeId(),
+          read.getOrDefault(n.nodeId(), List.of()).stream()
+              .map(a -> new AgentView(n, a, Availability.of(n, a, now)))
+              .toList());
+    }
+    return out;
+  }
+
   /** The agents of a node already read. */
   public List<AgentView> agents(NodeRecord node) {
     String nodeId = node.nodeId();

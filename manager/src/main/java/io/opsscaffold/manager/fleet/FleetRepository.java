@@ -40,6 +40,16 @@ public interface FleetRepository {
   /** The agents of a node, ordered by agent id. */
   List<AgentRecord> listAgents(String nodeId);
 
+  /**
+   * The agents of each of {@code nodeIds} (an empty list for a node without agents), each ordered
+   * by agent id; in one query where the store allows.
+   */
+  default Map<String, List<AgentRecord>> listAgents(Collection<String> nodeIds) {
+    Map<String, List<AgentRecord>> out = new java.util.HashMap<>();
+    nodeIds.forEach(id -> out.put(id, listAgents(id)));
+    return out;
+  }
+
   Optional<AgentRecord> findAgent(String nodeId, String agentId);
 
   /** The number of agents of a node. */

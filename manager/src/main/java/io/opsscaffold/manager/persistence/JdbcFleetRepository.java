@@ -422,6 +422,22 @@ public final class JdbcFleetRepository implements FleetRepository {
   }
 
   @Override
+  public Map<String, List<AgentRecord>> listAgents(Collection<String> nodeIds) {
+    Map<String, List<AgentRecord>> out = new HashMap<>();
+    nodeIds.forEach(id -> out.put(id, new java.util.ArrayList<>()));
+    if (nodeIds.isEmpty()) {
+      return out;
+    }
+    queryAgents(
+            "SELECT "
+                + AGENT_COLUMNS
+                + " FROM agents WHERE node_id = ANY(?) ORDER BY node_id, agent_id",
+            (Object) nodeIds.toArray(String[]::new))
+        .forEach(a -> out.get(a.nodeId()).add(a));
+    return out;
+  }
+
+  @Override
   public Optional<AgentRecord> findAgent(String nodeId, String agentId) {
     return queryAgents(
             "SELECT " + AGENT_COLUMNS + " FROM agents WHERE node_id = ? AND agent_id = ?",

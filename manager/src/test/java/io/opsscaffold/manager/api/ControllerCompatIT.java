@@ -195,6 +195,8 @@ class ControllerCompatIT {
     assertEquals("online", h1.get("status").getAsString());
     assertEquals("healthy", h1.get("health_status").getAsString());
     assertTrue(h1.has("last_heartbeat"));
+    // The code a platform finds a host by: GSE's "<cloud id>:<ip>".
+    assertEquals(h1.get("cloud_id").getAsLong() + ":10.1.0.1", h1.get("agent_code").getAsString());
 
     JsonObject page2 = json(BASE + "/agents?page=2&pageSize=2");
     assertEquals(List.of("h3"), ids(page2));

@@ -215,6 +215,31 @@ class JdbcFleetRepositoryIT {
 
   @ParameterizedTest(autoCloseArguments = false)
   @MethodSource("databases")
+  void agentsOfManyNodesAreReadInOneQueryAsEachNodesOwn(Database db) {
+    FleetRepository repo = new JdbcFleetRepository(db);
+    String two = newNodeId();
+    String none = newNodeId();
+    String one = newNodeId();
+    repo.apply(
+        List.of(
+            new FleetWrite.NodeConnected(node(two, "east", "ONLINE", "s1")),
+            new FleetWrite.NodeConnected(node(none, "east", "ONLINE", "s2")),
+            new FleetWrite.NodeConnected(node(one, "east", "ONLINE", "s3")),
+            new FleetWrite.ReplaceAgents(
+                two,
+                List.of(agent(two, "b", "t", "RUNNING", 2), agent(two, "a", "t", "RUNNING", 1))),
+            new FleetWrite.ReplaceAgents(one, List.of(agent(one, "a", "t", "RUNNING", 3)))));
+    Map<String, List<AgentRecord>> many = repo.listAgents(List.of(two, none, one, "never-seen"));
+    assertEquals(repo.listAgents(two), many.get(two));
+    assertEquals(List.of("a", "b"), many.get(two).stream().map(AgentRecord::agentId).toList());
+    assertEquals(repo.listAgents(one), many.get(one));
+    assertEquals(List.of(), many.get(none));
+    assertEquals(List.of(), many.get("never-seen"));
+    assertEquals(Map.of(), repo.listAgents(List.<String>of()));
+  }
+
+  @ParameterizedTest(autoCloseArguments = false)
+  @MethodSource("databases")
   void connectivityFollowsSessions(Database db) {
     FleetRepository repo = new JdbcFleetRepository(db);
     String n = newNodeId();

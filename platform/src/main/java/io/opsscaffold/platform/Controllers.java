@@ -106,8 +106,9 @@ final class Controllers implements AutoCloseable {
       X509Certificate cert = Pem.certificates(Files.readString(ca)).getFirst();
       return b.sslContext(GrpcSslContexts.forClient().trustManager(cert).build()).build();
     } catch (IOException | RuntimeException e) {
+      LOG.warning("the CA file " + ca + " for area " + area + " cannot be used: " + e);
       throw new Unreachable(
-          "the CA for area " + area + " cannot be read (" + e.getClass().getSimpleName() + ")");
+          "the CA set for area " + area + " cannot be read as a PEM certificate (see the log)");
     }
   }
 

@@ -189,6 +189,15 @@ class PlatformIT {
   }
 
   private static CommandResult restarted(io.opsscaffold.api.link.v1.Command c) {
+    if (c.hasPushConfig()) {
+      return CommandResult.newBuilder()
+          .setCommandId(c.getCommandId())
+          .setSuccess(true)
+          .setConfigOutcome("APPLIED")
+          .setConfigHash("sha256:0123456789ab")
+          .setMessage("applied " + c.getPushConfig().getFiles(0).getName())
+          .build();
+    }
     return CommandResult.newBuilder()
         .setCommandId(c.getCommandId())
         .setSuccess(true)
@@ -253,6 +262,31 @@ class PlatformIT {
             () -> api.listAgents(ListAgentsRequest.newBuilder().setPageSize(5000).build()));
     assertEquals(Status.Code.INVALID_ARGUMENT, bad.getStatus().getCode());
     assertTrue(bad.getStatus().getDescription().contains("pageSize"), bad.getMessage());
+
+    // A batch that cannot be run is refused whole, naming the field.
+    StatusRuntimeException noTargets =
+        assertThrows(
+            StatusRuntimeException.class,
+            () ->
+                api.batchOperate(
+                    BatchOperateRequest.newBuilder()
+                        .setOperation("restart")
+                        .addServices("beat")
+                        .build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, noTargets.getStatus().getCode());
+    assertTrue(
+        noTargets.getStatus().getDescription().startsWith("targets"), noTargets.getMessage());
+    StatusRuntimeException explode =
+        assertThrows(
+            StatusRuntimeException.class,
+            () ->
+                api.batchOperate(
+                    BatchOperateRequest.newBuilder()
+                        .setOperation("explode")
+                        .addTargets(Target.newBuilder().setAgentCode("0:10.0.0.1"))
+                        .addServices("beat")
+                        .build()));
+    assertTrue(explode.getStatus().getDescription().startsWith("operation"), explode.getMessage());
 
     // Availability per area.
     Map<String, AreaAvailability> byArea = new HashMap<>();
@@ -575,6 +609,26 @@ class PlatformIT {
     Run unknown = opsctl(config, "restart", "0:10.9.9.9/beat");
     assertEquals(3, unknown.exit(), unknown.out() + unknown.err());
     assertTrue(unknown.out().contains("NOT_FOUND: no agent with code 0:10.9.9.9"), unknown.out());
+
+    // Configuration for one service on hosts of both areas, in one call.
+    BatchResponse pushed =
+        api.batchConfigs(
+            io.opsscaffold.api.platform.v1.BatchConfigsRequest.newBuilder()
+                .addTargets(Target.newBuilder().setAgentCode("0:10.0.0.1"))
+                .addTargets(Target.newBuilder().setArea("south").setId("db-1"))
+                .setService("beat")
+                .addConfigs(
+                    io.opsscaffold.api.platform.v1.ConfigFile.newBuilder()
+                        .setFileName("beat.yml")
+                        .setContent("level: debug\n"))
+                .build());
+    assertEquals(2, pushed.getSuccess(), pushed.toString());
+    assertEquals(
+        List.of("APPLIED", "APPLIED"),
+        pushed.getResultsList().stream().map(ItemResult::getOutcome).toList());
+    assertEquals(
+        List.of("north", "south"), pushed.getAreasList().stream().map(a -> a.getArea()).toList());
+    assertTrue(pushed.getResults(1).getMessage().contains("beat.yml"), pushed.toString());
 
     Run availability = opsctl(config, "availability");
     assertEquals(0, availability.exit(), availability.err());

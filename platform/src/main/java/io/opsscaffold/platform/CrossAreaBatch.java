@@ -241,12 +241,16 @@ final class CrossAreaBatch {
       byArea.computeIfAbsent(i.area(), a -> new ArrayList<>()).add(i);
     }
     List<CompletableFuture<Void>> parts = new ArrayList<>();
+    // Each area's part runs in the caller's trace (the span context, not the call's cancellation:
+    // a batch runs to its end).
+    io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.current();
     for (var e : byArea.entrySet()) {
       AreaOutcome.Builder outcome = AreaOutcome.newBuilder().setArea(e.getKey());
       outcomes.put(e.getKey(), outcome);
       parts.add(
           CompletableFuture.runAsync(
-              () -> runArea(e.getKey(), e.getValue(), part, outcome, results, done), pool));
+              trace.wrap(() -> runArea(e.getKey(), e.getValue(), part, outcome, results, done)),
+              pool));
     }
     CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).join();
     BatchResponse.Builder response = BatchResponse.newBuilder().setTotal(items.size());

@@ -564,8 +564,10 @@ class PlatformIT {
   void opsctlInAPlatformContextAnswersForEveryAreaWithAnAreaColumn() throws Exception {
     ManagerApp north = manager("north", "n-1");
     ManagerApp south = manager("south", "s-1");
-    daemon(north, "north", "web-1", "10.0.0.1").answerCommands(PlatformIT::restarted);
-    daemon(south, "south", "db-1", "10.1.0.1").answerCommands(PlatformIT::restarted);
+    FakeDaemon web1 =
+        daemon(north, "north", "web-1", "10.0.0.1").answerCommands(PlatformIT::restarted);
+    FakeDaemon db1 =
+        daemon(south, "south", "db-1", "10.1.0.1").answerCommands(PlatformIT::restarted);
     PlatformApp platform = platform(Duration.ofSeconds(1));
     var api = PlatformServiceGrpc.newBlockingStub(channel(platform.port()));
     Await.until(
@@ -610,18 +612,27 @@ class PlatformIT {
     assertEquals(3, unknown.exit(), unknown.out() + unknown.err());
     assertTrue(unknown.out().contains("NOT_FOUND: no agent with code 0:10.9.9.9"), unknown.out());
 
-    // Configuration for one service on hosts of both areas, in one call.
+    // Configuration for one service on hosts of both areas, in one call, and in one trace: the
+    // caller's trace reaches both areas' daemons through the platform and the managers.
+    String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    io.grpc.Metadata traced = new io.grpc.Metadata();
+    traced.put(
+        io.grpc.Metadata.Key.of("traceparent", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+        "00-" + traceId + "-00f067aa0ba902b7-01");
+    int web1Before = web1.answeredTraces.size();
+    int db1Before = db1.answeredTraces.size();
     BatchResponse pushed =
-        api.batchConfigs(
-            io.opsscaffold.api.platform.v1.BatchConfigsRequest.newBuilder()
-                .addTargets(Target.newBuilder().setAgentCode("0:10.0.0.1"))
-                .addTargets(Target.newBuilder().setArea("south").setId("db-1"))
-                .setService("beat")
-                .addConfigs(
-                    io.opsscaffold.api.platform.v1.ConfigFile.newBuilder()
-                        .setFileName("beat.yml")
-                        .setContent("level: debug\n"))
-                .build());
+        api.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(traced))
+            .batchConfigs(
+                io.opsscaffold.api.platform.v1.BatchConfigsRequest.newBuilder()
+                    .addTargets(Target.newBuilder().setAgentCode("0:10.0.0.1"))
+                    .addTargets(Target.newBuilder().setArea("south").setId("db-1"))
+                    .setService("beat")
+                    .addConfigs(
+                        io.opsscaffold.api.platform.v1.ConfigFile.newBuilder()
+                            .setFileName("beat.yml")
+                            .setContent("level: debug\n"))
+                    .build());
     assertEquals(2, pushed.getSuccess(), pushed.toString());
     assertEquals(
         List.of("APPLIED", "APPLIED"),
@@ -629,6 +640,14 @@ class PlatformIT {
     assertEquals(
         List.of("north", "south"), pushed.getAreasList().stream().map(a -> a.getArea()).toList());
     assertTrue(pushed.getResults(1).getMessage().contains("beat.yml"), pushed.toString());
+    for (FakeDaemon d : List.of(web1, db1)) {
+      com.google.protobuf.ByteString context =
+          d.answeredTraces.get(d == web1 ? web1Before : db1Before);
+      assertEquals(
+          traceId,
+          java.util.HexFormat.of().formatHex(context.substring(0, 16).toByteArray()),
+          d.nodeId + "'s command is in the caller's trace");
+    }
 
     Run availability = opsctl(config, "availability");
     assertEquals(0, availability.exit(), availability.err());

@@ -113,10 +113,15 @@ public final class FakeDaemon implements StreamObserver<ManagerMessage> {
     return this;
   }
 
+  /** The link trace context (trace id, span id, flags) of each command answered, in order. */
+  public final java.util.List<com.google.protobuf.ByteString> answeredTraces =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
   @Override
   public void onNext(ManagerMessage value) {
     var a = answerer;
     if (a != null && value.getBodyCase() == ManagerMessage.BodyCase.COMMAND) {
+      answeredTraces.add(value.getTraceContext());
       send(DaemonMessage.newBuilder().setCommandResult(a.apply(value.getCommand())));
       return;
     }

@@ -55,7 +55,7 @@ final class Areas {
   Optional<Pick> pick(String area) {
     List<Candidate> usable = new ArrayList<>();
     for (Discovery.Registered r : discovery.all()) {
-      if (r.area().equals(area) && r.usable(clock, controllersTtl)) {
+      if (r.area().equals(area) && r.usable(clock, controllersTtl, discovery.synced())) {
         String api = r.record().getMetadataOrDefault("api", "");
         if (!api.isBlank()) {
           usable.add(new Candidate(r.id(), api));

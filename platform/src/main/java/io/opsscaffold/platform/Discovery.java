@@ -44,10 +44,15 @@ final class Discovery implements AutoCloseable {
       return record.getId();
     }
 
-    /** Online, and heard of within {@code ttl}. */
-    boolean usable(Clock clock, Duration ttl) {
+    /**
+     * Online, and heard of within {@code ttl}. While etcd cannot be followed ({@code synced} false)
+     * a record's age says nothing of its controller (it could not have been rewritten), so only its
+     * status counts.
+     */
+    boolean usable(Clock clock, Duration ttl, boolean synced) {
       return "online".equals(record.getStatus())
-          && (!record.hasLastHeartbeat()
+          && (!synced
+              || !record.hasLastHeartbeat()
               || clock.millis() - Timestamps.toMillis(record.getLastHeartbeat()) <= ttl.toMillis());
     }
   }

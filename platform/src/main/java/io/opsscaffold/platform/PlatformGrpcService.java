@@ -64,7 +64,8 @@ final class PlatformGrpcService extends PlatformServiceGrpc.PlatformServiceImplB
                     .setId(rec.getId())
                     .setArea(rec.getArea())
                     .setAddress(rec.getAddress())
-                    .setStatus(r.usable(clock, controllersTtl) ? "online" : "offline")
+                    .setStatus(
+                        r.usable(clock, controllersTtl, discovery.synced()) ? "online" : "offline")
                     .setVersion(rec.getVersion())
                     .setAgentCount(rec.getAgentCount())
                     .putAllMetadata(rec.getMetadataMap())

@@ -146,9 +146,13 @@ class PlatformIT {
   }
 
   private PlatformApp platform(Duration agentsTtl) throws Exception {
+    return platform(agentsTtl, Duration.ofSeconds(30));
+  }
+
+  private PlatformApp platform(Duration agentsTtl, Duration controllersTtl) throws Exception {
     PlatformSettings s =
         PlatformSettings.loopback(URI.create(etcd.endpoint()), Files.createTempDirectory("p"))
-            .withTtls(agentsTtl, Duration.ofSeconds(30));
+            .withTtls(agentsTtl, controllersTtl);
     PlatformApp app = PlatformApp.start(s, telemetry);
     closing.add(app);
     return app;
@@ -358,6 +362,38 @@ class PlatformIT {
             a -> a != null);
     assertEquals("web-2", web2.getId());
     assertEquals(2, all(api).getTotal());
+  }
+
+  @Test
+  void keepsServingWhileEtcdIsAwayAndFollowsItAgainWhenItIsBack() throws Exception {
+    ManagerApp north = manager("north", "n-1");
+    daemon(north, "north", "web-1", "10.0.0.1");
+    // Controllers silent in etcd for 2 s (their records are rewritten every second) count as
+    // offline, while etcd answers.
+    PlatformApp platform = platform(Duration.ofSeconds(1), Duration.ofSeconds(2));
+    var api = PlatformServiceGrpc.newBlockingStub(channel(platform.port()));
+    Await.until(Duration.ofSeconds(15), "north listed", () -> all(api), r -> r.getTotal() == 1);
+
+    // Discovery cannot list or watch; the controllers it knows still answer, so the areas are
+    // listed as before: nothing missing, nothing stale. Their records cannot be rewritten while
+    // etcd is away, so their age does not make them offline.
+    etcd.stop();
+    Await.holds(
+        Duration.ofSeconds(5),
+        "north served fresh while etcd is away",
+        () -> {
+          ListAgentsResponse r = all(api);
+          return r.getTotal() == 1 && r.getMissingAreasCount() == 0 && r.getStaleAreasCount() == 0;
+        });
+
+    etcd.restart();
+    ManagerApp south = manager("south", "s-1");
+    daemon(south, "south", "db-1", "10.1.0.1");
+    Await.until(
+        Duration.ofSeconds(20),
+        "a controller registered after etcd came back",
+        () -> all(api),
+        r -> r.getTotal() == 2 && r.getMissingAreasCount() == 0);
   }
 
   @Test

@@ -56,8 +56,15 @@ final class AgentIndex implements AutoCloseable {
   record View(
       List<Listing> listings,
       Map<String, List<Agent>> byCode,
+      Map<String, Agent> byAreaAndId,
       List<String> missing,
-      List<StaleArea> stale) {}
+      List<StaleArea> stale) {
+
+    /** The key of {@link #byAreaAndId}. */
+    static String key(String area, String id) {
+      return area + "/" + id;
+    }
+  }
 
   private final Areas areas;
   private final Controllers controllers;
@@ -73,7 +80,7 @@ final class AgentIndex implements AutoCloseable {
   private final ScheduledExecutorService ticker =
       Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().name("agent-index").daemon(true).unstarted(r));
-  private volatile View view = new View(List.of(), Map.of(), List.of(), List.of());
+  private volatile View view = new View(List.of(), Map.of(), Map.of(), List.of(), List.of());
 
   private final int retries;
   private final Duration retryInterval;
@@ -442,6 +449,7 @@ final class AgentIndex implements AutoCloseable {
     long now = clock.millis();
     List<Listing> all = new ArrayList<>();
     Map<String, List<Agent>> byCode = new HashMap<>();
+    Map<String, Agent> byAreaAndId = new HashMap<>();
     List<String> missing = new ArrayList<>();
     List<StaleArea> stale = new ArrayList<>();
     for (String area : areas.known()) {
@@ -464,9 +472,11 @@ final class AgentIndex implements AutoCloseable {
         if (!a.getAgentCode().isEmpty()) {
           byCode.computeIfAbsent(a.getAgentCode(), k -> new ArrayList<>(1)).add(a);
         }
+        byAreaAndId.put(View.key(area, a.getId()), a);
       }
     }
-    view = new View(List.copyOf(all), byCode, List.copyOf(missing), List.copyOf(stale));
+    view =
+        new View(List.copyOf(all), byCode, byAreaAndId, List.copyOf(missing), List.copyOf(stale));
   }
 
   /** The view now. */

@@ -173,7 +173,9 @@ final class CrossAreaBatch {
     if ((long) targets.size() * services.size() > 100_000) {
       throw OpsException.invalidArgument("targets × services: at most 100000 items per batch");
     }
-    var byCode = index.view().byCode();
+    AgentIndex.View view = index.view();
+    var byCode = view.byCode();
+    var byAreaAndId = view.byAreaAndId();
     List<Item> items = new ArrayList<>();
     for (int t = 0; t < targets.size(); t++) {
       Target target = targets.get(t);
@@ -196,6 +198,10 @@ final class CrossAreaBatch {
         } else {
           area = inArea.isEmpty() ? area : "";
         }
+      } else if (code.isEmpty()) {
+        // Named by area and id: its code, when the index knows the host, for the results.
+        Agent known = byAreaAndId.get(AgentIndex.View.key(area, id));
+        code = known == null ? "" : known.getAgentCode();
       }
       for (String service : services) {
         items.add(new Item(items.size(), area, id, code, service));

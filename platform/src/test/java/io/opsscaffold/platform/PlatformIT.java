@@ -531,6 +531,10 @@ class PlatformIT {
     assertEquals(
         List.of("web-1", "db-1", "db-2", "web-2", ""),
         r.getResultsList().stream().map(ItemResult::getId).toList());
+    assertEquals(
+        List.of("0:10.0.0.1", "0:10.1.0.1", "0:10.1.0.2", "0:10.0.0.2", "7:192.0.2.1"),
+        r.getResultsList().stream().map(ItemResult::getAgentCode).toList(),
+        "every result carries the host's code, however its target was named");
     assertEquals(5, streamed.size(), "every item was streamed once");
     var southOutcome =
         r.getAreasList().stream()

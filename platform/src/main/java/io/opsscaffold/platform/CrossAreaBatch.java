@@ -277,6 +277,10 @@ final class CrossAreaBatch {
     return missing.isEmpty() ? "" : " (areas not listed now: " + missing + ")";
   }
 
+  private static String key(String id, String service) {
+    return id + "\u0000" + service;
+  }
+
   private void runArea(
       String area,
       List<Item> items,
@@ -285,24 +289,29 @@ final class CrossAreaBatch {
       ItemResult[] results,
       Consumer<ItemResult.Builder> done) {
     outcome.setTotal(items.size());
-    Map<String, Item> pending = new LinkedHashMap<>();
-    items.forEach(i -> pending.put(i.id() + "\u0000" + i.service(), i));
+    // A host and service named twice (by code and by area and id, say) is operated once; each
+    // naming gets the result.
+    Map<String, List<Item>> pending = new LinkedHashMap<>();
+    items.forEach(
+        i -> pending.computeIfAbsent(key(i.id(), i.service()), k -> new ArrayList<>()).add(i));
+    List<Item> once = pending.values().stream().map(List::getFirst).toList();
     Consumer<ItemResult.Builder> record =
         r -> {
-          Item i = pending.remove(r.getId() + "\u0000" + r.getService());
-          if (i == null) {
+          List<Item> named = pending.remove(key(r.getId(), r.getService()));
+          if (named == null) {
             return; // not ours, or told twice
           }
-          ItemResult built = r.build();
-          results[i.order()] = built;
-          synchronized (outcome) {
+          for (Item i : named) {
+            ItemResult.Builder each = r.clone().setAgentCode(i.code());
+            ItemResult built = each.build();
+            results[i.order()] = built;
             if (built.getSuccess()) {
               outcome.setSuccess(outcome.getSuccess() + 1);
             } else {
               outcome.setFailed(outcome.getFailed() + 1);
             }
+            done.accept(each);
           }
-          done.accept(r);
         };
     String code = "OK";
     String message = "";
@@ -324,18 +333,12 @@ final class CrossAreaBatch {
             String operationId =
                 part.run(
                     channel,
-                    items,
+                    once,
                     r ->
                         record.accept(
                             ItemResult.newBuilder()
                                 .setArea(area)
                                 .setId(r.getNodeId())
-                                .setAgentCode(
-                                    pending
-                                        .getOrDefault(
-                                            r.getNodeId() + "\u0000" + r.getAgentId(),
-                                            new Item(0, area, r.getNodeId(), "", ""))
-                                        .code())
                                 .setService(r.getAgentId())
                                 .setSuccess(r.getOk())
                                 .setCode(r.getCode())
@@ -375,15 +378,19 @@ final class CrossAreaBatch {
       message = "the platform stopped before area " + area + "'s part ran";
     }
     if (!pending.isEmpty()) {
-      String itemCode = "OK".equals(code) ? "UNKNOWN" : "UNAVAILABLE";
+      // Not reported: the area's failure for each (UNAVAILABLE when it could not run or went away
+      // during the batch), or UNKNOWN when the controller ended the batch without them.
+      String itemCode = "OK".equals(code) ? "UNKNOWN" : code;
       String itemMessage =
           "OK".equals(code) ? "area " + area + "'s controller did not report this item" : message;
       if ("OK".equals(code)) {
         code = "UNKNOWN";
         message = "the controller did not report " + pending.size() + " items";
       }
-      for (Item i : List.copyOf(pending.values())) {
-        record.accept(i.result().setSuccess(false).setCode(itemCode).setMessage(itemMessage));
+      for (Item i : once) {
+        if (pending.containsKey(key(i.id(), i.service()))) {
+          record.accept(i.result().setSuccess(false).setCode(itemCode).setMessage(itemMessage));
+        }
       }
     }
     outcome.setCode(code).setMessage(message);

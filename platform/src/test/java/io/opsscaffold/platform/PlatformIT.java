@@ -689,6 +689,21 @@ class PlatformIT {
           d.nodeId + "'s command is in the caller's trace");
     }
 
+    // The same host named twice (by code, and by area and id) is restarted once; both namings
+    // get its result.
+    int before = web1.answeredTraces.size();
+    BatchResponse twice =
+        api.batchOperate(
+            BatchOperateRequest.newBuilder()
+                .setOperation("restart")
+                .addTargets(Target.newBuilder().setAgentCode("0:10.0.0.1"))
+                .addTargets(Target.newBuilder().setArea("north").setId("web-1"))
+                .addServices("beat")
+                .build());
+    assertEquals(2, twice.getTotal());
+    assertEquals(2, twice.getSuccess(), twice.toString());
+    assertEquals(before + 1, web1.answeredTraces.size(), "one restart for two namings");
+
     Run availability = opsctl(config, "availability");
     assertEquals(0, availability.exit(), availability.err());
     assertTrue(

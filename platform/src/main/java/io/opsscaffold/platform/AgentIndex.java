@@ -75,6 +75,10 @@ final class AgentIndex implements AutoCloseable {
   private final Map<String, String> unlisted = new ConcurrentHashMap<>(); // area -> why
   private final Set<String> running = ConcurrentHashMap.newKeySet();
   private final Set<String> failing = ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.atomic.AtomicLong listed =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong unlistable =
+      new java.util.concurrent.atomic.AtomicLong();
   private final Semaphore workers;
   private final ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
   private final ScheduledExecutorService ticker =
@@ -352,6 +356,7 @@ final class AgentIndex implements AutoCloseable {
           }
         }
         listings.put(area, listing(area, c.id(), hosts));
+        listed.incrementAndGet();
         unlisted.remove(area);
         if (failing.remove(area)) {
           LOG.info("area " + area + " listed again, from controller " + c.id());
@@ -373,7 +378,18 @@ final class AgentIndex implements AutoCloseable {
     note(area, last);
   }
 
+  /** Area listings made since start. */
+  long listingsDone() {
+    return listed.get();
+  }
+
+  /** Area listings that failed (after their retries) since start. */
+  long listingsFailed() {
+    return unlistable.get();
+  }
+
   private void note(String area, String reason) {
+    unlistable.incrementAndGet();
     Listing l = listings.get(area);
     if (l != null) {
       listings.put(area, l.failed(reason));

@@ -107,6 +107,7 @@ public final class PlatformApp implements AutoCloseable {
             settings.controller().retryInterval(),
             workers);
     indexRef.set(index);
+    PlatformMetrics.register(telemetry.meter(), index);
     CrossAreaBatch batches = new CrossAreaBatch(areas, index, controllers, workers);
     BindableService api =
         tracing.traced(
@@ -169,6 +170,11 @@ public final class PlatformApp implements AutoCloseable {
 
   public int port() {
     return server.port();
+  }
+
+  /** The agent index (for tests of what is derived from it). */
+  AgentIndex index() {
+    return index;
   }
 
   /** The fingerprint of the platform's CA; empty in insecure mode. */

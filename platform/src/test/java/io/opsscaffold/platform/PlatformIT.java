@@ -440,6 +440,41 @@ class PlatformIT {
             .filter(s -> s.getArea().equals("south"))
             .allMatch(s -> s.getReason().contains("no online controller")),
         stale.toString());
+    // What an operator's dashboard sees of it: the platform's metrics, read from its index.
+    var reader = io.opentelemetry.sdk.testing.exporter.InMemoryMetricReader.create();
+    try (var provider =
+        io.opentelemetry.sdk.metrics.SdkMeterProvider.builder()
+            .registerMetricReader(reader)
+            .build()) {
+      PlatformMetrics.register(provider.get("test"), platform.index());
+      Map<String, Long> areasByState = new HashMap<>();
+      long hosts = -1;
+      long failedListings = -1;
+      for (var metric : reader.collectAllMetrics()) {
+        switch (metric.getName()) {
+          case "ops.platform.areas" ->
+              metric
+                  .getLongGaugeData()
+                  .getPoints()
+                  .forEach(
+                      p ->
+                          areasByState.put(
+                              p.getAttributes().get(PlatformMetrics.STATE), p.getValue()));
+          case "ops.platform.hosts" ->
+              hosts = metric.getLongGaugeData().getPoints().iterator().next().getValue();
+          case "ops.platform.listings" ->
+              failedListings =
+                  metric.getLongSumData().getPoints().stream()
+                      .filter(p -> "failed".equals(p.getAttributes().get(PlatformMetrics.RESULT)))
+                      .mapToLong(p -> p.getValue())
+                      .sum();
+          default -> {}
+        }
+      }
+      assertEquals(Map.of("fresh", 1L, "stale", 1L, "missing", 0L), areasByState);
+      assertEquals(2, hosts);
+      assertTrue(failedListings > 0, "south's failed listings are counted");
+    }
     Agent db1 = api.getAgent(code("0:10.1.0.1"));
     // Served with its age: at least half the TTL, when the area was first reported stale.
     assertTrue(com.google.protobuf.util.Durations.toMillis(db1.getAge()) >= 500, db1.toString());

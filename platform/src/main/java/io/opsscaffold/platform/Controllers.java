@@ -121,12 +121,26 @@ final class Controllers implements AutoCloseable {
       throw new Unreachable(
           "controller.token-file (or controller.token-files." + area + ") is not set");
     }
+    // Read again at most every TOKEN_REREAD_MS (a rotated token is picked up), not on every call.
+    long now = System.nanoTime();
+    ReadToken cached = tokens.get(file.get());
+    if (cached != null && now - cached.atNanos() < TOKEN_REREAD_NANOS) {
+      return Optional.of(cached.token());
+    }
     try {
-      return Optional.of(Files.readString(file.get()).strip());
+      String token = Files.readString(file.get()).strip();
+      tokens.put(file.get(), new ReadToken(token, now));
+      return Optional.of(token);
     } catch (IOException e) {
       throw new Unreachable("the token file for area " + area + " cannot be read");
     }
   }
+
+  /** A token file's content and when it was read. */
+  private record ReadToken(String token, long atNanos) {}
+
+  private static final long TOKEN_REREAD_NANOS = TimeUnit.SECONDS.toNanos(5);
+  private final Map<Path, ReadToken> tokens = new ConcurrentHashMap<>();
 
   private static ClientInterceptor bearer(Optional<String> token) {
     return new ClientInterceptor() {

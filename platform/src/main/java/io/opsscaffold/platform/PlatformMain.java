@@ -93,7 +93,7 @@ public final class PlatformMain {
               + args[1]
               + "' to "
               + tokens
-              + " (running platforms read it within a call); this is the only time it is shown");
+              + " (running platforms read it within a second); this is the only time it is shown");
     } catch (IOException e) {
       System.err.println("cannot write " + tokens + ": " + e.getMessage());
       System.exit(1);

@@ -22,9 +22,10 @@ import java.util.regex.Pattern;
  * The platform's API tokens, kept in a file so that the platform stays stateless and every replica
  * reads the same: one line per token, {@code <id> <role> <sha256 of the secret> <name>}, with
  * {@code #} comments. Tokens are {@code <id>.<secret>} as the manager's, and roles are the
- * manager's. The file is read again when it changes; a file that cannot be read keeps the tokens
- * read before. On a first start without a file the platform writes one holding a bootstrap admin
- * token, whose secret goes to a 0600 file in the data directory (never to the log). Thread-safe.
+ * manager's. The file is read again when it changes (its time looked at once a second); a file that
+ * cannot be read keeps the tokens read before. On a first start without a file the platform writes
+ * one holding a bootstrap admin token, whose secret goes to a 0600 file in the data directory
+ * (never to the log). Thread-safe.
  */
 final class PlatformTokens {
   private static final Logger LOG = Logger.getLogger(PlatformTokens.class.getName());
@@ -37,6 +38,8 @@ final class PlatformTokens {
   private final Path file;
   private volatile Map<String, Entry> tokens = Map.of();
   private volatile long readModified = -1;
+  private volatile long checkedNanos;
+  private static final long CHECK_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
 
   private PlatformTokens(Path file) {
     this.file = file;
@@ -116,6 +119,11 @@ final class PlatformTokens {
   }
 
   private void reload(boolean strict) {
+    long now = System.nanoTime();
+    if (!strict && now - checkedNanos < CHECK_EVERY_NANOS) {
+      return; // the file's time is looked at once a second, not on every call
+    }
+    checkedNanos = now;
     try {
       long modified = Files.getLastModifiedTime(file).toMillis();
       if (modified == readModified) {

@@ -96,6 +96,11 @@ class PlatformIT {
       throws Exception {
     TestDatabases.Created pg = TestDatabases.postgres();
     closing.add(pg);
+    ClusterSettings cluster =
+        ClusterSettings.none()
+            .with(List.of(URI.create(etcd.endpoint())), area, id)
+            .plaintextOnLoopback()
+            .withTimings(Duration.ofSeconds(2), Duration.ofSeconds(1));
     Path data = Files.createTempDirectory("m");
     ManagerApp app =
         ManagerApp.start(
@@ -111,32 +116,10 @@ class PlatformIT {
                     Optional.empty(),
                     io.opsscaffold.manager.tls.TlsPolicy.insecure(data),
                     ManagerSettings.Limits.DEFAULT)
-                .withCluster(
-                    advertising(
-                        ClusterSettings.none()
-                            .with(List.of(URI.create(etcd.endpoint())), area, id)
-                            .plaintextOnLoopback()
-                            .withTimings(Duration.ofSeconds(2), Duration.ofSeconds(1)),
-                        advertised)),
+                .withCluster(advertised.map(cluster::withAdvertiseUrl).orElse(cluster)),
             telemetry);
     closing.add(app);
     return app;
-  }
-
-  private static ClusterSettings advertising(ClusterSettings c, Optional<URI> url) {
-    return new ClusterSettings(
-        c.endpoints(),
-        c.caFile(),
-        c.certFile(),
-        c.keyFile(),
-        c.dialTimeout(),
-        c.leaseTtl(),
-        c.area(),
-        c.managerId(),
-        url.isPresent() ? url : c.advertiseUrl(),
-        c.refreshInterval(),
-        c.prefix(),
-        c.insecure());
   }
 
   private static int freePort() throws java.io.IOException {

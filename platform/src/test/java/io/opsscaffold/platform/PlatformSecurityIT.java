@@ -151,11 +151,17 @@ class PlatformSecurityIT {
     // A viewer added to the tokens file while the platform runs reads, and may not operate.
     String viewer = PlatformTokens.add(platformData.resolve("tokens"), "dashboards", Role.VIEWER);
     var asViewer = anonymous.withCallCredentials(bearer(viewer));
+    // The file's time is looked at once a second: the new token works within that.
     assertEquals(
         1,
-        asViewer
-            .listControllers(ListControllersRequest.getDefaultInstance())
-            .getControllersCount());
+        Await.until(
+            Duration.ofSeconds(5),
+            "the viewer token accepted",
+            () ->
+                asViewer
+                    .listControllers(ListControllersRequest.getDefaultInstance())
+                    .getControllersCount(),
+            n -> n >= 0));
     StatusRuntimeException denied =
         assertThrows(
             StatusRuntimeException.class,

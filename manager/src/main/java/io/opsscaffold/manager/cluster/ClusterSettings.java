@@ -99,6 +99,23 @@ public record ClusterSettings(
         true);
   }
 
+  /** With this base URL advertised to other managers and platforms. */
+  public ClusterSettings withAdvertiseUrl(URI url) {
+    return new ClusterSettings(
+        endpoints,
+        caFile,
+        certFile,
+        keyFile,
+        dialTimeout,
+        leaseTtl,
+        area,
+        managerId,
+        Optional.of(url),
+        refreshInterval,
+        prefix,
+        insecure);
+  }
+
   /** With this lease and refresh interval. */
   public ClusterSettings withTimings(Duration leaseTtl, Duration refreshInterval) {
     return new ClusterSettings(

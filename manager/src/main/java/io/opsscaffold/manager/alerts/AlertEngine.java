@@ -54,7 +54,12 @@ public final class AlertEngine implements AutoCloseable {
    * What the engine last concluded about one agent; {@code staleAtMs} is 0 when time cannot change
    * it.
    */
-  private record Seen(String area, Availability availability, String kind, long staleAtMs) {}
+  /**
+   * What the engine last judged of an agent; {@code restarts} is its restart count then, which
+   * grows only when the daemon restarts it on its own (after a failure), not for an operator's.
+   */
+  private record Seen(
+      String area, Availability availability, String kind, long staleAtMs, long restarts) {}
 
   private final FleetRepository fleet;
   private final BooleanSupplier stateCurrent;
@@ -348,7 +353,10 @@ public final class AlertEngine implements AutoCloseable {
                 }));
     for (String[] k : stale) {
       Seen before = seen.get(k[0]).get(k[1]);
-      track(k[0], k[1], new Seen(before.area(), Availability.NO_DATA, "NO_DATA", 0));
+      track(
+          k[0],
+          k[1],
+          new Seen(before.area(), Availability.NO_DATA, "NO_DATA", 0, before.restarts()));
       observe(
           k[0],
           k[1],
@@ -370,14 +378,23 @@ public final class AlertEngine implements AutoCloseable {
         track(
             node.nodeId(),
             agent.agentId(),
-            new Seen(before.area(), before.availability(), before.kind(), 0));
+            new Seen(before.area(), before.availability(), before.kind(), 0, before.restarts()));
       }
       return;
     }
     Availability a = Availability.of(node, agent, now);
+    Seen prior = seen.getOrDefault(node.nodeId(), Map.of()).get(agent.agentId());
     // An agent meant to be stopped (an operator's stop, no autostart) is OFF as desired: no
-    // alert opens for it, and stopping a failing agent on purpose ends its incident.
-    boolean asDesired = a == Availability.ON || (a == Availability.OFF && agent.stopRequested());
+    // alert opens for it, and stopping a failing agent on purpose ends its incident. So is a
+    // start on the way from there or from ON (an operator's start or restart, a new agent): a
+    // start after a failure comes with a grown restart count, or an incident already open.
+    boolean requestedStart =
+        agent.lifecycle() == AgentLifecycle.STARTING
+            && (prior == null
+                || (prior.kind().equals("ON") && prior.restarts() == agent.restartCount()));
+    boolean asDesired =
+        a == Availability.ON
+            || (a == Availability.OFF && (agent.stopRequested() || requestedStart));
     String kind =
         asDesired ? "ON" : agent.lifecycle() == AgentLifecycle.CRASH_LOOP ? "CRASH_LOOP" : a.name();
     String reason =
@@ -389,7 +406,11 @@ public final class AlertEngine implements AutoCloseable {
             node.nodeId(),
             agent.agentId(),
             new Seen(
-                node.area(), a, kind, a == Availability.ON ? Availability.staleAtMs(agent) : 0));
+                node.area(),
+                a,
+                kind,
+                a == Availability.ON ? Availability.staleAtMs(agent) : 0,
+                agent.restartCount()));
     observe(
         node.nodeId(),
         agent.agentId(),

@@ -215,6 +215,62 @@ class AlertEngineTest {
         List::isEmpty);
   }
 
+  private static AgentRecord withRestarts(AgentRecord a, long restarts) {
+    return new AgentRecord(
+        a.nodeId(),
+        a.agentId(),
+        a.type(),
+        a.lifecycle(),
+        a.health(),
+        a.pid(),
+        a.startedMs(),
+        a.lastHeartbeatMs(),
+        a.heartbeatTimeoutMs(),
+        a.lastExitCode(),
+        a.lastExitMs(),
+        restarts,
+        a.message(),
+        a.updatedMs(),
+        a.lastLogLines(),
+        a.lastRestartReason(),
+        a.stopRequested());
+  }
+
+  @Test
+  void anOperatorsRestartOrStartOpensNoAlertButTheDaemonsOwnRestartDoes() {
+    fleet.apply(
+        List.of(
+            new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running")))));
+    started();
+    // An operator's restart: stopped on purpose, started again, the restart count unchanged.
+    commit(new FleetWrite.UpsertAgents(List.of(stoppedOnPurpose(AgentLifecycle.STOPPING))));
+    commit(new FleetWrite.UpsertAgents(List.of(agent("STARTING", time.millis(), 0, "starting"))));
+    commit(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running"))));
+    // An operator's stop, then start.
+    commit(new FleetWrite.UpsertAgents(List.of(stoppedOnPurpose(AgentLifecycle.STOPPED))));
+    commit(new FleetWrite.UpsertAgents(List.of(agent("STARTING", time.millis(), 0, "starting"))));
+    commit(new FleetWrite.UpsertAgents(List.of(agent("RUNNING", time.millis(), 0, "running"))));
+    // The daemon restarting it on its own after it died (the RESTARTING between them coalesced
+    // away): the grown restart count says it failed.
+    commit(
+        new FleetWrite.UpsertAgents(
+            List.of(withRestarts(agent("STARTING", time.millis(), 0, "starting again"), 1))));
+    commit(
+        new FleetWrite.UpsertAgents(
+            List.of(withRestarts(agent("RUNNING", time.millis(), 0, "running"), 1))));
+    // The engine judges the writes in order: once the failure's alert is resolved, it has judged
+    // every step before it.
+    Await.until(
+        Duration.ofSeconds(5),
+        "the failure's alert, resolved",
+        () -> alerts.list("resolved", "OFF", List.of(), "n1", 0, 10),
+        l -> l.stream().anyMatch(a -> a.reason().equals("starting again")));
+    assertEquals(
+        List.of("starting again"),
+        alerts.list("", "", List.of(), "n1", 0, 10).stream().map(AlertRecord::reason).toList(),
+        "the operator's restart and start opened none; the daemon's own restart one");
+  }
+
   @Test
   void nothingIsJudgedFromAnUnconfirmedNodeUntilItsDaemonResyncs() {
     NodeRecord n1 = fleet.findNode("n1").orElseThrow();

@@ -16,17 +16,21 @@ final class AppProcess implements AutoCloseable {
   private Process process;
 
   AppProcess(String name, Path jar, Path config, Map<String, String> env, Path logDir) {
+    this(name, List.of("-Xmx128m", "-XX:TieredStopAtLevel=1"), jar, config, env, logDir);
+  }
+
+  AppProcess(
+      String name,
+      List<String> jvmOptions,
+      Path jar,
+      Path config,
+      Map<String, String> env,
+      Path logDir) {
     this.name = name;
-    this.command =
-        new ArrayList<>(
-            List.of(
-                javaBinary(),
-                "-Xmx128m",
-                "-XX:TieredStopAtLevel=1",
-                "-jar",
-                jar.toString(),
-                "--config",
-                config.toString()));
+    this.command = new ArrayList<>();
+    command.add(javaBinary());
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-jar", jar.toString(), "--config", config.toString()));
     this.env = env;
     this.log = logDir.resolve(name + ".log");
   }

@@ -245,27 +245,7 @@ final class Stack implements AutoCloseable {
    */
   Stack startDaemon() {
     if (!Files.exists(dir.resolve("daemon-data").resolve("tls").resolve("node.pem"))) {
-      HttpResponse<String> created =
-          send(
-              HttpRequest.newBuilder(uri("/api/v1/enrollment-tokens"))
-                  .header("Content-Type", "application/json")
-                  .header("Authorization", "Bearer " + adminToken())
-                  .POST(
-                      HttpRequest.BodyPublishers.ofString(
-                          "{\"description\":\"system test\",\"maxUses\":1}"))
-                  .build());
-      if (created.statusCode() != 200) {
-        throw new IllegalStateException(
-            "creating an enrollment token answered "
-                + created.statusCode()
-                + ": "
-                + created.body());
-      }
-      io.opsscaffold.api.admin.v1.CreateEnrollmentTokenResponse token =
-          parse(
-              created.body(),
-              io.opsscaffold.api.admin.v1.CreateEnrollmentTokenResponse.newBuilder());
-      String join = token.getJoinToken();
+      String join = enrollmentToken(1);
       try {
         Path config = dir.resolve("daemon.yaml");
         Files.writeString(
@@ -279,6 +259,29 @@ final class Stack implements AutoCloseable {
     }
     daemon = new AppProcess("daemon", jar("daemon"), dir.resolve("daemon.yaml"), env, dir).start();
     return this;
+  }
+
+  /**
+   * A join token for {@code maxUses} daemons, created through the admin API as an operator would
+   * (it carries the CA's fingerprint).
+   */
+  String enrollmentToken(int maxUses) {
+    HttpResponse<String> created =
+        send(
+            HttpRequest.newBuilder(uri("/api/v1/enrollment-tokens"))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + adminToken())
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"description\":\"system test\",\"maxUses\":" + maxUses + "}"))
+                .build());
+    if (created.statusCode() != 200) {
+      throw new IllegalStateException(
+          "creating an enrollment token answered " + created.statusCode() + ": " + created.body());
+    }
+    return Stack.<io.opsscaffold.api.admin.v1.CreateEnrollmentTokenResponse>parse(
+            created.body(), io.opsscaffold.api.admin.v1.CreateEnrollmentTokenResponse.newBuilder())
+        .getJoinToken();
   }
 
   /** A reference agent's configuration file, in its config-dir {@code <id>.d}. */

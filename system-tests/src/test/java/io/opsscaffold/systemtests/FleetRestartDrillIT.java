@@ -193,10 +193,14 @@ class FleetRestartDrillIT {
 
   @Test
   void aKilledManagerGetsItsWholeFleetBackUnderChurn() throws Exception {
-    Map<String, Agent> before = byKey(agents());
     // Before the fault the manager's rows are the daemons' own view (this also has every daemon's
     // local API answer once, so asking them again later measures the fleet, not their warm-up).
-    assertEquals(daemonViews(), managerView(agents()), "the rows before the fault");
+    Await.until(
+        Duration.ofSeconds(30),
+        "the manager's rows to equal the daemons' views before the fault",
+        () -> daemonViews().equals(managerView(agents())),
+        equal -> equal);
+    Map<String, Agent> before = byKey(agents());
     Set<String> alertsBefore = alertIds();
     long connectedBefore =
         nodes().getNodesList().stream()

@@ -318,7 +318,13 @@ class FleetRestartDrillIT {
           "an alert for an agent that ran throughout: " + a);
     }
     // No agent that was left alone was restarted; every churned one was, and runs again.
-    Map<String, Agent> after = byKey(agents());
+    String operatedKey = operated.node() + "/a2";
+    Map<String, Agent> after =
+        Await.until(
+            Duration.ofSeconds(30),
+            "the operator's restart in the manager's rows",
+            () -> byKey(agents()),
+            rows -> rows.get(operatedKey).getPid() != before.get(operatedKey).getPid());
     for (var e : before.entrySet()) {
       Agent now = after.get(e.getKey());
       if (churned.contains(e.getKey())) {

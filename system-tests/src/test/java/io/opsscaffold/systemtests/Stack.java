@@ -538,6 +538,12 @@ final class Stack implements AutoCloseable {
   }
 
   /**
+   * Ports {@link #freePort} handed out: none twice, since a port handed out may not be bound yet.
+   */
+  private static final java.util.Set<Integer> GIVEN_PORTS =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
    * A port free now, below Linux's ephemeral range (32768 and up): a port the kernel hands out for
    * port 0 can be taken, before the process meant for it binds it, as the local end of any outgoing
    * connection (a database pool's, a gRPC channel's), which made an agent fail to bind for good.
@@ -547,6 +553,9 @@ final class Stack implements AutoCloseable {
         java.util.concurrent.ThreadLocalRandom.current();
     for (int attempt = 0; attempt < 100; attempt++) {
       int port = random.nextInt(20_000, 32_000);
+      if (!GIVEN_PORTS.add(port)) {
+        continue; // handed out already, perhaps not bound yet by the process it was meant for
+      }
       try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
         s.setReuseAddress(true);
         return port;

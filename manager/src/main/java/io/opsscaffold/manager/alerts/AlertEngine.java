@@ -52,11 +52,8 @@ public final class AlertEngine implements AutoCloseable {
 
   /**
    * What the engine last concluded about one agent; {@code staleAtMs} is 0 when time cannot change
-   * it.
-   */
-  /**
-   * What the engine last judged of an agent; {@code restarts} is its restart count then, which
-   * grows only when the daemon restarts it on its own (after a failure), not for an operator's.
+   * it; {@code restarts} is its restart count then, which grows only when the daemon restarts it on
+   * its own (after a failure), not for an operator's start or restart.
    */
   private record Seen(
       String area, Availability availability, String kind, long staleAtMs, long restarts) {}

@@ -184,6 +184,18 @@ public final class DaemonApp implements AutoCloseable {
                     .service(DaemonProto.getDescriptor(), api))
             .build()
             .start();
+    if (!server.isRunning() || server.port() < 0) {
+      // Helidon has logged why; the daemon stops with one clear line instead of a stack trace.
+      server.stop();
+      supervisor.close(false);
+      throw new UncheckedIOException(
+          "cannot listen on "
+              + settings.host()
+              + ":"
+              + settings.port()
+              + " (server.host, server.port): the address is in use or not available here",
+          new java.net.BindException());
+    }
     Optional<io.opsscaffold.daemon.api.LocalApiSocket> apiSocket = Optional.empty();
     if (settings.localApi().socket().isPresent()) {
       try {

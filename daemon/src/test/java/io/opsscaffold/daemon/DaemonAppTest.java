@@ -141,6 +141,36 @@ class DaemonAppTest {
   }
 
   @Test
+  void aPortInUseStopsTheDaemonWithAClearErrorAndNoStackTrace() throws Exception {
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Path other = Files.createDirectories(dir.resolve("second"));
+      String yaml =
+          yaml(other, "b1").replace("port: 0", "port: " + taken.getLocalPort()).replace("n1", "n2");
+      java.io.UncheckedIOException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.io.UncheckedIOException.class,
+              () ->
+                  DaemonApp.start(
+                      DaemonSettings.read(Settings.ofYaml(yaml)),
+                      () -> DaemonSettings.read(Settings.ofYaml(yaml)),
+                      telemetry,
+                      new DaemonApp.Wiring(
+                          time,
+                          () -> 0.0,
+                          logs -> launcher,
+                          settings ->
+                              io.opsscaffold.daemon.link.LinkRunnerTest.source(
+                                  InProcessChannelBuilder.forName("nowhere").build()))));
+      assertEquals(
+          "cannot listen on 127.0.0.1:"
+              + taken.getLocalPort()
+              + " (server.host, server.port): the address is in use or not available here",
+          e.getMessage());
+    }
+  }
+
+  @Test
   void theDaemonReportsItsAgentsToTheManagerAndCarriesOutItsCommands() throws Exception {
     DaemonMessage hello = next(DaemonMessage.BodyCase.HELLO);
     assertEquals("n1", hello.getHello().getNodeId());

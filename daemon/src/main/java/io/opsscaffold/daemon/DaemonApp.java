@@ -188,13 +188,7 @@ public final class DaemonApp implements AutoCloseable {
       // Helidon has logged why; the daemon stops with one clear line instead of a stack trace.
       server.stop();
       supervisor.close(false);
-      throw new UncheckedIOException(
-          "cannot listen on "
-              + settings.host()
-              + ":"
-              + settings.port()
-              + " (server.host, server.port): the address is in use or not available here",
-          new java.net.BindException());
+      throw io.opsscaffold.settings.BindFailure.of(settings.host(), settings.port());
     }
     Optional<io.opsscaffold.daemon.api.LocalApiSocket> apiSocket = Optional.empty();
     if (settings.localApi().socket().isPresent()) {

@@ -104,13 +104,18 @@ class DaemonAppTest {
             DaemonSettings.read(Settings.ofYaml(Files.readString(config))),
             () -> DaemonSettings.read(Settings.ofYaml(readConfig())),
             telemetry,
-            new DaemonApp.Wiring(
-                time,
-                () -> 0.0,
-                logs -> launcher,
-                settings ->
-                    io.opsscaffold.daemon.link.LinkRunnerTest.source(
-                        InProcessChannelBuilder.forName(name).build())));
+            wiring(name));
+  }
+
+  /** The daemon on the fake launcher and manual time, its link to the in-process {@code name}. */
+  private DaemonApp.Wiring wiring(String name) {
+    return new DaemonApp.Wiring(
+        time,
+        () -> 0.0,
+        logs -> launcher,
+        settings ->
+            io.opsscaffold.daemon.link.LinkRunnerTest.source(
+                InProcessChannelBuilder.forName(name).build()));
   }
 
   private String readConfig() {
@@ -155,13 +160,7 @@ class DaemonAppTest {
                       DaemonSettings.read(Settings.ofYaml(yaml)),
                       () -> DaemonSettings.read(Settings.ofYaml(yaml)),
                       telemetry,
-                      new DaemonApp.Wiring(
-                          time,
-                          () -> 0.0,
-                          logs -> launcher,
-                          settings ->
-                              io.opsscaffold.daemon.link.LinkRunnerTest.source(
-                                  InProcessChannelBuilder.forName("nowhere").build()))));
+                      wiring("nowhere")));
       assertEquals(
           "cannot listen on 127.0.0.1:"
               + taken.getLocalPort()

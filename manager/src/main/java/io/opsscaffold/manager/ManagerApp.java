@@ -333,6 +333,24 @@ public final class ManagerApp implements AutoCloseable {
         HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus(
         "opsscaffold.link.v1.DaemonLinkService", HealthCheckResponse.ServingStatus.SERVING);
+    ManagerApp app =
+        new ManagerApp(
+            server,
+            database,
+            writer,
+            connectivity,
+            router,
+            health,
+            transcoder.describeRoutes(),
+            alerts,
+            agentWatch,
+            tls,
+            cluster);
+    if (server.port() < 0) {
+      // Helidon has logged why; stop what started rather than run with no listener.
+      app.close();
+      throw io.opsscaffold.settings.BindFailure.of(settings.host(), settings.port());
+    }
     LOG.info(
         () ->
             "manager listening on "
@@ -343,18 +361,7 @@ public final class ManagerApp implements AutoCloseable {
                 + tls.map(t -> "TLS, CA " + t.ca().fingerprint()).orElse("PLAINTEXT")
                 + "), database "
                 + database.vendor());
-    return new ManagerApp(
-        server,
-        database,
-        writer,
-        connectivity,
-        router,
-        health,
-        transcoder.describeRoutes(),
-        alerts,
-        agentWatch,
-        tls,
-        cluster);
+    return app;
   }
 
   /**

@@ -41,19 +41,6 @@ public final class ManagerMain {
       System.exit(2);
       return;
     }
-    if (app.port() < 0) {
-      // The server could not bind (the log above has the reason); stop instead of running deaf.
-      app.close();
-      telemetry.close();
-      System.err.println(
-          "cannot listen on "
-              + settings.host()
-              + ":"
-              + settings.port()
-              + " (server.host, server.port): the address is in use or not available here");
-      System.exit(1);
-      return;
-    }
     CountDownLatch stopped = new CountDownLatch(1);
     // SIGTERM and Ctrl-C run this hook. After a clean stop the process ends with status 0 (the JVM
     // would report 143 for SIGTERM), so supervisors and scripts can tell a clean stop from a crash.

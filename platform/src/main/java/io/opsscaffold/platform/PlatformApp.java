@@ -150,6 +150,12 @@ public final class PlatformApp implements AutoCloseable {
             .addRouting(grpc);
     tls.ifPresent(t -> builder.tls(t.serverTls()));
     WebServer server = builder.build().start();
+    PlatformApp app = new PlatformApp(server, etcd, discovery, index, controllers, tls);
+    if (server.port() < 0) {
+      // Helidon has logged why; stop what started rather than run with no listener.
+      app.close();
+      throw io.opsscaffold.settings.BindFailure.of(settings.host(), settings.port());
+    }
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
     health.setStatus(
         "opsscaffold.platform.v1.PlatformService", HealthCheckResponse.ServingStatus.SERVING);
@@ -165,7 +171,7 @@ public final class PlatformApp implements AutoCloseable {
                 + settings.watchPrefix()
                 + " on etcd "
                 + settings.etcd().endpoints());
-    return new PlatformApp(server, etcd, discovery, index, controllers, tls);
+    return app;
   }
 
   public int port() {

@@ -54,7 +54,7 @@ class PlatformPortInUseIT {
         p.destroyForcibly();
       }
       assertTrue(ended, "the platform kept running with its port taken: " + log);
-      assertEquals(1, p.exitValue(), log);
+      assertEquals(2, p.exitValue(), "its exit status, as for any start-up failure: " + log);
       assertTrue(
           log.contains(
               "cannot listen on 0.0.0.0:"
